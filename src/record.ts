@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * The master record: what the host hands the gateway for one subject. The host owns it; the gateway
+ * only projects it (see minimise.ts). Anything not described here is dropped before a partner could
+ * see it, and a record that does not parse never reaches a partner.
+ */
+
+const nonBlank = z.string().trim().min(1, 'must not be blank');
+
+export const addressSchema = z.object({
+  street: nonBlank.max(200),
+  postalCode: nonBlank.max(20),
+  city: nonBlank.max(100),
+  /** ISO 3166-1 alpha-2, e.g. SE. */
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as SE'),
+});
+
+export const deviceSchema = z.object({
+  /** The host's own device id. */
+  id: nonBlank,
+});
+
+export const subscriptionSchema = z
+  .object({
+    start: z.coerce.date(),
+    /** When the subscription ended (or will end). Absent while it runs. */
+    end: z.coerce.date().nullish(),
+  })
+  .refine((s) => !s.end || s.end.getTime() >= s.start.getTime(), {
+    message: 'end must not be before start',
+    path: ['end'],
+  });
+
+export const masterRecordSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 characters of letters, digits, _ . : -'),
+  name: z.object({ given: nonBlank.max(100), family: nonBlank.max(100) }).optional(),
+  address: addressSchema.optional(),
+  /** E.164, e.g. +46701234567. */
+  phone: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be in E.164 form, e.g. +46701234567').optional(),
+  email: z.email('must be an email address').max(254).optional(),
+  devices: z.array(deviceSchema).default([]),
+  subscription: subscriptionSchema.optional(),
+  /**
+   * Ids that partners gave the host directly and the host already knows, per partner name:
+   * e.g. `{ auth0: 'auth0|abc', resin: ['1234', '5678'] }` (balena device ids).
+   */
+  partnerIds: z.record(z.string(), z.union([nonBlank, z.array(nonBlank)])).default({}),
+});
+
+export type MasterRecord = z.infer<typeof masterRecordSchema>;
+export type MasterRecordInput = z.input<typeof masterRecordSchema>;
+export type Address = z.infer<typeof addressSchema>;
+
+export class InvalidRecordError extends Error {
+  override readonly name = 'InvalidRecordError';
+  readonly subjectId: string | undefined;
+  /** One entry per problem: the field's path and what is wrong. Never the field's value. */
+  readonly problems: readonly { path: string; message: string }[];
+
+  constructor(subjectId: string | undefined, problems: readonly { path: string; message: string }[]) {
+    super(
+      `invalid master record${subjectId ? ` for subject ${subjectId}` : ''}: ` +
+        problems.map((p) => `${p.path || '(record)'}: ${p.message}`).join('; '),
+    );
+    this.subjectId = subjectId;
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses what the host handed in. The error names each bad field and what is wrong with it, and
+ * never echoes the value (it may be personal data).
+ */
+export function parseMasterRecord(input: unknown): MasterRecord {
+  const result = masterRecordSchema.safeParse(input);
+  if (result.success) return result.data;
+  const id =
+    typeof input === 'object' && input !== null && typeof (input as { id?: unknown }).id === 'string'
+      ? safeId((input as { id: string }).id)
+      : undefined;
+  throw new InvalidRecordError(
+    id,
+    result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  );
+}
+
+/** A subject id goes into logs; only echo it when it has the shape of an id, not of free text. */
+function safeId(id: string): string | undefined {
+  return /^[A-Za-z0-9_.:-]{1,128}$/.test(id) ? id : undefined;
+}

@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+// The whole suite runs on PGlite in memory. When PARTNER_GATEWAY_TEST_DATABASE_URL is set, the
+// store and queue suites (test/**/*.pg.test.ts) run again against that PostgreSQL server.
+const pgUrl = process.env.PARTNER_GATEWAY_TEST_DATABASE_URL;
+
+export default defineConfig({
+  test: {
+    // One database server is shared by the postgres project's files: run them one at a time.
+    fileParallelism: !pgUrl,
+    projects: [
+      {
+        test: {
+          name: 'default',
+          include: ['test/**/*.test.ts', 'adapters/**/*.test.ts', 'src/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          env: { PARTNER_GATEWAY_TEST_ENGINE: 'pglite' },
+        },
+      },
+      ...(pgUrl
+        ? [
+            {
+              test: {
+                name: 'postgres',
+                include: ['test/store/**/*.test.ts', 'test/queue/**/*.test.ts', 'test/log/**/*.test.ts', 'test/gateway/**/*.test.ts'],
+                testTimeout: 60_000,
+                hookTimeout: 60_000,
+                env: { PARTNER_GATEWAY_TEST_ENGINE: 'postgres' },
+              },
+            },
+          ]
+        : []),
+    ],
+  },
+});
