@@ -40,13 +40,20 @@ export interface PartnerEmulator {
   handle(req: EmulatorRequest): EmulatorResponse | Promise<EmulatorResponse>;
   /** The partner's own "too many requests" answer (status, headers and body as the real API sends). */
   rateLimited(retryAfterSeconds: number): EmulatorResponse;
-  /**
-   * What the partner holds now: its id for each record -> the record's personal fields, named as
-   * in PartnerPayload where they map (name.given, name.family, email, phone, address.*), plus the
-   * partner's own bookkeeping fields the inspection should show (status, metadata...).
-   */
-  holdings(): Record<string, Record<string, unknown>>;
+  /** What the partner holds now, keyed by the partner's own id for each record. */
+  holdings(): Record<string, Holding>;
   reset(): void;
+}
+
+export interface Holding {
+  /**
+   * The personal fields held, named by category root so a check can map them to the policy:
+   * 'name' (or 'name.given' / 'name.family'), 'email', 'phone', 'address' (or 'address.street', ...),
+   * 'ip_address', 'mac_address', 'location'... Only what is actually held (no empty values).
+   */
+  readonly personal: Readonly<Record<string, unknown>>;
+  /** The partner's bookkeeping that inspection shows: status, metadata, timestamps. Never personal. */
+  readonly meta: Readonly<Record<string, unknown>>;
 }
 
 /** One partner folder's exports, so the composition root and the sandbox can wire every partner alike. */
