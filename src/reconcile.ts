@@ -1,0 +1,136 @@
+import type { EraseMode, PartnerPayload } from './adapter.ts';
+import type { PartnerPolicy } from './policy/index.ts';
+
+/**
+ * Desired vs observed -> the one action that closes the difference (DESIGN §3). Pure: no I/O, no
+ * clock of its own. Everything it needs is in the arguments, so every rule below is unit-tested.
+ */
+
+/** What the gateway knows about the subject beyond the master record. */
+export interface Directives {
+  /** Erased: nothing may ever be (re)created for the subject, anywhere. */
+  readonly tombstoned: boolean;
+  /** When erasure falls due (first month boundary after the subscription ended), if it ended. */
+  readonly erasureDueAt: Date | null;
+  /** Restricted ("blocked"): nothing new is sent; what partners hold stays. */
+  readonly restricted: boolean;
+  /** The latest consent ledger entry per purpose. */
+  readonly consent: Readonly<Record<string, ConsentState | undefined>>;
+}
+
+export interface ConsentState {
+  readonly status: 'granted' | 'withdrawn';
+  /** The ledger entry's id: a partner is told about each grant once. */
+  readonly entryId: string;
+}
+
+/** The observed state: the links row for (subject, partner), or null when there is none. */
+export interface Link {
+  readonly partnerIds: readonly string[];
+  /** Digest of the last payload (and subscription) the partner acknowledged. */
+  readonly digest: string | null;
+  /** Whether the partner holds anything for the subject, as far as the gateway knows. */
+  readonly holds: boolean;
+  /** The consent grant the partner was last told about. */
+  readonly consentEntryApplied: string | null;
+  /** Consent withdrawal applied (unsubscribed): kept, but not processed. */
+  readonly suppressed: boolean;
+}
+
+export interface ReconcileInput {
+  readonly partner: PartnerPolicy;
+  /** The master record's minimised payload for this partner, or null when the host has no record. */
+  readonly payload: PartnerPayload | null;
+  /** Categories present in the payload (from the policy's field map). */
+  readonly payloadCategories: readonly string[];
+  /** Keyed digest of the payload; the subscription is tracked apart, through the consent entry. */
+  readonly digestOf: (payload: PartnerPayload) => string;
+  /** Ids the host's record carries for this partner (Auth0 user id, balena device ids). */
+  readonly hostIds: readonly string[];
+  readonly directives: Directives;
+  readonly link: Link | null;
+  readonly now: Date;
+  /** Resync with --force: send even when the digest says the partner is in step. */
+  readonly force?: boolean;
+}
+
+export type NoneReason =
+  | 'unchanged'
+  | 'restricted'
+  | 'no-consent'
+  | 'erased'
+  | 'nothing-held'
+  | 'action-only'
+  | 'not-sent'
+  | 'no-data';
+
+export type EraseReason = 'erasure' | 'record-gone' | 'consent-withdrawn' | 'missing-required-data';
+
+export type Action =
+  | { readonly kind: 'none'; readonly reason: NoneReason }
+  | {
+      readonly kind: 'upsert';
+      readonly payload: PartnerPayload;
+      readonly subscription?: 'subscribed';
+      /** The consent entry this upsert tells the partner about, when it carries a subscription. */
+      readonly consentEntryId?: string;
+      readonly digest: string;
+      readonly create: boolean;
+    }
+  | { readonly kind: 'erase'; readonly mode: EraseMode; readonly reason: EraseReason }
+  | { readonly kind: 'suppress'; readonly reason: 'consent-withdrawn' };
+
+export function isErased(directives: Directives, now: Date): boolean {
+  return directives.tombstoned || (directives.erasureDueAt !== null && directives.erasureDueAt.getTime() <= now.getTime());
+}
+
+export function reconcile(input: ReconcileInput): Action {
+  const { partner, payload, directives, link, now } = input;
+  const mayHold = (link?.holds ?? false) || (partner.collects.length > 0 && input.hostIds.length > 0);
+
+  if (isErased(directives, now)) {
+    return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'erasure' } : { kind: 'none', reason: 'erased' };
+  }
+  if (payload === null) {
+    // The host no longer has the subject: nobody should.
+    return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'record-gone' } : { kind: 'none', reason: 'nothing-held' };
+  }
+  if (partner.mode === 'action') return { kind: 'none', reason: 'action-only' };
+  if (partner.mode === 'none') return { kind: 'none', reason: 'not-sent' };
+  if (directives.restricted) return { kind: 'none', reason: 'restricted' };
+
+  let subscription: 'subscribed' | undefined;
+  let consentEntryId: string | undefined;
+  if (partner.consent) {
+    const consent = directives.consent[partner.consent.purpose];
+    if (consent?.status !== 'granted') {
+      if (!link?.holds) return { kind: 'none', reason: 'no-consent' };
+      if (partner.consent.onWithdrawal === 'delete') return { kind: 'erase', mode: partner.erasure, reason: 'consent-withdrawn' };
+      return link.suppressed ? { kind: 'none', reason: 'no-consent' } : { kind: 'suppress', reason: 'consent-withdrawn' };
+    }
+    if (link?.consentEntryApplied !== consent.entryId || link.suppressed) {
+      subscription = 'subscribed';
+      consentEntryId = consent.entryId;
+    }
+  }
+
+  const missingRequired = partner.requires.some((category) => !input.payloadCategories.includes(category));
+  if (missingRequired || Object.keys(payload).length === 0) {
+    return link?.holds
+      ? { kind: 'erase', mode: partner.erasure, reason: 'missing-required-data' }
+      : { kind: 'none', reason: 'no-data' };
+  }
+
+  const digest = input.digestOf(payload);
+  if (!input.force && link?.holds && link.digest === digest && subscription === undefined) {
+    return { kind: 'none', reason: 'unchanged' };
+  }
+  return {
+    kind: 'upsert',
+    payload,
+    digest,
+    create: !link?.holds,
+    ...(subscription ? { subscription, consentEntryId } : {}),
+  };
+}
+

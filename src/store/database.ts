@@ -1,0 +1,96 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+
+/** The one SQL surface the core uses, the same on PGlite and on PostgreSQL. */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Sql {
+  readonly engine: 'pglite' | 'postgres';
+  /** The schema holding the gateway's tables. */
+  readonly schema: string;
+  /** Runs fn in one transaction. Never hold one across a partner call (DESIGN §5). */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** What pg-boss needs to run on the same database. */
+  readonly boss: { pglite: PGlite } | { connectionString: string };
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { url: string; schema?: string; poolSize?: number }
+  | { dataDir: string; schema?: string }
+  | { memory: true; schema?: string };
+
+/**
+ * PostgreSQL when a url is given (or PARTNER_GATEWAY_DATABASE_URL is set), otherwise embedded PGlite
+ * in a directory (default ./.partner-gateway) or in memory.
+ */
+export async function openDatabase(options?: DatabaseOptions, env: NodeJS.ProcessEnv = process.env): Promise<Database> {
+  const resolved = options ?? (env.PARTNER_GATEWAY_DATABASE_URL ? { url: env.PARTNER_GATEWAY_DATABASE_URL } : { dataDir: './.partner-gateway' });
+  const schema = resolved.schema ?? 'partner_gateway';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema.startsWith('pg_')) {
+    throw new Error(`database schema name ${JSON.stringify(schema)} must be lower_snake_case and must not start with pg_`);
+  }
+  if ('url' in resolved) return openPostgres(resolved.url, schema, resolved.poolSize ?? 10);
+  return 'dataDir' in resolved ? openPglite(resolved.dataDir, schema) : openPglite(undefined, schema);
+}
+
+async function openPglite(dataDir: string | undefined, schema: string): Promise<Database> {
+  const lock: DirectoryLock | undefined = dataDir ? acquireDirectoryLock(dataDir) : undefined;
+  let db: PGlite;
+  try {
+    db = new PGlite(dataDir);
+    await db.waitReady;
+    await db.exec(`create schema if not exists ${schema}; set search_path to ${schema}, public;`);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  const sql: Sql = { query: async (text, params) => (await db.query(text, params as unknown[])).rows as never };
+  return {
+    engine: 'pglite',
+    schema,
+    query: sql.query,
+    // PGlite runs one statement at a time on its single connection; its transaction() holds that
+    // connection for the callback, so other work waits (hence: never across a partner call).
+    transaction: (fn) => db.transaction((tx) => fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never })),
+    boss: { pglite: db },
+    close: async () => {
+      await db.close();
+      lock?.release();
+    },
+  };
+}
+
+async function openPostgres(url: string, schema: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema},public` });
+  // A pool error (server restart) must not crash the host: the next query reconnects or fails clearly.
+  pool.on('error', () => undefined);
+  await pool.query(`create schema if not exists ${schema}`).catch((error: unknown) => {
+    void pool.end();
+    throw new Error(`cannot open the PostgreSQL database: ${(error as Error).message}`);
+  });
+  return {
+    engine: 'postgres',
+    schema,
+    query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn({ query: async (text, params) => (await client.query(text, params as unknown[])).rows });
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    boss: { connectionString: url },
+    close: () => pool.end(),
+  };
+}
