@@ -99,6 +99,11 @@ export interface PartnerAdapter {
    * Shown in access reports and erasure results. Plain text, no personal data.
    */
   readonly retainedAfterErasure: readonly string[];
+  /**
+   * The partner's documented limits, which the gateway keeps to across all its workers unless the
+   * host configures others (an account on a higher plan).
+   */
+  readonly limits?: { readonly perSecond?: number; readonly maxConcurrent?: number };
 
   /** Create or update the subject at the partner with exactly this payload. */
   upsert?(input: UpsertInput, ctx: CallContext): Promise<UpsertResult>;

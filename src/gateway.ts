@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import type { PgBoss, Job } from 'pg-boss';
+import type { PartnerAdapter } from './adapter.ts';
+import { createKeys, type GatewaySecrets } from './keys.ts';
+import { sealAll, sealBatch, verifyChain, type VerifyResult } from './log/chain.ts';
+import { listTransfers, type TransferFilter, type TransferRow } from './log/query.ts';
+import { writeEvent, type Trigger } from './log/transfer-log.ts';
+import { fromDocument, loadPolicyFile, type Policy, type PolicyDocument } from './policy/index.ts';
+import { createPartnerQueues, defaultRetryPolicy, enqueue, startBoss, toPgBossResults, type EnqueueOptions, type RetryPolicy } from './queue/boss.ts';
+import { deadLetterQueue, reconcileQueue, type ReconcileJobData } from './queue/job.ts';
+import { RateLimiter, Semaphore, type PartnerLimits } from './queue/rate-limit.ts';
+import { runReconcileJobs, type WorkerContext } from './queue/reconcile-worker.ts';
+import { resync, type ResyncOptions, type ResyncSummary } from './resync.ts';
+import type { RecordSource } from './source.ts';
+import { openDatabase, type Database, type DatabaseOptions } from './store/database.ts';
+import { migrate } from './store/migrate.ts';
+
+export interface GatewayOptions {
+  /** A path to a policy YAML file, a parsed document, or a loaded Policy. Default: config/policy.yaml. */
+  readonly policy?: string | Policy | PolicyDocument;
+  /** Default: PARTNER_GATEWAY_DATABASE_URL, else embedded PGlite in ./.partner-gateway. */
+  readonly database?: DatabaseOptions | Database;
+  /** One adapter per partner; a partner without one is left alone. */
+  readonly adapters: readonly PartnerAdapter[];
+  readonly source: RecordSource;
+  readonly secrets: GatewaySecrets;
+  /** Per-partner limits; default: what each adapter declares (the partner's documented limits). */
+  readonly limits?: Readonly<Record<string, PartnerLimits>>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Jobs a worker takes per fetch (and the largest batch call it can make). */
+  readonly batchSize?: number;
+  readonly logger?: Logger;
+  /** Injectable clock (tests). */
+  readonly now?: () => Date;
+}
+
+export interface Gateway {
+  readonly policy: Policy;
+  readonly database: Database;
+  /** The master record of a subject changed (or may have): bring every partner in step. */
+  changed(subjectId: string, options?: EnqueueOptions & { operator?: string }): Promise<void>;
+  resync(options?: ResyncOptions): Promise<ResyncSummary>;
+  /** Starts workers for every partner queue in this process (until stop()). */
+  work(options?: { pollingIntervalSeconds?: number }): Promise<void>;
+  /** Works until no job is ready (deferred retries wait); for tests, the CLI and one-shot runs. */
+  runUntilIdle(options?: { timeoutMs?: number }): Promise<void>;
+  deadLetters(partner?: string): Promise<DeadLetter[]>;
+  /** Puts dead letters back on their partner queue (all of a partner's, or the ids given). */
+  redrive(partner: string, ids?: readonly string[]): Promise<number>;
+  readonly audit: {
+    verify(): Promise<VerifyResult>;
+    list(filter?: TransferFilter): Promise<TransferRow[]>;
+    /** Seals every unsealed row now (workers also seal in the background). */
+    seal(): Promise<number>;
+  };
+  /** Writes an event row (restriction, consent, operator action) to the transfer log. */
+  logEvent(event: { subjectId?: string; partner?: string; operation: string; trigger: Trigger; operator?: string; purpose?: string; legalBasis?: string }): Promise<void>;
+  /** Enqueues reconcile jobs for a subject at the partners given (default: all with adapters). */
+  enqueueSubject(subjectId: string, trigger: Trigger, options?: { partners?: readonly string[]; operator?: string; tx?: EnqueueOptions['tx'] }): Promise<void>;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  stop(): Promise<void>;
+}
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly partner: string;
+  readonly subjectId: string;
+  readonly trigger: string;
+  readonly createdOn: Date | null;
+  readonly error: string | null;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const policy = resolvePolicy(options.policy);
+  const keys = createKeys(options.secrets);
+  const logger = options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
+  const now = options.now ?? (() => new Date());
+  const adapters = new Map<string, PartnerAdapter>();
+  for (const adapter of options.adapters) {
+    if (!policy.document.partners[adapter.partner]) throw new Error(`adapter for ${adapter.partner}: the policy has no such partner (it has ${policy.partnerNames.join(', ')})`);
+    if (adapters.has(adapter.partner)) throw new Error(`two adapters for ${adapter.partner}`);
+    adapters.set(adapter.partner, adapter);
+  }
+  const partners = policy.partnerNames.filter((p) => adapters.has(p));
+  const database = 'query' in (options.database ?? {}) ? (options.database as Database) : await openDatabase(options.database as DatabaseOptions | undefined);
+  const ownsDatabase = database !== options.database;
+  await migrate(database);
+
+  const limits = new Map<string, PartnerLimits>(partners.map((p) => [p, { ...adapters.get(p)!.limits, ...options.limits?.[p] }]));
+  const limiter = new RateLimiter(database, limits);
+  await limiter.ensure(partners);
+  const semaphores = new Map(partners.map((p) => [p, new Semaphore(limits.get(p)?.maxConcurrent ?? 10)]));
+  const boss: PgBoss = await startBoss(database, (error) => logger.error({ err: { message: error.message } }, 'queue error'));
+  await createPartnerQueues(boss, partners, { ...defaultRetryPolicy, ...options.retry });
+
+  const workerContext: WorkerContext = {
+    db: database,
+    policy,
+    keys,
+    adapters,
+    source: options.source,
+    limiter,
+    concurrency: (p) => semaphores.get(p)!,
+    logger,
+    now,
+  };
+  const batchSize = options.batchSize ?? 100;
+  const workerIds = new Map<string, string>();
+  let sealTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const enqueueSubject: Gateway['enqueueSubject'] = async (subjectId, trigger, opts = {}) => {
+    const correlationId = randomUUID();
+    for (const partner of opts.partners ?? partners) {
+      await enqueue(boss, partner, [{ subjectId, trigger, correlationId, ...(opts.operator ? { operator: opts.operator } : {}) }], opts.tx ? { tx: opts.tx } : {});
+      wake(partner);
+    }
+  };
+
+  const wake = (partner: string) => {
+    const id = workerIds.get(partner);
+    if (id) boss.notifyWorker(id);
+  };
+
+  const handle = async (partner: string, jobs: Job<ReconcileJobData>[]) => {
+    const results = await runReconcileJobs(
+      workerContext,
+      partner,
+      jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 })),
+    );
+    return toPgBossResults(jobs, results);
+  };
+
+  const work: Gateway['work'] = async (workOptions = {}) => {
+    for (const partner of partners) {
+      if (workerIds.has(partner)) continue;
+      const id = await boss.work<ReconcileJobData>(
+        reconcileQueue(partner),
+        { batchSize, perJobResults: true, pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 0.5 },
+        (jobs: Job<ReconcileJobData>[]) => handle(partner, jobs),
+      );
+      workerIds.set(partner, id);
+    }
+    sealTimer ??= setInterval(() => void sealBatch(database).catch((error: Error) => logger.error({ err: { message: error.message } }, 'log sealing failed')), 1_000);
+    sealTimer.unref();
+  };
+
+  const pendingReady = async (): Promise<number> => {
+    const rows = await database.query<{ n: number }>(
+      `select count(*)::int as n from ${database.schema}_queue.job
+       where name = any($1::text[]) and (state = 'active' or (state in ('created', 'retry') and start_after <= now()))`,
+      [partners.map(reconcileQueue)],
+    );
+    return rows[0]?.n ?? 0;
+  };
+
+  const gateway: Gateway = {
+    policy,
+    database,
+    now,
+    logger,
+    enqueueSubject,
+    changed: async (subjectId, opts = {}) => {
+      // Partners in mode action/none hold nothing we sync; a change concerns them only on erasure.
+      const synced = partners.filter((p) => policy.partner(p).mode === 'sync');
+      await enqueueSubject(subjectId, 'change', { partners: synced, ...(opts.operator ? { operator: opts.operator } : {}), ...(opts.tx ? { tx: opts.tx } : {}) });
+    },
+    resync: async (resyncOptions = {}) => {
+      const correlationId = randomUUID();
+      const summary = await resync(
+        {
+          sql: database,
+          policy,
+          keys,
+          adapters,
+          source: options.source,
+          now,
+          enqueue: async (partner, subjectIds) => {
+            const trigger: Trigger = 'resync';
+            await enqueue(
+              boss,
+              partner,
+              subjectIds.map((subjectId) => ({ subjectId, trigger, correlationId, ...(resyncOptions.force ? { force: true } : {}), ...(resyncOptions.operator ? { operator: resyncOptions.operator } : {}) })),
+            );
+            wake(partner);
+          },
+        },
+        resyncOptions,
+        correlationId,
+      );
+      if (!resyncOptions.dryRun) await gateway.logEvent({ operation: 'resync', trigger: 'resync', ...(resyncOptions.operator ? { operator: resyncOptions.operator } : {}) });
+      return summary;
+    },
+    work,
+    runUntilIdle: async ({ timeoutMs = 120_000 } = {}) => {
+      await work({ pollingIntervalSeconds: 0.5 });
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if ((await pendingReady()) === 0) break;
+        if (Date.now() > deadline) throw new Error(`queues not idle after ${timeoutMs} ms`);
+        for (const partner of partners) wake(partner);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await sealAll(database);
+    },
+    deadLetters: async (partner) => {
+      const out: DeadLetter[] = [];
+      for (const p of partner ? [partner] : partners) {
+        const jobs = await boss.findJobs<ReconcileJobData & { message?: string }>(deadLetterQueue(p), { queued: true } as never);
+        for (const job of jobs) {
+          out.push({
+            id: job.id,
+            partner: p,
+            subjectId: job.data.subjectId,
+            trigger: job.data.trigger,
+            createdOn: (job as unknown as { createdOn?: Date }).createdOn ?? null,
+            error: await lastError(database, p, job.data.subjectId),
+          });
+        }
+      }
+      return out;
+    },
+    redrive: async (partner, ids) => {
+      const jobs = await boss.findJobs<ReconcileJobData>(deadLetterQueue(partner), { queued: true } as never);
+      const chosen = ids ? jobs.filter((j) => ids.includes(j.id)) : jobs;
+      const correlationId = randomUUID();
+      await enqueue(boss, partner, chosen.map((j) => ({ subjectId: j.data.subjectId, trigger: j.data.trigger, correlationId, operator: 'redrive' })));
+      if (chosen.length > 0) await boss.deleteJob(deadLetterQueue(partner), chosen.map((j) => j.id));
+      wake(partner);
+      return chosen.length;
+    },
+    audit: {
+      verify: async () => {
+        await sealAll(database);
+        return verifyChain(database);
+      },
+      list: (filter) => listTransfers(database, filter),
+      seal: () => sealAll(database),
+    },
+    logEvent: async (event) => {
+      await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      if (sealTimer) clearInterval(sealTimer);
+      // Graceful: workers finish the jobs in hand (their outcome rows are written) before we close.
+      await boss.stop({ graceful: true, timeout: 30_000, close: 'pglite' in database.boss ? false : true } as never);
+      await sealAll(database).catch(() => undefined);
+      if (ownsDatabase) await database.close();
+    },
+  };
+  return gateway;
+}
+
+async function lastError(db: Database, partner: string, subjectId: string): Promise<string | null> {
+  const [row] = await db.query<{ error_code: string | null; http_status: number | null }>(
+    `select error_code, http_status from transfer_log where kind = 'outcome' and outcome <> 'ok' and partner = $1 and subject_id = $2 order by seq desc limit 1`,
+    [partner, subjectId],
+  );
+  return row ? [row.http_status ? `HTTP ${row.http_status}` : null, row.error_code].filter(Boolean).join(' ') : null;
+}
+
+function resolvePolicy(policy: GatewayOptions['policy']): Policy {
+  if (policy === undefined) return loadPolicyFile();
+  if (typeof policy === 'string') return loadPolicyFile(policy);
+  if ('digest' in policy && 'document' in policy) return policy as Policy;
+  return fromDocument(policy as PolicyDocument);
+}

@@ -1,0 +1,172 @@
+import type { PartnerAdapter } from './adapter.ts';
+import type { Keys } from './keys.ts';
+import { describePayload, minimise } from './minimise.ts';
+import type { Policy } from './policy/index.ts';
+import { InvalidRecordError, parseMasterRecord, type MasterRecord } from './record.ts';
+import { reconcile } from './reconcile.ts';
+import type { RecordSource } from './source.ts';
+import type { Sql } from './store/database.ts';
+import { loadStates } from './store/state.ts';
+
+export interface ResyncOptions {
+  /** Only these partners (default: every partner with an adapter). */
+  readonly partner?: string | readonly string[];
+  /** Only these subjects (default: the whole source, plus subjects partners hold that the source lost). */
+  readonly subjects?: readonly string[];
+  /** Send even to partners whose digest says they are in step. */
+  readonly force?: boolean;
+  /** Count what would happen; call nobody and enqueue nothing. */
+  readonly dryRun?: boolean;
+  readonly operator?: string;
+  /** Called after each chunk, for progress bars. */
+  readonly onProgress?: (progress: ResyncProgress) => void;
+}
+
+export interface PartnerCounts {
+  creates: number;
+  updates: number;
+  erasures: number;
+  suppressions: number;
+  unchanged: number;
+  skipped: number;
+}
+
+export interface ResyncProgress {
+  readonly scanned: number;
+  readonly invalid: number;
+  readonly perPartner: Readonly<Record<string, PartnerCounts>>;
+}
+
+export interface ResyncSummary extends ResyncProgress {
+  readonly dryRun: boolean;
+  readonly enqueued: number;
+  readonly correlationId: string;
+}
+
+export interface ResyncDeps {
+  readonly sql: Sql;
+  readonly policy: Policy;
+  readonly keys: Keys;
+  readonly adapters: ReadonlyMap<string, PartnerAdapter>;
+  readonly source: RecordSource;
+  readonly now: () => Date;
+  /** Enqueue reconcile jobs for these subjects at this partner. */
+  readonly enqueue: (partner: string, subjectIds: readonly string[]) => Promise<void>;
+}
+
+const CHUNK = 1_000;
+
+/**
+ * Streams the source, decides in bulk which (subject, partner) pairs differ, and enqueues jobs only
+ * for those: unchanged subjects cost a digest and no partner call (DESIGN §3). The same reconcile()
+ * the workers run makes the decision here, so a dry run counts exactly what a real run would do.
+ */
+export async function resync(deps: ResyncDeps, options: ResyncOptions, correlationId: string): Promise<ResyncSummary> {
+  const partners = selectPartners(deps, options.partner);
+  const perPartner: Record<string, PartnerCounts> = Object.fromEntries(
+    partners.map((p) => [p, { creates: 0, updates: 0, erasures: 0, suppressions: 0, unchanged: 0, skipped: 0 }]),
+  );
+  const seen = new Set<string>();
+  let scanned = 0;
+  let invalid = 0;
+  let enqueued = 0;
+  let chunk: { id: string; record: unknown }[] = [];
+
+  const flush = async (records: { id: string; record: unknown }[]) => {
+    if (records.length === 0) return;
+    const states = await loadStates(deps.sql, records.map((r) => r.id));
+    const now = deps.now();
+    const parsed = new Map<string, MasterRecord | null>();
+    for (const { id, record } of records) {
+      if (record === null) parsed.set(id, null);
+      else {
+        try {
+          parsed.set(id, parseMasterRecord(record));
+        } catch (error) {
+          // The worker would dead-letter it with the same message; nothing is sent for it.
+          if (!(error instanceof InvalidRecordError)) throw error;
+          invalid++;
+        }
+      }
+    }
+    for (const partner of partners) {
+      const toEnqueue: string[] = [];
+      const partnerPolicy = deps.policy.partner(partner);
+      for (const { id } of records) {
+        if (!parsed.has(id)) continue;
+        const record = parsed.get(id)!;
+        const state = states.get(id)!;
+        const payload = record ? minimise(record, partner, deps.policy) : null;
+        const hostIdsRaw = record?.partnerIds[partner];
+        const hostIds = hostIdsRaw === undefined ? [] : Array.isArray(hostIdsRaw) ? hostIdsRaw : [hostIdsRaw];
+        const action = reconcile({
+          partner: partnerPolicy,
+          payload,
+          payloadCategories: payload ? describePayload(payload, deps.policy).categories : [],
+          digestOf: (p) => deps.keys.payloadDigest(p),
+          hostIds,
+          directives: state.directives,
+          link: state.links.get(partner) ?? null,
+          now,
+          force: options.force ?? false,
+        });
+        const counts = perPartner[partner]!;
+        if (action.kind === 'none') {
+          if (action.reason === 'unchanged') counts.unchanged++;
+          else counts.skipped++;
+          continue;
+        }
+        if (action.kind === 'upsert') action.create ? counts.creates++ : counts.updates++;
+        else if (action.kind === 'erase') counts.erasures++;
+        else counts.suppressions++;
+        toEnqueue.push(id);
+      }
+      if (!options.dryRun && toEnqueue.length > 0) {
+        await deps.enqueue(partner, toEnqueue);
+        enqueued += toEnqueue.length;
+      }
+    }
+    options.onProgress?.({ scanned, invalid, perPartner });
+  };
+
+  const wanted = options.subjects ? new Set(options.subjects) : undefined;
+  if (wanted) {
+    for (const id of wanted) {
+      const record = await deps.source.get(id);
+      scanned++;
+      chunk.push({ id, record });
+      seen.add(id);
+      if (chunk.length >= CHUNK) await flush(chunk.splice(0));
+    }
+  } else {
+    for await (const record of deps.source.scan()) {
+      scanned++;
+      const id = (record as { id?: unknown })?.id;
+      if (typeof id !== 'string') {
+        invalid++;
+        continue;
+      }
+      seen.add(id);
+      chunk.push({ id, record });
+      if (chunk.length >= CHUNK) await flush(chunk.splice(0));
+    }
+  }
+  await flush(chunk.splice(0));
+
+  if (!wanted) {
+    // Subjects partners still hold but the source no longer has: desired state is absent.
+    const orphans = (await deps.sql.query<{ subject_id: string }>(`select distinct subject_id from links where holds and partner = any($1::text[])`, [partners]))
+      .map((r) => r.subject_id)
+      .filter((id) => !seen.has(id));
+    for (let i = 0; i < orphans.length; i += CHUNK) await flush(orphans.slice(i, i + CHUNK).map((id) => ({ id, record: null })));
+  }
+  return { dryRun: options.dryRun ?? false, scanned, invalid, perPartner, enqueued, correlationId };
+}
+
+function selectPartners(deps: ResyncDeps, partner: ResyncOptions['partner']): string[] {
+  const all = deps.policy.partnerNames.filter((p) => deps.adapters.has(p));
+  if (partner === undefined) return all;
+  const wanted = Array.isArray(partner) ? partner : [partner as string];
+  for (const p of wanted) if (!deps.adapters.has(p)) throw new Error(`unknown partner ${p}: expected one of ${all.join(', ')}`);
+  return wanted;
+}

@@ -1,0 +1,113 @@
+import type { ConsentState, Directives, Link } from '../reconcile.ts';
+import type { Sql } from './database.ts';
+
+/** Everything reconcile needs about a subject besides the master record, loaded in bulk. */
+export interface SubjectState {
+  readonly directives: Directives;
+  readonly links: ReadonlyMap<string, Link & { lastSentAt: Date | null }>;
+}
+
+const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, restricted: false, consent: {} };
+
+/** One query per table for any number of subjects: resync streams thousands at a time through this. */
+export async function loadStates(sql: Sql, subjectIds: readonly string[], partner?: string): Promise<Map<string, SubjectState>> {
+  const ids = [...new Set(subjectIds)];
+  const [subjects, tombstones, consent, links] = await Promise.all([
+    sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null }>(
+      `select id, restricted_at is not null as restricted, erasure_due_at from subjects where id = any($1::text[])`,
+      [ids],
+    ),
+    sql.query<{ subject_id: string }>(`select subject_id from tombstones where subject_id = any($1::text[])`, [ids]),
+    sql.query<{ subject_id: string; purpose: string; status: 'granted' | 'withdrawn'; id: string }>(
+      `select distinct on (subject_id, purpose) subject_id, purpose, status, id::text as id
+       from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, id desc`,
+      [ids],
+    ),
+    sql.query<LinkRow>(
+      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at
+       from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
+      partner ? [ids, partner] : [ids],
+    ),
+  ]);
+  const out = new Map<string, { directives: Directives; links: Map<string, Link & { lastSentAt: Date | null }> }>();
+  for (const id of ids) out.set(id, { directives: { ...emptyDirectives, consent: {} }, links: new Map() });
+  for (const s of subjects) {
+    const state = out.get(s.id)!;
+    state.directives = { ...state.directives, restricted: s.restricted, erasureDueAt: s.erasure_due_at ? new Date(s.erasure_due_at) : null };
+  }
+  for (const t of tombstones) {
+    const state = out.get(t.subject_id)!;
+    state.directives = { ...state.directives, tombstoned: true };
+  }
+  for (const c of consent) {
+    const state = out.get(c.subject_id)!;
+    state.directives = { ...state.directives, consent: { ...state.directives.consent, [c.purpose]: { status: c.status, entryId: c.id } satisfies ConsentState } };
+  }
+  for (const l of links) out.get(l.subject_id)!.links.set(l.partner, toLink(l));
+  return out;
+}
+
+interface LinkRow {
+  subject_id: string;
+  partner: string;
+  partner_ids: string[] | string;
+  digest: string | null;
+  holds: boolean;
+  consent_entry_applied: string | null;
+  suppressed: boolean;
+  last_sent_at: Date | null;
+}
+
+function toLink(row: LinkRow): Link & { lastSentAt: Date | null } {
+  return {
+    partnerIds: typeof row.partner_ids === 'string' ? (JSON.parse(row.partner_ids) as string[]) : row.partner_ids,
+    digest: row.digest,
+    holds: row.holds,
+    consentEntryApplied: row.consent_entry_applied,
+    suppressed: row.suppressed,
+    lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
+  };
+}
+
+export interface LinkUpdate {
+  readonly partnerIds: readonly string[];
+  readonly digest: string | null;
+  readonly holds: boolean;
+  readonly consentEntryApplied?: string | null;
+  readonly suppressed: boolean;
+  readonly sentFields?: readonly string[];
+  readonly erased?: boolean;
+}
+
+export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
+  await sql.query(
+    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at)
+     values ($1, $2, $3::jsonb, $4, $5, $6, $7, case when $8::text[] is null then null else clock_timestamp() end, coalesce($8::text[], '{}'),
+       case when $9 then clock_timestamp() end, clock_timestamp())
+     on conflict (subject_id, partner) do update set
+       partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
+       consent_entry_applied = case when $10 then excluded.consent_entry_applied else links.consent_entry_applied end,
+       suppressed = excluded.suppressed,
+       last_sent_at = coalesce(excluded.last_sent_at, links.last_sent_at),
+       last_fields = case when $8::text[] is null then links.last_fields else excluded.last_fields end,
+       erased_at = case when $9 then clock_timestamp() when excluded.holds then null else links.erased_at end,
+       updated_at = clock_timestamp()`,
+    [
+      subjectId,
+      partner,
+      JSON.stringify(update.partnerIds),
+      update.digest,
+      update.holds,
+      update.consentEntryApplied ?? null,
+      update.suppressed,
+      update.sentFields ? [...update.sentFields] : null,
+      update.erased ?? false,
+      update.consentEntryApplied !== undefined,
+    ],
+  );
+}
+
+/** Ensures a subjects row exists (directives hang off it). */
+export async function touchSubject(sql: Sql, subjectId: string): Promise<void> {
+  await sql.query(`insert into subjects (id) values ($1) on conflict (id) do nothing`, [subjectId]);
+}
