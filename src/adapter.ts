@@ -47,6 +47,12 @@ export interface UpsertInput {
    * Absent on every other upsert: an adapter never writes a subscription status on its own.
    */
   readonly subscription?: 'subscribed';
+  /**
+   * Fields (dotted paths, e.g. 'phone', 'address.street') the partner was sent before and is still
+   * allowed, but that the master record no longer has. An adapter whose API updates partially must
+   * clear them at the partner; one whose API replaces the whole record may ignore this.
+   */
+  readonly cleared?: readonly string[];
 }
 
 export interface UpsertResult {

@@ -14,6 +14,8 @@ import { runReconcileJobs, type WorkerContext } from './queue/reconcile-worker.t
 import { resync, type ResyncOptions, type ResyncSummary } from './resync.ts';
 import type { RecordSource } from './source.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './store/database.ts';
+import { createLifecycle } from './lifecycle/index.ts';
+import type { Lifecycle, LifecycleHooks } from './lifecycle/types.ts';
 import { migrate } from './store/migrate.ts';
 
 export interface GatewayOptions {
@@ -31,11 +33,13 @@ export interface GatewayOptions {
   /** Jobs a worker takes per fetch (and the largest batch call it can make). */
   readonly batchSize?: number;
   readonly logger?: Logger;
+  /** The host's part in erasure: anonymise camera data, hear that a subject is erased. */
+  readonly hooks?: LifecycleHooks;
   /** Injectable clock (tests). */
   readonly now?: () => Date;
 }
 
-export interface Gateway {
+export interface Gateway extends Lifecycle {
   readonly policy: Policy;
   readonly database: Database;
   /** The master record of a subject changed (or may have): bring every partner in step. */
@@ -46,6 +50,8 @@ export interface Gateway {
   /** Works until no job is ready (deferred retries wait); for tests, the CLI and one-shot runs. */
   runUntilIdle(options?: { timeoutMs?: number }): Promise<void>;
   deadLetters(partner?: string): Promise<DeadLetter[]>;
+  /** Queue depth, in-flight, failures and dead letters per partner; erasures pending and overdue. */
+  status(): Promise<GatewayStatus>;
   /** Puts dead letters back on their partner queue (all of a partner's, or the ids given). */
   redrive(partner: string, ids?: readonly string[]): Promise<number>;
   readonly audit: {
@@ -61,6 +67,24 @@ export interface Gateway {
   readonly now: () => Date;
   readonly logger: Logger;
   stop(): Promise<void>;
+}
+
+export interface PartnerStatus {
+  readonly partner: string;
+  /** Ready to run now. */
+  readonly queued: number;
+  /** Waiting for a retry (backoff) or a later start. */
+  readonly retrying: number;
+  readonly active: number;
+  readonly deadLetters: number;
+  /** Calls that failed in the last 24 hours. */
+  readonly failedCalls24h: number;
+}
+
+export interface GatewayStatus {
+  readonly partners: readonly PartnerStatus[];
+  readonly erasures: { readonly pending: number; readonly overdue: number };
+  readonly log: { readonly unsealed: number };
 }
 
 export interface DeadLetter {
@@ -92,10 +116,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const limiter = new RateLimiter(database, limits);
   await limiter.ensure(partners);
   const semaphores = new Map(partners.map((p) => [p, new Semaphore(limits.get(p)?.maxConcurrent ?? 10)]));
-  const boss: PgBoss = await startBoss(database, (error) => logger.error({ err: { message: error.message } }, 'queue error'));
-  await createPartnerQueues(boss, partners, { ...defaultRetryPolicy, ...options.retry });
+  const retry = { ...defaultRetryPolicy, ...options.retry };
+  const boss: PgBoss = await startBoss(database, retry, (error) => logger.error({ err: { message: error.message } }, 'queue error'));
+  await createPartnerQueues(boss, partners, retry);
 
-  const workerContext: WorkerContext = {
+  const workerContext: WorkerContext & { onErased?: WorkerContext['onErased'] } = {
     db: database,
     policy,
     keys,
@@ -156,7 +181,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return rows[0]?.n ?? 0;
   };
 
+  const logEvent: Gateway['logEvent'] = async (event) => {
+    await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+  };
+  const lifecycle = createLifecycle({ db: database, policy, keys, adapters, hooks: options.hooks ?? {}, now, logger, enqueueSubject, logEvent });
+  workerContext.onErased = (subjectId, partner) => lifecycle.internals.onPartnerErased(subjectId, partner);
+
   const gateway: Gateway = {
+    ...lifecycle.api,
     policy,
     database,
     now,
@@ -239,8 +271,37 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       list: (filter) => listTransfers(database, filter),
       seal: () => sealAll(database),
     },
-    logEvent: async (event) => {
-      await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+    logEvent,
+    status: async () => {
+      const queueRows = await database.query<{ name: string; state: string; ready: boolean; n: number }>(
+        `select name, state, start_after <= now() as ready, count(*)::int as n from ${database.schema}_queue.job
+         where name = any($1::text[]) and state in ('created', 'retry', 'active') group by 1, 2, 3`,
+        [partners.flatMap((p) => [reconcileQueue(p), deadLetterQueue(p)])],
+      );
+      const failures = await database.query<{ partner: string; n: number }>(
+        `select partner, count(*)::int as n from transfer_log where kind = 'outcome' and outcome <> 'ok' and at > now() - interval '1 day' group by 1`,
+      );
+      const count = (name: string, match: (r: { state: string; ready: boolean }) => boolean) =>
+        queueRows.filter((r) => r.name === name && match(r)).reduce((sum, r) => sum + r.n, 0);
+      const pending = await lifecycle.api.pendingErasures();
+      const at = now().getTime();
+      const [{ unsealed } = { unsealed: 0 }] = await database.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`);
+      return {
+        partners: partners.map((p) => ({
+          partner: p,
+          queued: count(reconcileQueue(p), (r) => r.state !== 'active' && r.ready),
+          retrying: count(reconcileQueue(p), (r) => r.state !== 'active' && !r.ready),
+          active: count(reconcileQueue(p), (r) => r.state === 'active'),
+          deadLetters: count(deadLetterQueue(p), () => true),
+          failedCalls24h: failures.find((f) => f.partner === p)?.n ?? 0,
+        })),
+        erasures: {
+          pending: pending.length,
+          // Overdue: due more than a day ago and still not confirmed everywhere.
+          overdue: pending.filter((e) => e.dueAt && at - e.dueAt.getTime() > 24 * 3600 * 1000).length,
+        },
+        log: { unsealed },
+      };
     },
     stop: async () => {
       if (stopped) return;

@@ -2,6 +2,7 @@ import type { PartnerAdapter } from './adapter.ts';
 import type { Keys } from './keys.ts';
 import { describePayload, minimise } from './minimise.ts';
 import type { Policy } from './policy/index.ts';
+import { withSubscriptionEnd } from './lifecycle/erasure-schedule.ts';
 import { InvalidRecordError, parseMasterRecord, type MasterRecord } from './record.ts';
 import { reconcile } from './reconcile.ts';
 import type { RecordSource } from './source.ts';
@@ -105,7 +106,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
           payloadCategories: payload ? describePayload(payload, deps.policy).categories : [],
           digestOf: (p) => deps.keys.payloadDigest(p),
           hostIds,
-          directives: state.directives,
+          directives: withSubscriptionEnd(state.directives, record?.subscription?.end, deps.policy.document.retention.timeZone),
           link: state.links.get(partner) ?? null,
           now,
           force: options.force ?? false,

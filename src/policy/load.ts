@@ -44,13 +44,13 @@ export function loadPolicyFile(path: string = defaultPolicyPath): Policy {
 /** Parses and validates policy YAML; every problem names the source, the path in it, its line and what is wrong. */
 export function parsePolicy(text: string, source = '(inline policy)'): Policy {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new PolicyError(
       source,
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]}`;
+        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
     );
   }

@@ -13,6 +13,12 @@ const categorySchema = z.strictObject({
   fields: z.array(fieldPath).default([]),
   /** Camera data never leaves the company: no partner may be allowed it. */
   camera: z.boolean().default(false),
+  /**
+   * A record the partner's own service makes of how the subject uses it (app usage, call records), as
+   * opposed to a data item about the subject. The public notice lists the data items each partner holds
+   * and leaves activity a partner collects to that partner's description.
+   */
+  activity: z.boolean().optional(),
 });
 
 const purposeSchema = z.strictObject({
@@ -46,7 +52,10 @@ export const policySchema = z
   .strictObject({
     version: z.literal(1),
     controller: z.strictObject({
+      /** The legal name (Videquus AB), as the notice names the controller. */
       name: z.string().min(1),
+      /** The short name used in the notice's running text (Videquus); the legal name when absent. */
+      displayName: z.string().min(1).optional(),
       contact: z.string().min(1),
       hosting: localized,
       supervisoryAuthority: localized,

@@ -8,18 +8,21 @@ export interface RetryPolicy {
   /** First retry delay, in seconds; doubles each retry, with jitter (pg-boss retryBackoff). */
   readonly retryDelaySeconds: number;
   readonly retryDelayMaxSeconds: number;
-  /** A job still active after this long is presumed dead and retried. */
+  /** A job still active after this long is presumed dead (its worker crashed) and retried. */
   readonly expireInSeconds: number;
+  /** How often expired jobs are looked for. */
+  readonly superviseIntervalSeconds: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { retryLimit: 8, retryDelaySeconds: 5, retryDelayMaxSeconds: 3_600, expireInSeconds: 900 };
+export const defaultRetryPolicy: RetryPolicy = { retryLimit: 8, retryDelaySeconds: 5, retryDelayMaxSeconds: 3_600, expireInSeconds: 900, superviseIntervalSeconds: 60 };
 
-export async function startBoss(db: Database, onError: (error: Error) => void): Promise<PgBoss> {
+export async function startBoss(db: Database, retry: RetryPolicy, onError: (error: Error) => void): Promise<PgBoss> {
   const schema = `${db.schema}_queue`;
+  const common = { schema, schedule: false, supervise: true, superviseIntervalSeconds: retry.superviseIntervalSeconds };
   const boss =
     'pglite' in db.boss
-      ? new PgBoss({ db: fromPglite(db.boss.pglite), schema, schedule: false, supervise: true })
-      : new PgBoss({ connectionString: db.boss.connectionString, schema, schedule: false, max: 4 });
+      ? new PgBoss({ ...common, db: fromPglite(db.boss.pglite) })
+      : new PgBoss({ ...common, connectionString: db.boss.connectionString, max: 4 });
   boss.on('error', onError);
   await boss.start();
   return boss;

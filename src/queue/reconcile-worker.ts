@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import { PartnerError, type PartnerAdapter, type SubjectRef } from '../adapter.ts';
+import { PartnerError, type PartnerAdapter, type SubjectRef, type UpsertInput } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
 import { closeOpenIntents, writeIntent, writeIntents, writeOutcome, writeOutcomes, type IntentRow, type Trigger } from '../log/transfer-log.ts';
 import { describePayload, minimise } from '../minimise.ts';
 import type { Policy } from '../policy/index.ts';
+import { erasureDueAt, withSubscriptionEnd } from '../lifecycle/erasure-schedule.ts';
 import { InvalidRecordError, parseMasterRecord, type MasterRecord } from '../record.ts';
-import { reconcile, type Action, type Link } from '../reconcile.ts';
+import { reconcile, type Action } from '../reconcile.ts';
 import { getRecords, type RecordSource } from '../source.ts';
 import type { Database } from '../store/database.ts';
-import { loadStates, saveLink, type LinkUpdate } from '../store/state.ts';
+import { loadStates, noteSubscriptionEnd, saveLink, type LinkUpdate, type StoredLink } from '../store/state.ts';
 import type { JobResult, ReconcileJobData } from './job.ts';
 import { Semaphore, type RateLimiter } from './rate-limit.ts';
 
@@ -23,7 +24,7 @@ export interface WorkerContext {
   readonly logger: Logger;
   readonly now: () => Date;
   /** Called after a partner confirmed an erasure, so the lifecycle can tell when erasure is complete. */
-  readonly onErased?: (subjectId: string, partner: string) => Promise<void>;
+  onErased?: (subjectId: string, partner: string) => Promise<void>;
 }
 
 export interface WorkItem {
@@ -37,9 +38,11 @@ interface Plan {
   readonly item: WorkItem;
   readonly action: Action;
   readonly ref: SubjectRef;
-  readonly link: Link | null;
+  readonly link: StoredLink | null;
   readonly fields: readonly string[];
   readonly categories: readonly string[];
+  /** The fields the policy allows this partner now. */
+  readonly allowed: readonly string[];
 }
 
 /**
@@ -55,7 +58,9 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
   const [records, states] = await Promise.all([getRecords(ctx.source, ids), loadStates(ctx.db, ids, partner)]);
   const now = ctx.now();
   const results: (JobResult | undefined)[] = items.map(() => undefined);
+  const timeZone = ctx.policy.document.retention.timeZone;
   const plans: { index: number; plan: Plan }[] = [];
+  const endings: Promise<void>[] = [];
 
   items.forEach((item, index) => {
     let record: MasterRecord | null;
@@ -80,7 +85,7 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
       payloadCategories: described.categories,
       digestOf: (p) => ctx.keys.payloadDigest(p),
       hostIds,
-      directives: state.directives,
+      directives: withSubscriptionEnd(state.directives, record?.subscription?.end, timeZone),
       link,
       now,
       force: item.data.force ?? false,
@@ -89,9 +94,14 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
       pseudonym: ctx.keys.pseudonym(partner, item.data.subjectId),
       partnerIds: union(link?.partnerIds ?? [], hostIds),
     };
-    plans.push({ index, plan: { item, action, ref, link, fields: described.fields, categories: described.categories } });
+    const end = record?.subscription?.end;
+    if (end && state.subscriptionEndedAt?.getTime() !== end.getTime()) {
+      endings.push(noteSubscriptionEnd(ctx.db, item.data.subjectId, end, erasureDueAt(end, timeZone)));
+    }
+    plans.push({ index, plan: { item, action, ref, link, fields: described.fields, categories: described.categories, allowed: ctx.policy.allowedFields(partner) } });
   });
 
+  await Promise.all(endings);
   const semaphore = ctx.concurrency(partner);
   const upserts = plans.filter((p) => p.plan.action.kind === 'upsert');
   const batched = adapter.upsertBatch && upserts.length > 1 ? upserts : [];
@@ -135,7 +145,7 @@ async function runOne(ctx: WorkerContext, adapter: PartnerAdapter, plan: Plan): 
   }
 
   const operation = action.kind;
-  const call = pickCall(adapter, plan);
+  const call = pickCall(adapter, plan, ctx.keys);
   if (!call) return { status: 'deadletter', error: `the ${partner} adapter cannot ${operation}` };
 
   const intent = intentRow(ctx, plan, partner, operation, action.kind === 'upsert' ? action.digest : undefined);
@@ -161,14 +171,14 @@ async function runOne(ctx: WorkerContext, adapter: PartnerAdapter, plan: Plan): 
 }
 
 /** The adapter call for a plan, returning the partner ids the subject has there afterwards. */
-function pickCall(adapter: PartnerAdapter, plan: Plan): (() => Promise<{ partnerIds: string[] }>) | undefined {
+function pickCall(adapter: PartnerAdapter, plan: Plan, keys: WorkerContext['keys']): (() => Promise<{ partnerIds: string[] }>) | undefined {
   const { action, ref, item } = plan;
-  const ctx = { correlationId: item.data.correlationId, idempotencyKey: idempotencyKey(plan, adapter.partner) };
+  const ctx = { correlationId: item.data.correlationId, idempotencyKey: idempotencyKey(plan, adapter.partner, keys) };
   switch (action.kind) {
     case 'upsert':
       if (!adapter.upsert) return undefined;
       return async () => {
-        const input = { payload: action.payload, ref, ...(action.subscription ? { subscription: action.subscription } : {}) };
+        const input = upsertInput(plan, action);
         const r = await adapter.upsert!(input, ctx);
         return { partnerIds: union([r.partnerId], ref.partnerIds) };
       };
@@ -186,6 +196,16 @@ function pickCall(adapter: PartnerAdapter, plan: Plan): (() => Promise<{ partner
     default:
       return undefined;
   }
+}
+
+function upsertInput(plan: Plan, action: Extract<Action, { kind: 'upsert' }>): UpsertInput {
+  const cleared = (plan.link?.lastFields ?? []).filter((f) => !plan.fields.includes(f) && plan.allowed.includes(f));
+  return {
+    payload: action.payload,
+    ref: plan.ref,
+    ...(action.subscription ? { subscription: action.subscription } : {}),
+    ...(cleared.length > 0 ? { cleared } : {}),
+  };
 }
 
 function linkAfter(plan: Plan, partnerIds: readonly string[]): LinkUpdate {
@@ -215,15 +235,12 @@ async function runBatch(ctx: WorkerContext, adapter: PartnerAdapter, plans: read
     return writeIntents(tx, intents);
   });
   const started = performance.now();
-  const inputs = plans.map((p) => {
-    const a = p.action as Extract<Action, { kind: 'upsert' }>;
-    return { payload: a.payload, ref: p.ref, ...(a.subscription ? { subscription: a.subscription } : {}) };
-  });
+  const inputs = plans.map((p) => upsertInput(p, p.action as Extract<Action, { kind: 'upsert' }>));
   try {
     await ctx.limiter.acquire(partner);
     const callResults = await adapter.upsertBatch!(inputs, {
       correlationId: plans[0]!.item.data.correlationId,
-      idempotencyKey: ctx.keys.payloadDigest(plans.map((p) => idempotencyKey(p, partner))),
+      idempotencyKey: ctx.keys.payloadDigest(plans.map((p) => idempotencyKey(p, partner, ctx.keys))).slice(0, 48),
     });
     const durationMs = performance.now() - started;
     const results: JobResult[] = [];
@@ -310,11 +327,16 @@ function triggerFor(plan: Plan): Trigger {
   return plan.item.data.trigger;
 }
 
-/** Deterministic per (subject, partner, operation, payload): a retried job repeats the same key. */
-function idempotencyKey(plan: Plan, partner: string): string {
-  const { action } = plan;
-  const what = action.kind === 'upsert' ? `${action.digest}:${action.subscription ?? ''}` : action.kind;
-  return `pg-${plan.ref.pseudonym.slice(0, 16)}-${partner}-${action.kind}-${what.slice(0, 24)}`;
+/**
+ * Deterministic for one transition (what the partner acknowledged last -> what we send now), so a
+ * retried job repeats its key and the partner does the work once; a later change back to an earlier
+ * payload (A -> B -> A) is a different transition with a different key, so it is not replayed stale.
+ */
+function idempotencyKey(plan: Plan, partner: string, keys: { payloadDigest(v: unknown): string }): string {
+  const { action, link } = plan;
+  const target = action.kind === 'upsert' ? { digest: action.digest, subscription: action.subscription ?? null } : action.kind;
+  const transition = keys.payloadDigest({ partner, subject: plan.ref.pseudonym, from: link?.digest ?? null, suppressed: link?.suppressed ?? false, target });
+  return `pgw-${partner}-${action.kind}-${transition.slice(0, 40)}`;
 }
 
 function hostIdsOf(record: MasterRecord, partner: string): string[] {

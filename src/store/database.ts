@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
@@ -41,7 +42,8 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
   const lock: DirectoryLock | undefined = dataDir ? acquireDirectoryLock(dataDir) : undefined;
   let db: PGlite;
   try {
-    db = new PGlite(dataDir);
+    // PGlite wants a directory of its own (initdb refuses a non-empty one); the lock sits beside it.
+    db = new PGlite(dataDir ? join(dataDir, 'pgdata') : undefined);
     await db.waitReady;
     await db.exec(`create schema if not exists ${schema}; set search_path to ${schema}, public;`);
   } catch (error) {

@@ -4,8 +4,11 @@ import type { Sql } from './database.ts';
 /** Everything reconcile needs about a subject besides the master record, loaded in bulk. */
 export interface SubjectState {
   readonly directives: Directives;
-  readonly links: ReadonlyMap<string, Link & { lastSentAt: Date | null }>;
+  readonly subscriptionEndedAt: Date | null;
+  readonly links: ReadonlyMap<string, StoredLink>;
 }
+
+export type StoredLink = Link & { readonly lastSentAt: Date | null; readonly lastFields: readonly string[] };
 
 const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, restricted: false, consent: {} };
 
@@ -13,8 +16,8 @@ const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, res
 export async function loadStates(sql: Sql, subjectIds: readonly string[], partner?: string): Promise<Map<string, SubjectState>> {
   const ids = [...new Set(subjectIds)];
   const [subjects, tombstones, consent, links] = await Promise.all([
-    sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null }>(
-      `select id, restricted_at is not null as restricted, erasure_due_at from subjects where id = any($1::text[])`,
+    sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null; subscription_ended_at: Date | null }>(
+      `select id, restricted_at is not null as restricted, erasure_due_at, subscription_ended_at from subjects where id = any($1::text[])`,
       [ids],
     ),
     sql.query<{ subject_id: string }>(`select subject_id from tombstones where subject_id = any($1::text[])`, [ids]),
@@ -24,15 +27,16 @@ export async function loadStates(sql: Sql, subjectIds: readonly string[], partne
       [ids],
     ),
     sql.query<LinkRow>(
-      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at
+      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
   ]);
-  const out = new Map<string, { directives: Directives; links: Map<string, Link & { lastSentAt: Date | null }> }>();
-  for (const id of ids) out.set(id, { directives: { ...emptyDirectives, consent: {} }, links: new Map() });
+  const out = new Map<string, { directives: Directives; subscriptionEndedAt: Date | null; links: Map<string, StoredLink> }>();
+  for (const id of ids) out.set(id, { directives: { ...emptyDirectives, consent: {} }, subscriptionEndedAt: null, links: new Map() });
   for (const s of subjects) {
     const state = out.get(s.id)!;
+    state.subscriptionEndedAt = s.subscription_ended_at ? new Date(s.subscription_ended_at) : null;
     state.directives = { ...state.directives, restricted: s.restricted, erasureDueAt: s.erasure_due_at ? new Date(s.erasure_due_at) : null };
   }
   for (const t of tombstones) {
@@ -56,9 +60,10 @@ interface LinkRow {
   consent_entry_applied: string | null;
   suppressed: boolean;
   last_sent_at: Date | null;
+  last_fields: string[];
 }
 
-function toLink(row: LinkRow): Link & { lastSentAt: Date | null } {
+function toLink(row: LinkRow): StoredLink {
   return {
     partnerIds: typeof row.partner_ids === 'string' ? (JSON.parse(row.partner_ids) as string[]) : row.partner_ids,
     digest: row.digest,
@@ -66,6 +71,7 @@ function toLink(row: LinkRow): Link & { lastSentAt: Date | null } {
     consentEntryApplied: row.consent_entry_applied,
     suppressed: row.suppressed,
     lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
+    lastFields: row.last_fields ?? [],
   };
 }
 
@@ -110,4 +116,21 @@ export async function saveLink(sql: Sql, subjectId: string, partner: string, upd
 /** Ensures a subjects row exists (directives hang off it). */
 export async function touchSubject(sql: Sql, subjectId: string): Promise<void> {
   await sql.query(`insert into subjects (id) values ($1) on conflict (id) do nothing`, [subjectId]);
+}
+
+/**
+ * Remembers when the subject's subscription ended and when erasure falls due, the first time a
+ * worker sees the end in the master record, so due erasures are found without the host calling again.
+ */
+export async function noteSubscriptionEnd(sql: Sql, subjectId: string, endedAt: Date, dueAt: Date): Promise<void> {
+  await sql.query(
+    `insert into subjects (id, subscription_ended_at, relationship_ended_at, erasure_due_at, erasure_reason)
+     values ($1, $2, $2, $3, 'subscription-ended')
+     on conflict (id) do update set subscription_ended_at = excluded.subscription_ended_at,
+       relationship_ended_at = coalesce(subjects.relationship_ended_at, excluded.relationship_ended_at),
+       erasure_due_at = least(coalesce(subjects.erasure_due_at, 'infinity'), excluded.erasure_due_at),
+       erasure_reason = coalesce(subjects.erasure_reason, excluded.erasure_reason)
+     where subjects.subscription_ended_at is distinct from excluded.subscription_ended_at`,
+    [subjectId, endedAt, dueAt],
+  );
 }

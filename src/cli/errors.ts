@@ -1,0 +1,47 @@
+/**
+ * CLI errors: one clear line on stderr and a non-zero exit, never a stack trace. Messages name what
+ * is wrong (a file, an option, a subject id, a partner) and never echo a personal value.
+ */
+
+/** An error whose message is already meant for the operator. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** Exit codes: 1 an error, 2 a usage error (bad option or argument). */
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+export function usageError(message: string): CliError {
+  return new CliError(message, EXIT_USAGE);
+}
+
+/** Flattens any error into one line: multi-line messages (a policy's problem list) join with '; '. */
+export function oneLine(error: unknown): string {
+  const problems = (error as { problems?: unknown } | null)?.problems;
+  const name = (error as { name?: unknown } | null)?.name;
+  let message: string;
+  if (name === 'PolicyError' && Array.isArray(problems) && problems.every((p) => typeof p === 'string')) {
+    const head = String((error as Error).message).split('\n')[0]?.replace(/:\s*$/, '') ?? 'invalid policy';
+    message = `${head}: ${(problems as string[]).join('; ')}`;
+  } else if (error instanceof Error) {
+    message = error.message || error.name;
+  } else {
+    message = String(error);
+  }
+  return message
+    .split(/\r?\n/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join('; ')
+    .replace(/;\s*;/g, ';');
+}
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof CliError ? error.exitCode : EXIT_ERROR;
+}

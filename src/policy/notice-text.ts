@@ -1,0 +1,94 @@
+/**
+ * The notice's fixed wording, per language. Every fact in it (names, lists, years, authority, contact)
+ * is a parameter filled in from the policy by notice.ts; only the phrasing lives here. The Swedish text
+ * follows shared/seed/privacy-notice.sv.txt, the published reference, as closely as the data allows.
+ */
+
+export type NoticeLang = 'sv' | 'en';
+
+export interface NoticeText {
+  readonly title: string;
+  companyHeading(company: string, hosting: string): string;
+  masterCopy(company: string): string;
+  /** `kinds` are the camera categories' labels, already in running-text case. */
+  cameraStays(kinds: readonly string[]): string;
+  readonly leavingHeading: string;
+  leaving(o: { readonly anonymiseCamera: boolean; readonly timeZone: string }): string;
+  archivedInstead(partners: readonly string[]): string;
+  readonly otherHeading: string;
+  /** `purposes` are the consent-based purposes' labels, in running-text case. */
+  consentWithdrawal(purposes: readonly string[], company: string): string;
+  retention(years: number, company: string): string;
+  access(company: string): string;
+  readonly rectification: string;
+  complaint(authority: string): string;
+  contact(contact: string): string;
+  controller(legalName: string): string;
+}
+
+const svNumbers = ['noll', 'ett', 'två', 'tre', 'fyra', 'fem', 'sex', 'sju', 'åtta', 'nio', 'tio'];
+const enNumbers = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+
+export function joinList(items: readonly string[], and: string): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} ${and} ${items.at(-1)}`;
+}
+
+/**
+ * A label as it reads inside a sentence: "Nyhetsbrev och marknadsföring" -> "nyhetsbrev och …", but an
+ * initialism such as "IP addresses" keeps its capitals.
+ */
+export function inSentence(label: string): string {
+  const [first = '', second = ''] = label;
+  return second && second === second.toLowerCase() ? first.toLowerCase() + label.slice(1) : label;
+}
+
+const sv: NoticeText = {
+  title: 'Vart finns din data',
+  companyHeading: (company, hosting) => `Hos ${company} (${hosting})`,
+  masterCopy: () => 'Vi har huvudkopian på all din information och våra olika partners får sin data från oss.',
+  cameraStays: (kinds) => `Data från kameror (${kinds.join(', ')}) lämnar inte våra servrar (utom när du ber om det).`,
+  leavingHeading: 'Om du slutar vara kund',
+  leaving: ({ anonymiseCamera, timeZone }) =>
+    `Vi raderar alla dina personuppgifter${anonymiseCamera ? ' och vi anonymiserar data från kamerorna' : ''} vid närmaste månadsskifte efter avslutat abonnemang (räknat i tidszonen ${timeZone}).`,
+  archivedInstead: (partners) => `Hos ${joinList(partners, 'och')} arkiveras uppgifterna i stället för att raderas.`,
+  otherHeading: 'Övrigt',
+  consentWithdrawal: (purposes, company) =>
+    `Du kan när som helst återkalla ditt samtycke till ${joinList(purposes, 'och')} genom skriftligt meddelande till ${company}.`,
+  retention: (years, company) =>
+    `För dig som träffat avtal med ${company} sparas uppgifterna så länge det finns en pågående kundrelation${
+      years > 0 ? ` och ${svNumbers[years] ?? String(years)} år därefter` : ''
+    }.`,
+  access: (company) =>
+    `Du kan efter skriftlig och egenhändigt undertecknad begäran till ${company} få information om vilka personuppgifter om dig som ${company} behandlar.`,
+  rectification: 'Du har även rätt att begära att personuppgifter rättas, blockeras eller raderas.',
+  complaint: (authority) => `Om du är missnöjd med behandlingen kan du lämna in ett klagomål till tillsynsmyndigheten: ${authority}.`,
+  contact: (contact) => `Kontakta oss på ${contact} om du har några frågor rörande vår personuppgiftsbehandling.`,
+  controller: (legalName) => `Personuppgiftsansvarig är ${legalName}.`,
+};
+
+const en: NoticeText = {
+  title: 'Where your data is',
+  companyHeading: (company, hosting) => `At ${company} (${hosting})`,
+  masterCopy: (company) => `${company} holds the master copy of all your information; each partner gets its data from ${company}.`,
+  cameraStays: (kinds) => `Camera data (${kinds.join(', ')}) does not leave these servers, except when you ask for it.`,
+  leavingHeading: 'If you stop being a customer',
+  leaving: ({ anonymiseCamera, timeZone }) =>
+    `All your personal data is deleted${anonymiseCamera ? ', and camera data is anonymised,' : ''} at the first month boundary after the subscription ends (in the ${timeZone} time zone).`,
+  archivedInstead: (partners) => `At ${joinList(partners, 'and')} the data is archived instead of deleted.`,
+  otherHeading: 'Other',
+  consentWithdrawal: (purposes, company) =>
+    `You can withdraw your consent to ${joinList(purposes, 'and')} at any time by written notice to ${company}.`,
+  retention: (years, company) =>
+    `If you have an agreement with ${company}, your data is kept while the customer relationship lasts${
+      years > 0 ? ` and ${enNumbers[years] ?? String(years)} year${years === 1 ? '' : 's'} after it` : ''
+    }.`,
+  access: (company) =>
+    `After a written, personally signed request to ${company} you can get information about which of your personal data ${company} processes.`,
+  rectification: 'You also have the right to ask for personal data to be corrected, blocked (restricted) or erased.',
+  complaint: (authority) => `If you are dissatisfied with the processing, you can lodge a complaint with the supervisory authority: ${authority}.`,
+  contact: (contact) => `Contact us at ${contact} if you have any questions about how we process personal data.`,
+  controller: (legalName) => `The controller is ${legalName}.`,
+};
+
+export const noticeText: Readonly<Record<NoticeLang, NoticeText>> = { sv, en };
