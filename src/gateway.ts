@@ -11,6 +11,7 @@ import { createPartnerQueues, defaultRetryPolicy, enqueue, startBoss, toPgBossRe
 import { deadLetterQueue, reconcileQueue, type ReconcileJobData } from './queue/job.ts';
 import { RateLimiter, Semaphore, type PartnerLimits } from './queue/rate-limit.ts';
 import { runReconcileJobs, type WorkerContext } from './queue/reconcile-worker.ts';
+import { performAction } from './queue/action.ts';
 import { resync, type ResyncOptions, type ResyncSummary } from './resync.ts';
 import type { RecordSource } from './source.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './store/database.ts';
@@ -45,6 +46,11 @@ export interface Gateway extends Lifecycle {
   /** The master record of a subject changed (or may have): bring every partner in step. */
   changed(subjectId: string, options?: EnqueueOptions & { operator?: string }): Promise<void>;
   resync(options?: ResyncOptions): Promise<ResyncSummary>;
+  /**
+   * A one-off action at an action partner, now (Twilio: `call(id, 'alarm', { twiml })`). Refused for
+   * an erased or restricted subject. Returns the partner's id for what it created (the call sid).
+   */
+  call(subjectId: string, action: string, params: Readonly<Record<string, unknown>>, options?: { partner?: string; operator?: string }): Promise<{ partnerId: string; correlationId: string }>;
   /** Starts workers for every partner queue in this process (until stop()). */
   work(options?: { pollingIntervalSeconds?: number }): Promise<void>;
   /** Works until no job is ready (deferred retries wait); for tests, the CLI and one-shot runs. */
@@ -226,6 +232,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return summary;
     },
     work,
+    call: async (subjectId, action, params, callOptions = {}) => {
+      const partner = callOptions.partner ?? partners.find((p) => policy.partner(p).mode === 'action');
+      if (!partner) throw new Error('no action partner is configured');
+      return performAction(workerContext, partner, subjectId, action, params, callOptions.operator);
+    },
     runUntilIdle: async ({ timeoutMs = 120_000 } = {}) => {
       await work({ pollingIntervalSeconds: 0.5 });
       const deadline = Date.now() + timeoutMs;

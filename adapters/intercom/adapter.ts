@@ -1,0 +1,202 @@
+import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { z } from 'zod';
+import {
+  PartnerError,
+  assertSafeBaseUrl,
+  classifyHttpStatus,
+  parseRetryAfter,
+  type CallContext,
+  type HeldData,
+  type PartnerAdapter,
+  type PartnerPayload,
+} from '../../src/adapter.ts';
+
+export const INTERCOM_BASE_URL = 'https://api.intercom.io';
+export const INTERCOM_EU_BASE_URL = 'https://api.eu.intercom.io';
+export const INTERCOM_AU_BASE_URL = 'https://api.au.intercom.io';
+export const INTERCOM_API_VERSION = '2.14';
+
+export interface IntercomOptions {
+  readonly accessToken: string;
+  /** Default https://api.intercom.io; the EU and AU workspaces live at INTERCOM_EU_BASE_URL / _AU_. */
+  readonly baseUrl?: string;
+  readonly timeoutMs?: number;
+}
+
+const PARTNER = 'intercom';
+
+const contactSchema = z.object({ id: z.string().min(1) });
+// 2.13+ answers the contact itself; older versions wrapped matches in a list.
+const foundSchema = z.union([contactSchema, z.object({ data: z.array(contactSchema) })]);
+const heldSchema = z.object({
+  id: z.string(),
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+  phone: z.string().nullish(),
+  location: z
+    .object({ country: z.string().nullish(), region: z.string().nullish(), city: z.string().nullish() })
+    .nullish(),
+});
+const errorListSchema = z.object({ errors: z.array(z.object({ code: z.string() })).min(1) });
+
+export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter {
+  if (!options.accessToken) throw new Error('intercom: accessToken is required');
+  const base = assertSafeBaseUrl(PARTNER, options.baseUrl ?? INTERCOM_BASE_URL);
+  const http = axios.create({
+    baseURL: base.href.replace(/\/+$/, ''),
+    timeout: options.timeoutMs ?? 10_000,
+    headers: {
+      Authorization: `Bearer ${options.accessToken}`,
+      'Intercom-Version': INTERCOM_API_VERSION,
+      Accept: 'application/json',
+    },
+    // Every status is classified here, so axios must not turn them into its own errors.
+    validateStatus: () => true,
+    maxRedirects: 0,
+    transitional: { clarifyTimeoutError: true },
+  });
+
+  async function call(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<AxiosResponse> {
+    try {
+      return await http.request({ ...config, signal: ctx.signal });
+    } catch (err) {
+      throw transportError(operation, err);
+    }
+  }
+
+  const contactPath = (id: string) => `/contacts/${encodeURIComponent(id)}`;
+
+  async function findId(operation: string, pseudonym: string, ctx: CallContext): Promise<string | undefined> {
+    const res = await call(operation, { method: 'GET', url: `/contacts/find_by_external_id/${encodeURIComponent(pseudonym)}` }, ctx);
+    if (res.status === 404) return undefined;
+    const found = parse(operation, res, foundSchema);
+    return 'data' in found ? found.data[0]?.id : found.id;
+  }
+
+  /** False when the contact is gone at Intercom (someone deleted it there). */
+  async function update(id: string, fields: Record<string, string>, ctx: CallContext): Promise<boolean> {
+    const res = await call('upsert', { method: 'PUT', url: contactPath(id), data: fields }, ctx);
+    if (res.status === 404) return false;
+    parse('upsert', res, contactSchema);
+    return true;
+  }
+
+  return {
+    partner: PARTNER,
+    // 10,000 calls a minute per app, counted in 10-second windows: a steady rate never trips a window.
+    limits: { perSecond: Math.floor(10_000 / 60) },
+    retainedAfterErasure: [
+      'A deleted contact can be restored by Intercom for 7 days, then it is permanently destroyed.',
+      "Conversations with the subject are kept according to the workspace's conversation retention settings, not by deleting the contact.",
+      'An archived contact is kept in full until it is deleted.',
+    ],
+
+    async upsert({ payload, ref }, ctx) {
+      const fields = contactFields(payload, ref.pseudonym);
+      const known = ref.partnerIds[0];
+      if (known !== undefined && (await update(known, fields, ctx))) return { partnerId: known, created: false };
+
+      const res = await call('upsert', { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } }, ctx);
+      if (res.status === 409) {
+        // Intercom's index lagged a concurrent create: the contact exists, so update it instead.
+        const id = await findId('upsert', ref.pseudonym, ctx);
+        if (id === undefined || !(await update(id, fields, ctx))) {
+          throw new PartnerError({ partner: PARTNER, operation: 'upsert', kind: 'retryable', status: 409, code: 'conflict' });
+        }
+        return { partnerId: id, created: false };
+      }
+      return { partnerId: parse('upsert', res, contactSchema).id, created: true };
+    },
+
+    async erase(ref, mode, ctx) {
+      const ids = ref.partnerIds.length > 0 ? [...ref.partnerIds] : await findId('erase', ref.pseudonym, ctx).then((id) => (id ? [id] : []));
+      for (const id of ids) {
+        const res =
+          mode === 'archive'
+            ? await call('erase', { method: 'POST', url: `${contactPath(id)}/archive` }, ctx)
+            : await call('erase', { method: 'DELETE', url: contactPath(id) }, ctx);
+        if (res.status !== 404) expectOk('erase', res);
+      }
+      return { removed: ids };
+    },
+
+    async fetch(ref, ctx) {
+      const id = ref.partnerIds[0] ?? (await findId('fetch', ref.pseudonym, ctx));
+      if (id === undefined) return notFound;
+      const res = await call('fetch', { method: 'GET', url: contactPath(id) }, ctx);
+      if (res.status === 404) return notFound;
+      return held(parse('fetch', res, heldSchema));
+    },
+  };
+}
+
+const notFound: HeldData = { found: false, fields: {} };
+
+/** Exactly the payload's fields under Intercom's names; the pseudonym stands in for our id. */
+function contactFields(payload: PartnerPayload, pseudonym: string): Record<string, string> {
+  const fields: Record<string, string> = { external_id: pseudonym };
+  if (payload.email !== undefined) fields.email = payload.email;
+  if (payload.name !== undefined) fields.name = `${payload.name.given} ${payload.name.family}`;
+  if (payload.phone !== undefined) fields.phone = payload.phone;
+  return fields;
+}
+
+function held(contact: z.infer<typeof heldSchema>): HeldData {
+  const fields: Record<string, unknown> = {};
+  for (const key of ['name', 'email', 'phone'] as const) {
+    const value = contact[key];
+    if (value) fields[key] = value;
+  }
+  const location = Object.fromEntries(Object.entries(contact.location ?? {}).filter(([, v]) => v));
+  if (Object.keys(location).length > 0) fields.location = location;
+  return { found: true, fields };
+}
+
+function expectOk(operation: string, res: AxiosResponse): void {
+  if (res.status < 200 || res.status >= 300) throw httpError(operation, res);
+}
+
+function parse<T>(operation: string, res: AxiosResponse, schema: z.ZodType<T>): T {
+  expectOk(operation, res);
+  const parsed = schema.safeParse(res.data);
+  if (!parsed.success) {
+    throw new PartnerError({ partner: PARTNER, operation, kind: 'permanent', status: res.status, code: 'unexpected_response' });
+  }
+  return parsed.data;
+}
+
+function httpError(operation: string, res: AxiosResponse): PartnerError {
+  const kind = classifyHttpStatus(res.status);
+  const list = errorListSchema.safeParse(res.data);
+  return new PartnerError({
+    partner: PARTNER,
+    operation,
+    kind,
+    status: res.status,
+    code: list.success ? safeCode(list.data.errors[0]?.code) : undefined,
+    retryAfterMs: kind === 'retryable' ? retryAfter(res) : undefined,
+  });
+}
+
+function retryAfter(res: AxiosResponse): number | undefined {
+  const header = (name: string) => {
+    const value: unknown = res.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const fromRetryAfter = parseRetryAfter(header('retry-after'));
+  if (fromRetryAfter !== undefined) return fromRetryAfter;
+  // Intercom's own hint: the unix second at which the 10-second window resets.
+  const reset = Number(header('x-ratelimit-reset'));
+  return reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+}
+
+function transportError(operation: string, err: unknown): PartnerError {
+  // Only the error code is kept: axios messages and configs can carry the URL and the token.
+  const code = axios.isCancel(err) ? 'aborted' : axios.isAxiosError(err) ? safeCode(err.code) : undefined;
+  return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: code ?? 'network_error' });
+}
+
+/** A partner's code goes into messages and logs: accept only what looks like a code, never free text. */
+function safeCode(code: string | undefined): string | undefined {
+  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
+}

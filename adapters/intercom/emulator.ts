@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { EmulatorRequest, EmulatorResponse, Holding, PartnerEmulator } from '../../src/emulator.ts';
+
+/** The token the emulator accepts unless told otherwise; sandboxOptions() hands it to the adapter. */
+export const INTERCOM_SANDBOX_TOKEN = 'sandbox-intercom-token';
+
+/** 10,000 calls a minute per app, enforced in 10-second windows. */
+const WINDOW_MAX = Math.ceil(10_000 / 6);
+
+const WRITABLE = new Set([
+  'role', 'external_id', 'email', 'phone', 'name', 'avatar', 'signed_up_at', 'last_seen_at',
+  'owner_id', 'unsubscribed_from_emails', 'custom_attributes',
+]);
+
+interface Contact {
+  id: string;
+  role: string;
+  external_id: string | null;
+  email: string | null;
+  phone: string | null;
+  name: string | null;
+  archived: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IntercomEmulatorOptions {
+  readonly accessToken?: string;
+}
+
+export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): PartnerEmulator {
+  const token = options.accessToken ?? INTERCOM_SANDBOX_TOKEN;
+  const contacts = new Map<string, Contact>();
+  let next = 1;
+
+  const byExternalId = (externalId: string) => [...contacts.values()].find((c) => c.external_id === externalId);
+
+  function write(contact: Contact, body: Record<string, unknown>): EmulatorResponse | undefined {
+    for (const [key, value] of Object.entries(body)) {
+      if (!WRITABLE.has(key)) return error(400, 'parameter_invalid', `${key} is not a valid parameter`);
+      if (['role', 'external_id', 'email', 'phone', 'name'].includes(key) && value !== null && typeof value !== 'string') {
+        return error(400, 'parameter_invalid', `${key} must be a string`);
+      }
+    }
+    if (body.role !== undefined && body.role !== 'user' && body.role !== 'lead') {
+      return error(400, 'parameter_invalid', 'role must be user or lead');
+    }
+    const externalId = body.external_id;
+    if (typeof externalId === 'string') {
+      const other = byExternalId(externalId);
+      if (other && other.id !== contact.id) {
+        return error(409, 'conflict', `A contact matching those details already exists with id=${other.id}`);
+      }
+    }
+    for (const key of ['role', 'external_id', 'email', 'phone', 'name'] as const) {
+      const value = body[key];
+      if (value === null) {
+        if (key !== 'role') contact[key] = null;
+      } else if (typeof value === 'string') contact[key] = value;
+    }
+    contact.updated_at = now();
+    return undefined;
+  }
+
+  function route(req: EmulatorRequest): EmulatorResponse {
+    const segments = req.path.split('/').filter(Boolean).map(decodeURIComponent);
+    if (segments[0] !== 'contacts') return error(404, 'not_found', 'Resource Not Found');
+    const [, first, second] = segments;
+
+    if (req.method === 'POST' && segments.length === 1) {
+      const body = json(req);
+      if (!body) return error(400, 'parameter_invalid', 'Request body must be a JSON object');
+      if (body.email === undefined && body.external_id === undefined && body.role === undefined) {
+        return error(400, 'parameter_not_found', 'role, email or external_id is required');
+      }
+      const contact: Contact = {
+        id: (next++).toString(16).padStart(24, '0'),
+        role: 'user', external_id: null, email: null, phone: null, name: null,
+        archived: false, created_at: now(), updated_at: now(),
+      };
+      const failed = write(contact, body);
+      if (failed) return failed;
+      contacts.set(contact.id, contact);
+      return { status: 200, body: render(contact) };
+    }
+
+    if (req.method === 'GET' && first === 'find_by_external_id' && second !== undefined && segments.length === 3) {
+      const contact = byExternalId(second);
+      return contact ? { status: 200, body: render(contact) } : error(404, 'not_found', 'User Not Found');
+    }
+
+    const contact = first === undefined ? undefined : contacts.get(first);
+    if (segments.length === 2 && ['GET', 'PUT', 'DELETE'].includes(req.method)) {
+      if (!contact) return error(404, 'not_found', 'Contact Not Found');
+      if (req.method === 'GET') return { status: 200, body: render(contact) };
+      if (req.method === 'DELETE') {
+        contacts.delete(contact.id);
+        return { status: 200, body: { id: contact.id, external_id: contact.external_id, type: 'contact', deleted: true } };
+      }
+      const body = json(req);
+      if (!body) return error(400, 'parameter_invalid', 'Request body must be a JSON object');
+      return write(contact, body) ?? { status: 200, body: render(contact) };
+    }
+
+    if (req.method === 'POST' && second === 'archive' && segments.length === 3) {
+      if (!contact) return error(404, 'not_found', 'Contact Not Found');
+      contact.archived = true;
+      return { status: 200, body: { id: contact.id, external_id: contact.external_id, type: 'contact', archived: true } };
+    }
+    return error(404, 'not_found', 'Resource Not Found');
+  }
+
+  return {
+    partner: 'intercom',
+    limits: { window: { ms: 10_000, max: WINDOW_MAX } },
+
+    handle(req) {
+      if (req.headers.authorization !== `Bearer ${token}`) return error(401, 'unauthorized', 'Access Token Invalid');
+      // The real API falls back to the app's default version; the emulator insists, so a missing header shows.
+      const version = req.headers['intercom-version'];
+      if (typeof version !== 'string' || !/^(\d+\.\d+|Unstable)$/.test(version)) {
+        return error(400, 'intercom_version_invalid', 'The Intercom-Version header is missing or invalid');
+      }
+      return route(req);
+    },
+
+    rateLimited(retryAfterSeconds) {
+      return {
+        status: 429,
+        headers: {
+          'retry-after': String(retryAfterSeconds),
+          'x-ratelimit-limit': String(WINDOW_MAX),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(now() + retryAfterSeconds),
+        },
+        body: errorList('rate_limit_exceeded', `Exceeded rate limit of ${WINDOW_MAX} in 10_seconds`),
+      };
+    },
+
+    holdings() {
+      const out: Record<string, Holding> = {};
+      for (const c of contacts.values()) {
+        const personal = Object.fromEntries(
+          (['name', 'email', 'phone'] as const).filter((k) => c[k]).map((k) => [k, c[k]]),
+        );
+        out[c.id] = {
+          personal,
+          meta: { external_id: c.external_id, role: c.role, archived: c.archived, created_at: c.created_at, updated_at: c.updated_at },
+        };
+      }
+      return out;
+    },
+
+    reset() {
+      contacts.clear();
+      next = 1;
+    },
+  };
+}
+
+function render(c: Contact): Record<string, unknown> {
+  return {
+    type: 'contact',
+    id: c.id,
+    workspace_id: 'sandbox',
+    external_id: c.external_id,
+    role: c.role,
+    email: c.email,
+    phone: c.phone,
+    name: c.name,
+    avatar: null,
+    owner_id: null,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+    signed_up_at: null,
+    last_seen_at: null,
+    location: { type: 'location', country: null, region: null, city: null },
+  };
+}
+
+function json(req: EmulatorRequest): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(req.body.toString('utf8') || '{}');
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function errorList(code: string, message: string) {
+  return { type: 'error.list', request_id: randomUUID(), errors: [{ code, message }] };
+}
+
+function error(status: number, code: string, message: string): EmulatorResponse {
+  return { status, body: errorList(code, message) };
+}

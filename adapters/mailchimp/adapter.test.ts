@@ -1,0 +1,362 @@
+import { createRequire } from 'node:module';
+import { isDeepStrictEqual } from 'node:util';
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PartnerError, type CallContext, type PartnerPayload, type UpsertInput } from '../../src/adapter.ts';
+import { createMailchimpAdapter, subscriberHash } from './adapter.ts';
+import { mailchimpPartner } from './index.ts';
+
+const CANARIES = {
+  email: 'Canary-7f3a@Example.test',
+  newEmail: 'canary-moved-5e6f@example.test',
+  given: 'Canarygiven-9b1c',
+  family: 'Canaryfamily-4d2e',
+  phone: '+46700007f3a0',
+  street: 'Canarystreet 3a',
+  pseudonym: 'pseudonym-canary-1e2f',
+};
+const KEY = 'key-aaaa0000-us21';
+const HOST = 'https://us21.api.mailchimp.com';
+const LIST = 'list0000aa';
+const HASH = subscriberHash(CANARIES.email);
+const MEMBER = `/3.0/lists/${LIST}/members/${HASH}`;
+const ctx: CallContext = { correlationId: 'corr-1', idempotencyKey: 'idem-1' };
+
+const basic = (key: string) => `Basic ${Buffer.from(`user:${key}`).toString('base64')}`;
+const exactly = (expected: unknown) => (body: unknown) => isDeepStrictEqual(body, expected);
+const api = (host = HOST, key = KEY) => nock(host).matchHeader('authorization', basic(key));
+const adapter = (extra: Partial<Parameters<typeof createMailchimpAdapter>[0]> = {}) =>
+  createMailchimpAdapter({ apiKey: KEY, server: 'us21', listId: LIST, ...extra });
+
+/** Everything the record could hold: the adapter must send only email and name. */
+const fullPayload: PartnerPayload = {
+  email: CANARIES.email,
+  name: { given: CANARIES.given, family: CANARIES.family },
+  phone: CANARIES.phone,
+  address: { street: CANARIES.street, postalCode: '11122', city: 'Stockholm', country: 'SE' },
+};
+const input = (over: Partial<UpsertInput> = {}): UpsertInput => ({
+  payload: fullPayload,
+  ref: { pseudonym: CANARIES.pseudonym, partnerIds: [] },
+  ...over,
+});
+
+async function failure(pending: Promise<unknown>): Promise<PartnerError> {
+  const err: unknown = await pending.then(
+    () => new Error('expected a failure'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PartnerError);
+  expectNoCanary((err as PartnerError).message);
+  return err as PartnerError;
+}
+
+function expectNoCanary(text: string): void {
+  for (const canary of Object.values(CANARIES)) expect(text.toLowerCase()).not.toContain(canary.toLowerCase());
+}
+
+const problem = (status: number, title: string) => ({
+  type: 'https://mailchimp.com/developer/marketing/docs/errors/',
+  title,
+  status,
+  detail: `${CANARIES.email} ${CANARIES.given} is the problem`,
+  instance: 'a1b2c3',
+});
+const problemHeaders = { 'Content-Type': 'application/problem+json; charset=utf-8' };
+
+let unmatched = 0;
+const countUnmatched = () => unmatched++;
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.emitter.on('no match', countUnmatched);
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  const misses = unmatched;
+  nock.cleanAll();
+  unmatched = 0;
+  expect(pending).toEqual([]);
+  expect(misses).toBe(0);
+});
+afterAll(() => {
+  nock.emitter.removeListener('no match', countUnmatched);
+  nock.enableNetConnect();
+});
+
+describe('mailchimp adapter: upsert', () => {
+  it('creates a subscribed member with email and name only, when the consent ledger says so', async () => {
+    const scope = api()
+      .put(
+        MEMBER,
+        exactly({
+          email_address: CANARIES.email,
+          merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family },
+          status_if_new: 'subscribed',
+          status: 'subscribed',
+        }),
+      )
+      .reply(200, { id: HASH, email_address: CANARIES.email, status: 'subscribed' });
+    const result = await adapter().upsert!(input({ subscription: 'subscribed' }), ctx);
+    expect(result).toEqual({ partnerId: HASH, created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('writes no status field at all on a plain update', async () => {
+    const scope = api()
+      .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }))
+      .reply(200, { id: HASH, email_address: CANARIES.email, status: 'unsubscribed' });
+    const result = await adapter().upsert!(input({ ref: { pseudonym: CANARIES.pseudonym, partnerIds: [HASH] } }), ctx);
+    expect(result).toEqual({ partnerId: HASH, created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('sends no merge fields when the payload has no name', async () => {
+    const scope = api().put(MEMBER, exactly({ email_address: CANARIES.email })).reply(200, {});
+    await adapter().upsert!(input({ payload: { email: CANARIES.email }, ref: { pseudonym: 'p', partnerIds: [HASH] } }), ctx);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('changes the address with a PUT to the old hash and returns the new hash', async () => {
+    const scope = api()
+      .put(MEMBER, exactly({ email_address: CANARIES.newEmail, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }))
+      .reply(200, { id: subscriberHash(CANARIES.newEmail) });
+    const result = await adapter().upsert!(
+      input({ payload: { ...fullPayload, email: CANARIES.newEmail }, ref: { pseudonym: 'p', partnerIds: [HASH] } }),
+      ctx,
+    );
+    expect(result).toEqual({ partnerId: subscriberHash(CANARIES.newEmail), created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('refuses a payload without an address before calling Mailchimp', async () => {
+    const err = await failure(adapter().upsert!(input({ payload: { name: fullPayload.name! } }), ctx));
+    expect(err).toMatchObject({ kind: 'permanent', code: 'missing_email' });
+  });
+});
+
+describe('mailchimp adapter: suppress, erase, fetch', () => {
+  const ref = { pseudonym: CANARIES.pseudonym, partnerIds: [HASH] };
+
+  it('suppress sets unsubscribed on the member and sends nothing else', async () => {
+    const scope = api().patch(MEMBER, exactly({ status: 'unsubscribed' })).reply(200, {});
+    expect(await adapter().suppress!(ref, ctx)).toEqual({ partnerId: HASH });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('suppress of a member Mailchimp no longer has is nothing to do', async () => {
+    const scope = api().patch(MEMBER, exactly({ status: 'unsubscribed' })).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    expect(await adapter().suppress!(ref, ctx)).toEqual({ partnerId: HASH });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('erase mode delete deletes permanently', async () => {
+    const scope = api().post(`${MEMBER}/actions/delete-permanent`, (body) => body === '' || isDeepStrictEqual(body, {})).reply(204);
+    expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: [HASH] });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('erase treats 404 as already gone', async () => {
+    const scope = api().post(`${MEMBER}/actions/delete-permanent`).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: [HASH] });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('erase mode archive archives (DELETE), and a subject Mailchimp never had needs no call', async () => {
+    const scope = api().delete(MEMBER).reply(204);
+    expect(await adapter().erase(ref, 'archive', ctx)).toEqual({ removed: [HASH] });
+    expect(await adapter().erase({ pseudonym: 'p', partnerIds: [] }, 'delete', ctx)).toEqual({ removed: [] });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('fetch maps what Mailchimp holds to our field names', async () => {
+    const scope = api()
+      .get(MEMBER)
+      .reply(200, {
+        id: HASH,
+        email_address: CANARIES.email,
+        status: 'unsubscribed',
+        merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family, PHONE: '' },
+        last_changed: '2025-01-02T03:04:05+00:00',
+      });
+    expect(await adapter().fetch!(ref, ctx)).toEqual({
+      found: true,
+      fields: {
+        email: CANARIES.email,
+        'name.given': CANARIES.given,
+        'name.family': CANARIES.family,
+        status: 'unsubscribed',
+        last_changed: '2025-01-02T03:04:05+00:00',
+      },
+    });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('fetch of a member that is gone is found: false', async () => {
+    const scope = api().get(MEMBER).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    expect(await adapter().fetch!(ref, ctx)).toEqual({ found: false, fields: {} });
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('mailchimp adapter: upsertBatch', () => {
+  const email = (i: number) => `canary-batch-${i}@example.test`;
+  const batchInput = (i: number): UpsertInput => ({
+    payload: { email: email(i), name: { given: `G${i}`, family: `F${i}` }, phone: CANARIES.phone },
+    ref: { pseudonym: `p${i}`, partnerIds: [] },
+    subscription: 'subscribed',
+  });
+  const member = (i: number) => ({ email_address: email(i), status: 'subscribed', merge_fields: { FNAME: `G${i}`, LNAME: `F${i}` } });
+
+  it('sends consent grants in batches of at most 500 and plain updates one by one without a status', async () => {
+    const granted = Array.from({ length: 501 }, (_, i) => batchInput(i));
+    const plain: UpsertInput = { payload: { email: CANARIES.email }, ref: { pseudonym: 'px', partnerIds: [HASH] } };
+    const noEmail: UpsertInput = { payload: { name: fullPayload.name! }, ref: { pseudonym: 'py', partnerIds: [] } };
+    const sizes: number[] = [];
+    const batchBody = (from: number, to: number) => (body: { members: unknown[] }) => {
+      sizes.push(body.members.length);
+      return isDeepStrictEqual(body, {
+        members: Array.from({ length: to - from }, (_, k) => member(from + k)),
+        update_existing: true,
+      });
+    };
+    const scope = api()
+      .post(`/3.0/lists/${LIST}`, batchBody(0, 500))
+      .reply(200, {
+        new_members: Array.from({ length: 499 }, (_, i) => ({ id: subscriberHash(email(i)), email_address: email(i).toUpperCase() })),
+        updated_members: [],
+        errors: [{ email_address: email(499), error: `${email(499)} looks fake or invalid`, error_code: 'ERROR_GENERIC' }],
+        total_created: 499,
+        total_updated: 0,
+        error_count: 1,
+      })
+      .post(`/3.0/lists/${LIST}`, batchBody(500, 501))
+      .reply(200, { new_members: [], updated_members: [{ email_address: email(500) }], errors: [], error_count: 0 })
+      .put(MEMBER, exactly({ email_address: CANARIES.email }))
+      .reply(200, {});
+
+    const results = await adapter().upsertBatch!([noEmail, ...granted, plain], ctx);
+
+    expect(sizes).toEqual([500, 1]);
+    expect(results).toHaveLength(503);
+    expect(results[0]).toMatchObject({ ok: false, error: { code: 'missing_email', kind: 'permanent' } });
+    expect(results[1]).toEqual({ ok: true, partnerId: subscriberHash(email(0)), created: true });
+    expect(results[500]).toMatchObject({ ok: false, error: { code: 'ERROR_GENERIC', kind: 'permanent' } });
+    expect(results[501]).toEqual({ ok: true, partnerId: subscriberHash(email(500)), created: false });
+    expect(results[502]).toEqual({ ok: true, partnerId: HASH, created: false });
+    for (const r of results) if (!r.ok) expectNoCanary(r.error.message + email(499));
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('stops the one-by-one part at the first retryable failure', async () => {
+    const plain = (e: string): UpsertInput => ({ payload: { email: e }, ref: { pseudonym: 'p', partnerIds: [subscriberHash(e)] } });
+    const scope = api()
+      .put(`/3.0/lists/${LIST}/members/${subscriberHash(email(1))}`)
+      .reply(429, problem(429, 'Too Many Requests'), { ...problemHeaders, 'Retry-After': '2' });
+    const results = await adapter().upsertBatch!([plain(email(1)), plain(email(2))], ctx);
+    for (const r of results) expect(r).toMatchObject({ ok: false, error: { kind: 'retryable', retryAfterMs: 2000 } });
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('mailchimp adapter: failures', () => {
+  const plainUpdate = () => adapter().upsert!(input({ ref: { pseudonym: 'p', partnerIds: [HASH] } }), ctx);
+
+  it('429 is retryable with Retry-After', async () => {
+    const scope = api().put(MEMBER).reply(429, problem(429, 'Too Many Requests'), { ...problemHeaders, 'Retry-After': '7' });
+    const err = await failure(plainUpdate());
+    expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'Too Many Requests', retryAfterMs: 7000 });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('500 is retryable and is not retried by the SDK', async () => {
+    const scope = api().put(MEMBER).once().reply(500, problem(500, 'Internal Server Error'), problemHeaders);
+    const err = await failure(plainUpdate());
+    expect(err).toMatchObject({ kind: 'retryable', status: 500, code: 'Internal Server Error' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it.each([
+    [400, 'Invalid Resource'],
+    [400, 'Forgotten Email Not Subscribed'],
+    [401, 'API Key Invalid'],
+  ])('%i %s is permanent with the title as code', async (status, title) => {
+    const scope = api().put(MEMBER).reply(status, problem(status, title), problemHeaders);
+    const err = await failure(plainUpdate());
+    expect(err).toMatchObject({ kind: 'permanent', status, code: title });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a connection error is retryable', async () => {
+    const scope = api().put(MEMBER).replyWithError(Object.assign(new Error(`refused ${CANARIES.email}`), { code: 'ECONNREFUSED' }));
+    const err = await failure(plainUpdate());
+    expect(err).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED', status: undefined });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a timeout is retryable', async () => {
+    // superagent 3 warns "double callback bug" when the reply lands after its timeout: expected here.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const scope = api().get(MEMBER).delay(300).reply(200, {});
+    const err = await failure(adapter({ timeoutMs: 50 }).fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx));
+    expect(err).toMatchObject({ kind: 'retryable', code: 'ECONNABORTED' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(scope.isDone()).toBe(true);
+    warn.mockRestore();
+  });
+
+  it('an erase that fails for another reason than 404 throws', async () => {
+    const scope = api().delete(MEMBER).reply(405, problem(405, 'Method Not Allowed'), problemHeaders);
+    const err = await failure(adapter().erase({ pseudonym: 'p', partnerIds: [HASH] }, 'archive', ctx));
+    expect(err).toMatchObject({ kind: 'permanent', status: 405, code: 'Method Not Allowed' });
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('mailchimp adapter: instances and base URL', () => {
+  it('two adapters with different accounts in one process never cross', async () => {
+    const other = { key: 'key-bbbb1111-us7', host: 'https://us7.api.mailchimp.com', list: 'list1111bb' };
+    const third = { key: 'key-cccc2222-us21', list: 'list2222cc' };
+    const a = api().get(MEMBER).delay(30).reply(200, { email_address: 'a@example.test', status: 'subscribed' });
+    const b = api(other.host, other.key).get(`/3.0/lists/${other.list}/members/${HASH}`).reply(200, { email_address: 'b@example.test', status: 'subscribed' });
+    const c = api(HOST, third.key).get(`/3.0/lists/${third.list}/members/${HASH}`).reply(200, { email_address: 'c@example.test', status: 'subscribed' });
+    const ref = { pseudonym: 'p', partnerIds: [HASH] };
+    const held = await Promise.all([
+      adapter().fetch!(ref, ctx),
+      createMailchimpAdapter({ apiKey: other.key, server: 'us7', listId: other.list }).fetch!(ref, ctx),
+      createMailchimpAdapter({ apiKey: third.key, server: 'us21', listId: third.list }).fetch!(ref, ctx),
+    ]);
+    expect(held.map((h) => h.fields.email)).toEqual(['a@example.test', 'b@example.test', 'c@example.test']);
+    expect([a.isDone(), b.isDone(), c.isDone()]).toEqual([true, true, true]);
+    // The package's process-wide client is left untouched.
+    const singleton = createRequire(import.meta.url)('@mailchimp/mailchimp_marketing') as { config: { apiKey: string } };
+    expect(singleton.config.apiKey).toBe('');
+  });
+
+  it('follows baseUrl, appending /3.0 when it is missing', async () => {
+    const scope = api('https://mailchimp-proxy.example.test').get(`/prefix/3.0/lists/${LIST}/members/${HASH}`).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    const held = await adapter({ baseUrl: 'https://mailchimp-proxy.example.test/prefix/' }).fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx);
+    expect(held.found).toBe(false);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('refuses plain http except on loopback, and a server prefix that is not one', () => {
+    expect(() => adapter({ baseUrl: 'http://mailchimp.example.test/3.0' })).toThrow(/https/);
+    expect(() => adapter({ baseUrl: 'http://127.0.0.1:9/3.0' })).not.toThrow();
+    expect(() => adapter({ server: 'evil.example.test/x' })).toThrow(/server/);
+  });
+
+  it('optionsFromEnv names every missing variable and never a value', () => {
+    expect(() => mailchimpPartner.optionsFromEnv({ MAILCHIMP_LIST_ID: 'secret-list-value' })).toThrow(
+      'mailchimp: missing environment variables: MAILCHIMP_API_KEY, MAILCHIMP_SERVER_PREFIX',
+    );
+    expect(() => mailchimpPartner.optionsFromEnv({})).toThrow(/MAILCHIMP_API_KEY, MAILCHIMP_SERVER_PREFIX, MAILCHIMP_LIST_ID/);
+    expect(
+      mailchimpPartner.optionsFromEnv({
+        MAILCHIMP_API_KEY: 'k-us3',
+        MAILCHIMP_SERVER_PREFIX: 'us3',
+        MAILCHIMP_LIST_ID: 'l',
+        PARTNER_GATEWAY_MAILCHIMP_BASE_URL: 'http://127.0.0.1:4010',
+      }),
+    ).toEqual({ apiKey: 'k-us3', server: 'us3', listId: 'l', baseUrl: 'http://127.0.0.1:4010' });
+  });
+});

@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+import {
+  PartnerError,
+  assertSafeBaseUrl,
+  classifyHttpStatus,
+  parseRetryAfter,
+  type BatchItemResult,
+  type CallContext,
+  type HeldData,
+  type PartnerAdapter,
+  type UpsertInput,
+} from '../../src/adapter.ts';
+
+const PARTNER = 'mailchimp';
+export const MAILCHIMP_MAX_BATCH = 500;
+/** Mailchimp closes a request after 120 s: waiting longer only hides a dead connection. */
+const MAX_TIMEOUT_MS = 120_000;
+
+export interface MailchimpOptions {
+  readonly apiKey: string;
+  /** The data-centre prefix, e.g. 'us21' (the suffix of the API key). */
+  readonly server: string;
+  /** The audience (list) the members live in. */
+  readonly listId: string;
+  /** API root, default https://{server}.api.mailchimp.com/3.0; '/3.0' is appended when missing. */
+  readonly baseUrl?: string;
+  /** Per-request deadline in ms, at most (and by default) 120 s. */
+  readonly timeoutMs?: number;
+}
+
+/** The part of the generated SDK client this adapter uses (the package ships no types of its own). */
+interface MailchimpSdk {
+  basePath: string;
+  timeout: number;
+  setConfig(config: { apiKey: string }): void;
+  lists: {
+    setListMember(listId: string, hash: string, body: object): Promise<unknown>;
+    updateListMember(listId: string, hash: string, body: object): Promise<unknown>;
+    getListMember(listId: string, hash: string): Promise<unknown>;
+    deleteListMember(listId: string, hash: string): Promise<unknown>;
+    deleteListMemberPermanent(listId: string, hash: string): Promise<unknown>;
+    batchListMembers(listId: string, body: object): Promise<unknown>;
+  };
+}
+
+const require = createRequire(import.meta.url);
+// The package's main export is one process-wide client whose setConfig replaces the config for every
+// user: each adapter builds its own ApiClient instead, so two accounts in one process never cross.
+const ApiClient = require('@mailchimp/mailchimp_marketing/src/ApiClient') as new () => MailchimpSdk;
+
+export function subscriberHash(email: string): string {
+  return createHash('md5').update(email.toLowerCase()).digest('hex');
+}
+
+export function mailchimpApiRoot(options: Pick<MailchimpOptions, 'server' | 'baseUrl'>): string {
+  const base = (options.baseUrl ?? `https://${options.server}.api.mailchimp.com/3.0`).replace(/\/+$/, '');
+  return base.endsWith('/3.0') ? base : `${base}/3.0`;
+}
+
+const problemSchema = z.object({ title: z.string() });
+const memberSchema = z.object({
+  email_address: z.string(),
+  status: z.string(),
+  merge_fields: z.record(z.string(), z.unknown()).optional(),
+  last_changed: z.string().optional(),
+});
+const batchSchema = z.object({
+  new_members: z.array(z.object({ email_address: z.string() })).default([]),
+  updated_members: z.array(z.object({ email_address: z.string() })).default([]),
+  errors: z.array(z.object({ email_address: z.string().optional(), error_code: z.string().optional() })).default([]),
+});
+
+const HASH = /^[0-9a-f]{32}$/;
+
+export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapter {
+  if (!options.apiKey) throw new Error('mailchimp: apiKey is required');
+  if (!options.listId) throw new Error('mailchimp: listId is required');
+  if (!/^[a-z]+[0-9]+$/.test(options.server)) throw new Error('mailchimp: server must be a data-centre prefix such as us21');
+  const root = assertSafeBaseUrl(PARTNER, mailchimpApiRoot(options)).href.replace(/\/+$/, '');
+  const sdk = new ApiClient();
+  // Without config.server the SDK leaves the URL alone (it would otherwise replace the first
+  // "server" substring anywhere in it), so basePath is the whole story.
+  sdk.setConfig({ apiKey: options.apiKey });
+  sdk.basePath = root;
+  sdk.timeout = Math.min(options.timeoutMs ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  const { listId } = options;
+
+  async function upsert(input: UpsertInput, ctx: CallContext, operation = 'upsert') {
+    const email = requireEmail(input, operation);
+    const hash = subscriberHash(email);
+    const known = knownHashes(input.ref.partnerIds).at(-1);
+    // An address change is a PUT to the member's old hash carrying the new address: Mailchimp then
+    // re-keys the member instead of creating a second one.
+    await call(operation, ctx, () => sdk.lists.setListMember(listId, known ?? hash, memberBody(input, email)));
+    return { partnerId: hash, created: known === undefined };
+  }
+
+  return {
+    partner: PARTNER,
+    retainedAfterErasure: [
+      'After a permanent deletion Mailchimp keeps a record that the address was deleted, so that it cannot be imported again; the person can only come back by subscribing through a Mailchimp form.',
+      'Archiving (erase mode "archive") removes the contact from the audience but Mailchimp keeps the whole contact (address, name, history); only mode "delete" erases it.',
+    ],
+    maxBatchSize: MAILCHIMP_MAX_BATCH,
+
+    upsert: (input, ctx) => upsert(input, ctx),
+
+    async upsertBatch(inputs, ctx) {
+      const results: BatchItemResult[] = new Array(inputs.length);
+      const batched: number[] = [];
+      const single: number[] = [];
+      inputs.forEach((input, i) => {
+        if (!input.payload.email) results[i] = { ok: false, error: missingEmail('upsertBatch') };
+        // The batch endpoint requires a status per member and, with update_existing, writes it over
+        // the existing member's: only a consent grant may ride in it. Plain updates and address
+        // changes go one by one through the status-less PUT.
+        else if (input.subscription === 'subscribed' && !emailChanged(input)) batched.push(i);
+        else single.push(i);
+      });
+      for (let start = 0; start < batched.length; start += MAILCHIMP_MAX_BATCH) {
+        const chunk = batched.slice(start, start + MAILCHIMP_MAX_BATCH);
+        const members = chunk.map((i) => batchMember(inputs[i]!));
+        const raw = await call('upsertBatch', ctx, () =>
+          sdk.lists.batchListMembers(listId, { members, update_existing: true }),
+        );
+        const outcome = parseBatch(raw);
+        for (const i of chunk) results[i] = outcome(inputs[i]!);
+      }
+      for (const [n, i] of single.entries()) {
+        try {
+          results[i] = { ok: true, ...(await upsert(inputs[i]!, ctx, 'upsertBatch')) };
+        } catch (err) {
+          const error = toPartnerError('upsertBatch', err);
+          results[i] = { ok: false, error };
+          // A throttled or failing partner is not hammered with the rest of the batch.
+          if (error.retryable) {
+            for (const j of single.slice(n + 1)) results[j] = { ok: false, error };
+            break;
+          }
+        }
+      }
+      return results;
+    },
+
+    async suppress(ref, ctx) {
+      const hashes = knownHashes(ref.partnerIds);
+      for (const hash of hashes) {
+        await ignoreNotFound(call('suppress', ctx, () => sdk.lists.updateListMember(listId, hash, { status: 'unsubscribed' })));
+      }
+      return { partnerId: hashes.at(-1) ?? '' };
+    },
+
+    async erase(ref, mode, ctx) {
+      const removed: string[] = [];
+      for (const hash of knownHashes(ref.partnerIds)) {
+        await ignoreNotFound(
+          call('erase', ctx, () =>
+            mode === 'delete'
+              ? sdk.lists.deleteListMemberPermanent(listId, hash)
+              : sdk.lists.deleteListMember(listId, hash),
+          ),
+        );
+        removed.push(hash);
+      }
+      return { removed };
+    },
+
+    async fetch(ref, ctx) {
+      for (const hash of knownHashes(ref.partnerIds).reverse()) {
+        const raw = await ignoreNotFound(call('fetch', ctx, () => sdk.lists.getListMember(listId, hash)));
+        if (raw !== undefined) return heldData(raw);
+      }
+      return { found: false, fields: {} };
+    },
+  };
+}
+
+function memberBody(input: UpsertInput, email: string): object {
+  const { name } = input.payload;
+  return {
+    email_address: email,
+    ...(name ? { merge_fields: { FNAME: name.given, LNAME: name.family } } : {}),
+    // Never on a plain upsert: a resync must not re-subscribe someone who unsubscribed.
+    ...(input.subscription === 'subscribed' ? { status_if_new: 'subscribed', status: 'subscribed' } : {}),
+  };
+}
+
+function batchMember(input: UpsertInput): object {
+  const { name, email } = input.payload;
+  return {
+    email_address: email,
+    status: 'subscribed',
+    ...(name ? { merge_fields: { FNAME: name.given, LNAME: name.family } } : {}),
+  };
+}
+
+function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {
+  const parsed = batchSchema.safeParse(raw);
+  if (!parsed.success) throw unexpectedResponse('upsertBatch');
+  const created = new Set(parsed.data.new_members.map((m) => m.email_address.toLowerCase()));
+  const updated = new Set(parsed.data.updated_members.map((m) => m.email_address.toLowerCase()));
+  const failed = new Map(parsed.data.errors.map((e) => [e.email_address?.toLowerCase(), e.error_code]));
+  return (input) => {
+    const email = input.payload.email!.toLowerCase();
+    if (created.has(email) || updated.has(email)) {
+      return { ok: true, partnerId: subscriberHash(email), created: created.has(email) };
+    }
+    // The error text names the address: only Mailchimp's error code is kept.
+    const code = failed.has(email) ? (failed.get(email) ?? 'ERROR_GENERIC') : 'missing_from_response';
+    return { ok: false, error: new PartnerError({ partner: PARTNER, operation: 'upsertBatch', kind: 'permanent', code }) };
+  };
+}
+
+function heldData(raw: unknown): HeldData {
+  const parsed = memberSchema.safeParse(raw);
+  if (!parsed.success) throw unexpectedResponse('fetch');
+  const { email_address, status, merge_fields = {}, last_changed } = parsed.data;
+  const fields: Record<string, unknown> = { email: email_address, status };
+  for (const [tag, value] of Object.entries(merge_fields)) {
+    if (value === '' || value === null || value === undefined) continue;
+    const name = tag === 'FNAME' ? 'name.given' : tag === 'LNAME' ? 'name.family' : `merge_fields.${tag}`;
+    fields[name] = value;
+  }
+  if (last_changed) fields.last_changed = last_changed;
+  return { found: true, fields };
+}
+
+function knownHashes(partnerIds: readonly string[]): string[] {
+  return partnerIds.filter((id) => HASH.test(id));
+}
+
+function emailChanged(input: UpsertInput): boolean {
+  const known = knownHashes(input.ref.partnerIds).at(-1);
+  return known !== undefined && known !== subscriberHash(input.payload.email!);
+}
+
+function requireEmail(input: UpsertInput, operation: string): string {
+  if (!input.payload.email) throw missingEmail(operation);
+  return input.payload.email;
+}
+
+function missingEmail(operation: string): PartnerError {
+  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'missing_email' });
+}
+
+function unexpectedResponse(operation: string): PartnerError {
+  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'unexpected_response' });
+}
+
+async function call<T>(operation: string, ctx: CallContext, send: () => Promise<T>): Promise<T> {
+  if (ctx.signal?.aborted) {
+    throw new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'aborted' });
+  }
+  try {
+    return await send();
+  } catch (err) {
+    throw toPartnerError(operation, err);
+  }
+}
+
+async function ignoreNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof PartnerError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * superagent rejects with `status` and `response` on an HTTP error and with a Node error `code` on
+ * a network failure or timeout (ECONNABORTED). Only the problem's title is kept: its detail can
+ * quote the address.
+ */
+function toPartnerError(operation: string, err: unknown): PartnerError {
+  if (err instanceof PartnerError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    status?: unknown;
+    code?: unknown;
+    response?: { headers?: Record<string, string | undefined>; body?: unknown };
+  };
+  if (typeof e.status === 'number') {
+    const problem = problemSchema.safeParse(e.response?.body);
+    return new PartnerError({
+      partner: PARTNER,
+      operation,
+      kind: classifyHttpStatus(e.status),
+      status: e.status,
+      code: problem.success ? problem.data.title : undefined,
+      retryAfterMs: parseRetryAfter(e.response?.headers?.['retry-after']),
+    });
+  }
+  // Every call here is idempotent (PUT, PATCH, GET, DELETE, and a batch that upserts), so a network
+  // failure is safe to retry whether or not the request arrived.
+  if (typeof e.code === 'string') {
+    return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: e.code });
+  }
+  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'unexpected_error' });
+}

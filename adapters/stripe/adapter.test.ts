@@ -1,0 +1,274 @@
+import { isDeepStrictEqual } from 'node:util';
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PartnerError, type CallContext, type PartnerAdapter, type PartnerPayload } from '../../src/adapter.ts';
+import { createStripeAdapter } from './adapter.ts';
+import { stripePartner } from './index.ts';
+
+const API = 'https://api.stripe.com';
+const KEY = 'sk_test_Canary7f3aKeyA';
+const CANARIES = ['Canary7f3aGiven', 'Canary7f3aFamily', 'canary7f3a@example.test', '+46700007f3a'];
+const [GIVEN, FAMILY, EMAIL] = CANARIES as [string, string, string, string];
+const NAME = `${GIVEN} ${FAMILY}`;
+const ctx: CallContext = { correlationId: 'corr-1', idempotencyKey: 'idem-7f3a-1' };
+const newRef = { pseudonym: 'psd_7f3a', partnerIds: [] };
+const oldRef = { pseudonym: 'psd_7f3a', partnerIds: ['cus_A1', 'auth0|not-stripe'] };
+
+const customer = (over: Record<string, unknown> = {}) => ({
+  id: 'cus_A1', object: 'customer', name: NAME, email: null, phone: null, address: null, shipping: null,
+  description: null, metadata: { pseudonym: 'psd_7f3a' }, created: 1_700_000_000, livemode: false, ...over,
+});
+const stripeError = (type: string, code: string | undefined, message: string) => ({
+  error: { type, ...(code ? { code } : {}), message },
+});
+
+// nock 15.0.6 never fails the request when replyWithError gets a plain object: pass an Error.
+const netError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+/** nock hands a form body over parsed; the request must carry exactly these fields, nothing more. */
+const exactly = (expected: Record<string, string>) => (body: unknown) =>
+  isDeepStrictEqual({ ...(body as object) }, expected);
+
+const stripe = (reqheaders: Record<string, string> = {}, badheaders: string[] = []) =>
+  nock(API, { reqheaders: { authorization: `Bearer ${KEY}`, ...reqheaders }, badheaders });
+const posting = () => stripe({ 'idempotency-key': ctx.idempotencyKey });
+const adapter = (): PartnerAdapter => createStripeAdapter({ apiKey: KEY });
+
+async function failure(run: () => Promise<unknown>): Promise<PartnerError> {
+  const err = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PartnerError);
+  for (const canary of CANARIES) expect((err as PartnerError).message).not.toContain(canary);
+  return err as PartnerError;
+}
+const upsertNew = (payload: PartnerPayload = { name: { given: GIVEN, family: FAMILY } }) =>
+  adapter().upsert!({ payload, ref: newRef }, ctx);
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => nock.cleanAll());
+afterAll(() => nock.enableNetConnect());
+
+describe('upsert', () => {
+  it('creates a customer with the name and the pseudonym only', async () => {
+    const scope = posting()
+      .post('/v1/customers', exactly({ name: NAME, 'metadata[pseudonym]': 'psd_7f3a' }))
+      .reply(200, customer());
+    expect(await upsertNew()).toEqual({ partnerId: 'cus_A1', created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('sends no name when the payload has none', async () => {
+    const scope = posting()
+      .post('/v1/customers', exactly({ 'metadata[pseudonym]': 'psd_7f3a' }))
+      .reply(200, customer({ name: null }));
+    expect(await upsertNew({})).toEqual({ partnerId: 'cus_A1', created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('maps every field the payload has to its Stripe name', async () => {
+    const scope = posting()
+      .post(
+        '/v1/customers',
+        exactly({
+          name: NAME,
+          email: EMAIL,
+          'address[line1]': 'Canarygatan 1',
+          'address[postal_code]': '11122',
+          'address[city]': 'Stockholm',
+          'address[country]': 'SE',
+          'metadata[pseudonym]': 'psd_7f3a',
+        }),
+      )
+      .reply(200, customer());
+    const address = { street: 'Canarygatan 1', postalCode: '11122', city: 'Stockholm', country: 'SE' };
+    await upsertNew({ name: { given: GIVEN, family: FAMILY }, email: EMAIL, address });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('updates the name of a known customer', async () => {
+    const scope = posting().post('/v1/customers/cus_A1', exactly({ name: NAME })).reply(200, customer());
+    const result = await adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx);
+    expect(result).toEqual({ partnerId: 'cus_A1', created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('makes no call when there is nothing to update', async () => {
+    // Net connect is off and nothing is mocked: any request would fail the upsert.
+    expect(await adapter().upsert!({ payload: {}, ref: oldRef }, ctx)).toEqual({ partnerId: 'cus_A1', created: false });
+  });
+});
+
+describe('erase', () => {
+  it('deletes every Stripe customer id, without an idempotency key, and treats 404 as gone', async () => {
+    const ref = { pseudonym: 'psd_7f3a', partnerIds: ['cus_A1', 'cus_B2', 'auth0|other'] };
+    const scope = stripe({}, ['idempotency-key'])
+      .delete('/v1/customers/cus_A1')
+      .reply(200, { id: 'cus_A1', object: 'customer', deleted: true })
+      .delete('/v1/customers/cus_B2')
+      .reply(404, stripeError('invalid_request_error', 'resource_missing', "No such customer: 'cus_B2'"));
+    expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: ['cus_A1', 'cus_B2'] });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('has nothing to do without a Stripe id', async () => {
+    expect(await adapter().erase(newRef, 'delete', ctx)).toEqual({ removed: [] });
+  });
+});
+
+describe('fetch', () => {
+  it('returns what Stripe holds, in our field names', async () => {
+    const address = { line1: 'Canarygatan 1', line2: null, postal_code: '11122', city: 'Stockholm', state: null, country: 'SE' };
+    const scope = stripe({}, ['idempotency-key']).get('/v1/customers/cus_A1').reply(200, customer({ email: EMAIL, address }));
+    expect(await adapter().fetch!(oldRef, ctx)).toEqual({
+      found: true,
+      fields: {
+        name: NAME,
+        email: EMAIL,
+        address: { street: 'Canarygatan 1', postalCode: '11122', city: 'Stockholm', country: 'SE' },
+        metadata: { pseudonym: 'psd_7f3a' },
+      },
+    });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('reports a deleted or unknown customer as not found', async () => {
+    const ref = { pseudonym: 'p', partnerIds: ['cus_A1', 'cus_B2'] };
+    const scope = stripe()
+      .get('/v1/customers/cus_A1')
+      .reply(200, { id: 'cus_A1', object: 'customer', deleted: true })
+      .get('/v1/customers/cus_B2')
+      .reply(404, stripeError('invalid_request_error', 'resource_missing', "No such customer: 'cus_B2'"));
+    expect(await adapter().fetch!(ref, ctx)).toEqual({ found: false, fields: {} });
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('failures', () => {
+  it('429 is retryable after Retry-After', async () => {
+    const scope = posting()
+      .post('/v1/customers')
+      .reply(429, stripeError('invalid_request_error', 'rate_limit', `Too many requests for ${NAME}`), { 'Retry-After': '7' });
+    const err = await failure(() => upsertNew());
+    expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'rate_limit', retryAfterMs: 7000, operation: 'upsert' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('500 is retryable, and the SDK does not retry it on its own', async () => {
+    const scope = posting().post('/v1/customers').reply(500, stripeError('api_error', undefined, `boom ${EMAIL}`));
+    const retry = posting().post('/v1/customers').reply(200, customer());
+    const err = await failure(() => upsertNew());
+    expect(err).toMatchObject({ kind: 'retryable', status: 500, code: 'api_error' });
+    expect(scope.isDone()).toBe(true);
+    expect(retry.isDone()).toBe(false);
+  });
+
+  it('409 (a concurrent request with the same key) is retryable', async () => {
+    const scope = posting()
+      .post('/v1/customers')
+      .reply(409, stripeError('invalid_request_error', 'lock_timeout', 'conflict'));
+    expect(await failure(() => upsertNew())).toMatchObject({ kind: 'retryable', status: 409 });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('400 is permanent with Stripe code, and the message never echoes the value', async () => {
+    const scope = posting()
+      .post('/v1/customers')
+      .reply(400, { error: { type: 'invalid_request_error', code: 'email_invalid', param: 'email', message: `Invalid email address: ${EMAIL}` } });
+    const err = await failure(() => upsertNew({ email: EMAIL }));
+    expect(err).toMatchObject({ kind: 'permanent', status: 400, code: 'email_invalid' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('401 is permanent', async () => {
+    const scope = posting()
+      .post('/v1/customers')
+      .reply(401, stripeError('invalid_request_error', undefined, 'Invalid API Key provided: sk_test_****KeyA'));
+    expect(await failure(() => upsertNew())).toMatchObject({ kind: 'permanent', status: 401, code: 'invalid_request_error' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('404 on update is permanent: a lost customer is not re-created behind the gateway', async () => {
+    const scope = posting()
+      .post('/v1/customers/cus_A1')
+      .reply(404, stripeError('invalid_request_error', 'resource_missing', "No such customer: 'cus_A1'"));
+    const err = await failure(() => adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx));
+    expect(err).toMatchObject({ kind: 'permanent', status: 404, code: 'resource_missing' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a connection error is retryable', async () => {
+    const scope = posting().post('/v1/customers').replyWithError(netError('ECONNREFUSED', `refused ${NAME}`));
+    expect(await failure(() => upsertNew())).toMatchObject({ kind: 'retryable', code: 'connection_error', status: undefined });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a reset connection is retried once by the SDK even with retries off, with the same idempotency key', async () => {
+    const scope = posting()
+      .post('/v1/customers')
+      .times(2)
+      .replyWithError(netError('ECONNRESET', 'socket hang up'));
+    expect(await failure(() => upsertNew())).toMatchObject({ kind: 'retryable', code: 'connection_error' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a timeout is retryable', async () => {
+    const scope = posting().post('/v1/customers').delay(500).reply(200, customer());
+    const slow = createStripeAdapter({ apiKey: KEY, timeoutMs: 50 });
+    const err = await failure(() => slow.upsert!({ payload: {}, ref: newRef }, ctx));
+    expect(err).toMatchObject({ kind: 'retryable', code: 'timeout' });
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('clients', () => {
+  it('two adapters with different keys never share credentials', async () => {
+    const a = nock(API, { reqheaders: { authorization: 'Bearer sk_test_A' } }).delete('/v1/customers/cus_A1').reply(200, {});
+    const b = nock(API, { reqheaders: { authorization: 'Bearer sk_test_B' } }).delete('/v1/customers/cus_B2').reply(200, {});
+    const first = createStripeAdapter({ apiKey: 'sk_test_A' });
+    const second = createStripeAdapter({ apiKey: 'sk_test_B' });
+    await Promise.all([
+      second.erase({ pseudonym: 'p', partnerIds: ['cus_B2'] }, 'delete', ctx),
+      first.erase({ pseudonym: 'p', partnerIds: ['cus_A1'] }, 'delete', ctx),
+    ]);
+    expect(a.isDone()).toBe(true);
+    expect(b.isDone()).toBe(true);
+  });
+
+  it('goes to the base URL it is given', async () => {
+    const scope = nock('https://stripe.proxy.example:8443', { reqheaders: { authorization: `Bearer ${KEY}` } })
+      .delete('/v1/customers/cus_A1')
+      .reply(200, {});
+    const redirected = createStripeAdapter({ apiKey: KEY, baseUrl: 'https://stripe.proxy.example:8443' });
+    await redirected.erase({ pseudonym: 'p', partnerIds: ['cus_A1'] }, 'delete', ctx);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('refuses plain http except on loopback, and a base path', () => {
+    expect(() => createStripeAdapter({ apiKey: KEY, baseUrl: 'http://stripe.example' })).toThrow(/https/);
+    expect(() => createStripeAdapter({ apiKey: KEY, baseUrl: 'https://stripe.example/v2' })).toThrow(/path/);
+    expect(() => createStripeAdapter({ apiKey: KEY, baseUrl: 'http://127.0.0.1:4010' })).not.toThrow();
+  });
+});
+
+describe('stripePartner', () => {
+  it('reads its options from the environment and names what is missing, never a value', () => {
+    expect(() => stripePartner.optionsFromEnv({ PARTNER_GATEWAY_STRIPE_BASE_URL: 'https://secret.example' })).toThrow(
+      /STRIPE_API_KEY/,
+    );
+    try {
+      stripePartner.optionsFromEnv({ PARTNER_GATEWAY_STRIPE_BASE_URL: 'https://secret.example' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('secret.example');
+    }
+    expect(stripePartner.optionsFromEnv({ STRIPE_API_KEY: KEY })).toEqual({ apiKey: KEY });
+    expect(
+      stripePartner.optionsFromEnv({ STRIPE_API_KEY: KEY, PARTNER_GATEWAY_STRIPE_BASE_URL: 'https://s.example' }),
+    ).toEqual({ apiKey: KEY, baseUrl: 'https://s.example' });
+  });
+
+  it('says what Stripe keeps after erasure', () => {
+    expect(adapter().retainedAfterErasure.join(' ')).toMatch(/charges.*invoices.*disputes/);
+  });
+});

@@ -1,0 +1,226 @@
+import Stripe from 'stripe';
+import { z } from 'zod';
+import {
+  PartnerError,
+  assertSafeBaseUrl,
+  classifyHttpStatus,
+  parseRetryAfter,
+  type CallContext,
+  type EraseResult,
+  type HeldData,
+  type PartnerAdapter,
+  type PartnerPayload,
+  type SubjectRef,
+  type UpsertInput,
+  type UpsertResult,
+} from '../../src/adapter.ts';
+
+export interface StripeOptions {
+  /** A secret or restricted key (sk_… / rk_…). */
+  readonly apiKey: string;
+  /**
+   * Another API origin, e.g. the sandbox. https unless loopback. Origin only: the SDK always puts
+   * /v1/ first in the path, so a base path could not be honoured.
+   */
+  readonly baseUrl?: string;
+  readonly timeoutMs?: number;
+}
+
+const PARTNER = 'stripe';
+const isCustomerId = (id: string): boolean => /^cus_[A-Za-z0-9]+$/.test(id);
+
+export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
+  // One client per adapter: two gateways with different keys in one process must never share one.
+  const stripe = new Stripe(options.apiKey, {
+    // The job queue owns retries (with the same idempotency key); SDK retries would hide attempts.
+    maxNetworkRetries: 0,
+    telemetry: false,
+    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+    ...(options.baseUrl !== undefined ? redirect(options.baseUrl) : {}),
+  });
+
+  return {
+    partner: PARTNER,
+    retainedAfterErasure: [
+      'Stripe keeps the payment records it must keep by law (charges, refunds, invoices, disputes and the billing details on them) after the customer is deleted.',
+      'Stripe keeps the deleted customer id, marked deleted, and its own request logs.',
+    ],
+
+    async upsert({ payload, ref }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
+      const existing = ref.partnerIds.find(isCustomerId);
+      const params = customerParams(payload);
+      // Deterministic per job: a retried create after a lost answer gets the first customer back.
+      const requestOptions = { idempotencyKey: ctx.idempotencyKey };
+      if (existing !== undefined) {
+        if (Object.keys(params).length > 0) {
+          await call('upsert', () => stripe.customers.update(existing, params, requestOptions));
+        }
+        return { partnerId: existing, created: false };
+      }
+      const customer = await call('upsert', () =>
+        stripe.customers.create({ ...params, metadata: { pseudonym: ref.pseudonym } }, requestOptions),
+      );
+      return { partnerId: customer.id, created: true };
+    },
+
+    async erase(ref: SubjectRef): Promise<EraseResult> {
+      // Stripe has no archive: 'archive' and 'delete' both delete. No idempotency key: Stripe
+      // ignores it on DELETE, which is idempotent by itself (404 the second time).
+      const removed: string[] = [];
+      for (const id of ref.partnerIds.filter(isCustomerId)) {
+        await call('erase', () => stripe.customers.del(id), { notFound: () => undefined });
+        removed.push(id);
+      }
+      return { removed };
+    },
+
+    async fetch(ref: SubjectRef): Promise<HeldData> {
+      const held: Record<string, unknown>[] = [];
+      for (const id of ref.partnerIds.filter(isCustomerId)) {
+        const customer = await call('fetch', () => stripe.customers.retrieve(id), { notFound: () => undefined });
+        if (customer === undefined || customer.deleted) continue;
+        // An answer of an unexpected shape still means Stripe holds the customer: report it, unread.
+        const parsed = customerSchema.safeParse(customer);
+        held.push(parsed.success ? heldFields(parsed.data) : {});
+      }
+      return { found: held.length > 0, fields: merge(held) };
+    },
+  };
+}
+
+/** The payload in Stripe's names: only the fields present, so nothing the policy withheld is sent. */
+function customerParams(payload: PartnerPayload): Stripe.CustomerUpdateParams & Stripe.CustomerCreateParams {
+  const { name, email, phone, address } = payload;
+  return {
+    ...(name ? { name: `${name.given} ${name.family}` } : {}),
+    ...(email !== undefined ? { email } : {}),
+    ...(phone !== undefined ? { phone } : {}),
+    ...(address
+      ? { address: { line1: address.street, postal_code: address.postalCode, city: address.city, country: address.country } }
+      : {}),
+  };
+}
+
+function redirect(baseUrl: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const url = assertSafeBaseUrl(PARTNER, baseUrl);
+  if (url.pathname !== '/' || url.search) throw new Error(`${PARTNER}: base URL must be an origin without a path`);
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  return {
+    // node:http wants an IPv6 literal without its brackets.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : protocol === 'https' ? 443 : 80,
+    protocol,
+  };
+}
+
+async function call<T, F = never>(
+  operation: string,
+  request: () => Promise<T>,
+  handlers: { notFound?: () => F } = {},
+): Promise<T | F> {
+  try {
+    return await request();
+  } catch (err) {
+    if (handlers.notFound && err instanceof Stripe.errors.StripeError && err.statusCode === 404) {
+      return handlers.notFound();
+    }
+    throw toPartnerError(operation, err);
+  }
+}
+
+/** Builds the error from status, code and headers only: Stripe's messages can echo parameter values. */
+export function toPartnerError(operation: string, err: unknown): PartnerError {
+  if (!(err instanceof Stripe.errors.StripeError)) {
+    return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'connection_error' });
+  }
+  const status = err.statusCode;
+  const headers = err.headers ?? {};
+  const retryable =
+    err instanceof Stripe.errors.StripeRateLimitError || // also a 400 with code rate_limit
+    err instanceof Stripe.errors.StripeConnectionError ||
+    status === 409 || // a concurrent request with the same idempotency key: it will settle
+    headers['stripe-should-retry'] === 'true';
+  const timedOut = err instanceof Stripe.errors.StripeConnectionError && /timeout/i.test(err.message);
+  const code =
+    safeCode(err.code ?? err.rawType) ??
+    (err instanceof Stripe.errors.StripeConnectionError ? (timedOut ? 'timeout' : 'connection_error') : undefined);
+  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  return new PartnerError({
+    partner: PARTNER,
+    operation,
+    kind: retryable ? 'retryable' : classifyHttpStatus(status),
+    ...(status !== undefined ? { status } : {}),
+    ...(code !== undefined ? { code } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+}
+
+/** A code goes into a log line: accept only what looks like one, never free text. */
+function safeCode(code: string | undefined): string | undefined {
+  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
+}
+
+const nullableString = z.string().nullish();
+const addressSchema = z
+  .object({
+    line1: nullableString,
+    line2: nullableString,
+    postal_code: nullableString,
+    city: nullableString,
+    state: nullableString,
+    country: nullableString,
+  })
+  .nullish();
+const customerSchema = z.object({
+  name: nullableString,
+  email: nullableString,
+  phone: nullableString,
+  description: nullableString,
+  address: addressSchema,
+  shipping: z.object({ name: nullableString, phone: nullableString, address: addressSchema }).nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+});
+type Customer = z.infer<typeof customerSchema>;
+
+/** Everything personal a Stripe customer can hold, also what Stripe collected itself (Checkout). */
+function heldFields(c: Customer): Record<string, unknown> {
+  const address = (a: z.infer<typeof addressSchema>) =>
+    a
+      ? compact({
+          street: [a.line1, a.line2].filter(Boolean).join(', ') || undefined,
+          postalCode: a.postal_code,
+          city: a.city,
+          state: a.state,
+          country: a.country,
+        })
+      : undefined;
+  const fields = compact({
+    name: c.name,
+    email: c.email,
+    phone: c.phone,
+    address: address(c.address),
+    shipping: c.shipping
+      ? compact({ name: c.shipping.name, phone: c.shipping.phone, address: address(c.shipping.address) })
+      : undefined,
+    description: c.description,
+    metadata: c.metadata && Object.keys(c.metadata).length > 0 ? c.metadata : undefined,
+  });
+  return fields ?? {};
+}
+
+function compact(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  const kept = Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== '');
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+/** Several customers for one subject (a duplicate): keep one key per field, a list where they differ. */
+function merge(held: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown[]> = {};
+  for (const fields of held) {
+    for (const [k, v] of Object.entries(fields)) {
+      const list = (out[k] ??= []);
+      if (!list.some((seen) => JSON.stringify(seen) === JSON.stringify(v))) list.push(v);
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, list]) => [k, list.length === 1 ? list[0] : list]));
+}

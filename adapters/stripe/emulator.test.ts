@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { EmulatorRequest } from '../../src/emulator.ts';
+import { createStripeEmulator } from './emulator.ts';
+
+// Stripe's wire behaviour the sandbox relies on, checked on the emulator directly.
+const KEY = 'Bearer sk_test_emulator';
+function request(method: string, path: string, form = '', headers: Record<string, string> = {}): EmulatorRequest {
+  return {
+    method,
+    path,
+    query: new URLSearchParams(),
+    headers: { authorization: KEY, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: Buffer.from(form),
+  };
+}
+const bodyOf = (r: { body?: unknown }) => r.body as Record<string, any>;
+
+describe('stripe emulator', () => {
+  it('wants a test-mode key', async () => {
+    const emulator = createStripeEmulator();
+    const r = await emulator.handle(request('GET', '/v1/customers/cus_x', '', { authorization: 'Bearer sk_live_x' }));
+    expect(r.status).toBe(401);
+    expect(bodyOf(r).error.type).toBe('invalid_request_error');
+  });
+
+  it('creates cus_ customers from a form body and holds only what was sent', async () => {
+    const emulator = createStripeEmulator();
+    const r = await emulator.handle(request('POST', '/v1/customers', 'name=Ada+Lovelace&metadata%5Bpseudonym%5D=psd_1'));
+    expect(r.status).toBe(200);
+    const id = bodyOf(r).id as string;
+    expect(id).toMatch(/^cus_[A-Za-z0-9]{14}$/);
+    expect(bodyOf(r)).toMatchObject({ object: 'customer', name: 'Ada Lovelace', email: null, metadata: { pseudonym: 'psd_1' } });
+    expect(emulator.holdings()[id]?.personal).toEqual({ name: 'Ada Lovelace' });
+  });
+
+  it('rejects an unknown parameter the way Stripe does', async () => {
+    const r = await createStripeEmulator().handle(request('POST', '/v1/customers', 'nmae=x'));
+    expect(r.status).toBe(400);
+    expect(bodyOf(r).error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_unknown', param: 'nmae' });
+  });
+
+  it('replays an idempotent request and refuses the key with other parameters', async () => {
+    const emulator = createStripeEmulator();
+    const key = { 'idempotency-key': 'k1' };
+    const first = await emulator.handle(request('POST', '/v1/customers', 'name=A', key));
+    const again = await emulator.handle(request('POST', '/v1/customers', 'name=A', key));
+    expect(bodyOf(again)).toEqual(bodyOf(first));
+    expect(again.headers?.['idempotent-replayed']).toBe('true');
+    const other = await emulator.handle(request('POST', '/v1/customers', 'name=B', key));
+    expect(other.status).toBe(400);
+    expect(bodyOf(other).error.type).toBe('idempotency_error');
+    expect(Object.keys(emulator.holdings())).toHaveLength(1);
+  });
+
+  it('deletes with deleted: true, then answers 404 to a delete and a deleted stub to a retrieve', async () => {
+    const emulator = createStripeEmulator();
+    const id = bodyOf(await emulator.handle(request('POST', '/v1/customers', 'name=A'))).id as string;
+    const del = await emulator.handle(request('DELETE', `/v1/customers/${id}`));
+    expect(bodyOf(del)).toEqual({ id, object: 'customer', deleted: true });
+    const again = await emulator.handle(request('DELETE', `/v1/customers/${id}`));
+    expect(again.status).toBe(404);
+    expect(bodyOf(again).error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
+    expect(bodyOf(await emulator.handle(request('GET', `/v1/customers/${id}`)))).toEqual({ id, object: 'customer', deleted: true });
+    expect(emulator.holdings()).toEqual({});
+  });
+
+  it("rate limits with Stripe's 429", () => {
+    const r = createStripeEmulator().rateLimited(2);
+    expect(r.status).toBe(429);
+    expect(r.headers?.['retry-after']).toBe('2');
+    expect(bodyOf(r).error).toMatchObject({ type: 'invalid_request_error', code: 'rate_limit' });
+    expect(createStripeEmulator().limits.perSecond).toBe(25);
+  });
+});

@@ -1,0 +1,201 @@
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import type * as HttpResponse from 'twilio/lib/http/response.js';
+import {
+  PartnerError,
+  assertSafeBaseUrl,
+  classifyHttpStatus,
+  parseRetryAfter,
+  type CallContext,
+  type PartnerAdapter,
+} from '../../src/adapter.ts';
+
+const PARTNER = 'twilio';
+const DEFAULT_BASE_URL = 'https://api.twilio.com';
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+
+export interface TwilioOptions {
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** The caller id the alarm calls come from (a Twilio number of the account), E.164. */
+  readonly from: string;
+  /** Origin the API is served at, default https://api.twilio.com. */
+  readonly baseUrl?: string;
+  /** Per-request deadline in ms (the SDK's default is 30 s). */
+  readonly timeoutMs?: number;
+}
+
+/** An HTTP answer >= 400, with what the SDK's own RestException drops: the Retry-After header. */
+class TwilioHttpError extends Error {
+  override readonly name = 'TwilioHttpError';
+  readonly status: number;
+  readonly twilioCode: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(response: HttpResponse.default<unknown>) {
+    super(`HTTP ${response.statusCode}`);
+    this.status = response.statusCode;
+    const body = typeof response.body === 'string' ? safeJson(response.body) : response.body;
+    const code = (body as { code?: unknown } | null)?.code;
+    this.twilioCode = typeof code === 'number' ? code : undefined;
+    const headers = response.headers as Record<string, unknown> | undefined;
+    const retryAfter = headers?.['retry-after'];
+    this.retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined);
+  }
+}
+
+/**
+ * The SDK has no base-URL option: it builds absolute https://api.twilio.com URLs (or regional ones)
+ * and hands them to its httpClient, so the redirect happens here, on the way out.
+ */
+class RedirectingRequestClient extends twilio.RequestClient {
+  readonly #base: string;
+  constructor(base: URL, timeoutMs: number | undefined) {
+    // autoRetry is off by default in twilio 6; it is spelled out because a retried call can ring twice.
+    super({ autoRetry: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+    this.#base = base.href.replace(/\/+$/, '');
+  }
+
+  override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<HttpResponse.default<TData>> {
+    const original = new URL(opts.uri);
+    const response = await super.request({ ...opts, uri: `${this.#base}${original.pathname}${original.search}` });
+    if (response.statusCode >= 400) throw new TwilioHttpError(response);
+    return response;
+  }
+}
+
+export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
+  if (!options.accountSid?.startsWith('AC')) throw new Error('twilio: accountSid must start with AC');
+  if (!options.authToken) throw new Error('twilio: authToken is required');
+  if (!options.from) throw new Error('twilio: from is required');
+  const base = assertSafeBaseUrl(PARTNER, options.baseUrl ?? DEFAULT_BASE_URL);
+  const client = twilio(options.accountSid, options.authToken, {
+    httpClient: new RedirectingRequestClient(base, options.timeoutMs),
+    // The SDK reads TWILIO_* variables from process.env when an option is absent; TWILIO_LOG_LEVEL=debug
+    // would print request parameters (phone numbers) to the console. The origin is ours anyway
+    // (see RedirectingRequestClient); for Twilio's regional processing, set baseUrl to that region.
+    edge: '',
+    region: '',
+    logLevel: 'none',
+    autoRetry: false,
+  });
+
+  return {
+    partner: PARTNER,
+    retainedAfterErasure: [
+      'Twilio keeps the called phone number in its call records for at least 120 days, whatever is deleted through the API.',
+      'Call recordings and transcriptions are separate resources: this adapter neither makes nor deletes them.',
+    ],
+
+    async act(input, ctx) {
+      const operation = 'act';
+      if (input.action !== 'alarm') throw permanent(operation, 'unsupported_action');
+      const to = input.payload.phone;
+      if (!to) throw permanent(operation, 'missing_phone');
+      const { twiml, url } = input.params;
+      const instructions =
+        typeof twiml === 'string' && url === undefined
+          ? { twiml }
+          : typeof url === 'string' && twiml === undefined
+            ? { url }
+            : undefined;
+      if (!instructions) throw permanent(operation, 'invalid_params');
+      const call = await send(operation, ctx, true, () => client.calls.create({ to, from: options.from, ...instructions }));
+      if (!CALL_SID.test(call.sid)) throw permanent(operation, 'unexpected_response');
+      return { partnerId: call.sid };
+    },
+
+    // Twilio has no archive: both modes delete the call records. Erasure works from the call sids the
+    // gateway kept; the contract gives no phone number to search calls by.
+    async erase(ref, _mode, ctx) {
+      const removed: string[] = [];
+      for (const sid of callSids(ref.partnerIds)) {
+        await ignoreNotFound(send('erase', ctx, false, () => client.calls(sid).remove()));
+        removed.push(sid);
+      }
+      return { removed };
+    },
+
+    async fetch(ref, ctx) {
+      const calls: { sid: string; status: string; date: string | undefined }[] = [];
+      const numbers = new Set<string>();
+      for (const sid of callSids(ref.partnerIds)) {
+        const call = await ignoreNotFound(send('fetch', ctx, false, () => client.calls(sid).fetch()));
+        if (!call) continue;
+        if (call.to) numbers.add(call.to);
+        calls.push({ sid, status: call.status, date: toIso(call.dateCreated) });
+      }
+      if (calls.length === 0) return { found: false, fields: {} };
+      const phones = [...numbers];
+      return { found: true, fields: { ...(phones.length > 0 ? { phone: phones.length === 1 ? phones[0] : phones } : {}), calls } };
+    },
+  };
+}
+
+function callSids(partnerIds: readonly string[]): string[] {
+  return partnerIds.filter((id) => CALL_SID.test(id));
+}
+
+function toIso(date: unknown): string | undefined {
+  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function permanent(operation: string, code: string): PartnerError {
+  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code });
+}
+
+async function send<T>(operation: string, ctx: CallContext, placesCall: boolean, run: () => Promise<T>): Promise<T> {
+  if (ctx.signal?.aborted) throw new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'aborted' });
+  try {
+    return await run();
+  } catch (err) {
+    throw toPartnerError(operation, err, placesCall);
+  }
+}
+
+async function ignoreNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof PartnerError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Failures that happen before a byte reaches Twilio: nothing can have been placed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Twilio has no idempotency key, so for a call-placing request only a failure that surely placed
+ * nothing is retryable: refused before sending, 429/20429, 503. A timeout, a reset or another 5xx
+ * may have come after the call was queued: retrying could ring twice, so it is 'outcome_unknown'.
+ * The error message Twilio sends can quote the number: only its numeric code is kept.
+ */
+function toPartnerError(operation: string, err: unknown, placesCall: boolean): PartnerError {
+  if (err instanceof PartnerError) return err;
+  if (err instanceof TwilioHttpError) {
+    const { status, twilioCode, retryAfterMs } = err;
+    const code = twilioCode === undefined ? undefined : String(twilioCode);
+    const retryable = twilioCode === 20429 || status === 429 || twilioCode === 20009 || status === 503;
+    if (retryable) return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', status, code, retryAfterMs });
+    if (placesCall && status >= 500) {
+      return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', status, code: 'outcome_unknown' });
+    }
+    return new PartnerError({ partner: PARTNER, operation, kind: classifyHttpStatus(status), status, code, retryAfterMs });
+  }
+  const networkCode = (err as { code?: unknown } | null)?.code;
+  if (typeof networkCode === 'string') {
+    if (NOT_SENT.has(networkCode) || !placesCall) {
+      return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: networkCode });
+    }
+    return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'outcome_unknown', detail: `network ${networkCode}` });
+  }
+  return permanent(operation, 'unexpected_error');
+}
