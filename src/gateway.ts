@@ -53,8 +53,11 @@ export interface Gateway extends Lifecycle {
   call(subjectId: string, action: string, params: Readonly<Record<string, unknown>>, options?: { partner?: string; operator?: string }): Promise<{ partnerId: string; correlationId: string }>;
   /** Starts workers for every partner queue in this process (until stop()). */
   work(options?: { pollingIntervalSeconds?: number }): Promise<void>;
-  /** Works until no job is ready (deferred retries wait); for tests, the CLI and one-shot runs. */
-  runUntilIdle(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Works until no job is ready, for tests, the CLI and one-shot runs. Retries waiting out their
+   * backoff are left for later unless `waitForRetries` (then it returns when the queues are empty).
+   */
+  runUntilIdle(options?: { timeoutMs?: number; waitForRetries?: boolean }): Promise<void>;
   deadLetters(partner?: string): Promise<DeadLetter[]>;
   /** Queue depth, in-flight, failures and dead letters per partner; erasures pending and overdue. */
   status(): Promise<GatewayStatus>;
@@ -178,11 +181,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sealTimer.unref();
   };
 
-  const pendingReady = async (): Promise<number> => {
+  const pendingJobs = async (includeDeferred: boolean): Promise<number> => {
     const rows = await database.query<{ n: number }>(
       `select count(*)::int as n from ${database.schema}_queue.job
-       where name = any($1::text[]) and (state = 'active' or (state in ('created', 'retry') and start_after <= now()))`,
-      [partners.map(reconcileQueue)],
+       where name = any($1::text[]) and (state in ('active', 'created', 'retry') and ($2 or state = 'active' or start_after <= now()))`,
+      [partners.map(reconcileQueue), includeDeferred],
     );
     return rows[0]?.n ?? 0;
   };
@@ -237,11 +240,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (!partner) throw new Error('no action partner is configured');
       return performAction(workerContext, partner, subjectId, action, params, callOptions.operator);
     },
-    runUntilIdle: async ({ timeoutMs = 120_000 } = {}) => {
+    runUntilIdle: async ({ timeoutMs = 120_000, waitForRetries = false } = {}) => {
       await work({ pollingIntervalSeconds: 0.5 });
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        if ((await pendingReady()) === 0) break;
+        if ((await pendingJobs(waitForRetries)) === 0) break;
         if (Date.now() > deadline) throw new Error(`queues not idle after ${timeoutMs} ms`);
         for (const partner of partners) wake(partner);
         await new Promise((r) => setTimeout(r, 25));

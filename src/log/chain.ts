@@ -32,7 +32,7 @@ export async function sealBatch(db: Database, limit = 5_000): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.query(`insert into log_chain (id, last_pos, last_hash) values (1, 0, $1) on conflict (id) do nothing`, [GENESIS]);
     const [head] = await tx.query<{ last_pos: string; last_hash: string }>(`select last_pos::text as last_pos, last_hash from log_chain where id = 1 for update`);
-    const rows = await tx.query<ContentRow>(`select ${contentColumns} from transfer_log where chain_pos is null order by seq limit $1`, [limit]);
+    const rows = await tx.query<ContentRow>(`select ${contentColumns} from transfer_log where chain_pos is null order by transfer_log.seq limit $1`, [limit]);
     if (rows.length === 0) return 0;
     let pos = BigInt(head!.last_pos);
     let previous = head!.last_hash;
@@ -93,7 +93,7 @@ export async function verifyChain(sql: Sql, pageSize = 10_000): Promise<VerifyRe
   for (;;) {
     const rows = await sql.query<ContentRow & { chain_pos: string; content_hash: string; chain_hash: string; purged: boolean }>(
       `select ${contentColumns}, chain_pos::text as chain_pos, content_hash, chain_hash, purged_at is not null as purged
-       from transfer_log where chain_pos > $1 order by chain_pos limit $2`,
+       from transfer_log where transfer_log.chain_pos > $1::bigint order by transfer_log.chain_pos limit $2`,
       [after, pageSize],
     );
     for (const row of rows) {

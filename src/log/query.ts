@@ -55,7 +55,7 @@ export async function listTransfers(sql: Sql, filter: TransferFilter = {}): Prom
     `select seq::text as seq, at, kind, intent_seq::text as intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger,
        operator, correlation_id, fields, categories, payload_digest, partner_id, outcome, http_status, error_code, attempt,
        duration_ms, policy_digest, chain_pos is not null as sealed
-     from transfer_log where ${where.join(' and ')} order by seq limit $${params.length}`,
+     from transfer_log where ${where.join(' and ')} order by transfer_log.seq limit $${params.length}`,
     params,
   );
   return rows.map((r) => ({

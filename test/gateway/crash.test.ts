@@ -45,7 +45,7 @@ describe('a worker that dies mid-call', () => {
     const before = await gateway.audit.list({ subjectId: 'subj-1' });
     expect(before.map((r) => r.kind)).toEqual(['intent']);
 
-    await gateway.runUntilIdle({ timeoutMs: 60_000 });
+    await gateway.runUntilIdle({ timeoutMs: 60_000, waitForRetries: true });
     const rows = await gateway.audit.list({ subjectId: 'subj-1' });
     expect(rows.map((r) => [r.kind, r.attempt, r.outcome, r.errorCode])).toEqual([
       ['intent', 1, null, null],

@@ -64,9 +64,11 @@ describe('audit.verify', () => {
   it('fails after two rows swap places', async () => {
     const [a, b] = [seqs[2]!, seqs[3]!];
     const swapped = await verifyAfter(async (tx) => {
-      await tx.query(`update transfer_log set chain_pos = -chain_pos where seq in ($1, $2)`, [a, b]);
-      await tx.query(`update transfer_log set chain_pos = (select -chain_pos from transfer_log where seq = $2) where seq = $1`, [a, b]);
-      await tx.query(`update transfer_log set chain_pos = (select chain_pos from transfer_log where seq = $1) + case when $1::bigint < $2::bigint then 1 else -1 end where seq = $2`, [a, b]);
+      const [pa] = await tx.query<{ p: string }>(`select chain_pos::text as p from transfer_log where seq = $1`, [a]);
+      const [pb] = await tx.query<{ p: string }>(`select chain_pos::text as p from transfer_log where seq = $1`, [b]);
+      await tx.query(`update transfer_log set chain_pos = -1 where seq = $1`, [a]);
+      await tx.query(`update transfer_log set chain_pos = $2::bigint where seq = $1`, [b, pa!.p]);
+      await tx.query(`update transfer_log set chain_pos = $2::bigint where seq = $1`, [a, pb!.p]);
     });
     expect(swapped.ok).toBe(false);
   });
