@@ -84,6 +84,35 @@ describe('upsert of a known user', () => {
     for (const scope of scopes) expect(scope.isDone()).toBe(true); // one token for both calls
   });
 
+  it('clears a removed name with null, and sends nothing else extra', async () => {
+    const cleared = { name: null, given_name: null, family_name: null };
+    const scopes = [tokenCall(), api().patch(USER_PATH, exactly({ email: EMAIL, ...cleared })).reply(200, user(cleared))];
+    expect(await adapter().upsert!({ payload: { email: EMAIL }, ref: known, cleared: ['name.given', 'name.family'] }, ctx)).toEqual({
+      partnerId: USER_ID,
+      created: false,
+    });
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
+  });
+
+  it('never clears the email, nor a field Auth0 does not hold, nor one the payload still carries', async () => {
+    const scopes = [
+      tokenCall(),
+      api().patch(USER_PATH, exactly(NAME_FIELDS)).reply(200, user()),
+      api().patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL })).reply(200, user()),
+    ];
+    const auth0 = adapter();
+    await auth0.upsert!({ payload: { name: full.name! }, ref: known, cleared: ['email', 'phone', 'address.street'] }, ctx);
+    await auth0.upsert!({ payload: full, ref: known, cleared: ['name.given', 'phone'] }, ctx);
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
+  });
+
+  it('makes no call when only a field Auth0 does not hold was cleared', async () => {
+    expect(await adapter().upsert!({ payload: {}, ref: known, cleared: ['phone', 'email'] }, ctx)).toEqual({
+      partnerId: USER_ID,
+      created: false,
+    });
+  });
+
   it('makes no call when there is nothing to send', async () => {
     expect(await adapter().upsert!({ payload: { phone: '+46700004e8d' }, ref: known }, ctx)).toEqual({
       partnerId: USER_ID,
@@ -120,6 +149,35 @@ describe('upsert without a user id', () => {
     expect(password).toMatch(/[A-Z]/);
     expect(password).toMatch(/[0-9]/);
     expect(password).toMatch(/[^A-Za-z0-9]/);
+  });
+
+  it('ignores cleared on create', async () => {
+    const scopes = [
+      tokenCall(),
+      api()
+        .post('/api/v2/users', (body: Record<string, unknown>) => {
+          const { password: _, ...rest } = body;
+          return isDeepStrictEqual(rest, { connection: 'Username-Password-Authentication', email: EMAIL });
+        })
+        .reply(201, user()),
+    ];
+    expect(
+      await adapter({ createUsers: true }).upsert!({ payload: { email: EMAIL }, ref: unknown, cleared: ['name.given', 'name.family'] }, ctx),
+    ).toEqual({ partnerId: USER_ID, created: true });
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
+  });
+
+  it('on 409 the update of the existing user clears the removed name', async () => {
+    const scopes = [
+      tokenCall(),
+      api().post('/api/v2/users').reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
+      api().get('/api/v2/users-by-email').query({ email: EMAIL.toLowerCase() }).reply(200, [user()]),
+      api().patch(USER_PATH, exactly({ email: EMAIL, name: null, given_name: null, family_name: null })).reply(200, user()),
+    ];
+    expect(
+      await adapter({ createUsers: true }).upsert!({ payload: { email: EMAIL }, ref: unknown, cleared: ['name.given', 'name.family'] }, ctx),
+    ).toEqual({ partnerId: USER_ID, created: false });
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
 
   it('needs an email to create a user', async () => {

@@ -47,11 +47,11 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
   });
   const requestOptions = (ctx: CallContext) => ({ ...(ctx.signal ? { abortSignal: ctx.signal } : {}) });
 
-  async function update(id: string, fields: UserFields, ctx: CallContext): Promise<void> {
+  async function update(id: string, fields: UserUpdate, ctx: CallContext): Promise<void> {
     await call('upsert', ctx, () => client.users.update(id, fields, requestOptions(ctx)));
   }
 
-  async function create(payload: PartnerPayload, ctx: CallContext): Promise<UpsertResult> {
+  async function create(payload: PartnerPayload, cleared: UpsertInput['cleared'], ctx: CallContext): Promise<UpsertResult> {
     const fields = userFields(payload);
     if (fields.email === undefined) throw permanent('upsert', 'no_email');
     const connection = options.connection as string;
@@ -68,7 +68,8 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     const users = await call('upsert', ctx, () => client.users.listUsersByEmail({ email }, requestOptions(ctx)));
     const existing = users.find((u) => u.identities?.some((i) => i.connection === connection));
     if (!existing?.user_id) throw permanent('upsert', 'user_exists', 409);
-    await update(existing.user_id, fields, ctx);
+    // An update, not a create: it clears what the master record no longer has.
+    await update(existing.user_id, { ...fields, ...clearedFields(payload, cleared) }, ctx);
     return { partnerId: existing.user_id, created: false };
   }
 
@@ -78,13 +79,13 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
       "Auth0's tenant logs (sign-ins and API calls, which can carry the email address and IP address) stay until the plan's log retention period ends.",
     ],
 
-    async upsert({ payload, ref }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
+    async upsert({ payload, ref, cleared }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
       const userId = ref.partnerIds[0];
       if (userId === undefined) {
         if (!options.createUsers) throw permanent('upsert', 'no_user_id');
-        return create(payload, ctx);
+        return create(payload, cleared, ctx);
       }
-      const fields = userFields(payload);
+      const fields = { ...userFields(payload), ...clearedFields(payload, cleared) };
       // Auth0 rejects an empty PATCH; nothing the policy allows means nothing to send.
       if (Object.keys(fields).length > 0) await update(userId, fields, ctx);
       return { partnerId: userId, created: false };
@@ -121,6 +122,14 @@ interface UserFields {
   email?: string;
 }
 
+/** An update may also clear the name fields (null); a create never carries a null, nor the email ever. */
+interface UserUpdate {
+  name?: string | null;
+  given_name?: string | null;
+  family_name?: string | null;
+  email?: string;
+}
+
 /** Only what the payload has, in Auth0's names: Auth0 has no field for an address or (outside SMS) a phone. */
 function userFields(payload: PartnerPayload): UserFields {
   const { name, email } = payload;
@@ -128,6 +137,17 @@ function userFields(payload: PartnerPayload): UserFields {
     ...(name ? { name: `${name.given} ${name.family}`, given_name: name.given, family_name: name.family } : {}),
     ...(email !== undefined ? { email } : {}),
   };
+}
+
+/**
+ * What the master record no longer has, as Auth0 clears it: `null` for `name`, `given_name` and
+ * `family_name` when the name is cleared. Never the email: a database-connection user signs in with
+ * it, so a cleared email stays at Auth0 (see README). Auth0 has no address or (outside SMS) phone
+ * field. A field the payload still carries is never cleared.
+ */
+function clearedFields(payload: PartnerPayload, cleared: UpsertInput['cleared']): UserUpdate {
+  const nameCleared = (cleared ?? []).some((path) => path.split('.')[0] === 'name');
+  return nameCleared && payload.name === undefined ? { name: null, given_name: null, family_name: null } : {};
 }
 
 /**

@@ -56,6 +56,18 @@ describe('auth0 adapter against the emulator', () => {
     expect(await auth0.erase(ref, 'delete', ctx)).toEqual({ removed: [created.partnerId] });
   });
 
+  it('a cleared name is no longer held after the update; the email stays', async () => {
+    const auth0 = adapter();
+    const created = await auth0.upsert!(
+      { payload: { name: { given, family }, email }, ref: { pseudonym: 'psd_clr', partnerIds: [] }, cleared: ['phone'] },
+      ctx,
+    );
+    const ref = { pseudonym: 'psd_clr', partnerIds: [created.partnerId] };
+    await auth0.upsert!({ payload: { email }, ref, cleared: ['name.given', 'name.family'] }, ctx);
+    expect(served.emulator.holdings()[created.partnerId]?.personal).toEqual({ email });
+    expect(await auth0.fetch!(ref, ctx)).toEqual({ found: true, fields: { email } });
+  });
+
   it('a create that meets an existing user (409) updates that user instead', async () => {
     const first = await adapter().upsert!(
       { payload: { name: { given, family }, email }, ref: { pseudonym: 'p', partnerIds: [] } },

@@ -92,6 +92,72 @@ describe('intercom upsert', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('clears a removed phone with null on update, and sends nothing else extra', async () => {
+    const { phone: _, ...withoutPhone } = payload;
+    const { phone: __, ...rest } = fields;
+    const scope = api().put('/contacts/c1', exactly({ ...rest, phone: null })).reply(200, contact('c1'));
+    await expect(
+      adapter().upsert!({ payload: withoutPhone, ref: { pseudonym, partnerIds: ['c1'] }, cleared: ['phone'] }, ctx),
+    ).resolves.toEqual({ partnerId: 'c1', created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('clears a removed name with null; a cleared email (not nullable at Intercom) or address is not sent', async () => {
+    const scope = api()
+      .put('/contacts/c1', exactly({ external_id: pseudonym, phone: payload.phone, name: null }))
+      .reply(200, contact('c1'));
+    await adapter().upsert!(
+      {
+        payload: { phone: payload.phone! },
+        ref: { pseudonym, partnerIds: ['c1'] },
+        cleared: ['name.given', 'name.family', 'email', 'address.street', 'address.city'],
+      },
+      ctx,
+    );
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('never clears a field the payload still carries', async () => {
+    const scope = api().put('/contacts/c1', exactly(fields)).reply(200, contact('c1'));
+    await adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['c1'] }, cleared: ['phone', 'name.given'] }, ctx);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('ignores cleared on create, also when a vanished contact is re-created', async () => {
+    const { phone: _, ...withoutPhone } = payload;
+    const { phone: __, ...rest } = fields;
+    const scope = api()
+      .post('/contacts', exactly({ role: 'user', ...rest }))
+      .reply(200, contact('c4'))
+      .put('/contacts/gone', exactly({ ...rest, phone: null }))
+      .reply(404, { type: 'error.list', errors: [{ code: 'not_found', message: 'Contact Not Found' }] })
+      .post('/contacts', exactly({ role: 'user', ...rest }))
+      .reply(200, contact('c5'));
+    await expect(
+      adapter().upsert!({ payload: withoutPhone, ref: { pseudonym, partnerIds: [] }, cleared: ['phone'] }, ctx),
+    ).resolves.toEqual({ partnerId: 'c4', created: true });
+    await expect(
+      adapter().upsert!({ payload: withoutPhone, ref: { pseudonym, partnerIds: ['gone'] }, cleared: ['phone'] }, ctx),
+    ).resolves.toEqual({ partnerId: 'c5', created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('clears on the update that follows a 409 on create', async () => {
+    const { phone: _, ...withoutPhone } = payload;
+    const { phone: __, ...rest } = fields;
+    const scope = api()
+      .post('/contacts', exactly({ role: 'user', ...rest }))
+      .reply(409, { type: 'error.list', errors: [{ code: 'conflict', message: 'A contact matching those details already exists with id=c9' }] })
+      .get(`/contacts/find_by_external_id/${pseudonym}`)
+      .reply(200, contact('c9'))
+      .put('/contacts/c9', exactly({ ...rest, phone: null }))
+      .reply(200, contact('c9'));
+    await expect(
+      adapter().upsert!({ payload: withoutPhone, ref: { pseudonym, partnerIds: [] }, cleared: ['phone'] }, ctx),
+    ).resolves.toEqual({ partnerId: 'c9', created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('talks to the EU region when pointed there', async () => {
     const scope = api(INTERCOM_EU_BASE_URL).post('/contacts', exactly({ role: 'user', ...fields })).reply(200, contact('eu1'));
     const eu = createIntercomAdapter({ accessToken: TOKEN, baseUrl: INTERCOM_EU_BASE_URL });

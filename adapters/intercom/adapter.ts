@@ -9,6 +9,7 @@ import {
   type HeldData,
   type PartnerAdapter,
   type PartnerPayload,
+  type UpsertInput,
 } from '../../src/adapter.ts';
 
 export const INTERCOM_BASE_URL = 'https://api.intercom.io';
@@ -74,7 +75,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
   }
 
   /** False when the contact is gone at Intercom (someone deleted it there). */
-  async function update(id: string, fields: Record<string, string>, ctx: CallContext): Promise<boolean> {
+  async function update(id: string, fields: Record<string, string | null>, ctx: CallContext): Promise<boolean> {
     const res = await call('upsert', { method: 'PUT', url: contactPath(id), data: fields }, ctx);
     if (res.status === 404) return false;
     parse('upsert', res, contactSchema);
@@ -91,16 +92,18 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       'An archived contact is kept in full until it is deleted.',
     ],
 
-    async upsert({ payload, ref }, ctx) {
+    async upsert({ payload, ref, cleared }, ctx) {
       const fields = contactFields(payload, ref.pseudonym);
+      // Only an update clears: a new contact (POST) holds nothing to clear.
+      const updateFields = { ...fields, ...clearedFields(payload, cleared) };
       const known = ref.partnerIds[0];
-      if (known !== undefined && (await update(known, fields, ctx))) return { partnerId: known, created: false };
+      if (known !== undefined && (await update(known, updateFields, ctx))) return { partnerId: known, created: false };
 
       const res = await call('upsert', { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } }, ctx);
       if (res.status === 409) {
         // Intercom's index lagged a concurrent create: the contact exists, so update it instead.
         const id = await findId('upsert', ref.pseudonym, ctx);
-        if (id === undefined || !(await update(id, fields, ctx))) {
+        if (id === undefined || !(await update(id, updateFields, ctx))) {
           throw new PartnerError({ partner: PARTNER, operation: 'upsert', kind: 'retryable', status: 409, code: 'conflict' });
         }
         return { partnerId: id, created: false };
@@ -139,6 +142,20 @@ function contactFields(payload: PartnerPayload, pseudonym: string): Record<strin
   if (payload.name !== undefined) fields.name = `${payload.name.given} ${payload.name.family}`;
   if (payload.phone !== undefined) fields.phone = payload.phone;
   return fields;
+}
+
+/**
+ * What the master record no longer has, as Intercom clears it: `null` for `phone` and `name` (the
+ * API's nullable attributes). `email` is not nullable in Intercom's API, so a cleared email is not
+ * sent (see README); Intercom has no field for an address. A field the payload carries is never cleared.
+ */
+function clearedFields(payload: PartnerPayload, cleared: UpsertInput['cleared']): Record<string, null> {
+  const out: Record<string, null> = {};
+  for (const path of cleared ?? []) {
+    const field = path.split('.')[0];
+    if ((field === 'phone' || field === 'name') && payload[field] === undefined) out[field] = null;
+  }
+  return out;
 }
 
 function held(contact: z.infer<typeof heldSchema>): HeldData {

@@ -49,6 +49,21 @@ describe('intercom adapter against its emulator over loopback', () => {
     expect(await a.fetch!(known, ctx)).toEqual({ found: false, fields: {} });
   });
 
+  it('a cleared phone and name are no longer held after the update', async () => {
+    const a = adapter();
+    const created = await a.upsert!({ payload, ref, cleared: ['phone'] }, ctx);
+    expect(emulator.holdings()[created.partnerId]?.personal).toEqual({
+      name: 'Sandy Box',
+      email: 'sandy@example.test',
+      phone: '+46701230000',
+    });
+
+    const known = { ...ref, partnerIds: [created.partnerId] };
+    await a.upsert!({ payload: { email: payload.email }, ref: known, cleared: ['phone', 'name.given', 'name.family'] }, ctx);
+    expect(emulator.holdings()[created.partnerId]?.personal).toEqual({ email: 'sandy@example.test' });
+    expect(await a.fetch!(known, ctx)).toEqual({ found: true, fields: { email: 'sandy@example.test' } });
+  });
+
   it('gets a permanent unauthorized with a wrong token', async () => {
     const wrong = intercomPartner.createAdapter({ ...intercomPartner.sandboxOptions(served.url), accessToken: 'nope' });
     await expect(wrong.upsert!({ payload, ref }, ctx)).rejects.toMatchObject({ kind: 'permanent', status: 401, code: 'unauthorized' });

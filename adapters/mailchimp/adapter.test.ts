@@ -128,6 +128,42 @@ describe('mailchimp adapter: upsert', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('clears a removed name with empty merge fields on update, and sends nothing else extra', async () => {
+    const scope = api()
+      .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: '', LNAME: '' } }))
+      .reply(200, { id: HASH, email_address: CANARIES.email, status: 'subscribed' });
+    const result = await adapter().upsert!(
+      input({ payload: { email: CANARIES.email }, ref: { pseudonym: 'p', partnerIds: [HASH] }, cleared: ['name.given', 'name.family'] }),
+      ctx,
+    );
+    expect(result).toEqual({ partnerId: HASH, created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('ignores cleared fields Mailchimp does not hold, and a name the payload still carries', async () => {
+    const scope = api()
+      .put(MEMBER, exactly({ email_address: CANARIES.email }))
+      .reply(200, {})
+      .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }))
+      .reply(200, {});
+    const ref = { pseudonym: 'p', partnerIds: [HASH] };
+    await adapter().upsert!(input({ payload: { email: CANARIES.email }, ref, cleared: ['phone', 'address.street'] }), ctx);
+    await adapter().upsert!(input({ payload: { ...fullPayload, phone: undefined }, ref, cleared: ['phone', 'name.given'] }), ctx);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('ignores cleared on create', async () => {
+    const scope = api()
+      .put(MEMBER, exactly({ email_address: CANARIES.email, status_if_new: 'subscribed', status: 'subscribed' }))
+      .reply(200, { id: HASH, email_address: CANARIES.email, status: 'subscribed' });
+    const result = await adapter().upsert!(
+      input({ payload: { email: CANARIES.email }, subscription: 'subscribed', cleared: ['name.given', 'name.family'] }),
+      ctx,
+    );
+    expect(result).toEqual({ partnerId: HASH, created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('refuses a payload without an address before calling Mailchimp', async () => {
     const err = await failure(adapter().upsert!(input({ payload: { name: fullPayload.name! } }), ctx));
     expect(err).toMatchObject({ kind: 'permanent', code: 'missing_email' });
@@ -244,6 +280,33 @@ describe('mailchimp adapter: upsertBatch', () => {
     expect(results[501]).toEqual({ ok: true, partnerId: subscriberHash(email(500)), created: false });
     expect(results[502]).toEqual({ ok: true, partnerId: HASH, created: false });
     for (const r of results) if (!r.ok) expectNoCanary(r.error.message + email(499));
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a batched consent grant clears a removed name of a known member, never of a new one', async () => {
+    const known: UpsertInput = {
+      payload: { email: email(1) },
+      ref: { pseudonym: 'p1', partnerIds: [subscriberHash(email(1))] },
+      subscription: 'subscribed',
+      cleared: ['name.given', 'name.family'],
+    };
+    const fresh: UpsertInput = { ...known, payload: { email: email(2) }, ref: { pseudonym: 'p2', partnerIds: [] } };
+    const scope = api()
+      .post(
+        `/3.0/lists/${LIST}`,
+        exactly({
+          members: [
+            { email_address: email(1), status: 'subscribed', merge_fields: { FNAME: '', LNAME: '' } },
+            { email_address: email(2), status: 'subscribed' },
+          ],
+          update_existing: true,
+        }),
+      )
+      .reply(200, { new_members: [{ email_address: email(2) }], updated_members: [{ email_address: email(1) }], errors: [] });
+    expect(await adapter().upsertBatch!([known, fresh], ctx)).toEqual([
+      { ok: true, partnerId: subscriberHash(email(1)), created: false },
+      { ok: true, partnerId: subscriberHash(email(2)), created: true },
+    ]);
     expect(scope.isDone()).toBe(true);
   });
 

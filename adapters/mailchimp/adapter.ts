@@ -93,7 +93,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
     const known = knownHashes(input.ref.partnerIds).at(-1);
     // An address change is a PUT to the member's old hash carrying the new address: Mailchimp then
     // re-keys the member instead of creating a second one.
-    await call(operation, ctx, () => sdk.lists.setListMember(listId, known ?? hash, memberBody(input, email)));
+    await call(operation, ctx, () => sdk.lists.setListMember(listId, known ?? hash, memberBody(input, email, known !== undefined)));
     return { partnerId: hash, created: known === undefined };
   }
 
@@ -177,23 +177,35 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
   };
 }
 
-function memberBody(input: UpsertInput, email: string): object {
-  const { name } = input.payload;
+function memberBody(input: UpsertInput, email: string, existing: boolean): object {
   return {
     email_address: email,
-    ...(name ? { merge_fields: { FNAME: name.given, LNAME: name.family } } : {}),
+    ...mergeFields(input, existing),
     // Never on a plain upsert: a resync must not re-subscribe someone who unsubscribed.
     ...(input.subscription === 'subscribed' ? { status_if_new: 'subscribed', status: 'subscribed' } : {}),
   };
 }
 
 function batchMember(input: UpsertInput): object {
-  const { name, email } = input.payload;
   return {
-    email_address: email,
+    email_address: input.payload.email,
     status: 'subscribed',
-    ...(name ? { merge_fields: { FNAME: name.given, LNAME: name.family } } : {}),
+    // Batched only without an address change, so a known hash is this member's own.
+    ...mergeFields(input, knownHashes(input.ref.partnerIds).length > 0),
   };
+}
+
+/**
+ * FNAME / LNAME from the payload's name; on an update of a member we know, a cleared name is written
+ * as empty strings, which is how Mailchimp clears a merge field. A new member has nothing to clear. The
+ * email cannot be cleared on a member: the policy requires it, so the gateway erases instead. Mailchimp
+ * gets no phone or address, so those are never cleared.
+ */
+function mergeFields(input: UpsertInput, existing: boolean): { merge_fields?: { FNAME: string; LNAME: string } } {
+  const { name } = input.payload;
+  if (name) return { merge_fields: { FNAME: name.given, LNAME: name.family } };
+  const nameCleared = (input.cleared ?? []).some((path) => path.split('.')[0] === 'name');
+  return existing && nameCleared ? { merge_fields: { FNAME: '', LNAME: '' } } : {};
 }
 
 function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {

@@ -50,6 +50,19 @@ describe('mailchimp adapter against the sandbox', () => {
     });
   });
 
+  it('a cleared name is no longer held after the update', async () => {
+    await adapter.upsert!(input({ ref: { pseudonym: 'p', partnerIds: [] }, subscription: 'subscribed', cleared: ['phone'] }), ctx);
+    expect(holding()?.personal).toEqual({ email: EMAIL, 'name.given': 'Ada', 'name.family': 'Lovelace' });
+
+    await adapter.upsert!(input({ payload: { email: EMAIL }, cleared: ['name.given', 'name.family'] }), ctx);
+    expect(holding()).toEqual({ personal: { email: EMAIL }, meta: expect.objectContaining({ status: 'subscribed' }) });
+    expect((await adapter.fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx)).fields).toEqual({
+      email: EMAIL,
+      status: 'subscribed',
+      last_changed: expect.any(String),
+    });
+  });
+
   it('an address change re-keys the member', async () => {
     await adapter.upsert!(input({ subscription: 'subscribed', ref: { pseudonym: 'p', partnerIds: [] } }), ctx);
     const moved = 'canary-sbx-moved@example.test';

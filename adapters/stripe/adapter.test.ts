@@ -94,6 +94,46 @@ describe('upsert', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('unsets a cleared phone with an empty string, and sends nothing else extra', async () => {
+    const scope = posting().post('/v1/customers/cus_A1', exactly({ name: NAME, phone: '' })).reply(200, customer());
+    const result = await adapter().upsert!(
+      { payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef, cleared: ['phone'] },
+      ctx,
+    );
+    expect(result).toEqual({ partnerId: 'cus_A1', created: false });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('unsets a cleared name, email and whole address; a field the payload still carries is kept', async () => {
+    const scope = posting()
+      .post('/v1/customers/cus_A1', exactly({ name: '', email: '', address: '' }))
+      .reply(200, customer({ name: null }))
+      .post('/v1/customers/cus_A1', exactly({ email: EMAIL }))
+      .reply(200, customer());
+    await adapter().upsert!(
+      {
+        payload: {},
+        ref: oldRef,
+        cleared: ['name.given', 'name.family', 'email', 'address.street', 'address.postalCode', 'address.city', 'address.country'],
+      },
+      ctx,
+    );
+    await adapter().upsert!({ payload: { email: EMAIL }, ref: oldRef, cleared: ['email'] }, ctx);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('ignores cleared on create', async () => {
+    const scope = posting()
+      .post('/v1/customers', exactly({ name: NAME, 'metadata[pseudonym]': 'psd_7f3a' }))
+      .reply(200, customer());
+    const result = await adapter().upsert!(
+      { payload: { name: { given: GIVEN, family: FAMILY } }, ref: newRef, cleared: ['phone', 'email'] },
+      ctx,
+    );
+    expect(result).toEqual({ partnerId: 'cus_A1', created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('makes no call when there is nothing to update', async () => {
     // Net connect is off and nothing is mocked: any request would fail the upsert.
     expect(await adapter().upsert!({ payload: {}, ref: oldRef }, ctx)).toEqual({ partnerId: 'cus_A1', created: false });

@@ -46,14 +46,16 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
       'Stripe keeps the deleted customer id, marked deleted, and its own request logs.',
     ],
 
-    async upsert({ payload, ref }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
+    async upsert({ payload, ref, cleared }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
       const existing = ref.partnerIds.find(isCustomerId);
       const params = customerParams(payload);
       // Deterministic per job: a retried create after a lost answer gets the first customer back.
       const requestOptions = { idempotencyKey: ctx.idempotencyKey };
       if (existing !== undefined) {
-        if (Object.keys(params).length > 0) {
-          await call('upsert', () => stripe.customers.update(existing, params, requestOptions));
+        // Only an update clears: a new customer holds nothing to clear.
+        const update = { ...params, ...clearedParams(payload, cleared) };
+        if (Object.keys(update).length > 0) {
+          await call('upsert', () => stripe.customers.update(existing, update, requestOptions));
         }
         return { partnerId: existing, created: false };
       }
@@ -99,6 +101,22 @@ function customerParams(payload: PartnerPayload): Stripe.CustomerUpdateParams & 
       ? { address: { line1: address.street, postal_code: address.postalCode, city: address.city, country: address.country } }
       : {}),
   };
+}
+
+/**
+ * What the master record no longer has, as Stripe unsets it: an empty string (`name=`, `email=`,
+ * `phone=`, and `address=` for the whole address, which is sent whole or not at all). Only fields
+ * this adapter maps; a field the payload still carries is never cleared.
+ */
+function clearedParams(payload: PartnerPayload, cleared: UpsertInput['cleared']): Stripe.CustomerUpdateParams {
+  const out: Stripe.CustomerUpdateParams = {};
+  for (const path of cleared ?? []) {
+    const field = path.split('.')[0];
+    if ((field === 'name' || field === 'email' || field === 'phone' || field === 'address') && payload[field] === undefined) {
+      out[field] = '';
+    }
+  }
+  return out;
 }
 
 function redirect(baseUrl: string): { host: string; port: number; protocol: 'http' | 'https' } {

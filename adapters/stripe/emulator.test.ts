@@ -33,6 +33,20 @@ describe('stripe emulator', () => {
     expect(emulator.holdings()[id]?.personal).toEqual({ name: 'Ada Lovelace' });
   });
 
+  it('unsets a field, and the whole address, with an empty string', async () => {
+    const emulator = createStripeEmulator();
+    const created = await emulator.handle(
+      request('POST', '/v1/customers', 'name=A&phone=%2B46700000000&address%5Bline1%5D=Gatan+1&address%5Bcountry%5D=SE'),
+    );
+    const id = bodyOf(created).id as string;
+    const r = await emulator.handle(request('POST', `/v1/customers/${id}`, 'phone=&address='));
+    expect(bodyOf(r)).toMatchObject({ name: 'A', phone: null, address: null });
+    expect(emulator.holdings()[id]?.personal).toEqual({ name: 'A' });
+    const bad = await emulator.handle(request('POST', `/v1/customers/${id}`, 'address=Gatan+1'));
+    expect(bad.status).toBe(400);
+    expect(bodyOf(bad).error).toMatchObject({ type: 'invalid_request_error', param: 'address' });
+  });
+
   it('rejects an unknown parameter the way Stripe does', async () => {
     const r = await createStripeEmulator().handle(request('POST', '/v1/customers', 'nmae=x'));
     expect(r.status).toBe(400);

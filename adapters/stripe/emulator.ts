@@ -142,12 +142,24 @@ export function createStripeEmulator(): PartnerEmulator {
   };
 }
 
-type Params = { fields: Map<string, string>; address: Map<string, string>; metadata: Map<string, string> };
+type Params = {
+  fields: Map<string, string>;
+  address: Map<string, string>;
+  metadata: Map<string, string>;
+  /** `address=` (an empty string): Stripe unsets the whole address. */
+  clearAddress: boolean;
+};
 
 /** Stripe's bracket form encoding, the one level of it customers use: metadata[key]=value. */
 function parseParams(body: Buffer): { params: Params } | { error: EmulatorResponse } {
-  const params: Params = { fields: new Map(), address: new Map(), metadata: new Map() };
+  const params: Params = { fields: new Map(), address: new Map(), metadata: new Map(), clearAddress: false };
   for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+    if (name === 'address') {
+      // An object parameter takes only an empty string (unset) as a plain value.
+      if (value !== '') return { error: error(400, 'invalid_request_error', 'parameter_invalid_string', 'Invalid object', 'address') };
+      params.clearAddress = true;
+      continue;
+    }
     const nested = /^(metadata|address)\[([^\]]+)\]$/.exec(name);
     if (nested?.[1] === 'metadata' && nested[2] !== undefined) params.metadata.set(nested[2], value);
     else if (nested?.[1] === 'address' && nested[2] !== undefined && ADDRESS_PARTS.has(nested[2])) {
@@ -161,11 +173,12 @@ function parseParams(body: Buffer): { params: Params } | { error: EmulatorRespon
   return { params };
 }
 
-function apply(customer: Customer, { fields, address, metadata }: Params): void {
+function apply(customer: Customer, { fields, address, metadata, clearAddress }: Params): void {
   for (const [name, value] of fields) {
     // An empty string unsets a field in Stripe's API.
     customer[name as 'name' | 'email' | 'phone' | 'description'] = value === '' ? null : value;
   }
+  if (clearAddress) customer.address = null;
   if (address.size > 0) customer.address = Object.fromEntries([...address].filter(([, v]) => v !== ''));
   for (const [key, value] of metadata) {
     if (value === '') delete customer.metadata[key];

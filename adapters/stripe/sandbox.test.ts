@@ -56,6 +56,36 @@ describe('stripe adapter against the emulator', () => {
     expect(await stripe.erase(ref, 'delete', ctx('idem-erase-2'))).toEqual({ removed: [created.partnerId] });
   });
 
+  it('cleared fields are no longer held after the update', async () => {
+    const stripe = adapter();
+    const address = { street: 'Canarygatan 1', postalCode: '11122', city: 'Stockholm', country: 'SE' };
+    const created = await stripe.upsert!(
+      {
+        payload: { name: { given, family }, phone: '+46700005c1d', address },
+        ref: { pseudonym: 'psd_sbx3', partnerIds: [] },
+        cleared: ['email'],
+      },
+      ctx('idem-create-3'),
+    );
+    expect(served.emulator.holdings()[created.partnerId]?.personal).toEqual({
+      name: `${given} ${family}`,
+      phone: '+46700005c1d',
+      address: { line1: 'Canarygatan 1', postal_code: '11122', city: 'Stockholm', country: 'SE' },
+    });
+
+    const ref = { pseudonym: 'psd_sbx3', partnerIds: [created.partnerId] };
+    await stripe.upsert!({ payload: { name: { given, family } }, ref, cleared: ['phone'] }, ctx('idem-clear-phone'));
+    expect(served.emulator.holdings()[created.partnerId]?.personal).toEqual({
+      name: `${given} ${family}`,
+      address: { line1: 'Canarygatan 1', postal_code: '11122', city: 'Stockholm', country: 'SE' },
+    });
+
+    const all = ['name.given', 'name.family', 'address.street', 'address.postalCode', 'address.city', 'address.country'];
+    await stripe.upsert!({ payload: {}, ref, cleared: all }, ctx('idem-clear-all'));
+    expect(served.emulator.holdings()[created.partnerId]?.personal).toEqual({});
+    expect(await stripe.fetch!(ref, ctx('idem-fetch-3'))).toEqual({ found: true, fields: { metadata: { pseudonym: 'psd_sbx3' } } });
+  });
+
   it('a retried create with the same idempotency key gets the same customer back', async () => {
     const stripe = adapter();
     const input = { payload: { name: { given, family } }, ref: { pseudonym: 'psd_sbx2', partnerIds: [] } };
