@@ -26,7 +26,14 @@ const step = (title: string) => say(`\n== ${title}`);
 
 const customers = JSON.parse(readFileSync(new URL('./customers.json', import.meta.url), 'utf8')) as MasterRecordInput[];
 const policy = loadPolicyFile();
-const records = new Map<string, MasterRecordInput>(customers.map((c) => [c.id, structuredClone(c)]));
+// The sandbox's Auth0 tenant starts empty, so the users are created there (sandbox AUTH0_CREATE_USERS)
+// rather than updated under the ids a real tenant would already have.
+const records = new Map<string, MasterRecordInput>(
+  customers.map((c) => {
+    const { auth0: _known, ...partnerIds } = c.partnerIds ?? {};
+    return [c.id, { ...structuredClone(c), partnerIds }];
+  }),
+);
 
 step(`Sandbox: ${partnerModules.length} partner emulators on loopback`);
 const emulators = partnerModules.map((m) => m.createEmulator());
@@ -62,7 +69,7 @@ const gateway = await createGateway({
     erased: async (id) => void events.erased.push(id),
   },
   now: () => clock.now,
-  logger: pino({ level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'warn' }),
+  logger: pino({ level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'error' }),
 });
 say(`  embedded store in ${dataDir}`);
 
@@ -126,7 +133,8 @@ try {
   clock.now = new Date(due.getTime() + 60_000);
   say(`  clock moved past the boundary: ${await gateway.processDueErasures()} erasure(s) fell due`);
   await gateway.runUntilIdle();
-  say(`  ${leaving}: ${(await gateway.erasureStatus(leaving)).complete ? 'erased at every partner' : 'NOT complete'}`);
+  const leavingStatus = await gateway.erasureStatus(leaving);
+  say(`  ${leaving}: ${leavingStatus.complete ? 'erased at every partner' : 'NOT complete'} (${leavingStatus.partners.map((p) => `${p.partner} ${p.state}`).join(', ')})`);
   say(`  host hooks: camera data anonymised for ${events.anonymised.length}, erased reported for ${events.erased.length}`);
 
   step('What each partner holds now (from the sandbox) against the policy');

@@ -159,12 +159,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const handle = async (partner: string, jobs: Job<ReconcileJobData>[]) => {
-    const results = await runReconcileJobs(
-      workerContext,
-      partner,
-      jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 })),
-    );
-    return toPgBossResults(jobs, results);
+    try {
+      const results = await runReconcileJobs(
+        workerContext,
+        partner,
+        jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 })),
+      );
+      return toPgBossResults(jobs, results);
+    } catch (error) {
+      // A bug or a database failure: retry the jobs, and keep the raw error (its stack, a query's
+      // parameters) out of the job table and the log; its class and code say enough to find it.
+      const { name, code } = error as { name?: string; code?: string };
+      logger.error({ partner, jobs: jobs.length, error: { name, code } }, 'reconcile batch failed');
+      return toPgBossResults(jobs, jobs.map(() => ({ status: 'failed' as const, error: `internal error (${name ?? 'Error'}${code ? ` ${code}` : ''})` })));
+    }
   };
 
   const work: Gateway['work'] = async (workOptions = {}) => {

@@ -35,6 +35,8 @@ export interface Link {
   readonly consentEntryApplied: string | null;
   /** Consent withdrawal applied (unsubscribed): kept, but not processed. */
   readonly suppressed: boolean;
+  /** The partner confirmed an erasure; partnerIds then lists what was removed. */
+  readonly erased: boolean;
 }
 
 export interface ReconcileInput {
@@ -86,7 +88,10 @@ export function isErased(directives: Directives, now: Date): boolean {
 
 export function reconcile(input: ReconcileInput): Action {
   const { partner, payload, directives, link, now } = input;
-  const mayHold = (link?.holds ?? false) || (partner.collects.length > 0 && input.hostIds.length > 0);
+  // A partner that collects directly (balena) may hold data under ids the host knows, even though we
+  // never sent anything, unless it already confirmed erasing exactly those ids.
+  const erasedIds = link?.erased ? link.partnerIds : [];
+  const mayHold = (link?.holds ?? false) || (partner.collects.length > 0 && input.hostIds.some((id) => !erasedIds.includes(id)));
 
   if (isErased(directives, now)) {
     return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'erasure' } : { kind: 'none', reason: 'erased' };

@@ -134,13 +134,15 @@ export async function writeEvent(sql: Sql, row: EventRow): Promise<void> {
  * attempt died between the call and its outcome (one (subject, partner) is never worked on twice at
  * once). Record that honestly as "unknown" rather than leave a silent gap.
  */
-export async function closeOpenIntents(sql: Sql, subjectId: string, partner: string): Promise<number> {
+export async function closeOpenIntents(sql: Sql, subjectIds: string | readonly string[], partner: string): Promise<number> {
+  const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
+  if (ids.length === 0) return 0;
   const open = await sql.query<{ seq: string }>(
     `select i.seq::text as seq from transfer_log i
-     where i.kind = 'intent' and i.subject_id = $1 and i.partner = $2
+     where i.kind = 'intent' and i.subject_id = any($1::text[]) and i.partner = $2
        and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)
      order by i.seq`,
-    [subjectId, partner],
+    [ids, partner],
   );
   await writeOutcomes(sql, open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })));
   return open.length;

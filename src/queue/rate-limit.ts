@@ -32,22 +32,37 @@ export class RateLimiter {
   }
 
   /**
-   * Waits until `calls` calls to the partner may go. GCRA: the theoretical arrival time (tat) moves
-   * on by `calls / perSecond` per reservation; a caller may go at tat minus the burst tolerance, and
-   * never before a pause the partner asked for.
+   * Reserves `calls` consecutive slots in one statement and returns, per call, how many ms from now
+   * it may go. GCRA: the theoretical arrival time (tat) moves on by 1/perSecond per call; call i may go
+   * at the reserved base + i/perSecond minus the burst tolerance, and never before a pause the
+   * partner asked for. Without a rate limit only a pause delays the calls.
    */
-  async acquire(partner: string, calls = 1): Promise<void> {
+  async reserve(partner: string, calls: number): Promise<number[]> {
+    if (calls <= 0) return [];
     const limits = this.#limits.get(partner);
-    const emission = limits?.perSecond ? calls / limits.perSecond : 0;
-    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? limits.perSecond) - calls) / limits.perSecond : 0;
-    const [row] = await this.#sql.query<{ wait_ms: number }>(
-      `update rate_limits set tat = greatest(tat, clock_timestamp(), coalesce(paused_until, '-infinity')) + make_interval(secs => $2)
-       where partner = $1
-       returning greatest(0, extract(epoch from (greatest(tat - make_interval(secs => $2) - make_interval(secs => $3), coalesce(paused_until, '-infinity')) - clock_timestamp())) * 1000)::float8 as wait_ms`,
-      [partner, emission, tolerance],
+    const interval = limits?.perSecond ? 1 / limits.perSecond : 0;
+    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? limits.perSecond) - 1) / limits.perSecond : 0;
+    const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number }>(
+      `with old as (select tat, paused_until from rate_limits where partner = $1 for update)
+       update rate_limits r set tat = greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) + make_interval(secs => $2::float8 * $3::int)
+       from old where r.partner = $1
+       returning (extract(epoch from (greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) - clock_timestamp())) * 1000)::float8 as base_ms,
+         (extract(epoch from (coalesce(old.paused_until, '-infinity') - clock_timestamp())) * 1000)::float8 as pause_ms`,
+      [partner, interval, calls],
     );
-    const wait = row?.wait_ms ?? 0;
+    const base = row?.base_ms ?? 0;
+    const pause = Math.max(0, row?.pause_ms ?? 0);
+    return Array.from({ length: calls }, (_, i) => Math.max(pause, base + (i * interval - tolerance) * 1000, 0));
+  }
+
+  /** Waits until one call to the partner may go. */
+  async acquire(partner: string): Promise<void> {
+    const [wait = 0] = await this.reserve(partner, 1);
     if (wait > 0) await this.#sleep(wait);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return ms > 0 ? this.#sleep(ms) : Promise.resolve();
   }
 
   /** The partner said "slow down": no worker calls it again before `ms` from now. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PartnerError, type PartnerAdapter, type SubjectRef, type UpsertInput } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
-import { closeOpenIntents, writeIntent, writeIntents, writeOutcome, writeOutcomes, type IntentRow, type Trigger } from '../log/transfer-log.ts';
+import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Trigger } from '../log/transfer-log.ts';
 import { describePayload, minimise } from '../minimise.ts';
 import type { Policy } from '../policy/index.ts';
 import { erasureDueAt, withSubscriptionEnd } from '../lifecycle/erasure-schedule.ts';
@@ -9,7 +9,7 @@ import { InvalidRecordError, parseMasterRecord, type MasterRecord } from '../rec
 import { reconcile, type Action } from '../reconcile.ts';
 import { getRecords, type RecordSource } from '../source.ts';
 import type { Database } from '../store/database.ts';
-import { loadStates, noteSubscriptionEnd, saveLink, type LinkUpdate, type StoredLink } from '../store/state.ts';
+import { loadStates, noteSubscriptionEnd, saveLinks, type LinkUpdate, type StoredLink } from '../store/state.ts';
 import type { JobResult, ReconcileJobData } from './job.ts';
 import { Semaphore, type RateLimiter } from './rate-limit.ts';
 
@@ -92,7 +92,8 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
     });
     const ref: SubjectRef = {
       pseudonym: ctx.keys.pseudonym(partner, item.data.subjectId),
-      partnerIds: union(link?.partnerIds ?? [], hostIds),
+      // Ids of an erased record are history, not something to update.
+      partnerIds: union(link && !link.erased ? link.partnerIds : [], hostIds),
     };
     const end = record?.subscription?.end;
     if (end && state.subscriptionEndedAt?.getTime() !== end.getTime()) {
@@ -103,71 +104,145 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
 
   await Promise.all(endings);
   const semaphore = ctx.concurrency(partner);
-  const upserts = plans.filter((p) => p.plan.action.kind === 'upsert');
-  const batched = adapter.upsertBatch && upserts.length > 1 ? upserts : [];
-  const single = plans.filter((p) => !batched.includes(p));
 
-  const batchSize = Math.max(1, adapter.maxBatchSize ?? 500);
-  const batchRuns: Promise<void>[] = [];
-  for (let i = 0; i < batched.length; i += batchSize) {
-    const chunk = batched.slice(i, i + batchSize);
-    batchRuns.push(
-      semaphore.run(async () => {
-        const chunkResults = await runBatch(ctx, adapter, chunk.map((c) => c.plan));
-        chunk.forEach((c, j) => (results[c.index] = chunkResults[j]));
-      }),
-    );
+  // Remember ids the host told us (balena devices) so an erasure can reach them after the record is gone.
+  const idsLearned = plans.filter(({ plan }) => plan.action.kind === 'none' && learnsIds(plan));
+  await saveLinks(
+    ctx.db,
+    partner,
+    idsLearned.map(({ plan }) => ({
+      subjectId: plan.item.data.subjectId,
+      update: { partnerIds: plan.ref.partnerIds, digest: plan.link?.digest ?? null, holds: plan.link?.holds ?? false, suppressed: plan.link?.suppressed ?? false },
+    })),
+  );
+  for (const { index, plan } of plans) {
+    if (plan.action.kind === 'none') results[index] = { status: 'completed', action: `none:${plan.action.reason}` };
+    else if (!pickCall(adapter, plan, ctx.keys)) results[index] = { status: 'deadletter', error: `the ${partner} adapter cannot ${plan.action.kind}` };
   }
-  await Promise.all([
-    ...batchRuns,
-    ...single.map(async ({ index, plan }) => {
-      results[index] = await semaphore.run(() => runOne(ctx, adapter, plan));
-    }),
-  ]);
+
+  const units = callUnits(adapter, ctx.keys, plans.filter(({ index }) => results[index] === undefined));
+  if (units.length > 0) await runUnits(ctx, partner, units, results);
   return results.map((r) => r ?? { status: 'failed', error: 'no result' });
 }
 
-async function runOne(ctx: WorkerContext, adapter: PartnerAdapter, plan: Plan): Promise<JobResult> {
-  const { action, item, ref, link } = plan;
-  const partner = adapter.partner;
-  const subjectId = item.data.subjectId;
-  if (action.kind === 'none') {
-    // Remember ids the host told us (balena devices) so an erasure can reach them after the record is gone.
-    if (link === null ? ref.partnerIds.length > 0 : ref.partnerIds.length !== link.partnerIds.length) {
-      await saveLink(ctx.db, subjectId, partner, {
-        partnerIds: ref.partnerIds,
-        digest: link?.digest ?? null,
-        holds: link?.holds ?? false,
-        suppressed: link?.suppressed ?? false,
-      });
-    }
-    return { status: 'completed', action: `none:${action.reason}` };
-  }
-
-  const operation = action.kind;
-  const call = pickCall(adapter, plan, ctx.keys);
-  if (!call) return { status: 'deadletter', error: `the ${partner} adapter cannot ${operation}` };
-
-  const intent = intentRow(ctx, plan, partner, operation, action.kind === 'upsert' ? action.digest : undefined);
-  const intentSeq = await ctx.db.transaction(async (tx) => {
-    await closeOpenIntents(tx, subjectId, partner);
-    return writeIntent(tx, intent);
+/**
+ * Makes the calls in a constant number of statements: intents for every call in one transaction
+ * before any call (DESIGN §6; an attempt that died before its outcome is closed as unknown), the
+ * rate-limit slots reserved at once, the calls, then every outcome and link in one transaction after
+ * them (never a transaction held across a partner call).
+ */
+async function runUnits(ctx: WorkerContext, partner: string, units: readonly CallUnit[], results: (JobResult | undefined)[]): Promise<void> {
+  const members = units.flatMap((u) => u.members);
+  const seqs = await ctx.db.transaction(async (tx) => {
+    await closeOpenIntents(tx, members.map((m) => m.plan.item.data.subjectId), partner);
+    return writeIntents(tx, members.map((m) => intentRow(ctx, m.plan, partner, m.operation)));
   });
-  const started = performance.now();
-  try {
-    await ctx.limiter.acquire(partner);
-    const result = await call();
-    const update = linkAfter(plan, result.partnerIds);
-    await ctx.db.transaction(async (tx) => {
-      await writeOutcome(tx, intentSeq, { outcome: 'ok', partnerId: result.partnerIds[0], durationMs: performance.now() - started });
-      await saveLink(tx, subjectId, partner, update);
-    });
-    if (action.kind === 'erase') await ctx.onErased?.(subjectId, partner);
-    ctx.logger.info({ subjectId, partner, operation, correlationId: item.data.correlationId, fields: plan.fields }, 'transfer ok');
-    return { status: 'completed', action: operation };
-  } catch (error) {
-    return failed(ctx, plan, partner, operation, error, async (outcome) => writeOutcome(ctx.db, intentSeq, { ...outcome, durationMs: performance.now() - started }));
+  members.forEach((m, i) => (m.intentSeq = seqs[i]!));
+
+  const reservedAt = performance.now();
+  const waits = await ctx.limiter.reserve(partner, units.length);
+  const semaphore = ctx.concurrency(partner);
+  const outcomes = (
+    await Promise.all(
+      units.map((unit, i) =>
+        semaphore.run(async () => {
+          await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
+          const started = performance.now();
+          const settled = await unit.call().catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
+          const durationMs = performance.now() - started;
+          return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
+        }),
+      ),
+    )
+  ).flat();
+
+  await ctx.db.transaction(async (tx) => {
+    await writeOutcomes(
+      tx,
+      outcomes.map(({ member, result, durationMs }) =>
+        result.ok
+          ? { intentSeq: member.intentSeq, outcome: 'ok' as const, partnerId: result.partnerIds[0], durationMs }
+          : { intentSeq: member.intentSeq, outcome: 'failed' as const, httpStatus: result.error.status, errorCode: result.error.code ?? result.error.kind, durationMs },
+      ),
+    );
+    await saveLinks(
+      tx,
+      partner,
+      outcomes.flatMap(({ member, result }) => (result.ok ? [{ subjectId: member.plan.item.data.subjectId, update: linkAfter(member.plan, result.partnerIds) }] : [])),
+    );
+  });
+
+  const retryAfter = Math.max(0, ...outcomes.map(({ result }) => (result.ok ? 0 : (result.error.retryAfterMs ?? 0))));
+  if (retryAfter > 0) await ctx.limiter.pause(partner, retryAfter);
+  for (const { member, result } of outcomes) {
+    const { plan } = member;
+    const base = { subjectId: plan.item.data.subjectId, partner, operation: member.operation, correlationId: plan.item.data.correlationId };
+    if (result.ok) {
+      ctx.logger.info({ ...base, fields: plan.action.kind === 'upsert' ? plan.fields : [] }, 'transfer ok');
+      if (plan.action.kind === 'erase') await ctx.onErased?.(plan.item.data.subjectId, partner);
+      results[member.index] = { status: 'completed', action: member.operation };
+    } else {
+      const e = result.error;
+      ctx.logger.warn({ ...base, status: e.status, code: e.code, kind: e.kind }, 'transfer failed');
+      results[member.index] = e.retryable ? { status: 'failed', error: e.message } : { status: 'deadletter', error: e.message };
+    }
   }
+}
+
+type CallResult = { readonly ok: true; readonly partnerIds: readonly string[] } | { readonly ok: false; readonly error: PartnerError };
+
+interface UnitMember {
+  readonly index: number;
+  readonly plan: Plan;
+  readonly operation: string;
+  intentSeq: string;
+}
+
+/** One partner call: a single action, or one batch call carrying several upserts. */
+interface CallUnit {
+  readonly members: UnitMember[];
+  call(): Promise<CallResult[]>;
+}
+
+function callUnits(adapter: PartnerAdapter, keys: WorkerContext['keys'], plans: readonly { index: number; plan: Plan }[]): CallUnit[] {
+  const upserts = plans.filter((p) => p.plan.action.kind === 'upsert');
+  const batched = new Set(adapter.upsertBatch && upserts.length > 1 ? upserts.map((u) => u.index) : []);
+  const units: CallUnit[] = [];
+  const size = Math.max(1, adapter.maxBatchSize ?? 500);
+  const inBatch = upserts.filter((u) => batched.has(u.index));
+  for (let i = 0; i < inBatch.length; i += size) {
+    const members = inBatch.slice(i, i + size).map(({ index, plan }) => ({ index, plan, operation: 'upsert_batch', intentSeq: '' }));
+    units.push({ members, call: () => batchCall(adapter, keys, members.map((m) => m.plan)) });
+  }
+  for (const { index, plan } of plans) {
+    if (batched.has(index)) continue;
+    const call = pickCall(adapter, plan, keys)!;
+    units.push({ members: [{ index, plan, operation: plan.action.kind, intentSeq: '' }], call: async () => [{ ok: true, partnerIds: (await call()).partnerIds }] });
+  }
+  return units;
+}
+
+async function batchCall(adapter: PartnerAdapter, keys: WorkerContext['keys'], plans: readonly Plan[]): Promise<CallResult[]> {
+  const results = await adapter.upsertBatch!(
+    plans.map((p) => upsertInput(p, p.action as Extract<Action, { kind: 'upsert' }>)),
+    { correlationId: plans[0]!.item.data.correlationId, idempotencyKey: `pgw-${adapter.partner}-batch-${keys.payloadDigest(plans.map((p) => idempotencyKey(p, adapter.partner, keys))).slice(0, 40)}` },
+  );
+  return plans.map((p, i) => {
+    const r = results[i];
+    if (r?.ok) return { ok: true, partnerIds: union([r.partnerId], p.ref.partnerIds) };
+    return { ok: false, error: r?.error ?? new PartnerError({ partner: adapter.partner, operation: 'upsert_batch', kind: 'retryable', code: 'missing_result' }) };
+  });
+}
+
+function learnsIds(plan: Plan): boolean {
+  const { link, ref } = plan;
+  return link === null ? ref.partnerIds.length > 0 : !link.erased && ref.partnerIds.length !== link.partnerIds.length;
+}
+
+/** Anything not a PartnerError is a bug or an unwrapped network error: retry it, never echo its message. */
+function asPartnerError(error: unknown, partner: string, operation: string): PartnerError {
+  if (error instanceof PartnerError) return error;
+  return new PartnerError({ partner, operation, kind: 'retryable', code: (error as { code?: string })?.code ?? 'unexpected_error', detail: (error as Error)?.name });
 }
 
 /** The adapter call for a plan, returning the partner ids the subject has there afterwards. */
@@ -185,7 +260,8 @@ function pickCall(adapter: PartnerAdapter, plan: Plan, keys: WorkerContext['keys
     case 'erase':
       return async () => {
         await adapter.erase(ref, action.mode, ctx);
-        return { partnerIds: [] };
+        // Kept as the record of what was erased: ids the host still names are not erased again.
+        return { partnerIds: [...ref.partnerIds] };
       };
     case 'suppress':
       if (!adapter.suppress) return undefined;
@@ -223,82 +299,14 @@ function linkAfter(plan: Plan, partnerIds: readonly string[]): LinkUpdate {
     case 'suppress':
       return { partnerIds, digest: link?.digest ?? null, holds: true, suppressed: true };
     default:
-      return { partnerIds: [], digest: null, holds: false, suppressed: false, erased: true, consentEntryApplied: null };
+      return { partnerIds, digest: null, holds: false, suppressed: false, erased: true, consentEntryApplied: null };
   }
 }
 
-async function runBatch(ctx: WorkerContext, adapter: PartnerAdapter, plans: readonly Plan[]): Promise<JobResult[]> {
-  const partner = adapter.partner;
-  const intents = plans.map((p) => intentRow(ctx, p, partner, 'upsert_batch', p.action.kind === 'upsert' ? p.action.digest : undefined));
-  const seqs = await ctx.db.transaction(async (tx) => {
-    for (const p of plans) await closeOpenIntents(tx, p.item.data.subjectId, partner);
-    return writeIntents(tx, intents);
-  });
-  const started = performance.now();
-  const inputs = plans.map((p) => upsertInput(p, p.action as Extract<Action, { kind: 'upsert' }>));
-  try {
-    await ctx.limiter.acquire(partner);
-    const callResults = await adapter.upsertBatch!(inputs, {
-      correlationId: plans[0]!.item.data.correlationId,
-      idempotencyKey: ctx.keys.payloadDigest(plans.map((p) => idempotencyKey(p, partner, ctx.keys))).slice(0, 48),
-    });
-    const durationMs = performance.now() - started;
-    const results: JobResult[] = [];
-    await ctx.db.transaction(async (tx) => {
-      await writeOutcomes(
-        tx,
-        plans.map((p, i) => {
-          const r = callResults[i];
-          return r?.ok
-            ? { intentSeq: seqs[i]!, outcome: 'ok' as const, partnerId: r.partnerId, durationMs }
-            : { intentSeq: seqs[i]!, outcome: 'failed' as const, httpStatus: r?.error.status, errorCode: r?.error.code ?? 'missing_result', durationMs };
-        }),
-      );
-      for (const [i, p] of plans.entries()) {
-        const r = callResults[i];
-        if (r?.ok) {
-          await saveLink(tx, p.item.data.subjectId, partner, linkAfter(p, union([r.partnerId], p.ref.partnerIds)));
-          results.push({ status: 'completed', action: 'upsert' });
-        } else {
-          const error = r?.error ?? new PartnerError({ partner, operation: 'upsert_batch', kind: 'retryable', code: 'missing_result' });
-          results.push(error.retryable ? { status: 'failed', error: error.message } : { status: 'deadletter', error: error.message });
-        }
-      }
-    });
-    return results;
-  } catch (error) {
-    const results: JobResult[] = [];
-    for (const [i, p] of plans.entries()) {
-      results.push(await failed(ctx, p, partner, 'upsert_batch', error, (outcome) => writeOutcome(ctx.db, seqs[i]!, { ...outcome, durationMs: performance.now() - started }), i === 0));
-    }
-    return results;
-  }
-}
 
-async function failed(
-  ctx: WorkerContext,
-  plan: Plan,
-  partner: string,
-  operation: string,
-  error: unknown,
-  writeFailure: (o: { outcome: 'failed'; httpStatus?: number; errorCode?: string }) => Promise<void>,
-  applyPause = true,
-): Promise<JobResult> {
-  const partnerError =
-    error instanceof PartnerError
-      ? error
-      : // Anything else is a bug or an unwrapped network error: retry it, but never echo its message (it may quote a body).
-        new PartnerError({ partner, operation, kind: 'retryable', code: (error as { code?: string })?.code ?? 'unexpected_error', detail: (error as Error)?.name });
-  await writeFailure({ outcome: 'failed', httpStatus: partnerError.status, errorCode: partnerError.code ?? partnerError.kind });
-  if (applyPause && partnerError.retryAfterMs !== undefined) await ctx.limiter.pause(partner, partnerError.retryAfterMs);
-  ctx.logger.warn(
-    { subjectId: plan.item.data.subjectId, partner, operation, correlationId: plan.item.data.correlationId, status: partnerError.status, code: partnerError.code, kind: partnerError.kind },
-    'transfer failed',
-  );
-  return partnerError.retryable ? { status: 'failed', error: partnerError.message } : { status: 'deadletter', error: partnerError.message };
-}
 
-function intentRow(ctx: WorkerContext, plan: Plan, partner: string, operation: string, payloadDigest: string | undefined): IntentRow {
+function intentRow(ctx: WorkerContext, plan: Plan, partner: string, operation: string): IntentRow {
+  const payloadDigest = plan.action.kind === 'upsert' ? plan.action.digest : undefined;
   const partnerPolicy = ctx.policy.partner(partner);
   const sends = plan.action.kind === 'upsert';
   return {

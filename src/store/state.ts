@@ -27,7 +27,7 @@ export async function loadStates(sql: Sql, subjectIds: readonly string[], partne
       [ids],
     ),
     sql.query<LinkRow>(
-      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields
+      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at is not null as erased
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
@@ -61,6 +61,7 @@ interface LinkRow {
   suppressed: boolean;
   last_sent_at: Date | null;
   last_fields: string[];
+  erased: boolean;
 }
 
 function toLink(row: LinkRow): StoredLink {
@@ -70,6 +71,7 @@ function toLink(row: LinkRow): StoredLink {
     holds: row.holds,
     consentEntryApplied: row.consent_entry_applied,
     suppressed: row.suppressed,
+    erased: row.erased,
     lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
     lastFields: row.last_fields ?? [],
   };
@@ -86,29 +88,42 @@ export interface LinkUpdate {
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
+  await saveLinks(sql, partner, [{ subjectId, update }]);
+}
+
+/** Upserts many links of one partner in one statement. */
+export async function saveLinks(sql: Sql, partner: string, rows: readonly { subjectId: string; update: LinkUpdate }[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
   await sql.query(
     `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at)
-     values ($1, $2, $3::jsonb, $4, $5, $6, $7, case when $8::text[] is null then null else clock_timestamp() end, coalesce($8::text[], '{}'),
-       case when $9 then clock_timestamp() end, clock_timestamp())
+     select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
+       case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
+       case when u.erased then clock_timestamp() end, clock_timestamp()
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
-       consent_entry_applied = case when $10 then excluded.consent_entry_applied else links.consent_entry_applied end,
+       consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
+         then excluded.consent_entry_applied else links.consent_entry_applied end,
        suppressed = excluded.suppressed,
        last_sent_at = coalesce(excluded.last_sent_at, links.last_sent_at),
-       last_fields = case when $8::text[] is null then links.last_fields else excluded.last_fields end,
-       erased_at = case when $9 then clock_timestamp() when excluded.holds then null else links.erased_at end,
+       last_fields = case when excluded.last_sent_at is null then links.last_fields else excluded.last_fields end,
+       erased_at = case when excluded.erased_at is not null then excluded.erased_at when excluded.holds then null else links.erased_at end,
        updated_at = clock_timestamp()`,
     [
-      subjectId,
       partner,
-      JSON.stringify(update.partnerIds),
-      update.digest,
-      update.holds,
-      update.consentEntryApplied ?? null,
-      update.suppressed,
-      update.sentFields ? [...update.sentFields] : null,
-      update.erased ?? false,
-      update.consentEntryApplied !== undefined,
+      rows.map((r) => r.subjectId),
+      col((u) => JSON.stringify(u.partnerIds)),
+      col((u) => u.digest),
+      col((u) => u.holds),
+      col((u) => u.consentEntryApplied ?? null),
+      col((u) => u.suppressed),
+      col((u) => u.sentFields !== undefined),
+      // unnest flattens arrays of arrays, so field lists travel comma-joined (field paths hold no commas).
+      col((u) => (u.sentFields ? u.sentFields.join(',') : null)),
+      col((u) => u.erased ?? false),
+      col((u) => u.consentEntryApplied !== undefined),
     ],
   );
 }

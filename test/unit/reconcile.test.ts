@@ -15,6 +15,7 @@ const held = (payload: PartnerPayload, extra: Partial<Link> = {}): Link => ({
   holds: true,
   consentEntryApplied: null,
   suppressed: false,
+  erased: false,
   ...extra,
 });
 
@@ -61,6 +62,10 @@ describe('reconcile', () => {
     const tomb = { ...none, tombstoned: true };
     expect(decide('resin', { directives: tomb, payload: {}, hostIds: ['123'] })).toMatchObject({ kind: 'erase' });
     expect(decide('resin', { directives: tomb, payload: {}, hostIds: [] })).toEqual({ kind: 'none', reason: 'erased' });
+    // Once the partner confirmed erasing those devices, they are not erased again; a new device is.
+    const done: Link = { partnerIds: ['123'], digest: null, holds: false, consentEntryApplied: null, suppressed: false, erased: true };
+    expect(decide('resin', { directives: tomb, payload: {}, hostIds: ['123'], link: done })).toEqual({ kind: 'none', reason: 'erased' });
+    expect(decide('resin', { directives: tomb, payload: {}, hostIds: ['123', '456'], link: done })).toMatchObject({ kind: 'erase' });
     expect(decide('resin', { payload: {}, hostIds: ['123'] })).toEqual({ kind: 'none', reason: 'not-sent' });
     expect(decide('twilio', { payload: { phone: '+46701234567' } })).toEqual({ kind: 'none', reason: 'action-only' });
   });

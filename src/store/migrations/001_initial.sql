@@ -83,6 +83,7 @@ create table transfer_log (
 create index transfer_log_subject on transfer_log (subject_id, seq);
 create index transfer_log_unsealed on transfer_log (seq) where chain_pos is null;
 create index transfer_log_open_intents on transfer_log (subject_id, partner) where kind = 'intent';
+create index transfer_log_outcome_of on transfer_log (intent_seq) where kind = 'outcome';
 
 create table log_chain (
   id int primary key check (id = 1),

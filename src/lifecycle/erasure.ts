@@ -1,0 +1,114 @@
+import { allSettled, erasureStatuses, openErasures } from './erasure-state.ts';
+import { errorKind, owedHooks, runHook } from './host-hooks.ts';
+import { inputs } from './inputs.ts';
+import type { ErasureStatus, Lifecycle, LifecycleDeps, LifecycleInternals } from './types.ts';
+
+type ErasureApi = Pick<Lifecycle, 'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures'> & LifecycleInternals;
+
+/**
+ * Erasure: the tombstone is written first, so from that moment nothing re-creates the subject at any
+ * partner (reconcile reads it); then every partner with an adapter gets a reconcile job, including
+ * partners we send nothing (they may hold what they collected: Resin's devices, Twilio's calls).
+ * Completion is level-triggered too: it is checked after each confirmed erase and again by every
+ * processDueErasures(), so an erasure whose last step raced, or whose hook failed, is finished later
+ * rather than forgotten.
+ */
+export function createErasure(deps: LifecycleDeps): ErasureApi {
+  const status = async (subjectId: string): Promise<ErasureStatus> => (await erasureStatuses(deps, [subjectId])).get(subjectId)!;
+
+  /** Marks the erasure complete once every partner settled, and tells the host (once). */
+  const settle = async (subjectId: string, partnerStatus?: ErasureStatus): Promise<void> => {
+    const current = partnerStatus ?? (await status(subjectId));
+    if (current.complete || !allSettled(current)) return;
+    const now = deps.now();
+    // The update is the claim: of two workers confirming the last partners at once, one wins.
+    const claimed = await deps.db.query(
+      `update subjects set erasure_completed_at = $2
+       where id = $1 and erasure_completed_at is null
+         and (erasure_due_at <= $2 or exists (select 1 from tombstones t where t.subject_id = $1))
+       returning id`,
+      [subjectId, now],
+    );
+    if (claimed.length === 0) return;
+    await deps.logEvent({ subjectId, operation: 'erasure_complete', trigger: 'erasure' });
+    await runHook(deps, 'erased', subjectId);
+  };
+
+  const startErasure = async (subjectId: string, operator: string | undefined) => {
+    await deps.enqueueSubject(subjectId, 'erasure', operator ? { operator } : {});
+    await runHook(deps, 'anonymiseCameraData', subjectId);
+  };
+
+  return {
+    erase: async (subjectId, options) => {
+      const id = inputs.subjectId(subjectId);
+      const reason = inputs.reason(options?.reason, 'erasure reason');
+      const operator = inputs.operator(options?.operator);
+      const now = deps.now();
+      await deps.db.transaction(async (tx) => {
+        // Due now; an erasure request also ends the relationship, which starts the retention clock.
+        await tx.query(
+          `insert into subjects (id, erasure_due_at, erasure_reason, relationship_ended_at) values ($1, $2, $3, $2)
+           on conflict (id) do update set
+             erasure_reason = case when subjects.erasure_due_at is null or subjects.erasure_due_at > excluded.erasure_due_at
+               then excluded.erasure_reason else subjects.erasure_reason end,
+             erasure_due_at = least(coalesce(subjects.erasure_due_at, 'infinity'), excluded.erasure_due_at),
+             relationship_ended_at = coalesce(subjects.relationship_ended_at, excluded.relationship_ended_at)`,
+          [id, now, reason],
+        );
+        await tx.query(`insert into tombstones (subject_id, at, reason, operator) values ($1, $2, $3, $4) on conflict (subject_id) do nothing`, [id, now, reason, operator ?? null]);
+      });
+      await deps.logEvent({ subjectId: id, operation: 'erasure_requested', trigger: 'erasure', ...(operator ? { operator } : {}) });
+      await startErasure(id, operator);
+      return status(id);
+    },
+
+    erasureStatus: async (subjectId) => status(inputs.subjectId(subjectId)),
+
+    pendingErasures: async () => {
+      const statuses = await erasureStatuses(deps, await openErasures(deps, deps.now()));
+      return [...statuses.values()];
+    },
+
+    processDueErasures: async () => {
+      const now = deps.now();
+      const due = await deps.db.query<{ id: string }>(
+        `insert into tombstones (subject_id, at, reason)
+         select id, $1, coalesce(erasure_reason, 'erasure-due') from subjects s
+         where erasure_due_at <= $1 and not exists (select 1 from tombstones t where t.subject_id = s.id)
+         on conflict (subject_id) do nothing
+         returning subject_id as id`,
+        [now],
+      );
+      for (const { id } of due) {
+        await deps.logEvent({ subjectId: id, operation: 'erasure_due', trigger: 'erasure' });
+        await startErasure(id, undefined);
+      }
+      await sweep();
+      return due.length;
+    },
+
+    onPartnerErased: async (subjectId) => {
+      // Called by a worker after its outcome row committed: a failure here must not fail that job.
+      try {
+        await settle(subjectId);
+      } catch (error) {
+        deps.logger.error({ subjectId, error: errorKind(error) }, 'erasure completion check failed; processDueErasures() checks again');
+      }
+    },
+  };
+
+  /** Finishes what an earlier pass could not: late completions, lost jobs, failed hooks. */
+  async function sweep(): Promise<void> {
+    for (const id of await owedHooks(deps, 'anonymiseCameraData')) await runHook(deps, 'anonymiseCameraData', id);
+    const open = await erasureStatuses(deps, await openErasures(deps, deps.now()));
+    for (const current of open.values()) {
+      // A partner that still holds with no job and no dead letter lost its job: enqueue it again.
+      // Dead letters stay put: they wait for an operator (redrive), visible as 'failed'.
+      const lost = current.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
+      if (lost.length > 0) await deps.enqueueSubject(current.subjectId, 'erasure', { partners: lost });
+      await settle(current.subjectId, current);
+    }
+    for (const id of await owedHooks(deps, 'erased')) await runHook(deps, 'erased', id);
+  }
+}

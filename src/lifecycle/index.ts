@@ -1,0 +1,28 @@
+import { buildAccessReport } from './access-report.ts';
+import { createConsent } from './consent.ts';
+import { createErasure } from './erasure.ts';
+import { createRestriction } from './restriction.ts';
+import { purgeExpired } from './retention.ts';
+import type { Lifecycle, LifecycleDeps, LifecycleInternals } from './types.ts';
+
+export type * from './types.ts';
+export { LifecycleInputError } from './inputs.ts';
+export { renderAccessReport, type AccessReportFormat, type AccessReportLang } from './access-report-render.ts';
+
+/** The data-subject lifecycle (issue 4), composed from one small module per right. */
+export function createLifecycle(deps: LifecycleDeps): { api: Lifecycle; internals: LifecycleInternals } {
+  const erasure = createErasure(deps);
+  const { restrict, unrestrict } = createRestriction(deps);
+  const api: Lifecycle = {
+    consent: createConsent(deps),
+    restrict,
+    unrestrict,
+    erase: erasure.erase,
+    erasureStatus: erasure.erasureStatus,
+    pendingErasures: erasure.pendingErasures,
+    processDueErasures: erasure.processDueErasures,
+    access: (subjectId, options) => buildAccessReport(deps, subjectId, options),
+    purgeExpired: () => purgeExpired(deps),
+  };
+  return { api, internals: { onPartnerErased: erasure.onPartnerErased } };
+}

@@ -1,0 +1,64 @@
+import { sealAll } from '../log/chain.ts';
+import type { LifecycleDeps, PurgeResult } from './types.ts';
+
+const BATCH = 500;
+/** Stands in for NOT NULL columns of a purged row: says what happened, identifies nothing. */
+const PURGED = 'purged';
+
+/**
+ * Retention: the gateway's own rows about a subject (transfer log, consent ledger, tombstone, links)
+ * go one retention period after the relationship ended, once nothing of the subject is left at any
+ * partner. Log rows are sealed first and then emptied in place: each keeps its seq, chain position,
+ * content hash and chain hash, so the chain still verifies without its personal content.
+ */
+export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
+  const now = deps.now();
+  const cutoff = new Date(now.getTime());
+  cutoff.setUTCFullYear(cutoff.getUTCFullYear() - deps.policy.document.retention.gatewayRecordsAfterRelationshipEnds.years);
+  // Every row to purge must have its content hash recorded before its content goes.
+  await sealAll(deps.db);
+
+  // As in erasure status: ids at a partner that collects directly may mean it holds something.
+  const collecting = deps.policy.partnerNames.filter((p) => deps.policy.partner(p).collects.length > 0);
+  const total = { subjects: 0, logRowsPurged: 0, ledgerRowsPurged: 0, tombstonesPurged: 0 };
+  for (;;) {
+    const batch = await deps.db.transaction(async (tx) => {
+      const candidates = await tx.query<{ id: string }>(
+        `select s.id from subjects s
+         where s.relationship_ended_at <= $1
+           and (s.erasure_completed_at is not null
+             or not exists (select 1 from links l where l.subject_id = s.id
+               and (l.holds or (l.partner = any($3::text[]) and jsonb_array_length(l.partner_ids) > 0 and l.erased_at is null))))
+           -- a row written since sealAll() has no content hash yet: leave the subject for the next run
+           and not exists (select 1 from transfer_log t where t.subject_id = s.id and t.chain_pos is null)
+         order by s.id limit $2 for update`,
+        [cutoff, BATCH, collecting],
+      );
+      const ids = candidates.map((c) => c.id);
+      if (ids.length === 0) return null;
+      const log = await tx.query(
+        `update transfer_log set purged_at = $2, subject_id = null, partner_id = null, operator = null, fields = '{}', categories = '{}',
+           payload_digest = null, correlation_id = $3, policy_digest = $3
+         where subject_id = any($1::text[]) returning seq`,
+        [ids, now, PURGED],
+      );
+      const ledger = await tx.query(`delete from consent_ledger where subject_id = any($1::text[]) returning id`, [ids]);
+      const tombstones = await tx.query(`delete from tombstones where subject_id = any($1::text[]) returning subject_id`, [ids]);
+      await tx.query(`delete from links where subject_id = any($1::text[])`, [ids]);
+      await tx.query(`delete from subjects where id = any($1::text[])`, [ids]);
+      return { subjects: ids.length, logRowsPurged: log.length, ledgerRowsPurged: ledger.length, tombstonesPurged: tombstones.length };
+    });
+    if (!batch) break;
+    total.subjects += batch.subjects;
+    total.logRowsPurged += batch.logRowsPurged;
+    total.ledgerRowsPurged += batch.ledgerRowsPurged;
+    total.tombstonesPurged += batch.tombstonesPurged;
+    if (batch.subjects < BATCH) break;
+  }
+  if (total.subjects > 0) {
+    // No subject id and no count in the row: the operation is the record; counts go to the ops log.
+    await deps.logEvent({ operation: 'retention_purge', trigger: 'retention' });
+    deps.logger.info(total, 'retention purge');
+  }
+  return total;
+}
