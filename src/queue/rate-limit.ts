@@ -47,7 +47,7 @@ export class RateLimiter {
        update rate_limits r set tat = greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) + make_interval(secs => $2::float8 * $3::int)
        from old where r.partner = $1
        returning (extract(epoch from (greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) - clock_timestamp())) * 1000)::float8 as base_ms,
-         (extract(epoch from (coalesce(old.paused_until, '-infinity') - clock_timestamp())) * 1000)::float8 as pause_ms`,
+         coalesce((extract(epoch from (old.paused_until - clock_timestamp())) * 1000)::float8, 0) as pause_ms`,
       [partner, interval, calls],
     );
     const base = row?.base_ms ?? 0;
