@@ -100,7 +100,7 @@ export class CliContext {
       throw new CliError('PARTNER_GATEWAY_PSEUDONYM_KEY is not set: the gateway needs it (at least 16 characters) to derive per-partner pseudonyms');
     }
     const digestKey = process.env.PARTNER_GATEWAY_DIGEST_KEY;
-    const adapters = request.partners ? await this.adapters(policy) : [];
+    const adapters = request.partners ? await this.#adapters(policy) : [];
     const { createGateway } = await import('../gateway.ts');
     this.#gateway = await createGateway({
       policy,
@@ -133,7 +133,7 @@ export class CliContext {
     return [...new Set(config.partners)].map((name) => ({ name, module: modules.get(name)! }));
   }
 
-  private async adapters(policy: Policy): Promise<PartnerAdapter[]> {
+  async #adapters(policy: Policy): Promise<PartnerAdapter[]> {
     const enabled = await this.enabledPartners(policy);
     const optionsFor = this.globals.sandbox ? await sandboxOptions(this.globals.sandbox, enabled) : envOptions(enabled);
     return enabled.map(({ name, module }) => {

@@ -1,0 +1,93 @@
+/** Runs the real CLI binary (bin/partner-gateway.js) in a child process, as an operator would. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const binPath = fileURLToPath(new URL('../../bin/partner-gateway.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  json<T = unknown>(): T;
+}
+
+/** The environment every run starts from: nothing from the developer's shell that would redirect the CLI. */
+export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('PARTNER_GATEWAY_') || /^(MAILCHIMP|STRIPE|INTERCOM|TWILIO|AUTH0|BALENA|ELOGISTIK)_/.test(key)) delete env[key];
+  }
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+  // process.execPath is the Node that runs vitest: Node 24 (the `node` devDependency) under npm/npx.
+  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`partner-gateway ${args.join(' ')}: no exit after ${options.timeoutMs ?? 90_000} ms; stderr: ${stderr}`));
+    }, options.timeoutMs ?? 90_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        json: <T>() => {
+          try {
+            return JSON.parse(stdout) as T;
+          } catch {
+            throw new Error(`partner-gateway ${args.join(' ')}: stdout is not JSON (exit ${code}): ${stdout.slice(0, 500)} / stderr: ${stderr.slice(0, 500)}`);
+          }
+        },
+      });
+    });
+  });
+}
+
+/** Starts the CLI and leaves it running (worker, sandbox): resolves once stdout matches `ready`. */
+export function startCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number }) {
+  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready after ${options.timeoutMs ?? 60_000} ms; stdout: ${stdout}; stderr: ${stderr}`)), options.timeoutMs ?? 60_000);
+    const check = () => {
+      if (options.ready.test(stdout)) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`exited before ready (${stderr.trim()})`));
+    });
+  });
+  return { child, ready, exited };
+}
+
+/** What every failure must look like: exactly one line on stderr, a non-zero exit, no stack trace. */
+export function oneLineError(result: CliResult): string {
+  const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
+  if (result.code === 0) throw new Error(`expected a non-zero exit, got 0; stdout: ${result.stdout.slice(0, 300)}`);
+  if (lines.length !== 1) throw new Error(`expected one line on stderr, got ${lines.length}:\n${result.stderr}`);
+  if (/^\s+at\s/m.test(result.stderr) || /\.ts:\d+:\d+/.test(result.stderr)) throw new Error(`stderr has a stack trace: ${result.stderr}`);
+  return lines[0]!;
+}
