@@ -51,8 +51,11 @@ export interface Gateway extends Lifecycle {
    * an erased or restricted subject. Returns the partner's id for what it created (the call sid).
    */
   call(subjectId: string, action: string, params: Readonly<Record<string, unknown>>, options?: { partner?: string; operator?: string }): Promise<{ partnerId: string; correlationId: string }>;
-  /** Starts workers for every partner queue in this process (until stop()). */
-  work(options?: { pollingIntervalSeconds?: number }): Promise<void>;
+  /**
+   * Starts workers for every partner queue in this process (until stop()), the background sealing of
+   * the transfer log, and the check for erasures that fell due (every `dueErasureCheckSeconds`, 60).
+   */
+  work(options?: { pollingIntervalSeconds?: number; dueErasureCheckSeconds?: number }): Promise<void>;
   /**
    * Works until no job is ready, for tests, the CLI and one-shot runs. Retries waiting out their
    * backoff are left for later unless `waitForRetries` (then it returns when the queues are empty).
@@ -62,7 +65,7 @@ export interface Gateway extends Lifecycle {
   /** Queue depth, in-flight, failures and dead letters per partner; erasures pending and overdue. */
   status(): Promise<GatewayStatus>;
   /** Puts dead letters back on their partner queue (all of a partner's, or the ids given). */
-  redrive(partner: string, ids?: readonly string[]): Promise<number>;
+  redrive(partner: string, ids?: readonly string[], options?: { operator?: string }): Promise<number>;
   readonly audit: {
     verify(): Promise<VerifyResult>;
     list(filter?: TransferFilter): Promise<TransferRow[]>;
@@ -143,6 +146,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const batchSize = options.batchSize ?? 100;
   const workerIds = new Map<string, string>();
   let sealTimer: NodeJS.Timeout | undefined;
+  let dueTimer: NodeJS.Timeout | undefined;
   let stopped = false;
 
   const enqueueSubject: Gateway['enqueueSubject'] = async (subjectId, trigger, opts = {}) => {
@@ -185,8 +189,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       );
       workerIds.set(partner, id);
     }
-    sealTimer ??= setInterval(() => void sealBatch(database).catch((error: Error) => logger.error({ err: { message: error.message } }, 'log sealing failed')), 1_000);
+    sealTimer ??= setInterval(() => void sealBatch(database).catch((error: Error) => logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, 'log sealing failed')), 1_000);
     sealTimer.unref();
+    if (workOptions.dueErasureCheckSeconds !== 0 && !dueTimer) {
+      dueTimer = setInterval(
+        () => void lifecycle.api.processDueErasures().catch((error: Error) => logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, 'due erasure check failed')),
+        (workOptions.dueErasureCheckSeconds ?? 60) * 1_000,
+      );
+      dueTimer.unref();
+    }
   };
 
   const pendingJobs = async (includeDeferred: boolean): Promise<number> => {
@@ -276,11 +287,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       return out;
     },
-    redrive: async (partner, ids) => {
+    redrive: async (partner, ids, redriveOptions = {}) => {
       const jobs = await boss.findJobs<ReconcileJobData>(deadLetterQueue(partner), { queued: true } as never);
       const chosen = ids ? jobs.filter((j) => ids.includes(j.id)) : jobs;
       const correlationId = randomUUID();
-      await enqueue(boss, partner, chosen.map((j) => ({ subjectId: j.data.subjectId, trigger: j.data.trigger, correlationId, operator: 'redrive' })));
+      const operator = redriveOptions.operator ?? 'redrive';
+      await enqueue(boss, partner, chosen.map((j) => ({ subjectId: j.data.subjectId, trigger: j.data.trigger, correlationId, operator })));
+      if (chosen.length > 0) await logEvent({ partner, operation: 'redrive', trigger: 'ops', operator });
       if (chosen.length > 0) await boss.deleteJob(deadLetterQueue(partner), chosen.map((j) => j.id));
       wake(partner);
       return chosen.length;
@@ -329,6 +342,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (stopped) return;
       stopped = true;
       if (sealTimer) clearInterval(sealTimer);
+      if (dueTimer) clearInterval(dueTimer);
       // Graceful: workers finish the jobs in hand (their outcome rows are written) before we close.
       await boss.stop({ graceful: true, timeout: 30_000, close: 'pglite' in database.boss ? false : true } as never);
       await sealAll(database).catch(() => undefined);

@@ -102,17 +102,18 @@ export function reconcile(input: ReconcileInput): Action {
   }
   if (partner.mode === 'action') return { kind: 'none', reason: 'action-only' };
   if (partner.mode === 'none') return { kind: 'none', reason: 'not-sent' };
-  if (directives.restricted) return { kind: 'none', reason: 'restricted' };
-
   let subscription: 'subscribed' | undefined;
   let consentEntryId: string | undefined;
+  if (!partner.consent && directives.restricted) return { kind: 'none', reason: 'restricted' };
   if (partner.consent) {
     const consent = directives.consent[partner.consent.purpose];
+    // A withdrawal stops processing, so it goes out even while the subject is restricted.
     if (consent?.status !== 'granted') {
       if (!link?.holds) return { kind: 'none', reason: 'no-consent' };
       if (partner.consent.onWithdrawal === 'delete') return { kind: 'erase', mode: partner.erasure, reason: 'consent-withdrawn' };
       return link.suppressed ? { kind: 'none', reason: 'no-consent' } : { kind: 'suppress', reason: 'consent-withdrawn' };
     }
+    if (directives.restricted) return { kind: 'none', reason: 'restricted' };
     if (link?.consentEntryApplied !== consent.entryId || link.suppressed) {
       subscription = 'subscribed';
       consentEntryId = consent.entryId;

@@ -116,6 +116,7 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
     })),
   );
   for (const { index, plan } of plans) {
+    if (plan.action.kind === 'none' && plan.action.reason === 'erased') await ctx.onErased?.(plan.item.data.subjectId, partner);
     if (plan.action.kind === 'none') results[index] = { status: 'completed', action: `none:${plan.action.reason}` };
     else if (!pickCall(adapter, plan, ctx.keys)) results[index] = { status: 'deadletter', error: `the ${partner} adapter cannot ${plan.action.kind}` };
   }

@@ -101,6 +101,12 @@ describe('reconcile', () => {
       expect(decide('mailchimp', { payload, directives: granted('1'), link: told, force: true })).not.toHaveProperty('subscription');
     });
 
+    it('a withdrawal goes out even while the subject is restricted; a grant waits', () => {
+      const told = held(payload, { consentEntryApplied: '1' });
+      expect(decide('mailchimp', { payload, directives: { ...withdrawn, restricted: true }, link: told })).toEqual({ kind: 'suppress', reason: 'consent-withdrawn' });
+      expect(decide('mailchimp', { payload, directives: { ...granted('3'), restricted: true }, link: { ...told, suppressed: true } })).toEqual({ kind: 'none', reason: 'restricted' });
+    });
+
     it('withdrawal unsubscribes once, then leaves the partner alone', () => {
       const told = held(payload, { consentEntryApplied: '1' });
       expect(decide('mailchimp', { payload, directives: withdrawn, link: told })).toEqual({ kind: 'suppress', reason: 'consent-withdrawn' });

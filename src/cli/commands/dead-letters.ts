@@ -38,9 +38,7 @@ export function deadLettersCommand(program: Command): void {
           const missing = flags.id.filter((id) => !known.has(id));
           if (missing.length > 0) throw new CliError(`no dead letter ${missing.join(', ')} at ${flags.partner} (see: dead-letters list --partner ${flags.partner})`);
         }
-        const requeued = await gateway.redrive(flags.partner, flags.id);
-        // redrive() takes no operator: the operator's action is logged as an event row.
-        await gateway.logEvent({ partner: flags.partner, operation: 'redrive', trigger: 'ops', operator: ctx.operator });
+        const requeued = await gateway.redrive(flags.partner, flags.id, { operator: ctx.operator });
         if (flags.wait && requeued > 0) await gateway.runUntilIdle();
         const left = (await gateway.deadLetters(flags.partner)).length;
         if (ctx.json) return printJson({ partner: flags.partner, requeued, deadLetters: left, waited: flags.wait });

@@ -1,0 +1,6 @@
+// The build's non-TypeScript files: the default policy and the SQL migrations, beside the modules
+// that read them by a path relative to their own URL.
+import { cpSync } from 'node:fs';
+
+cpSync('config', 'dist/config', { recursive: true });
+cpSync('src/store/migrations', 'dist/src/store/migrations', { recursive: true });

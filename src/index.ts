@@ -1,0 +1,33 @@
+/**
+ * partner-gateway: the public API. createGateway() is the composition root: it wires the policy,
+ * the store, the queue and the adapters the host passes in. Adapters for the partners this project
+ * ships are exported from 'partner-gateway/adapters'; the adapter contract for writing your own is
+ * exported here.
+ */
+export { createGateway } from './gateway.ts';
+export type { Gateway, GatewayOptions, GatewayStatus, PartnerStatus, DeadLetter } from './gateway.ts';
+export type { RecordSource } from './source.ts';
+export type { GatewaySecrets } from './keys.ts';
+export type { DatabaseOptions } from './store/database.ts';
+export type { PartnerLimits } from './queue/rate-limit.ts';
+export type { RetryPolicy } from './queue/boss.ts';
+export type { ResyncOptions, ResyncSummary, PartnerCounts } from './resync.ts';
+export type { TransferFilter, TransferRow } from './log/query.ts';
+export type { VerifyResult, VerifyProblem } from './log/chain.ts';
+export { ActionRefusedError } from './queue/action.ts';
+
+export { parseMasterRecord, masterRecordSchema, InvalidRecordError } from './record.ts';
+export type { MasterRecord, MasterRecordInput } from './record.ts';
+
+export { loadPolicyFile, parsePolicy, fromDocument, defaultPolicyPath, PolicyError } from './policy/index.ts';
+export type { Policy, PolicyDocument, PartnerPolicy } from './policy/index.ts';
+export { renderNotice } from './policy/notice.ts';
+export { summarisePolicy } from './policy/summary.ts';
+
+export { renderAccessReport, LifecycleInputError } from './lifecycle/index.ts';
+export { erasureDueAt } from './lifecycle/erasure-schedule.ts';
+export type * from './lifecycle/types.ts';
+
+export { PartnerError, classifyHttpStatus, parseRetryAfter, assertSafeBaseUrl } from './adapter.ts';
+export type * from './adapter.ts';
+export type { PartnerEmulator, PartnerModule, EmulatorRequest, EmulatorResponse, EmulatorLimits, Holding } from './emulator.ts';
