@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { partnerModules } from '../adapters/index.ts';
+import type { Auth0Emulator } from '../adapters/auth0/index.ts';
 import type { ResinEmulator } from '../adapters/resin/index.ts';
 import { createGateway } from '../src/gateway.ts';
 import { erasureDueAt } from '../src/lifecycle/erasure-schedule.ts';
@@ -26,14 +27,7 @@ const step = (title: string) => say(`\n== ${title}`);
 
 const customers = JSON.parse(readFileSync(new URL('./customers.json', import.meta.url), 'utf8')) as MasterRecordInput[];
 const policy = loadPolicyFile();
-// The sandbox's Auth0 tenant starts empty, so the users are created there (sandbox AUTH0_CREATE_USERS)
-// rather than updated under the ids a real tenant would already have.
-const records = new Map<string, MasterRecordInput>(
-  customers.map((c) => {
-    const { auth0: _known, ...partnerIds } = c.partnerIds ?? {};
-    return [c.id, { ...structuredClone(c), partnerIds }];
-  }),
-);
+const records = new Map<string, MasterRecordInput>(customers.map((c) => [c.id, structuredClone(c)]));
 
 step(`Sandbox: ${partnerModules.length} partner emulators on loopback`);
 const emulators = partnerModules.map((m) => m.createEmulator());
@@ -47,6 +41,12 @@ for (const c of customers) {
     ip++;
     resin.seedDevice({ id: Number(id), ip_address: `192.0.2.${ip % 250}`, public_address: `198.51.100.${ip % 250}` });
   }
+}
+// Customers who signed up through the app's login already have an Auth0 user: the sandbox tenant too.
+const auth0 = sandbox.emulators.auth0 as Auth0Emulator;
+for (const c of customers) {
+  const id = c.partnerIds?.auth0;
+  if (typeof id === 'string' && c.email) auth0.seedUser({ user_id: id, email: c.email });
 }
 for (const m of partnerModules) say(`  ${m.partner.padEnd(10)} ${sandbox.url(m.partner)}`);
 

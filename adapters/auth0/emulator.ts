@@ -32,7 +32,17 @@ const UPDATE_KEYS = new Set([
   'password', 'connection', 'client_id', 'username',
 ]);
 
-export function createAuth0Emulator(): PartnerEmulator {
+/** A user the tenant already has (people sign up through the app's login, not through the gateway). */
+export interface SeedUser {
+  readonly user_id: string;
+  readonly email: string;
+  readonly connection?: string;
+  readonly name?: string;
+}
+
+export type Auth0Emulator = PartnerEmulator & { seedUser(user: SeedUser): void };
+
+export function createAuth0Emulator(): Auth0Emulator {
   const users = new Map<string, User>();
   const tokens = new Set<string>();
 
@@ -157,6 +167,18 @@ export function createAuth0Emulator(): PartnerEmulator {
     reset() {
       users.clear();
       tokens.clear();
+    },
+    seedUser(seed) {
+      const now = new Date().toISOString();
+      users.set(seed.user_id, {
+        user_id: seed.user_id,
+        connection: seed.connection ?? 'Username-Password-Authentication',
+        email: seed.email.toLowerCase(),
+        email_verified: true,
+        ...(seed.name ? { name: seed.name } : {}),
+        created_at: now,
+        updated_at: now,
+      });
     },
   };
 }

@@ -4,7 +4,7 @@ import { createAuth0Emulator } from './emulator.ts';
 
 export type { Auth0Options } from './adapter.ts';
 export { createAuth0Adapter } from './adapter.ts';
-export { createAuth0Emulator } from './emulator.ts';
+export { createAuth0Emulator, type Auth0Emulator, type SeedUser } from './emulator.ts';
 
 export const auth0Partner: PartnerModule<Auth0Options> = {
   partner: 'auth0',
