@@ -9,6 +9,7 @@ import { writeEvent, type Trigger } from './log/transfer-log.ts';
 import { fromDocument, loadPolicyFile, type Policy, type PolicyDocument } from './policy/index.ts';
 import { createPartnerQueues, defaultRetryPolicy, enqueue, startBoss, toPgBossResults, type EnqueueOptions, type RetryPolicy } from './queue/boss.ts';
 import { deadLetterQueue, reconcileQueue, type ReconcileJobData } from './queue/job.ts';
+import { ConcurrencySlots } from './queue/concurrency.ts';
 import { RateLimiter, Semaphore, type PartnerLimits } from './queue/rate-limit.ts';
 import { runReconcileJobs, type WorkerContext } from './queue/reconcile-worker.ts';
 import { performAction } from './queue/action.ts';
@@ -128,6 +129,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const limiter = new RateLimiter(database, limits);
   await limiter.ensure(partners);
   const semaphores = new Map(partners.map((p) => [p, new Semaphore(limits.get(p)?.maxConcurrent ?? 10)]));
+  // PGlite serves one process, so its semaphores are the whole truth; on PostgreSQL workers share slots.
+  const slots =
+    database.engine === 'postgres'
+      ? new ConcurrencySlots(database, new Map(partners.flatMap((p) => (limits.get(p)?.maxConcurrent ? [[p, limits.get(p)!.maxConcurrent!] as const] : []))))
+      : undefined;
+  await slots?.ensure();
   const retry = { ...defaultRetryPolicy, ...options.retry };
   const boss: PgBoss = await startBoss(database, retry, (error) => logger.error({ err: { message: error.message } }, 'queue error'));
   await createPartnerQueues(boss, partners, retry);
@@ -140,6 +147,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     source: options.source,
     limiter,
     concurrency: (p) => semaphores.get(p)!,
+    ...(slots ? { slots } : {}),
     logger,
     now,
   };

@@ -5,7 +5,7 @@ export interface PartnerLimits {
   readonly perSecond?: number;
   /** Calls that may go at once after a quiet spell. Default: perSecond (one second's worth). */
   readonly burst?: number;
-  /** Calls in flight at once in this process. */
+  /** Calls in flight at once, across every worker process sharing the database. */
   readonly maxConcurrent?: number;
 }
 

@@ -11,6 +11,7 @@ import { getRecords, type RecordSource } from '../source.ts';
 import type { Database } from '../store/database.ts';
 import { loadStates, noteSubscriptionEnd, saveLinks, type LinkUpdate, type StoredLink } from '../store/state.ts';
 import type { JobResult, ReconcileJobData } from './job.ts';
+import type { ConcurrencySlots } from './concurrency.ts';
 import { Semaphore, type RateLimiter } from './rate-limit.ts';
 
 export interface WorkerContext {
@@ -20,7 +21,10 @@ export interface WorkerContext {
   readonly adapters: ReadonlyMap<string, PartnerAdapter>;
   readonly source: RecordSource;
   readonly limiter: RateLimiter;
+  /** Calls in flight in this process. */
   readonly concurrency: (partner: string) => Semaphore;
+  /** Calls in flight across every worker process (PostgreSQL); absent on single-process PGlite. */
+  readonly slots?: ConcurrencySlots;
   readonly logger: Logger;
   readonly now: () => Date;
   /** Called after a partner confirmed an erasure, so the lifecycle can tell when erasure is complete. */
@@ -149,7 +153,8 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
         semaphore.run(async () => {
           await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
           const started = performance.now();
-          const settled = await unit.call().catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
+          const call = () => unit.call();
+          const settled = await (ctx.slots ? ctx.slots.run(partner, call) : call()).catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
           const durationMs = performance.now() - started;
           return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
         }),

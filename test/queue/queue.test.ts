@@ -18,6 +18,8 @@ afterEach(async () => {
 class SlowAdapter extends MemoryAdapter {
   readonly inFlight = new Map<string, number>();
   maxPerSubject = 0;
+  total = 0;
+  maxTotal = 0;
   readonly callTimes: number[] = [];
   readonly delayMs: number;
   constructor(partner: string, delayMs: number) {
@@ -29,18 +31,27 @@ class SlowAdapter extends MemoryAdapter {
     const n = (this.inFlight.get(key) ?? 0) + 1;
     this.inFlight.set(key, n);
     this.maxPerSubject = Math.max(this.maxPerSubject, n);
+    this.maxTotal = Math.max(this.maxTotal, ++this.total);
     this.callTimes.push(Date.now());
     try {
       await new Promise((r) => setTimeout(r, this.delayMs));
       return await super.upsert(input, ctx);
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1);
+      this.total--;
     }
   }
 }
 
-async function gatewayOn(db: Database, adapter: MemoryAdapter, source: MemorySource, limits?: Record<string, { perSecond?: number; burst?: number }>): Promise<Gateway> {
+async function gatewayOn(
+  db: Database,
+  adapter: MemoryAdapter,
+  source: MemorySource,
+  limits?: Record<string, { perSecond?: number; burst?: number; maxConcurrent?: number }>,
+  batchSize?: number,
+): Promise<Gateway> {
   const gateway = await createGateway({
+    ...(batchSize ? { batchSize } : {}),
     policy: loadPolicyFile(),
     database: db,
     adapters: [adapter],
@@ -103,6 +114,26 @@ describe(`queue on ${engine}`, () => {
       expect(inWindow).toBeLessThanOrEqual(12);
     }
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(2_500);
+  });
+
+  it('keeps to the partner concurrency limit across all workers', async () => {
+    const db = await testDatabase();
+    cleanups.push(async () => {
+      await db.close();
+      await db.drop();
+    });
+    const source = new MemorySource(Array.from({ length: 24 }, (_, i) => canaryRecord(200 + i)));
+    const a = new SlowAdapter('elogistik', 60);
+    const limits = { elogistik: { maxConcurrent: 3 } };
+    // Small batches, so both processes hold jobs at the same time.
+    const first = await gatewayOn(db, a, source, limits, 3);
+    const second = engine === 'postgres' ? await gatewayOn(await sharedDb(db), a, source, limits, 3) : undefined;
+    await first.resync();
+    await Promise.all([first.runUntilIdle(), second?.runUntilIdle()]);
+    expect(a.calls).toHaveLength(24);
+    expect(a.maxTotal).toBeLessThanOrEqual(3);
+    // With two processes each allowed 3 locally, only the shared slots keep the total at 3.
+    expect(a.maxTotal).toBeGreaterThanOrEqual(2);
   });
 
   it('retries with exponential backoff and jitter, then dead-letters', async () => {
