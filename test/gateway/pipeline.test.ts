@@ -5,6 +5,8 @@ import { loadPolicyFile } from '../../src/policy/index.ts';
 import { permanent, retryable } from '../support/memory-adapter.ts';
 import { canariesOf, canaryRecord } from '../support/records.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import pg from 'pg';
+import { engine } from '../support/database.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -199,6 +201,28 @@ describe('the reconcile pipeline', () => {
     expect(pauses[0]!.seconds).toBeGreaterThan(20);
     expect(pauses[0]!.seconds).toBeLessThanOrEqual(30);
     expect(h.adapters.get('elogistik')!.calls).toHaveLength(1);
+  });
+
+  it.runIf(engine === 'postgres')("enqueues inside the host's own transaction: rolled back, nothing happens", async () => {
+    h = await startHarness({ records: [canaryRecord(13)] });
+    const client = new pg.Client({ connectionString: process.env.PARTNER_GATEWAY_TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      const tx = { executeSql: async (text: string, values?: unknown[]) => ({ rows: (await client.query(text, values)).rows as unknown[] }) };
+      await client.query('begin');
+      await h.gateway.changed('subj-13', { tx });
+      await client.query('rollback');
+      await h.gateway.runUntilIdle();
+      for (const adapter of h.adapters.values()) expect(adapter.calls, adapter.partner).toHaveLength(0);
+
+      await client.query('begin');
+      await h.gateway.changed('subj-13', { tx });
+      await client.query('commit');
+      await h.gateway.runUntilIdle();
+      expect(h.adapters.get('elogistik')!.calls).toHaveLength(1);
+    } finally {
+      await client.end();
+    }
   });
 
   it('rejects an adapter for a partner the policy does not know', async () => {
