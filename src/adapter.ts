@@ -194,6 +194,11 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** A partner's code goes into messages and logs: accept only what looks like a code, never free text. */
+export function safeErrorCode(code: unknown): string | undefined {
+  return typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
+}
+
 /** Only loopback may be spoken to over plain http; everything else must be https. */
 export function assertSafeBaseUrl(partner: string, url: string): URL {
   let parsed: URL;

@@ -28,6 +28,6 @@ export { renderAccessReport, LifecycleInputError } from './lifecycle/index.ts';
 export { erasureDueAt } from './lifecycle/erasure-schedule.ts';
 export type * from './lifecycle/types.ts';
 
-export { PartnerError, classifyHttpStatus, parseRetryAfter, assertSafeBaseUrl } from './adapter.ts';
+export { PartnerError, classifyHttpStatus, parseRetryAfter, assertSafeBaseUrl, safeErrorCode } from './adapter.ts';
 export type * from './adapter.ts';
 export type { PartnerEmulator, PartnerModule, EmulatorRequest, EmulatorResponse, EmulatorLimits, Holding } from './emulator.ts';

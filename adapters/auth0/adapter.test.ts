@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PartnerError, type CallContext, type PartnerPayload } from '../../src/adapter.ts';
+import { describe, expect, it } from 'vitest';
+import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createAuth0Adapter, type Auth0Options } from './adapter.ts';
 import { auth0Partner } from './index.ts';
 
@@ -32,8 +33,6 @@ const auth0Error = (statusCode: number, error: string, message: string, errorCod
   statusCode, error, message, ...(errorCode ? { errorCode } : {}),
 });
 
-// nock 15.0.6 never fails the request when replyWithError gets a plain object: pass an Error.
-const netError = (code: string, message: string) => Object.assign(new Error(message), { code });
 /** nock hands a JSON or form body over parsed; the request must carry exactly this, nothing more. */
 const exactly = (expected: object) => (body: unknown) => isDeepStrictEqual({ ...(body as object) }, expected);
 
@@ -49,21 +48,9 @@ function tokenCall(token = 'token-A', clientId = 'client-A', clientSecret = 'sec
 const api = (token = 'token-A') => nock(API, { reqheaders: { authorization: `Bearer ${token}` } });
 const adapter = (over: Partial<Auth0Options> = {}) => createAuth0Adapter({ ...OPTIONS, ...over });
 
-async function failure(run: () => Promise<unknown>): Promise<PartnerError> {
-  const err = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PartnerError);
-  for (const canary of CANARIES) {
-    expect((err as PartnerError).message.toLowerCase()).not.toContain(canary.toLowerCase());
-  }
-  return err as PartnerError;
-}
+const failure = (run: () => Promise<unknown>) => expectPartnerFailure(run(), CANARIES, { where: 'message', ignoreCase: true });
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
+interceptHttp();
 
 describe('upsert of a known user', () => {
   it('updates name and email, and nothing else', async () => {

@@ -6,6 +6,7 @@ import {
   assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
+  safeErrorCode,
   type CallContext,
   type EraseResult,
   type HeldData,
@@ -15,6 +16,7 @@ import {
   type UpsertInput,
   type UpsertResult,
 } from '../../src/adapter.ts';
+import { mergeHeldFields } from '../shared/results.ts';
 
 export interface Auth0Options {
   /** The tenant's host name, e.g. example.eu.auth0.com (no scheme, no path). */
@@ -110,7 +112,7 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
         const parsed = userSchema.safeParse(user);
         held.push(parsed.success ? heldFields(parsed.data) : {});
       }
-      return { found: held.length > 0, fields: merge(held) };
+      return { found: held.length > 0, fields: mergeHeldFields(held) };
     },
   };
 }
@@ -206,7 +208,7 @@ export function toPartnerError(operation: string, err: unknown, ctx?: CallContex
   }
   const status = err.statusCode;
   const body = errorBodySchema.safeParse(err.body);
-  const code = safeCode(body.success ? (body.data.errorCode ?? body.data.error) : undefined);
+  const code = safeErrorCode(body.success ? (body.data.errorCode ?? body.data.error) : undefined);
   // The token call throws without the response, so its 429 carries no headers.
   const headers = err.rawResponse?.headers;
   const retryAfterMs = parseRetryAfter(headers?.get('retry-after')) ?? resetIn(headers?.get('x-ratelimit-reset'));
@@ -224,10 +226,6 @@ export function toPartnerError(operation: string, err: unknown, ctx?: CallContex
 function resetIn(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value || !/^\d+$/.test(value.trim())) return undefined;
   return Math.max(0, Number(value) * 1000 - now);
-}
-
-function safeCode(code: string | undefined): string | undefined {
-  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
 }
 
 // The Management API's {statusCode, error, message, errorCode}; the token endpoint's OAuth {error}.
@@ -260,16 +258,4 @@ function heldFields(u: z.infer<typeof userSchema>): Record<string, unknown> {
     ip_address: u.last_ip,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && v !== ''));
-}
-
-/** Several users for one subject: keep one key per field, a list where they differ. */
-function merge(held: readonly Record<string, unknown>[]): Record<string, unknown> {
-  const out: Record<string, unknown[]> = {};
-  for (const fields of held) {
-    for (const [k, v] of Object.entries(fields)) {
-      const list = (out[k] ??= []);
-      if (!list.some((seen) => JSON.stringify(seen) === JSON.stringify(v))) list.push(v);
-    }
-  }
-  return Object.fromEntries(Object.entries(out).map(([k, list]) => [k, list.length === 1 ? list[0] : list]));
 }

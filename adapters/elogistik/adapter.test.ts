@@ -1,7 +1,7 @@
-import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PartnerError, type CallContext, type PartnerPayload } from '../../src/adapter.ts';
+import { describe, expect, it } from 'vitest';
+import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
+import { exactly, expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createElogistikAdapter } from './adapter.ts';
 import { elogistikPartner } from './index.ts';
 
@@ -26,27 +26,16 @@ const body = {
 };
 const path = `/v1/customers/${pseudonym}`;
 
-/** nock compares the whole parsed body: any extra field fails the match. */
-const exactly = (expected: unknown) => (actual: unknown) => isDeepStrictEqual(actual, expected);
 const api = (token = TOKEN) => nock(BASE, { reqheaders: { authorization: `Bearer ${token}` } });
 const adapter = (timeoutMs?: number) => createElogistikAdapter({ token: TOKEN, baseUrl: BASE, timeoutMs });
 const ref = { pseudonym, partnerIds: [] };
 const echo = (code: string) => ({ code, message: 'bad email canary-e1b4@example.test at Canarygatan 5' });
 
-// nock 15 never delivers a plain-object replyWithError to axios (the request hangs): pass an Error.
-const connectionReset = () => Object.assign(new Error('reset Canary4e1b'), { code: 'ECONNRESET' });
+const connectionReset = () => netError('ECONNRESET', 'reset Canary4e1b');
 
-async function failure(promise: Promise<unknown>): Promise<PartnerError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(PartnerError);
-  const text = `${String(err)} ${JSON.stringify(err)} ${(err as Error).stack ?? ''}`;
-  for (const canary of CANARIES) expect(text).not.toContain(canary);
-  return err as PartnerError;
-}
+const failure = (pending: Promise<unknown>) => expectPartnerFailure(pending, CANARIES, { where: 'everywhere' });
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
+interceptHttp();
 
 describe('elogistik upsert, erase, fetch', () => {
   it('creates with exactly the mapped payload; 201 means created', async () => {

@@ -1,14 +1,14 @@
-import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
 import {
   PartnerError,
-  assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
-  type CallContext,
+  safeErrorCode,
   type PartnerAdapter,
   type PartnerPayload,
 } from '../../src/adapter.ts';
+import { createRestClient } from '../shared/rest-client.ts';
 
 export interface ElogistikOptions {
   readonly token: string;
@@ -30,23 +30,12 @@ const errorSchema = z.object({ code: z.string() });
 export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapter {
   if (!options.token) throw new Error('elogistik: token is required');
   if (!options.baseUrl) throw new Error('elogistik: baseUrl is required');
-  const base = assertSafeBaseUrl(PARTNER, options.baseUrl);
-  const http = axios.create({
-    baseURL: base.href.replace(/\/+$/, ''),
-    timeout: options.timeoutMs ?? 10_000,
-    headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
-    validateStatus: () => true,
-    maxRedirects: 0,
-    transitional: { clarifyTimeoutError: true },
+  const http = createRestClient({
+    partner: PARTNER,
+    baseUrl: options.baseUrl,
+    headers: { Authorization: `Bearer ${options.token}` },
+    timeoutMs: options.timeoutMs,
   });
-
-  async function call(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<AxiosResponse> {
-    try {
-      return await http.request({ ...config, signal: ctx.signal });
-    } catch (err) {
-      throw transportError(operation, err);
-    }
-  }
 
   const customerPath = (ref: string) => `/v1/customers/${encodeURIComponent(ref)}`;
 
@@ -58,7 +47,7 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
     ],
 
     async upsert({ payload, ref }, ctx) {
-      const res = await call('upsert', { method: 'PUT', url: customerPath(ref.pseudonym), data: customerBody(payload) }, ctx);
+      const res = await http.request('upsert', { method: 'PUT', url: customerPath(ref.pseudonym), data: customerBody(payload) }, ctx);
       expectOk('upsert', res);
       return { partnerId: ref.pseudonym, created: res.status === 201 };
     },
@@ -66,13 +55,13 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
     async erase(ref, mode, ctx) {
       // The contract has no soft delete; deleting when asked to archive would do more than asked.
       if (mode !== 'delete') throw new PartnerError({ partner: PARTNER, operation: 'erase', kind: 'permanent', code: 'unsupported_erase_mode' });
-      const res = await call('erase', { method: 'DELETE', url: customerPath(ref.pseudonym) }, ctx);
+      const res = await http.request('erase', { method: 'DELETE', url: customerPath(ref.pseudonym) }, ctx);
       if (res.status !== 404) expectOk('erase', res);
       return { removed: [ref.pseudonym] };
     },
 
     async fetch(ref, ctx) {
-      const res = await call('fetch', { method: 'GET', url: customerPath(ref.pseudonym) }, ctx);
+      const res = await http.request('fetch', { method: 'GET', url: customerPath(ref.pseudonym) }, ctx);
       if (res.status === 404) return { found: false, fields: {} };
       expectOk('fetch', res);
       const parsed = customerSchema.safeParse(res.data);
@@ -109,18 +98,7 @@ function expectOk(operation: string, res: AxiosResponse): void {
     operation,
     kind,
     status: res.status,
-    code: body.success ? safeCode(body.data.code) : undefined,
+    code: body.success ? safeErrorCode(body.data.code) : undefined,
     retryAfterMs: kind === 'retryable' && typeof header === 'string' ? parseRetryAfter(header) : undefined,
   });
-}
-
-function transportError(operation: string, err: unknown): PartnerError {
-  // Only the error code is kept: axios messages and configs can carry the URL and the token.
-  const code = axios.isCancel(err) ? 'aborted' : axios.isAxiosError(err) ? safeCode(err.code) : undefined;
-  return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: code ?? 'network_error' });
-}
-
-/** A partner's code goes into messages and logs: accept only what looks like a code, never free text. */
-function safeCode(code: string | undefined): string | undefined {
-  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
 }

@@ -1,7 +1,7 @@
-import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PartnerError, type CallContext, type PartnerPayload } from '../../src/adapter.ts';
+import { describe, expect, it } from 'vitest';
+import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
+import { exactly, expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createIntercomAdapter, INTERCOM_EU_BASE_URL } from './adapter.ts';
 import { intercomPartner } from './index.ts';
 
@@ -21,33 +21,19 @@ const ctx: CallContext = { correlationId: 'corr-1', idempotencyKey: 'idem-1' };
 const fields = { external_id: pseudonym, email: payload.email, name: 'Canary7f3a Kanarie9b2c', phone: payload.phone };
 const contact = (id: string) => ({ type: 'contact', id, role: 'user', ...fields });
 
-/** nock compares the whole parsed body: any extra field fails the match. */
-const exactly = (expected: unknown) => (body: unknown) => isDeepStrictEqual(body, expected);
 const api = (base = BASE, headers: Record<string, string> = HEADERS) => nock(base, { reqheaders: headers });
 const adapter = (timeoutMs?: number) => createIntercomAdapter({ accessToken: TOKEN, timeoutMs });
 
-async function failure(promise: Promise<unknown>): Promise<PartnerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PartnerError);
-  const text = `${String(err)} ${JSON.stringify(err)} ${(err as Error).stack ?? ''}`;
-  for (const canary of CANARIES) expect(text).not.toContain(canary);
-  return err as PartnerError;
-}
+const failure = (pending: Promise<unknown>) => expectPartnerFailure(pending, CANARIES, { where: 'everywhere' });
 
 const echoError = (code: string) => ({
   type: 'error.list',
   errors: [{ code, message: `bad value canary-9b2c@example.test for Canary7f3a` }],
 });
 
-// nock 15 never delivers a plain-object replyWithError to axios (the request hangs): pass an Error.
-const connectionReset = () => Object.assign(new Error('reset canary-9b2c@example.test'), { code: 'ECONNRESET' });
+const connectionReset = () => netError('ECONNRESET', 'reset canary-9b2c@example.test');
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
+interceptHttp();
 
 describe('intercom upsert', () => {
   it('creates a user with exactly the payload fields and the pseudonym', async () => {

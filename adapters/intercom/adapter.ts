@@ -1,16 +1,17 @@
-import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
 import {
   PartnerError,
-  assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
+  safeErrorCode,
   type CallContext,
   type HeldData,
   type PartnerAdapter,
   type PartnerPayload,
   type UpsertInput,
 } from '../../src/adapter.ts';
+import { createRestClient } from '../shared/rest-client.ts';
 
 export const INTERCOM_BASE_URL = 'https://api.intercom.io';
 export const INTERCOM_EU_BASE_URL = 'https://api.eu.intercom.io';
@@ -42,33 +43,17 @@ const errorListSchema = z.object({ errors: z.array(z.object({ code: z.string() }
 
 export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter {
   if (!options.accessToken) throw new Error('intercom: accessToken is required');
-  const base = assertSafeBaseUrl(PARTNER, options.baseUrl ?? INTERCOM_BASE_URL);
-  const http = axios.create({
-    baseURL: base.href.replace(/\/+$/, ''),
-    timeout: options.timeoutMs ?? 10_000,
-    headers: {
-      Authorization: `Bearer ${options.accessToken}`,
-      'Intercom-Version': INTERCOM_API_VERSION,
-      Accept: 'application/json',
-    },
-    // Every status is classified here, so axios must not turn them into its own errors.
-    validateStatus: () => true,
-    maxRedirects: 0,
-    transitional: { clarifyTimeoutError: true },
+  const http = createRestClient({
+    partner: PARTNER,
+    baseUrl: options.baseUrl ?? INTERCOM_BASE_URL,
+    headers: { Authorization: `Bearer ${options.accessToken}`, 'Intercom-Version': INTERCOM_API_VERSION },
+    timeoutMs: options.timeoutMs,
   });
-
-  async function call(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<AxiosResponse> {
-    try {
-      return await http.request({ ...config, signal: ctx.signal });
-    } catch (err) {
-      throw transportError(operation, err);
-    }
-  }
 
   const contactPath = (id: string) => `/contacts/${encodeURIComponent(id)}`;
 
   async function findId(operation: string, pseudonym: string, ctx: CallContext): Promise<string | undefined> {
-    const res = await call(operation, { method: 'GET', url: `/contacts/find_by_external_id/${encodeURIComponent(pseudonym)}` }, ctx);
+    const res = await http.request(operation, { method: 'GET', url: `/contacts/find_by_external_id/${encodeURIComponent(pseudonym)}` }, ctx);
     if (res.status === 404) return undefined;
     const found = parse(operation, res, foundSchema);
     return 'data' in found ? found.data[0]?.id : found.id;
@@ -76,7 +61,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
 
   /** False when the contact is gone at Intercom (someone deleted it there). */
   async function update(id: string, fields: Record<string, string | null>, ctx: CallContext): Promise<boolean> {
-    const res = await call('upsert', { method: 'PUT', url: contactPath(id), data: fields }, ctx);
+    const res = await http.request('upsert', { method: 'PUT', url: contactPath(id), data: fields }, ctx);
     if (res.status === 404) return false;
     parse('upsert', res, contactSchema);
     return true;
@@ -99,7 +84,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       const known = ref.partnerIds[0];
       if (known !== undefined && (await update(known, updateFields, ctx))) return { partnerId: known, created: false };
 
-      const res = await call('upsert', { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } }, ctx);
+      const res = await http.request('upsert', { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } }, ctx);
       if (res.status === 409) {
         // Intercom's index lagged a concurrent create: the contact exists, so update it instead.
         const id = await findId('upsert', ref.pseudonym, ctx);
@@ -116,8 +101,8 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       for (const id of ids) {
         const res =
           mode === 'archive'
-            ? await call('erase', { method: 'POST', url: `${contactPath(id)}/archive` }, ctx)
-            : await call('erase', { method: 'DELETE', url: contactPath(id) }, ctx);
+            ? await http.request('erase', { method: 'POST', url: `${contactPath(id)}/archive` }, ctx)
+            : await http.request('erase', { method: 'DELETE', url: contactPath(id) }, ctx);
         if (res.status !== 404) expectOk('erase', res);
       }
       return { removed: ids };
@@ -126,7 +111,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     async fetch(ref, ctx) {
       const id = ref.partnerIds[0] ?? (await findId('fetch', ref.pseudonym, ctx));
       if (id === undefined) return notFound;
-      const res = await call('fetch', { method: 'GET', url: contactPath(id) }, ctx);
+      const res = await http.request('fetch', { method: 'GET', url: contactPath(id) }, ctx);
       if (res.status === 404) return notFound;
       return held(parse('fetch', res, heldSchema));
     },
@@ -190,7 +175,7 @@ function httpError(operation: string, res: AxiosResponse): PartnerError {
     operation,
     kind,
     status: res.status,
-    code: list.success ? safeCode(list.data.errors[0]?.code) : undefined,
+    code: list.success ? safeErrorCode(list.data.errors[0]?.code) : undefined,
     retryAfterMs: kind === 'retryable' ? retryAfter(res) : undefined,
   });
 }
@@ -205,15 +190,4 @@ function retryAfter(res: AxiosResponse): number | undefined {
   // Intercom's own hint: the unix second at which the 10-second window resets.
   const reset = Number(header('x-ratelimit-reset'));
   return reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
-}
-
-function transportError(operation: string, err: unknown): PartnerError {
-  // Only the error code is kept: axios messages and configs can carry the URL and the token.
-  const code = axios.isCancel(err) ? 'aborted' : axios.isAxiosError(err) ? safeCode(err.code) : undefined;
-  return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: code ?? 'network_error' });
-}
-
-/** A partner's code goes into messages and logs: accept only what looks like a code, never free text. */
-function safeCode(code: string | undefined): string | undefined {
-  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
 }

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PartnerError, type CallContext, type PartnerPayload, type UpsertInput } from '../../src/adapter.ts';
+import { describe, expect, it, vi } from 'vitest';
+import type { CallContext, PartnerPayload, UpsertInput } from '../../src/adapter.ts';
+import { exactly, expectNoCanary, expectPartnerFailure, interceptHttp } from '../shared/test-helpers.ts';
 import { createMailchimpAdapter, subscriberHash } from './adapter.ts';
 import { mailchimpPartner } from './index.ts';
 
@@ -23,7 +24,6 @@ const MEMBER = `/3.0/lists/${LIST}/members/${HASH}`;
 const ctx: CallContext = { correlationId: 'corr-1', idempotencyKey: 'idem-1' };
 
 const basic = (key: string) => `Basic ${Buffer.from(`user:${key}`).toString('base64')}`;
-const exactly = (expected: unknown) => (body: unknown) => isDeepStrictEqual(body, expected);
 const api = (host = HOST, key = KEY) => nock(host).matchHeader('authorization', basic(key));
 const adapter = (extra: Partial<Parameters<typeof createMailchimpAdapter>[0]> = {}) =>
   createMailchimpAdapter({ apiKey: KEY, server: 'us21', listId: LIST, ...extra });
@@ -41,19 +41,8 @@ const input = (over: Partial<UpsertInput> = {}): UpsertInput => ({
   ...over,
 });
 
-async function failure(pending: Promise<unknown>): Promise<PartnerError> {
-  const err: unknown = await pending.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PartnerError);
-  expectNoCanary((err as PartnerError).message);
-  return err as PartnerError;
-}
-
-function expectNoCanary(text: string): void {
-  for (const canary of Object.values(CANARIES)) expect(text.toLowerCase()).not.toContain(canary.toLowerCase());
-}
+const failure = (pending: Promise<unknown>) =>
+  expectPartnerFailure(pending, Object.values(CANARIES), { where: 'message', ignoreCase: true });
 
 const problem = (status: number, title: string) => ({
   type: 'https://mailchimp.com/developer/marketing/docs/errors/',
@@ -64,24 +53,7 @@ const problem = (status: number, title: string) => ({
 });
 const problemHeaders = { 'Content-Type': 'application/problem+json; charset=utf-8' };
 
-let unmatched = 0;
-const countUnmatched = () => unmatched++;
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.emitter.on('no match', countUnmatched);
-});
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  const misses = unmatched;
-  nock.cleanAll();
-  unmatched = 0;
-  expect(pending).toEqual([]);
-  expect(misses).toBe(0);
-});
-afterAll(() => {
-  nock.emitter.removeListener('no match', countUnmatched);
-  nock.enableNetConnect();
-});
+interceptHttp({ strict: true });
 
 describe('mailchimp adapter: upsert', () => {
   it('creates a subscribed member with email and name only, when the consent ledger says so', async () => {
@@ -279,7 +251,7 @@ describe('mailchimp adapter: upsertBatch', () => {
     expect(results[500]).toMatchObject({ ok: false, error: { code: 'ERROR_GENERIC', kind: 'permanent' } });
     expect(results[501]).toEqual({ ok: true, partnerId: subscriberHash(email(500)), created: false });
     expect(results[502]).toEqual({ ok: true, partnerId: HASH, created: false });
-    for (const r of results) if (!r.ok) expectNoCanary(r.error.message + email(499));
+    for (const r of results) if (!r.ok) expectNoCanary(r.error.message + email(499), Object.values(CANARIES), { ignoreCase: true });
     expect(scope.isDone()).toBe(true);
   });
 

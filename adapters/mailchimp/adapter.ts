@@ -12,6 +12,7 @@ import {
   type PartnerAdapter,
   type UpsertInput,
 } from '../../src/adapter.ts';
+import { ignoreNotFound } from '../shared/results.ts';
 
 const PARTNER = 'mailchimp';
 export const MAILCHIMP_MAX_BATCH = 500;
@@ -269,15 +270,6 @@ async function call<T>(operation: string, ctx: CallContext, send: () => Promise<
     return await send();
   } catch (err) {
     throw toPartnerError(operation, err);
-  }
-}
-
-async function ignoreNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
-  try {
-    return await pending;
-  } catch (err) {
-    if (err instanceof PartnerError && err.status === 404) return undefined;
-    throw err;
   }
 }
 

@@ -1,6 +1,7 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PartnerError, type CallContext } from '../../src/adapter.ts';
+import { describe, expect, it } from 'vitest';
+import type { CallContext } from '../../src/adapter.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createResinAdapter, DEVICE_PERSONAL_FIELDS } from './adapter.ts';
 import { resinPartner } from './index.ts';
 
@@ -21,20 +22,11 @@ const device = (id: number) => ({
   latitude: '59.33', longitude: '18.06', device_name: 'canary-cam-3f1d', note: null,
 });
 
-// nock 15 never delivers a plain-object replyWithError to axios (the request hangs): pass an Error.
-const connectionReset = () => Object.assign(new Error('reset 10.77.0.91'), { code: 'ECONNRESET' });
+const connectionReset = () => netError('ECONNRESET', 'reset 10.77.0.91');
 
-async function failure(promise: Promise<unknown>): Promise<PartnerError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(PartnerError);
-  const text = `${String(err)} ${JSON.stringify(err)} ${(err as Error).stack ?? ''}`;
-  for (const canary of CANARIES) expect(text).not.toContain(canary);
-  return err as PartnerError;
-}
+const failure = (pending: Promise<unknown>) => expectPartnerFailure(pending, CANARIES, { where: 'everywhere' });
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
+interceptHttp();
 
 describe('resin erase and fetch', () => {
   it('pushes nothing: the adapter has no upsert', () => {

@@ -1,13 +1,7 @@
-import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
-import {
-  PartnerError,
-  assertSafeBaseUrl,
-  classifyHttpStatus,
-  parseRetryAfter,
-  type CallContext,
-  type PartnerAdapter,
-} from '../../src/adapter.ts';
+import { PartnerError, classifyHttpStatus, parseRetryAfter, type PartnerAdapter } from '../../src/adapter.ts';
+import { createRestClient } from '../shared/rest-client.ts';
 
 export const BALENA_BASE_URL = 'https://api.balena-cloud.com';
 
@@ -39,23 +33,12 @@ const KNOWN_REASONS = new Set(['Unauthorized', 'Forbidden', 'Bad Request', 'Not 
 
 export function createResinAdapter(options: ResinOptions): PartnerAdapter {
   if (!options.apiKey) throw new Error('resin: apiKey is required');
-  const base = assertSafeBaseUrl(PARTNER, options.baseUrl ?? BALENA_BASE_URL);
-  const http = axios.create({
-    baseURL: base.href.replace(/\/+$/, ''),
-    timeout: options.timeoutMs ?? 10_000,
-    headers: { Authorization: `Bearer ${options.apiKey}`, Accept: 'application/json' },
-    validateStatus: () => true,
-    maxRedirects: 0,
-    transitional: { clarifyTimeoutError: true },
+  const http = createRestClient({
+    partner: PARTNER,
+    baseUrl: options.baseUrl ?? BALENA_BASE_URL,
+    headers: { Authorization: `Bearer ${options.apiKey}` },
+    timeoutMs: options.timeoutMs,
   });
-
-  async function call(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<AxiosResponse> {
-    try {
-      return await http.request({ ...config, signal: ctx.signal });
-    } catch (err) {
-      throw transportError(operation, err);
-    }
-  }
 
   /** The ids go into an OData filter: anything but a plain number could widen what a DELETE hits. */
   function deviceIds(operation: string, partnerIds: readonly string[]): string[] {
@@ -82,7 +65,7 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
       if (mode !== 'delete') throw new PartnerError({ partner: PARTNER, operation: 'erase', kind: 'permanent', code: 'unsupported_erase_mode' });
       const ids = deviceIds('erase', ref.partnerIds);
       if (ids.length === 0) return { removed: [] };
-      const res = await call('erase', { method: 'DELETE', url: `/v7/device?${byIds(ids)}` }, ctx);
+      const res = await http.request('erase', { method: 'DELETE', url: `/v7/device?${byIds(ids)}` }, ctx);
       if (res.status !== 404) expectOk('erase', res);
       return { removed: ids };
     },
@@ -91,7 +74,7 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
       const ids = deviceIds('fetch', ref.partnerIds);
       if (ids.length === 0) return { found: false, fields: {} };
       const select = `$select=id,${DEVICE_PERSONAL_FIELDS.join(',')}`;
-      const res = await call('fetch', { method: 'GET', url: `/v7/device?${byIds(ids)}&${select}` }, ctx);
+      const res = await http.request('fetch', { method: 'GET', url: `/v7/device?${byIds(ids)}&${select}` }, ctx);
       expectOk('fetch', res);
       const parsed = devicesSchema.safeParse(res.data);
       if (!parsed.success) throw new PartnerError({ partner: PARTNER, operation: 'fetch', kind: 'permanent', status: res.status, code: 'unexpected_response' });
@@ -123,11 +106,4 @@ function expectOk(operation: string, res: AxiosResponse): void {
     code: reason && KNOWN_REASONS.has(reason) ? reason.toLowerCase().replaceAll(' ', '_') : undefined,
     retryAfterMs: kind === 'retryable' && typeof header === 'string' ? parseRetryAfter(header) : undefined,
   });
-}
-
-function transportError(operation: string, err: unknown): PartnerError {
-  // Only the error code is kept: axios messages and configs can carry the URL and the key.
-  const raw = axios.isCancel(err) ? 'aborted' : axios.isAxiosError(err) ? err.code : undefined;
-  const code = raw !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(raw) ? raw : 'network_error';
-  return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code });
 }

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PartnerError, type CallContext, type PartnerAdapter, type PartnerPayload } from '../../src/adapter.ts';
+import { describe, expect, it } from 'vitest';
+import type { CallContext, PartnerAdapter, PartnerPayload } from '../../src/adapter.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createStripeAdapter } from './adapter.ts';
 import { stripePartner } from './index.ts';
 
@@ -22,8 +23,6 @@ const stripeError = (type: string, code: string | undefined, message: string) =>
   error: { type, ...(code ? { code } : {}), message },
 });
 
-// nock 15.0.6 never fails the request when replyWithError gets a plain object: pass an Error.
-const netError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
 /** nock hands a form body over parsed; the request must carry exactly these fields, nothing more. */
 const exactly = (expected: Record<string, string>) => (body: unknown) =>
@@ -34,21 +33,11 @@ const stripe = (reqheaders: Record<string, string> = {}, badheaders: string[] = 
 const posting = () => stripe({ 'idempotency-key': ctx.idempotencyKey });
 const adapter = (): PartnerAdapter => createStripeAdapter({ apiKey: KEY });
 
-async function failure(run: () => Promise<unknown>): Promise<PartnerError> {
-  const err = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PartnerError);
-  for (const canary of CANARIES) expect((err as PartnerError).message).not.toContain(canary);
-  return err as PartnerError;
-}
+const failure = (run: () => Promise<unknown>) => expectPartnerFailure(run(), CANARIES, { where: 'message' });
 const upsertNew = (payload: PartnerPayload = { name: { given: GIVEN, family: FAMILY } }) =>
   adapter().upsert!({ payload, ref: newRef }, ctx);
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
+interceptHttp();
 
 describe('upsert', () => {
   it('creates a customer with the name and the pseudonym only', async () => {

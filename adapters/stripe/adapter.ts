@@ -5,6 +5,7 @@ import {
   assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
+  safeErrorCode,
   type CallContext,
   type EraseResult,
   type HeldData,
@@ -14,6 +15,7 @@ import {
   type UpsertInput,
   type UpsertResult,
 } from '../../src/adapter.ts';
+import { mergeHeldFields } from '../shared/results.ts';
 
 export interface StripeOptions {
   /** A secret or restricted key (sk_… / rk_…). */
@@ -85,7 +87,7 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
         const parsed = customerSchema.safeParse(customer);
         held.push(parsed.success ? heldFields(parsed.data) : {});
       }
-      return { found: held.length > 0, fields: merge(held) };
+      return { found: held.length > 0, fields: mergeHeldFields(held) };
     },
   };
 }
@@ -160,7 +162,7 @@ export function toPartnerError(operation: string, err: unknown): PartnerError {
     headers['stripe-should-retry'] === 'true';
   const timedOut = err instanceof Stripe.errors.StripeConnectionError && /timeout/i.test(err.message);
   const code =
-    safeCode(err.code ?? err.rawType) ??
+    safeErrorCode(err.code ?? err.rawType) ??
     (err instanceof Stripe.errors.StripeConnectionError ? (timedOut ? 'timeout' : 'connection_error') : undefined);
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
   return new PartnerError({
@@ -171,11 +173,6 @@ export function toPartnerError(operation: string, err: unknown): PartnerError {
     ...(code !== undefined ? { code } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   });
-}
-
-/** A code goes into a log line: accept only what looks like one, never free text. */
-function safeCode(code: string | undefined): string | undefined {
-  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
 }
 
 const nullableString = z.string().nullish();
@@ -229,16 +226,4 @@ function heldFields(c: Customer): Record<string, unknown> {
 function compact(o: Record<string, unknown>): Record<string, unknown> | undefined {
   const kept = Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== '');
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
-}
-
-/** Several customers for one subject (a duplicate): keep one key per field, a list where they differ. */
-function merge(held: readonly Record<string, unknown>[]): Record<string, unknown> {
-  const out: Record<string, unknown[]> = {};
-  for (const fields of held) {
-    for (const [k, v] of Object.entries(fields)) {
-      const list = (out[k] ??= []);
-      if (!list.some((seen) => JSON.stringify(seen) === JSON.stringify(v))) list.push(v);
-    }
-  }
-  return Object.fromEntries(Object.entries(out).map(([k, list]) => [k, list.length === 1 ? list[0] : list]));
 }

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PartnerError, type ActionInput, type CallContext } from '../../src/adapter.ts';
+import { describe, expect, it } from 'vitest';
+import type { ActionInput, CallContext } from '../../src/adapter.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createTwilioAdapter, type TwilioOptions } from './adapter.ts';
 import { twilioPartner } from './index.ts';
 
@@ -50,36 +51,11 @@ const callBody = (sid: string, status = 'completed') => ({
   status,
   date_created: 'Tue, 04 Mar 2025 10:00:00 +0000',
 });
-const networkError = (code: string) => Object.assign(new Error(`${code} while calling ${CANARIES.phone}`), { code });
+const networkError = (code: string) => netError(code, `${code} while calling ${CANARIES.phone}`);
 
-async function failure(pending: Promise<unknown>): Promise<PartnerError> {
-  const err: unknown = await pending.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PartnerError);
-  for (const canary of Object.values(CANARIES)) expect((err as Error).message).not.toContain(canary);
-  return err as PartnerError;
-}
+const failure = (pending: Promise<unknown>) => expectPartnerFailure(pending, Object.values(CANARIES), { where: 'message' });
 
-let unmatched = 0;
-const countUnmatched = () => unmatched++;
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.emitter.on('no match', countUnmatched);
-});
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  const misses = unmatched;
-  nock.cleanAll();
-  unmatched = 0;
-  expect(pending).toEqual([]);
-  expect(misses).toBe(0);
-});
-afterAll(() => {
-  nock.emitter.removeListener('no match', countUnmatched);
-  nock.enableNetConnect();
-});
+interceptHttp({ strict: true });
 
 describe('twilio adapter: act (alarm call)', () => {
   it('places the call with To, From and Twiml only', async () => {

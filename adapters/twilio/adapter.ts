@@ -9,6 +9,7 @@ import {
   type CallContext,
   type PartnerAdapter,
 } from '../../src/adapter.ts';
+import { ignoreNotFound } from '../shared/results.ts';
 
 const PARTNER = 'twilio';
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
@@ -157,15 +158,6 @@ async function send<T>(operation: string, ctx: CallContext, placesCall: boolean,
     return await run();
   } catch (err) {
     throw toPartnerError(operation, err, placesCall);
-  }
-}
-
-async function ignoreNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
-  try {
-    return await pending;
-  } catch (err) {
-    if (err instanceof PartnerError && err.status === 404) return undefined;
-    throw err;
   }
 }
 

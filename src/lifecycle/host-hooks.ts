@@ -1,4 +1,5 @@
 import type { LifecycleDeps } from './types.ts';
+import { safeErrorCode } from '../adapter.ts';
 
 /**
  * Calls the host's lifecycle hooks so that none is lost and a successful one is not repeated: a
@@ -55,6 +56,6 @@ export async function owedHooks(deps: LifecycleDeps, hook: HookName): Promise<st
 /** The error's class and code, never its message. */
 export function errorKind(error: unknown): string {
   const name = error instanceof Error ? error.name : typeof error;
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? `${name} (${code})` : name;
+  const code = safeErrorCode((error as { code?: unknown })?.code);
+  return code ? `${name} (${code})` : name;
 }
