@@ -51,7 +51,7 @@ export function createConsent(deps: LifecycleDeps): Lifecycle['consent'] {
 
 export async function consentHistory(deps: Pick<LifecycleDeps, 'db'>, subjectId: string): Promise<ConsentEntry[]> {
   const rows = await deps.db.query<{ id: string; purpose: string; status: ConsentEntry['status']; source: string; evidence: string | null; operator: string | null; at: Date }>(
-    `select id::text as id, purpose, status, source, evidence, operator, at from consent_ledger where subject_id = $1 order by id`,
+    `select id::text as id, purpose, status, source, evidence, operator, at from consent_ledger where subject_id = $1 order by consent_ledger.id`,
     [subjectId],
   );
   return rows.map((r) => ({ ...r, subjectId, at: new Date(r.at) }));

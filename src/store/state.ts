@@ -23,7 +23,7 @@ export async function loadStates(sql: Sql, subjectIds: readonly string[], partne
     sql.query<{ subject_id: string }>(`select subject_id from tombstones where subject_id = any($1::text[])`, [ids]),
     sql.query<{ subject_id: string; purpose: string; status: 'granted' | 'withdrawn'; id: string }>(
       `select distinct on (subject_id, purpose) subject_id, purpose, status, id::text as id
-       from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, id desc`,
+       from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, consent_ledger.id desc`,
       [ids],
     ),
     sql.query<LinkRow>(
