@@ -32,7 +32,10 @@ export interface GatewayOptions {
   /** Per-partner limits; default: what each adapter declares (the partner's documented limits). */
   readonly limits?: Readonly<Record<string, PartnerLimits>>;
   readonly retry?: Partial<RetryPolicy>;
-  /** Jobs a worker takes per fetch (and the largest batch call it can make). */
+  /**
+   * Jobs a worker takes per fetch. Default: 100, or the adapter's largest batch call where it has one
+   * (Mailchimp: 500), so a resync fills whole batch calls.
+   */
   readonly batchSize?: number;
   readonly logger?: Logger;
   /** The host's part in erasure: anonymise camera data, hear that a subject is erased. */
@@ -151,7 +154,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     now,
   };
-  const batchSize = options.batchSize ?? 100;
+  const batchSizeOf = (partner: string) => options.batchSize ?? Math.max(100, adapters.get(partner)!.upsertBatch ? (adapters.get(partner)!.maxBatchSize ?? 0) : 0);
   const workerIds = new Map<string, string>();
   let sealTimer: NodeJS.Timeout | undefined;
   let dueTimer: NodeJS.Timeout | undefined;
@@ -192,7 +195,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (workerIds.has(partner)) continue;
       const id = await boss.work<ReconcileJobData>(
         reconcileQueue(partner),
-        { batchSize, perJobResults: true, pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 0.5 },
+        { batchSize: batchSizeOf(partner), perJobResults: true, pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 0.5 },
         (jobs: Job<ReconcileJobData>[]) => handle(partner, jobs),
       );
       workerIds.set(partner, id);

@@ -31,6 +31,8 @@ export interface Auth0Options {
   /** Another origin (and path) to send both the token call and the Management API to, e.g. the sandbox. */
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** Management API calls per second to keep to. Default 2, the free plan's limit; paid plans allow more. */
+  readonly requestsPerSecond?: number;
 }
 
 const PARTNER = 'auth0';
@@ -77,6 +79,7 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
 
   return {
     partner: PARTNER,
+    limits: { perSecond: options.requestsPerSecond ?? 2 },
     retainedAfterErasure: [
       "Auth0's tenant logs (sign-ins and API calls, which can carry the email address and IP address) stay until the plan's log retention period ends.",
     ],

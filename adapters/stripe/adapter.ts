@@ -26,6 +26,8 @@ export interface StripeOptions {
    */
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** Calls per second to keep to. Default: Stripe's documented 25/s for test keys, 100/s for live keys. */
+  readonly requestsPerSecond?: number;
 }
 
 const PARTNER = 'stripe';
@@ -43,6 +45,7 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
 
   return {
     partner: PARTNER,
+    limits: { perSecond: options.requestsPerSecond ?? (/^(sk|rk)_test_/.test(options.apiKey) ? 25 : 100) },
     retainedAfterErasure: [
       'Stripe keeps the payment records it must keep by law (charges, refunds, invoices, disputes and the billing details on them) after the customer is deleted.',
       'Stripe keeps the deleted customer id, marked deleted, and its own request logs.',

@@ -24,6 +24,8 @@ export interface TwilioOptions {
   readonly baseUrl?: string;
   /** Per-request deadline in ms (the SDK's default is 30 s). */
   readonly timeoutMs?: number;
+  /** Calls placed per second. Default 1, Twilio's default for an account; raised on request. */
+  readonly callsPerSecond?: number;
 }
 
 /** An HTTP answer >= 400, with what the SDK's own RestException drops: the Retry-After header. */
@@ -82,6 +84,7 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
 
   return {
     partner: PARTNER,
+    limits: { perSecond: options.callsPerSecond ?? 1 },
     retainedAfterErasure: [
       'Twilio keeps the called phone number in its call records for at least 120 days, whatever is deleted through the API.',
       'Call recordings and transcriptions are separate resources: this adapter neither makes nor deletes them.',

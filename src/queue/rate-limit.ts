@@ -3,7 +3,10 @@ import type { Sql } from '../store/database.ts';
 export interface PartnerLimits {
   /** Steady calls per second across every worker process. Unset: no rate limit. */
   readonly perSecond?: number;
-  /** Calls that may go at once after a quiet spell. Default: perSecond (one second's worth). */
+  /**
+   * Calls that may go at once after a quiet spell. Default 1: calls are spaced evenly, which leaves the
+   * partner's own burst allowance as the margin for clock and network jitter.
+   */
   readonly burst?: number;
   /** Calls in flight at once, across every worker process sharing the database. */
   readonly maxConcurrent?: number;
@@ -41,7 +44,7 @@ export class RateLimiter {
     if (calls <= 0) return [];
     const limits = this.#limits.get(partner);
     const interval = limits?.perSecond ? 1 / limits.perSecond : 0;
-    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? limits.perSecond) - 1) / limits.perSecond : 0;
+    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? 1) - 1) / limits.perSecond : 0;
     const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number }>(
       `with old as (select tat, paused_until from rate_limits where partner = $1 for update)
        update rate_limits r set tat = greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) + make_interval(secs => $2::float8 * $3::int)
@@ -53,6 +56,11 @@ export class RateLimiter {
     const base = row?.base_ms ?? 0;
     const pause = Math.max(0, row?.pause_ms ?? 0);
     return Array.from({ length: calls }, (_, i) => Math.max(pause, base + (i * interval - tolerance) * 1000, 0));
+  }
+
+  /** Whether the partner has a rate to keep (then each call takes its own slot as it is about to go). */
+  hasRate(partner: string): boolean {
+    return Boolean(this.#limits.get(partner)?.perSecond);
   }
 
   /** Waits until one call to the partner may go. */

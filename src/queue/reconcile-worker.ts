@@ -144,17 +144,23 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
   });
   members.forEach((m, i) => (m.intentSeq = seqs[i]!));
 
+  // A partner with a rate: each call takes its slot just before it goes, so a Retry-After pause set by
+  // one call holds the next ones back. Without a rate, one reservation for the batch honours a pause.
+  const paced = ctx.limiter.hasRate(partner);
   const reservedAt = performance.now();
-  const waits = await ctx.limiter.reserve(partner, units.length);
+  const waits = paced ? [] : await ctx.limiter.reserve(partner, units.length);
   const semaphore = ctx.concurrency(partner);
   const outcomes = (
     await Promise.all(
       units.map((unit, i) =>
         semaphore.run(async () => {
-          await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
+          if (paced) await ctx.limiter.acquire(partner);
+          else await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
           const started = performance.now();
           const call = () => unit.call();
           const settled = await (ctx.slots ? ctx.slots.run(partner, call) : call()).catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
+          const retryAfter = settled.find((r) => !r.ok && r.error.retryAfterMs !== undefined);
+          if (retryAfter && !retryAfter.ok) await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
           const durationMs = performance.now() - started;
           return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
         }),
@@ -178,8 +184,6 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
     );
   });
 
-  const retryAfter = Math.max(0, ...outcomes.map(({ result }) => (result.ok ? 0 : (result.error.retryAfterMs ?? 0))));
-  if (retryAfter > 0) await ctx.limiter.pause(partner, retryAfter);
   for (const { member, result } of outcomes) {
     const { plan } = member;
     const base = { subjectId: plan.item.data.subjectId, partner, operation: member.operation, correlationId: plan.item.data.correlationId };
