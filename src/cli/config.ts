@@ -50,7 +50,7 @@ const configSchema = z.strictObject({
   policy: z.string().min(1).optional(),
   partners: z.array(z.string().min(1)).optional(),
   limits: z
-    .record(z.string(), z.strictObject({ perSecond: positive.optional(), burst: positive.optional(), maxConcurrent: z.number().int().positive().optional() }))
+    .record(z.string(), z.strictObject({ perSecond: positive.optional(), burst: positive.optional(), headroom: z.number().min(0).max(0.5).optional(), maxConcurrent: z.number().int().positive().optional() }))
     .optional(),
   retry: z
     .strictObject({

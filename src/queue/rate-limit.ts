@@ -8,9 +8,18 @@ export interface PartnerLimits {
    * partner's own burst allowance as the margin for clock and network jitter.
    */
   readonly burst?: number;
+  /**
+   * Share of the rate kept spare (default 0.05: pace at 95% of perSecond). A partner counts arrivals on
+   * its own clock, and a call that leaves a few milliseconds late (a busy event loop, a slow database
+   * round trip) brings the next one that much closer to it; a partner that allows no burst (Twilio at
+   * 1/s) answers that with a 429. The spare share absorbs the jitter.
+   */
+  readonly headroom?: number;
   /** Calls in flight at once, across every worker process sharing the database. */
   readonly maxConcurrent?: number;
 }
+
+export const DEFAULT_HEADROOM = 0.05;
 
 /**
  * A per-partner rate limit that holds across every worker process: GCRA on a row in the shared
@@ -43,8 +52,8 @@ export class RateLimiter {
   async reserve(partner: string, calls: number): Promise<number[]> {
     if (calls <= 0) return [];
     const limits = this.#limits.get(partner);
-    const interval = limits?.perSecond ? 1 / limits.perSecond : 0;
-    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? 1) - 1) / limits.perSecond : 0;
+    const interval = limits?.perSecond ? 1 / (limits.perSecond * (1 - (limits.headroom ?? DEFAULT_HEADROOM))) : 0;
+    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? 1) - 1) * interval : 0;
     const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number }>(
       `with old as (select tat, paused_until from rate_limits where partner = $1 for update)
        update rate_limits r set tat = greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) + make_interval(secs => $2::float8 * $3::int)

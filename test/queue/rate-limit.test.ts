@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_HEADROOM, RateLimiter, type PartnerLimits } from '../../src/queue/rate-limit.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { engine, testDatabase } from '../support/database.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function limiterWith(limits: Record<string, PartnerLimits>): Promise<RateLimiter> {
+  const db = await testDatabase();
+  cleanups.push(async () => {
+    await db.close();
+    await db.drop();
+  });
+  await migrate(db);
+  const limiter = new RateLimiter(db, new Map(Object.entries(limits)));
+  await limiter.ensure(Object.keys(limits));
+  return limiter;
+}
+
+const gaps = (waits: readonly number[]) => waits.slice(1).map((w, i) => w - waits[i]!);
+
+describe(`RateLimiter (${engine})`, () => {
+  it('spaces calls a little wider than the partner limit, so arrival jitter cannot reach it', async () => {
+    const limiter = await limiterWith({ twilio: { perSecond: 1 } });
+    const waits = await limiter.reserve('twilio', 4);
+    expect(waits[0]).toBe(0);
+    for (const gap of gaps(waits)) expect(gap).toBeCloseTo(1000 / (1 - DEFAULT_HEADROOM), 6);
+    // The next reservation continues where the last one ended, not from now.
+    const [next = 0] = await limiter.reserve('twilio', 1);
+    expect(next).toBeGreaterThan(3 * 1000 / (1 - DEFAULT_HEADROOM));
+  });
+
+  it('paces exactly at the limit when the host sets no headroom, and lets a burst go at once', async () => {
+    const limiter = await limiterWith({ exact: { perSecond: 10, headroom: 0 }, bursty: { perSecond: 10, burst: 3, headroom: 0 } });
+    for (const gap of gaps(await limiter.reserve('exact', 3))) expect(gap).toBeCloseTo(100, 6);
+    const bursty = await limiter.reserve('bursty', 5);
+    expect(bursty.slice(0, 3)).toEqual([0, 0, 0]);
+    // The fourth waits one interval past the burst (give or take the microseconds between the statement's two clock readings).
+    expect(bursty[3]).toBeGreaterThan(99);
+    expect(bursty[3]).toBeLessThan(120);
+  });
+
+  it('holds every call back until a pause the partner asked for has passed', async () => {
+    const limiter = await limiterWith({ stripe: { perSecond: 25 }, unrated: {} });
+    await limiter.pause('stripe', 2_000);
+    await limiter.pause('unrated', 2_000);
+    const [stripe = 0] = await limiter.reserve('stripe', 1);
+    const [unrated = 0] = await limiter.reserve('unrated', 1);
+    expect(stripe).toBeGreaterThan(1_500);
+    expect(unrated).toBeGreaterThan(1_500);
+    expect(limiter.hasRate('unrated')).toBe(false);
+  });
+});
