@@ -20,6 +20,8 @@ export interface PartnerLimits {
 }
 
 export const DEFAULT_HEADROOM = 0.05;
+/** Timers fire a millisecond or so late as a rule; only lateness beyond that moves the schedule. */
+const MIN_LATE_MS = 2;
 
 /**
  * A per-partner rate limit that holds across every worker process: GCRA on a row in the shared
@@ -51,9 +53,8 @@ export class RateLimiter {
    */
   async reserve(partner: string, calls: number): Promise<number[]> {
     if (calls <= 0) return [];
-    const limits = this.#limits.get(partner);
-    const interval = limits?.perSecond ? 1 / (limits.perSecond * (1 - (limits.headroom ?? DEFAULT_HEADROOM))) : 0;
-    const tolerance = limits?.perSecond ? Math.max(0, (limits.burst ?? 1) - 1) * interval : 0;
+    const interval = this.#interval(partner);
+    const tolerance = Math.max(0, (this.#limits.get(partner)?.burst ?? 1) - 1) * interval;
     const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number }>(
       `with old as (select tat, paused_until from rate_limits where partner = $1 for update)
        update rate_limits r set tat = greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) + make_interval(secs => $2::float8 * $3::int)
@@ -67,15 +68,35 @@ export class RateLimiter {
     return Array.from({ length: calls }, (_, i) => Math.max(pause, base + (i * interval - tolerance) * 1000, 0));
   }
 
+  /** Seconds between two calls' slots; 0 without a rate. */
+  #interval(partner: string): number {
+    const limits = this.#limits.get(partner);
+    return limits?.perSecond ? 1 / (limits.perSecond * (1 - this.#headroom(partner))) : 0;
+  }
+
+  #headroom(partner: string): number {
+    return this.#limits.get(partner)?.headroom ?? DEFAULT_HEADROOM;
+  }
+
   /** Whether the partner has a rate to keep (then each call takes its own slot as it is about to go). */
   hasRate(partner: string): boolean {
     return Boolean(this.#limits.get(partner)?.perSecond);
   }
 
-  /** Waits until one call to the partner may go. */
+  /**
+   * Waits until one call to the partner may go. A call that leaves later than its slot by more than
+   * the headroom (a busy event loop, a slow statement) moves the schedule on from now: the next call
+   * keeps a whole interval from this one, not from the slot it missed.
+   */
   async acquire(partner: string): Promise<void> {
     const [wait = 0] = await this.reserve(partner, 1);
+    const due = performance.now() + wait;
     if (wait > 0) await this.#sleep(wait);
+    const interval = this.#interval(partner);
+    const late = performance.now() - due;
+    if (interval > 0 && late > Math.max(MIN_LATE_MS, interval * 1000 * this.#headroom(partner))) {
+      await this.#sql.query(`update rate_limits set tat = greatest(tat, clock_timestamp() + make_interval(secs => $2::float8)) where partner = $1`, [partner, interval]);
+    }
   }
 
   sleep(ms: number): Promise<void> {
