@@ -1,10 +1,7 @@
 import type { Policy } from '../src/policy/index.ts';
 import type { MasterRecord } from '../src/record.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
-
-/** Holdings field names (as emulators report them) -> policy category. */
-const categoryOf = (field: string): string | undefined =>
-  ({ name: 'name', email: 'email', phone: 'phone', address: 'address', ip_address: 'ip_address', public_address: 'ip_address' } as Record<string, string>)[field.split('.')[0]!];
+import { checkPartnerHoldings } from '../src/testing/index.ts';
 
 export interface HoldingsCheck {
   readonly table: string;
@@ -14,29 +11,12 @@ export interface HoldingsCheck {
 /**
  * What each sandbox partner holds, against the policy: every personal field must belong to a
  * category the partner is sent or collects directly, and nothing may belong to an erased subject.
+ * The check itself is the one host tests get from partner-gateway/testing; this adds the table.
  */
 export function checkHoldings(policy: Policy, sandbox: Sandbox, erased: readonly MasterRecord[]): HoldingsCheck {
-  const violations: string[] = [];
-  const rows: (string | number)[][] = [];
-  // The email identifies a person here: the made-up customers share names, and their phone numbers
-  // come from the small range Sweden's regulator sets aside for fiction, so those repeat.
-  const erasedValues = new Set(erased.flatMap((r) => (r.email ? [r.email.toLowerCase()] : [])));
-  for (const partner of policy.partnerNames) {
-    const holdings = Object.values(sandbox.emulators[partner]?.holdings() ?? {});
-    const p = policy.partner(partner);
-    const allowed = new Set([...p.sends, ...p.collects]);
-    const held = new Set<string>();
-    for (const h of holdings) {
-      for (const [field, value] of Object.entries(h.personal)) {
-        const category = categoryOf(field);
-        held.add(category ?? field);
-        if (!category || !allowed.has(category)) violations.push(`${partner} holds ${field}, outside its allowlist`);
-        if (typeof value === 'string' && erasedValues.has(value.toLowerCase())) violations.push(`${partner} still holds data of an erased subject`);
-      }
-    }
-    rows.push([partner, holdings.length, [...held].sort().join(', ') || '-', [...allowed].join(', ') || '-', violations.some((v) => v.startsWith(`${partner} `)) ? 'VIOLATION' : 'ok']);
-  }
-  return { table: formatTable(['partner', 'records', 'categories held', 'policy allows', 'check'], rows), violations: [...new Set(violations)] };
+  const reports = policy.partnerNames.map((partner) => checkPartnerHoldings(policy, partner, sandbox.emulators[partner]?.holdings() ?? {}, { erased }));
+  const rows = reports.map((r) => [r.partner, r.records, r.held.join(', ') || '-', r.allowed.join(', ') || '-', r.problems.length > 0 ? 'VIOLATION' : 'ok']);
+  return { table: formatTable(['partner', 'records', 'categories held', 'policy allows', 'check'], rows), violations: reports.flatMap((r) => r.problems) };
 }
 
 export function formatTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
