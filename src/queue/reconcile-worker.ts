@@ -150,23 +150,20 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
   const reservedAt = performance.now();
   const waits = paced ? [] : await ctx.limiter.reserve(partner, units.length);
   const semaphore = ctx.concurrency(partner);
-  const outcomes = (
-    await Promise.all(
-      units.map((unit, i) =>
-        semaphore.run(async () => {
-          if (paced) await ctx.limiter.acquire(partner);
-          else await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
-          const started = performance.now();
-          const call = () => unit.call();
-          const settled = await (ctx.slots ? ctx.slots.run(partner, call) : call()).catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
-          const retryAfter = settled.find((r) => !r.ok && r.error.retryAfterMs !== undefined);
-          if (retryAfter && !retryAfter.ok) await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
-          const durationMs = performance.now() - started;
-          return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
-        }),
-      ),
-    )
-  ).flat();
+  const tasks = units.map((unit, i) => () =>
+    semaphore.run(async () => {
+      if (paced) await ctx.limiter.acquire(partner);
+      else await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
+      const started = performance.now();
+      const settled = await unit.call().catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
+      const retryAfter = settled.find((r) => !r.ok && r.error.retryAfterMs !== undefined);
+      if (retryAfter && !retryAfter.ok) await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
+      const durationMs = performance.now() - started;
+      return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
+    }),
+  );
+  // Across processes (PostgreSQL), the batch's calls run through the shared slots it leases at once.
+  const outcomes = (ctx.slots ? await ctx.slots.runAll(partner, tasks) : await Promise.all(tasks.map((task) => task()))).flat();
 
   await ctx.db.transaction(async (tx) => {
     await writeOutcomes(
