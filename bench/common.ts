@@ -198,7 +198,7 @@ export function sandboxAdapters(sandbox: BenchSandbox, partners: readonly string
 
 /**
  * maxConcurrent in the limits-off runs. 0 leaves it unset (the gateway's per-process default of 10,
- * and no shared slots on PostgreSQL, which cost two statements per call when it is set).
+ * and no shared slots on PostgreSQL, which cost two statements per batch when it is set).
  */
 export const LIMITS_OFF_MAX_CONCURRENT = setting('BENCH_LIMITS_OFF_MAX_CONCURRENT', 1_000);
 

@@ -107,9 +107,10 @@ export interface PartnerAdapter {
   readonly retainedAfterErasure: readonly string[];
   /**
    * The partner's documented limits, which the gateway keeps to across all its workers unless the
-   * host configures others (an account on a higher plan).
+   * host configures others (an account on a higher plan). `headroom`: the share of the rate kept
+   * spare against arrival jitter (default 0.05); 0 where the partner counts in long windows.
    */
-  readonly limits?: { readonly perSecond?: number; readonly maxConcurrent?: number };
+  readonly limits?: { readonly perSecond?: number; readonly headroom?: number; readonly maxConcurrent?: number };
 
   /** Create or update the subject at the partner with exactly this payload. */
   upsert?(input: UpsertInput, ctx: CallContext): Promise<UpsertResult>;

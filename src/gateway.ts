@@ -197,7 +197,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         reconcileQueue(partner),
         // burstWhenBatchFull: a full batch means more are waiting, so fetch again at once rather than
         // sleep out the polling interval between batches (which capped a busy partner at one batch per interval).
-        { batchSize: batchSizeOf(partner), burstWhenBatchFull: true, perJobResults: true, pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 0.5 },
+        // Two batches at once for a rated partner: one batch's statements (intents before, outcomes after)
+        // overlap the other's paced calls, so the partner's rate is not left unused while the database
+        // works. An unrated partner is bound by CPU, where a second batch only adds contention. Stately
+        // queues still hand each subject to one batch at a time.
+        {
+          batchSize: batchSizeOf(partner),
+          burstWhenBatchFull: true,
+          localConcurrency: limiter.hasRate(partner) ? 2 : 1,
+          perJobResults: true,
+          pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 0.5,
+        },
         (jobs: Job<ReconcileJobData>[]) => handle(partner, jobs),
       );
       workerIds.set(partner, id);

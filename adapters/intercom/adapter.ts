@@ -69,8 +69,9 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
 
   return {
     partner: PARTNER,
-    // 10,000 calls a minute per app, counted in 10-second windows: a steady rate never trips a window.
-    limits: { perSecond: Math.floor(10_000 / 60) },
+    // 10,000 calls a minute per app, counted in 10-second windows: a steady rate never trips a window,
+    // and arrival jitter cannot either (no headroom needed below the limit).
+    limits: { perSecond: Math.floor(10_000 / 60), headroom: 0 },
     retainedAfterErasure: [
       'A deleted contact can be restored by Intercom for 7 days, then it is permanently destroyed.',
       "Conversations with the subject are kept according to the workspace's conversation retention settings, not by deleting the contact.",

@@ -74,6 +74,18 @@ export class RateLimiter {
     return limits?.perSecond ? 1 / (limits.perSecond * (1 - this.#headroom(partner))) : 0;
   }
 
+  /**
+   * How late (ms) a call may leave before the next one, on time, arrives too soon after it: the
+   * partner's own burst allowance beyond one call (taken as one second's worth, as token buckets and
+   * the partners' limits grant; none at 1/s) plus the headroom's slack. Infinite without a rate.
+   */
+  #lateTolerance(partner: string): number {
+    const perSecond = this.#limits.get(partner)?.perSecond;
+    if (!perSecond) return Number.POSITIVE_INFINITY;
+    const interval = this.#interval(partner) * 1000;
+    return Math.max(MIN_LATE_MS, (Math.max(0, perSecond - 1) / perSecond) * 1000 + interval * this.#headroom(partner));
+  }
+
   #headroom(partner: string): number {
     return this.#limits.get(partner)?.headroom ?? DEFAULT_HEADROOM;
   }
@@ -84,18 +96,17 @@ export class RateLimiter {
   }
 
   /**
-   * Waits until one call to the partner may go. A call that leaves later than its slot by more than
-   * the headroom (a busy event loop, a slow statement) moves the schedule on from now: the next call
-   * keeps a whole interval from this one, not from the slot it missed.
+   * Waits until one call to the partner may go. A call that leaves so late (a busy event loop, a slow
+   * statement) that the next one, on its slot, would reach the partner sooner than the partner
+   * tolerates moves the schedule on from now: the next call keeps a whole interval from this one.
    */
   async acquire(partner: string): Promise<void> {
     const [wait = 0] = await this.reserve(partner, 1);
     const due = performance.now() + wait;
     if (wait > 0) await this.#sleep(wait);
-    const interval = this.#interval(partner);
     const late = performance.now() - due;
-    if (interval > 0 && late > Math.max(MIN_LATE_MS, interval * 1000 * this.#headroom(partner))) {
-      await this.#sql.query(`update rate_limits set tat = greatest(tat, clock_timestamp() + make_interval(secs => $2::float8)) where partner = $1`, [partner, interval]);
+    if (late > this.#lateTolerance(partner)) {
+      await this.#sql.query(`update rate_limits set tat = greatest(tat, clock_timestamp() + make_interval(secs => $2::float8)) where partner = $1`, [partner, this.#interval(partner)]);
     }
   }
 

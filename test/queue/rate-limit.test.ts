@@ -43,16 +43,26 @@ describe(`RateLimiter (${engine})`, () => {
     expect(bursty[3]).toBeLessThan(120);
   });
 
-  it('a call that leaves late moves the schedule on, so the next keeps a whole interval from it', async () => {
+  it('a call that leaves late to a partner with no burst moves the schedule on, so the next keeps a whole interval from it', async () => {
     // Every wait overruns by 150 ms, as on a busy event loop.
     const lateSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms + 150));
-    const limiter = await limiterWith({ auth0: { perSecond: 2, headroom: 0 } }, lateSleep);
-    await limiter.acquire('auth0');
-    await limiter.acquire('auth0'); // due 500 ms after the first, leaves about 650 ms after it
+    const limiter = await limiterWith({ twilio: { perSecond: 1, headroom: 0 } }, lateSleep);
+    await limiter.acquire('twilio');
+    await limiter.acquire('twilio'); // due 1 s after the first, leaves about 1.15 s after it
     const left = performance.now();
-    const [next = 0] = await limiter.reserve('auth0', 1);
-    // Kept to the missed slot, the next call could go 350 ms after the late one.
-    expect(next + (performance.now() - left)).toBeGreaterThan(480);
+    const [next = 0] = await limiter.reserve('twilio', 1);
+    // Kept to the missed slot, the next call could go 850 ms after the late one: a 429 at 1/s.
+    expect(next + (performance.now() - left)).toBeGreaterThan(980);
+  });
+
+  it('a partner that allows a burst keeps the schedule through small delays, so the rate catches up', async () => {
+    const lateSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms + 50));
+    const limiter = await limiterWith({ stripe: { perSecond: 10, headroom: 0 } }, lateSleep);
+    await limiter.acquire('stripe');
+    await limiter.acquire('stripe'); // 50 ms late: well inside a 10/s partner's one-second burst
+    const left = performance.now();
+    const [next = 0] = await limiter.reserve('stripe', 1);
+    expect(next + (performance.now() - left)).toBeLessThan(80);
   });
 
   it('holds every call back until a pause the partner asked for has passed', async () => {
