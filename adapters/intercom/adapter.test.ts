@@ -281,8 +281,8 @@ describe('intercom configuration', () => {
     expect(scopeB.isDone()).toBe(true);
   });
 
-  it('declares the documented rate', () => {
-    expect(adapter().limits).toEqual({ perSecond: 166 });
+  it('declares the documented rate, with no headroom below it (Intercom counts in 10-second windows)', () => {
+    expect(adapter().limits).toEqual({ perSecond: 166, headroom: 0 });
   });
 
   it('requires https except on loopback', () => {
