@@ -20,6 +20,7 @@ const HOST = 'https://api.twilio.com';
 const CALLS = `/2010-04-01/Accounts/${SID}/Calls.json`;
 const CALL_A = `CA${'a'.repeat(32)}`;
 const CALL_B = `CA${'b'.repeat(32)}`;
+const CALL_C = `CA${'c'.repeat(32)}`;
 const callPath = (sid: string, account = SID) => `/2010-04-01/Accounts/${account}/Calls/${sid}.json`;
 const TWIML = '<Response><Say>Alarm</Say></Response>';
 const ctx: CallContext = { correlationId: 'corr-1', idempotencyKey: 'idem-1' };
@@ -51,6 +52,10 @@ const callBody = (sid: string, status = 'completed') => ({
   status,
   date_created: 'Tue, 04 Mar 2025 10:00:00 +0000',
 });
+/** The lookup after a lost answer: calls to the subject's number from ours, newest first. */
+const lookup = (query: Record<string, string>) => query.To === CANARIES.phone && query.From === FROM && Object.keys(query).sort().join() === 'From,PageSize,To';
+const recentCall = (sid: string) => ({ ...callBody(sid, 'queued'), date_created: new Date().toUTCString() });
+const callPage = (calls: unknown[]) => ({ calls, page: 0, page_size: 20, start: 0, end: Math.max(0, calls.length - 1), next_page_uri: null, uri: CALLS });
 const networkError = (code: string) => netError(code, `${code} while calling ${CANARIES.phone}`);
 
 const failure = (pending: Promise<unknown>) => expectPartnerFailure(pending, Object.values(CANARIES), { where: 'message' });
@@ -93,24 +98,41 @@ describe('twilio adapter: act (alarm call)', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('500 is outcome_unknown: the call may have been placed', async () => {
-    const scope = api().post(CALLS).reply(500, twilioError(500, 20500));
+  it('500 is outcome_unknown when no new call to the number shows up', async () => {
+    const scope = api().post(CALLS).reply(500, twilioError(500, 20500)).get(CALLS).query(lookup).reply(200, callPage([]));
     expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({ kind: 'permanent', status: 500, code: 'outcome_unknown' });
     expect(scope.isDone()).toBe(true);
   });
 
-  it('a timeout after sending is outcome_unknown, never retryable', async () => {
-    const scope = api().post(CALLS).delay(300).reply(201, callBody(CALL_A));
-    const err = await failure(adapter({ timeoutMs: 50 }).act!(alarm(), ctx));
+  it('a timeout after sending is outcome_unknown, never retryable, when the lookup finds nothing new', async () => {
+    // The only call to the number is one the gateway already knows (or one from an hour ago).
+    const old = { ...callBody(CALL_C), date_created: new Date(Date.now() - 3_600_000).toUTCString() };
+    const scope = api().post(CALLS).delay(300).reply(201, callBody(CALL_A)).get(CALLS).query(lookup).reply(200, callPage([recentCall(CALL_B), old]));
+    const err = await failure(adapter({ timeoutMs: 50 }).act!({ ...alarm(), ref: { pseudonym: CANARIES.pseudonym, partnerIds: [CALL_B] } }, ctx));
     expect(err).toMatchObject({ kind: 'permanent', code: 'outcome_unknown' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(scope.isDone()).toBe(true);
   });
 
-  it('a reset connection is outcome_unknown, a refused one is retryable', async () => {
+  it('a lost answer whose call Twilio holds is a success with that call: it is not rung again, and erasure can reach it', async () => {
+    const scope = api().post(CALLS).replyWithError(networkError('ECONNRESET')).get(CALLS).query(lookup).reply(200, callPage([recentCall(CALL_A)]));
+    expect(await adapter().act!(alarm(), ctx)).toEqual({ partnerId: CALL_A });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('two new calls to the number cannot be told apart: outcome_unknown', async () => {
+    const scope = api().post(CALLS).reply(502, twilioError(502, 20500)).get(CALLS).query(lookup).reply(200, callPage([recentCall(CALL_A), recentCall(CALL_B)]));
+    expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({ kind: 'permanent', code: 'outcome_unknown' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a reset connection is outcome_unknown even if the lookup fails too; a refused one is retryable with no lookup', async () => {
     const scope = api()
       .post(CALLS)
       .replyWithError(networkError('ECONNRESET'))
+      .get(CALLS)
+      .query(lookup)
+      .reply(500, twilioError(500, 20500))
       .post(CALLS)
       .replyWithError(networkError('ECONNREFUSED'));
     expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({ kind: 'permanent', code: 'outcome_unknown' });

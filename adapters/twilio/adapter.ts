@@ -14,6 +14,10 @@ import { ignoreNotFound } from '../shared/results.ts';
 const PARTNER = 'twilio';
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+/** Twilio's date_created has whole seconds, and its clock is not ours. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+/** Recent calls to the number read when an answer was lost (newest first). */
+const LOOKUP_LIMIT = 20;
 
 export interface TwilioOptions {
   readonly accountSid: string;
@@ -82,6 +86,19 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
     autoRetry: false,
   });
 
+  /**
+   * The call this request placed, if Twilio holds exactly one to this number from our number, created
+   * since the request went out (with CLOCK_SKEW_MS for the two clocks), that the gateway does not
+   * already know of.
+   */
+  async function findPlacedCall(to: string, startedAt: number, known: readonly string[], ctx: CallContext): Promise<string | undefined> {
+    const recent = await send('act', ctx, false, () => client.calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }));
+    const candidates = recent.filter(
+      (call) => CALL_SID.test(call.sid) && !known.includes(call.sid) && call.dateCreated instanceof Date && call.dateCreated.getTime() >= startedAt - CLOCK_SKEW_MS,
+    );
+    return candidates.length === 1 ? candidates[0]!.sid : undefined;
+  }
+
   return {
     partner: PARTNER,
     limits: { perSecond: options.callsPerSecond ?? 1 },
@@ -103,9 +120,19 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
             ? { url }
             : undefined;
       if (!instructions) throw permanent(operation, 'invalid_params');
-      const call = await send(operation, ctx, true, () => client.calls.create({ to, from: options.from, ...instructions }));
-      if (!CALL_SID.test(call.sid)) throw permanent(operation, 'unexpected_response');
-      return { partnerId: call.sid };
+      const startedAt = Date.now();
+      try {
+        const call = await send(operation, ctx, true, () => client.calls.create({ to, from: options.from, ...instructions }));
+        if (!CALL_SID.test(call.sid)) throw permanent(operation, 'unexpected_response');
+        return { partnerId: call.sid };
+      } catch (err) {
+        if (!(err instanceof PartnerError) || err.code !== 'outcome_unknown') throw err;
+        // The answer was lost, not necessarily the call. Look for it, so that a placed call is not
+        // rung again and its record can be erased later; if it cannot be told apart, it stays unknown.
+        const placed = await findPlacedCall(to, startedAt, input.ref.partnerIds, ctx).catch(() => undefined);
+        if (placed) return { partnerId: placed };
+        throw err;
+      }
     },
 
     // Twilio has no archive: both modes delete the call records. Erasure works from the call sids the

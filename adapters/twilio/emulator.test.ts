@@ -19,7 +19,7 @@ const send = async (e: ReturnType<typeof createTwilioEmulator>, ...args: Paramet
   (await e.handle(request(...args))) as Answer;
 
 describe('twilio emulator', () => {
-  it('creates calls from form fields and lists them filtered by To', async () => {
+  it('creates calls from form fields and lists them filtered by To and From', async () => {
     const emulator = createTwilioEmulator();
     const created = await send(emulator, 'POST', CALLS, { To: '+46701111111', From: '+15005550006', Url: 'https://x.example.test' });
     expect(created).toMatchObject({ status: 201, body: { to: '+46701111111', status: 'completed', account_sid: SID } });
@@ -27,6 +27,9 @@ describe('twilio emulator', () => {
     const listed = await send(emulator, 'GET', CALLS, undefined, 'To=%2B46701111111');
     expect((listed.body.calls as { to: string }[]).map((c) => c.to)).toEqual(['+46701111111']);
     expect(listed.body).toMatchObject({ next_page_uri: null, page: 0 });
+    await send(emulator, 'POST', CALLS, { To: '+46701111111', From: '+15005550007', Twiml: '<Response/>' });
+    const fromUs = await send(emulator, 'GET', CALLS, undefined, 'To=%2B46701111111&From=%2B15005550007');
+    expect((fromUs.body.calls as { from: string }[]).map((c) => c.from)).toEqual(['+15005550007']);
   });
 
   it("answers Twilio's error JSON", async () => {

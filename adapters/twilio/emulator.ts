@@ -111,8 +111,11 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions = {}): Partn
 
   function page(req: EmulatorRequest): EmulatorResponse {
     const to = req.query.get('To');
+    const from = req.query.get('From');
     const pageSize = Math.min(Number(req.query.get('PageSize') ?? 50) || 50, 1000);
-    const matching = [...calls.values()].filter((c) => to === null || c.to === to).sort((a, b) => b.createdAt - a.createdAt);
+    const matching = [...calls.values()]
+      .filter((c) => (to === null || c.to === to) && (from === null || c.from === from))
+      .sort((a, b) => b.createdAt - a.createdAt);
     const uri = `/2010-04-01/Accounts/${accountSid}/Calls.json?PageSize=${pageSize}&Page=0`;
     return {
       status: 200,
