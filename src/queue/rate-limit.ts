@@ -35,6 +35,11 @@ export class RateLimiter {
   readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(sql: Sql, limits: ReadonlyMap<string, PartnerLimits>, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
+    for (const [partner, { perSecond, burst, headroom }] of limits) {
+      if (perSecond !== undefined && !(perSecond > 0)) throw new RangeError(`limits.${partner}.perSecond must be a positive number, got ${perSecond}`);
+      if (burst !== undefined && !(burst >= 1)) throw new RangeError(`limits.${partner}.burst must be at least 1, got ${burst}`);
+      if (headroom !== undefined && !(headroom >= 0 && headroom < 1)) throw new RangeError(`limits.${partner}.headroom must be at least 0 and below 1, got ${headroom}`);
+    }
     this.#sql = sql;
     this.#limits = limits;
     this.#sleep = sleep;

@@ -66,6 +66,12 @@ describe(`RateLimiter (${engine})`, () => {
     expect(next + (performance.now() - left)).toBeLessThan(80);
   });
 
+  it('refuses limits that make no sense, naming the partner and the setting', async () => {
+    await expect(limiterWith({ stripe: { perSecond: 25, headroom: 1 } })).rejects.toThrow('limits.stripe.headroom must be at least 0 and below 1, got 1');
+    await expect(limiterWith({ auth0: { perSecond: 0 } })).rejects.toThrow('limits.auth0.perSecond must be a positive number, got 0');
+    await expect(limiterWith({ twilio: { perSecond: 1, burst: 0 } })).rejects.toThrow('limits.twilio.burst must be at least 1, got 0');
+  });
+
   it('holds every call back until a pause the partner asked for has passed', async () => {
     const limiter = await limiterWith({ stripe: { perSecond: 25 }, unrated: {} });
     await limiter.pause('stripe', 2_000);
