@@ -99,7 +99,10 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
       const out: Record<string, Holding> = {};
       for (const d of devices.values()) {
         const personal: Record<string, unknown> = {};
-        for (const field of ['ip_address', 'public_address', 'mac_address', 'device_name', 'note'] as const) {
+        // Named by category root, as the Holding contract asks: both addresses are the ip_address category.
+        if (d.ip_address) personal['ip_address.local'] = d.ip_address;
+        if (d.public_address) personal['ip_address.public'] = d.public_address;
+        for (const field of ['mac_address', 'device_name', 'note'] as const) {
           if (d[field]) personal[field] = d[field];
         }
         if (d.latitude || d.longitude) personal.location = { latitude: d.latitude, longitude: d.longitude };

@@ -27,15 +27,9 @@ export interface PartnerHoldingsReport {
   readonly problems: readonly string[];
 }
 
-/**
- * Holdings name fields by category root ('name.given' -> name) as the emulator contract asks; balena
- * names its public IP field after itself.
- */
-const FIELD_ALIASES: Readonly<Record<string, string>> = { public_address: 'ip_address' };
-
+/** Holdings name fields by category root ('name.given' -> name), as the emulator contract asks. */
 function categoryOf(policy: Policy, field: string): string | undefined {
-  const root = field.split('.')[0] ?? field;
-  const category = FIELD_ALIASES[root] ?? root;
+  const category = field.split('.')[0] ?? field;
   return policy.document.categories[category] === undefined ? undefined : category;
 }
 

@@ -74,7 +74,7 @@ describe('holdings checks', () => {
   it('pass when each partner holds only categories it is sent or collects', () => {
     const holdings = {
       stripe: { cus_1: held({ name: 'A B' }) },
-      resin: { '1001': held({ ip_address: '192.0.2.1', public_address: '198.51.100.1' }) },
+      resin: { '1001': held({ 'ip_address.local': '192.0.2.1', 'ip_address.public': '198.51.100.1' }) },
       twilio: {},
     };
     expect(holdingsProblems(policy, holdings)).toEqual([]);
