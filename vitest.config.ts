@@ -24,7 +24,12 @@ export default defineConfig({
             {
               test: {
                 name: 'postgres',
-                include: ['test/store/**/*.test.ts', 'test/queue/**/*.test.ts', 'test/log/**/*.test.ts', 'test/gateway/**/*.test.ts'],
+                include: [
+                  'test/store/**/*.test.ts',
+                  'test/queue/**/*.test.ts',
+                  'test/log/**/*.test.ts',
+                  'test/gateway/**/*.test.ts',
+                ],
                 testTimeout: 60_000,
                 hookTimeout: 60_000,
                 env: { PARTNER_GATEWAY_TEST_ENGINE: 'postgres' },

@@ -28,8 +28,17 @@ export const partnerModules: readonly PartnerModule<never>[] = [
 
 export function partnerModule(name: string): PartnerModule<never> {
   const found = partnerModules.find((m) => m.partner === name);
-  if (!found) throw new Error(`unknown partner ${name}: expected one of ${partnerModules.map((m) => m.partner).join(', ')}`);
+  if (!found)
+    throw new Error(`unknown partner ${name}: expected one of ${partnerModules.map((m) => m.partner).join(', ')}`);
   return found;
 }
 
-export { auth0Partner, elogistikPartner, intercomPartner, mailchimpPartner, resinPartner, stripePartner, twilioPartner };
+export {
+  auth0Partner,
+  elogistikPartner,
+  intercomPartner,
+  mailchimpPartner,
+  resinPartner,
+  stripePartner,
+  twilioPartner,
+};

@@ -6,7 +6,21 @@
  * resync on.
  */
 import { createGateway } from '../src/gateway.ts';
-import { SECRETS, benchSandbox, benchSource, count, freshEngine, limitsOff, pool, quietLogger, round, sandboxAdapters, setting, subjectId, type Engine } from './common.ts';
+import {
+  SECRETS,
+  benchSandbox,
+  benchSource,
+  count,
+  freshEngine,
+  limitsOff,
+  pool,
+  quietLogger,
+  round,
+  sandboxAdapters,
+  setting,
+  subjectId,
+  type Engine,
+} from './common.ts';
 
 export const BATCH_MEMBERS = count('BENCH_BATCH_MEMBERS', 10_000);
 
@@ -39,7 +53,12 @@ export async function batching(engine: Engine): Promise<BatchRun> {
     try {
       const ids = Array.from({ length: n }, (_, i) => subjectId(1 + i));
       const consentStarted = performance.now();
-      await pool(ids, 8, async (id) => void (await gateway.consent.grant(id, 'marketing', { source: 'bench-signup', evidence: `bench-form-${id}` })));
+      await pool(
+        ids,
+        8,
+        async (id) =>
+          void (await gateway.consent.grant(id, 'marketing', { source: 'bench-signup', evidence: `bench-form-${id}` })),
+      );
       const consentSeconds = (performance.now() - consentStarted) / 1000;
 
       const before = (await sandbox.stats()).mailchimp!.requests;
@@ -51,7 +70,15 @@ export async function batching(engine: Engine): Promise<BatchRun> {
       const [{ subscribed } = { subscribed: 0 }] = await gateway.database.query<{ subscribed: number }>(
         `select count(*)::int as subscribed from links where partner = 'mailchimp' and holds and consent_entry_applied is not null`,
       );
-      return { batchSize, members: n, consentSeconds: round(consentSeconds, 1), enqueued: summary.enqueued, calls, subscribed, seconds: round(seconds, 2) };
+      return {
+        batchSize,
+        members: n,
+        consentSeconds: round(consentSeconds, 1),
+        enqueued: summary.enqueued,
+        calls,
+        subscribed,
+        seconds: round(seconds, 2),
+      };
     } finally {
       await gateway.stop();
     }

@@ -35,11 +35,15 @@ for (const task of tasks) {
   const started = performance.now();
   try {
     const result = await run();
-    process.stdout.write(`${RESULT_MARK} ${JSON.stringify({ task, result, seconds: round((performance.now() - started) / 1000, 1), peakRssMb: mb(sampler.peak()) })}\n`);
+    process.stdout.write(
+      `${RESULT_MARK} ${JSON.stringify({ task, result, seconds: round((performance.now() - started) / 1000, 1), peakRssMb: mb(sampler.peak()) })}\n`,
+    );
   } catch (error) {
     failed = true;
     const e = error as Error;
-    process.stdout.write(`${RESULT_MARK} ${JSON.stringify({ task, error: `${e.name}: ${e.message}`, seconds: round((performance.now() - started) / 1000, 1), peakRssMb: mb(sampler.peak()) })}\n`);
+    process.stdout.write(
+      `${RESULT_MARK} ${JSON.stringify({ task, error: `${e.name}: ${e.message}`, seconds: round((performance.now() - started) / 1000, 1), peakRssMb: mb(sampler.peak()) })}\n`,
+    );
     process.stderr.write(`${e.stack ?? e.message}\n`);
   }
 }

@@ -28,7 +28,8 @@ export const SECRETS = { pseudonymKey: PSEUDONYM_KEY } as const;
 export function count(name: string, fallback: number, min = 1): number {
   const scale = Number(process.env.BENCH_SCALE ?? '1');
   const raw = process.env[name];
-  const base = raw !== undefined && raw !== '' ? Number(raw) : fallback * (Number.isFinite(scale) && scale > 0 ? scale : 1);
+  const base =
+    raw !== undefined && raw !== '' ? Number(raw) : fallback * (Number.isFinite(scale) && scale > 0 ? scale : 1);
   return Math.max(min, Math.round(base));
 }
 
@@ -51,7 +52,12 @@ export function benchRecord(n: number): MasterRecordInput {
   return {
     id: subjectId(n),
     name: { given: `Given${n}`, family: `Family${n}` },
-    address: { street: `Benchgatan ${(n % 200) + 1}`, postalCode: String(10_000 + (n % 89_999)), city: 'Benchstad', country: 'SE' },
+    address: {
+      street: `Benchgatan ${(n % 200) + 1}`,
+      postalCode: String(10_000 + (n % 89_999)),
+      city: 'Benchstad',
+      country: 'SE',
+    },
     phone: `+4670${String(n).padStart(7, '0')}`,
     email: `bench${n}@example.test`,
     subscription: { start: '2024-01-01T00:00:00.000Z' },
@@ -92,7 +98,12 @@ export function postgresUrl(): string | undefined {
 
 /** A fresh embedded store in a temp directory, or a fresh schema `gw_bench_<random>` on PostgreSQL. */
 export function freshEngine(engine: Engine): EngineHandle {
-  const handle = engineAt(engine, engine === 'pglite' ? mkdtempSync(join(tmpdir(), 'partner-gateway-bench-')) : `gw_bench_${randomBytes(5).toString('hex')}`);
+  const handle = engineAt(
+    engine,
+    engine === 'pglite'
+      ? mkdtempSync(join(tmpdir(), 'partner-gateway-bench-'))
+      : `gw_bench_${randomBytes(5).toString('hex')}`,
+  );
   // The orchestrator (run.ts) notes every store made, to remove any that a killed child left behind.
   process.stdout.write(`${STORE_MARK} ${JSON.stringify({ engine, location: handle.location })}\n`);
   return handle;
@@ -104,10 +115,16 @@ export const RESULT_MARK = '@@bench-result@@';
 /** The store at a location freshEngine() made (possibly in another process). */
 export function engineAt(engine: Engine, location: string): EngineHandle {
   if (engine === 'pglite') {
-    return { engine, location, database: { dataDir: location }, cleanup: async () => rmSync(location, { recursive: true, force: true }) };
+    return {
+      engine,
+      location,
+      database: { dataDir: location },
+      cleanup: async () => rmSync(location, { recursive: true, force: true }),
+    };
   }
   const url = postgresUrl();
-  if (!url) throw new Error('no PostgreSQL url: set PARTNER_GATEWAY_BENCH_DATABASE_URL or PARTNER_GATEWAY_TEST_DATABASE_URL');
+  if (!url)
+    throw new Error('no PostgreSQL url: set PARTNER_GATEWAY_BENCH_DATABASE_URL or PARTNER_GATEWAY_TEST_DATABASE_URL');
   if (!/^gw_bench_[0-9a-f]{10}$/.test(location)) throw new Error(`not a benchmark schema: ${location}`);
   const schema = location;
   return {
@@ -143,9 +160,17 @@ export interface BenchSandbox {
  * inspection port. Limits on or off; faults (e.g. latency) as the sandbox takes them.
  */
 export async function benchSandbox(limits: boolean, faults: FaultConfig = {}): Promise<BenchSandbox> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), JSON.stringify({ limits, faults })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)),
+      JSON.stringify({ limits, faults }),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const info = await new Promise<{ urls: Record<string, string>; inspectUrl: string }>((resolve, reject) => {
     let buffer = '';
@@ -176,7 +201,10 @@ export async function benchSandbox(limits: boolean, faults: FaultConfig = {}): P
       return url;
     },
     stats: () => get('/stats'),
-    requests: (partner, since) => get(`/partners/${encodeURIComponent(partner)}/requests${since ? `?since=${encodeURIComponent(since.toISOString())}` : ''}`),
+    requests: (partner, since) =>
+      get(
+        `/partners/${encodeURIComponent(partner)}/requests${since ? `?since=${encodeURIComponent(since.toISOString())}` : ''}`,
+      ),
     close: async () => {
       child.stdin!.end();
       const timer = setTimeout(() => child.kill('SIGTERM'), 5_000);
@@ -193,7 +221,9 @@ export function totalRequests(stats: Record<string, PartnerStats>): number {
 
 /** Adapters pointed at the sandbox (Auth0 with createUsers, as its sandbox options say). */
 export function sandboxAdapters(sandbox: BenchSandbox, partners: readonly string[] = ALL_PARTNERS): PartnerAdapter[] {
-  return partnerModules.filter((m) => partners.includes(m.partner)).map((m) => m.createAdapter(m.sandboxOptions(sandbox.url(m.partner))));
+  return partnerModules
+    .filter((m) => partners.includes(m.partner))
+    .map((m) => m.createAdapter(m.sandboxOptions(sandbox.url(m.partner))));
 }
 
 /**
@@ -257,7 +287,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Runs fn over items with at most `limit` in flight. */
-export async function pool<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

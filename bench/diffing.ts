@@ -11,7 +11,7 @@ import { describePayload, minimise } from '../src/minimise.ts';
 import { loadPolicyFile } from '../src/policy/index.ts';
 import { parseMasterRecord } from '../src/record.ts';
 import {
-  RssSampler,
+  type RssSampler,
   SECRETS,
   SYNC_PARTNERS,
   benchRecord,
@@ -78,7 +78,7 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
       logger: quietLogger(),
     });
     try {
-          // 1. The first DIFF_REAL subjects through the real pipeline.
+      // 1. The first DIFF_REAL subjects through the real pipeline.
       const real = Array.from({ length: DIFF_REAL }, (_, i) => subjectId(i + 1));
       await gateway.resync({ subjects: real, operator: 'bench' });
       await gateway.runUntilIdle({ timeoutMs: 120_000 });
@@ -88,29 +88,45 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
         const payload = minimise(parseMasterRecord(benchRecord(k)), partner, policy);
         return { digest: keys.payloadDigest(payload), fields: describePayload(payload, policy).fields };
       };
-      const realRows = await gateway.database.query<{ subject_id: string; partner: string; digest: string; last_fields: string[] | string }>(
-        `select subject_id, partner, digest, last_fields from links where holds order by subject_id, partner`,
-      );
+      const realRows = await gateway.database.query<{
+        subject_id: string;
+        partner: string;
+        digest: string;
+        last_fields: string[] | string;
+      }>(`select subject_id, partner, digest, last_fields from links where holds order by subject_id, partner`);
       const holders = [...new Set(realRows.map((r) => r.partner))].sort();
-      if (holders.join(',') !== [...SYNC_PARTNERS].sort().join(',')) throw new Error(`diffing: the real sync left links at ${holders.join(', ')}, expected ${SYNC_PARTNERS.join(', ')}`);
+      if (holders.join(',') !== [...SYNC_PARTNERS].sort().join(','))
+        throw new Error(
+          `diffing: the real sync left links at ${holders.join(', ')}, expected ${SYNC_PARTNERS.join(', ')}`,
+        );
       let verified = 0;
       for (const row of realRows) {
         const k = Number(row.subject_id.slice('bench-'.length));
         const want = expected(k, row.partner);
-        const fields = typeof row.last_fields === 'string' ? row.last_fields.replace(/[{}]/g, '').split(',') : row.last_fields;
+        const fields =
+          typeof row.last_fields === 'string' ? row.last_fields.replace(/[{}]/g, '').split(',') : row.last_fields;
         if (row.digest !== want.digest || fields.join(',') !== want.fields.join(',')) {
-          throw new Error(`diffing: seeding would differ from the real pipeline for ${row.subject_id} at ${row.partner}`);
+          throw new Error(
+            `diffing: seeding would differ from the real pipeline for ${row.subject_id} at ${row.partner}`,
+          );
         }
         verified++;
       }
-      if (verified !== DIFF_REAL * SYNC_PARTNERS.length) throw new Error(`diffing: expected ${DIFF_REAL * SYNC_PARTNERS.length} real links, found ${verified}`);
+      if (verified !== DIFF_REAL * SYNC_PARTNERS.length)
+        throw new Error(`diffing: expected ${DIFF_REAL * SYNC_PARTNERS.length} real links, found ${verified}`);
 
       // 2. Seed the rest with the same digests and field lists, partner ids shaped like the real ones.
       const seedStarted = performance.now();
       let seeded = 0;
       for (let from = DIFF_REAL + 1; from <= n; from += SEED_CHUNK) {
         const to = Math.min(n, from + SEED_CHUNK - 1);
-        const cols = { subject: [] as string[], partner: [] as string[], ids: [] as string[], digest: [] as string[], fields: [] as string[] };
+        const cols = {
+          subject: [] as string[],
+          partner: [] as string[],
+          ids: [] as string[],
+          digest: [] as string[],
+          fields: [] as string[],
+        };
         for (let k = from; k <= to; k++) {
           for (const partner of SYNC_PARTNERS) {
             const want = expected(k, partner);
@@ -130,7 +146,14 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
         seeded += to - from + 1;
       }
       await gateway.database.query(`analyze links`);
-      return { location: store.location, subjects: n, syncedForReal: DIFF_REAL, seeded, seedSeconds: round((performance.now() - seedStarted) / 1000, 1), seedVerified: verified };
+      return {
+        location: store.location,
+        subjects: n,
+        syncedForReal: DIFF_REAL,
+        seeded,
+        seedSeconds: round((performance.now() - seedStarted) / 1000, 1),
+        seedVerified: verified,
+      };
     } finally {
       await gateway.stop();
     }
@@ -156,7 +179,7 @@ export async function diffingMeasure(engine: Engine, seed: DiffSeed, sampler: Rs
       logger: quietLogger(),
     });
     try {
-          (globalThis as { gc?: () => void }).gc?.();
+      (globalThis as { gc?: () => void }).gc?.();
       const before = totalRequests(await sandbox.stats());
       const rssBefore = sampler.sample();
       sampler.restart();

@@ -7,7 +7,22 @@
  * pipeline's own, not time spent queued behind other erasures.
  */
 import { createGateway } from '../src/gateway.ts';
-import { SECRETS, SYNC_PARTNERS, benchSandbox, benchSource, count, freshEngine, limitsOff, percentile, quietLogger, round, sandboxAdapters, sleep, subjectId, type Engine } from './common.ts';
+import {
+  SECRETS,
+  SYNC_PARTNERS,
+  benchSandbox,
+  benchSource,
+  count,
+  freshEngine,
+  limitsOff,
+  percentile,
+  quietLogger,
+  round,
+  sandboxAdapters,
+  sleep,
+  subjectId,
+  type Engine,
+} from './common.ts';
 
 export const ERASURE_SUBJECTS = count('BENCH_ERASURE_SUBJECTS', 50);
 
@@ -38,11 +53,15 @@ export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
       hooks: { erased: async (id) => waiting.get(id)?.() },
     });
     try {
-          const ids = Array.from({ length: n }, (_, i) => subjectId(i + 1));
+      const ids = Array.from({ length: n }, (_, i) => subjectId(i + 1));
       await gateway.resync({ subjects: ids, operator: 'bench' });
       await gateway.runUntilIdle({ timeoutMs: 120_000 });
-      const [{ held } = { held: 0 }] = await gateway.database.query<{ held: number }>(`select count(*)::int as held from links where holds and partner = any($1::text[])`, [[...SYNC_PARTNERS]]);
-      if (held !== n * SYNC_PARTNERS.length) throw new Error(`erasure: expected ${n * SYNC_PARTNERS.length} links after the sync, found ${held}`);
+      const [{ held } = { held: 0 }] = await gateway.database.query<{ held: number }>(
+        `select count(*)::int as held from links where holds and partner = any($1::text[])`,
+        [[...SYNC_PARTNERS]],
+      );
+      if (held !== n * SYNC_PARTNERS.length)
+        throw new Error(`erasure: expected ${n * SYNC_PARTNERS.length} links after the sync, found ${held}`);
 
       await gateway.work({ pollingIntervalSeconds: 0.5 });
       const before = await sandbox.stats();
@@ -53,7 +72,8 @@ export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
         const started = performance.now();
         await gateway.erase(id, { reason: 'benchmark erasure request', operator: 'bench' });
         const timeout = sleep(30_000).then(() => 'timeout' as const);
-        if ((await Promise.race([done, timeout])) === 'timeout') throw new Error(`erasure of ${id} did not complete within 30 s`);
+        if ((await Promise.race([done, timeout])) === 'timeout')
+          throw new Error(`erasure of ${id} did not complete within 30 s`);
         latencies.push(performance.now() - started);
         if ((await gateway.erasureStatus(id)).complete) complete++;
       }

@@ -15,7 +15,21 @@ import type { EmulatorRequest } from '../src/emulator.ts';
 import { createGateway } from '../src/gateway.ts';
 import type { PartnerLimits } from '../src/queue/rate-limit.ts';
 import type { RequestLogEntry } from '../src/sandbox/index.ts';
-import { SECRETS, benchSandbox, benchSource, count, freshEngine, pool, quietLogger, round, sandboxAdapters, setting, sleep, subjectId, type Engine } from './common.ts';
+import {
+  SECRETS,
+  benchSandbox,
+  benchSource,
+  count,
+  freshEngine,
+  pool,
+  quietLogger,
+  round,
+  sandboxAdapters,
+  setting,
+  sleep,
+  subjectId,
+  type Engine,
+} from './common.ts';
 
 export const LIMIT_SECONDS = setting('BENCH_LIMIT_SECONDS', 8);
 /** Mean partner latency in this part (uniform in [L/2, 3L/2]), so requests overlap as with real partners. */
@@ -24,9 +38,15 @@ export const LATENCY_MS = setting('BENCH_LIMIT_LATENCY_MS', 40);
 const MAILCHIMP_WITHDRAWALS = count('BENCH_LIMIT_MAILCHIMP', 300);
 
 /** The partners' documented limits, as the sandbox enforces them (a rate per second for the rows). */
-export const DOCUMENTED: Readonly<Record<string, { perSecond?: number; maxConcurrent?: number; window?: { ms: number; max: number }; note: string }>> = {
+export const DOCUMENTED: Readonly<
+  Record<string, { perSecond?: number; maxConcurrent?: number; window?: { ms: number; max: number }; note: string }>
+> = {
   stripe: { perSecond: 25, note: '25/s (test mode)' },
-  intercom: { perSecond: 10_000 / 60, window: { ms: 10_000, max: Math.ceil(10_000 / 6) }, note: '1,667 per 10 s window (10,000/min)' },
+  intercom: {
+    perSecond: 10_000 / 60,
+    window: { ms: 10_000, max: Math.ceil(10_000 / 6) },
+    note: '1,667 per 10 s window (10,000/min)',
+  },
   elogistik: { perSecond: 50, note: '50/s' },
   auth0: { perSecond: 2, note: '2/s (free plan, Management API)' },
   twilio: { perSecond: 1, note: '1 call/s' },
@@ -75,14 +95,18 @@ export interface LimitsResult {
 
 /** The limits each adapter declares (adapters made with sandbox options; nothing is called). */
 export function declaredLimits(): Record<string, PartnerLimits | undefined> {
-  return Object.fromEntries(partnerModules.map((m) => [m.partner, m.createAdapter(m.sandboxOptions('http://127.0.0.1:9')).limits]));
+  return Object.fromEntries(
+    partnerModules.map((m) => [m.partner, m.createAdapter(m.sandboxOptions('http://127.0.0.1:9')).limits]),
+  );
 }
 
 /** Partners whose adapters declare other limits than the documented ones. */
 export function undeclared(): string[] {
   const declared = declaredLimits();
   return Object.entries(HOST_CONFIGURED)
-    .filter(([p, want]) => declared[p]?.perSecond !== want.perSecond || declared[p]?.maxConcurrent !== want.maxConcurrent)
+    .filter(
+      ([p, want]) => declared[p]?.perSecond !== want.perSecond || declared[p]?.maxConcurrent !== want.maxConcurrent,
+    )
     .map(([p]) => p);
 }
 
@@ -91,18 +115,40 @@ export async function limitFidelity(engine: Engine, variant: LimitVariant): Prom
   // The documented variant runs only the partners whose adapters declare other limits than the
   // documented ones (the host configures those); the others would repeat the declared run.
   const measured = variant === 'declared' ? Object.keys(DOCUMENTED) : undeclared();
-  if (measured.length === 0) return { variant, seconds: 0, partners: [], suppressed: 0, withdrawals: 0, skipped: 'every adapter declares the documented limits' };
-  const jobsFor = (p: string, seconds = D) => (measured.includes(p) ? Math.max(2, Math.round(DOCUMENTED[p]!.perSecond! * seconds)) : 0);
+  if (measured.length === 0)
+    return {
+      variant,
+      seconds: 0,
+      partners: [],
+      suppressed: 0,
+      withdrawals: 0,
+      skipped: 'every adapter declares the documented limits',
+    };
+  const jobsFor = (p: string, seconds = D) =>
+    measured.includes(p) ? Math.max(2, Math.round(DOCUMENTED[p]!.perSecond! * seconds)) : 0;
   // Intercom's limit is a 10-second window: its run spans two, so one whole window is inside it.
-  const plan = { elogistik: jobsFor('elogistik'), stripe: jobsFor('stripe'), intercom: jobsFor('intercom', INTERCOM_SECONDS), auth0: jobsFor('auth0') };
+  const plan = {
+    elogistik: jobsFor('elogistik'),
+    stripe: jobsFor('stripe'),
+    intercom: jobsFor('intercom', INTERCOM_SECONDS),
+    auth0: jobsFor('auth0'),
+  };
   // Subject ranges: each partner its own, so partner state never overlaps.
   const ranges: Record<string, [number, number]> = {};
   let next = 1;
-  for (const [p, n] of [...Object.entries(plan), ['twilio', 10_000] as const, ['mailchimp', MAILCHIMP_WITHDRAWALS] as const, ['warm-up', 1] as const]) {
+  for (const [p, n] of [
+    ...Object.entries(plan),
+    ['twilio', 10_000] as const,
+    ['mailchimp', MAILCHIMP_WITHDRAWALS] as const,
+    ['warm-up', 1] as const,
+  ]) {
     ranges[p] = [next, n];
     next += n;
   }
-  const sandbox = await benchSandbox(true, LATENCY_MS > 0 ? { '*': { latencyMs: { min: LATENCY_MS / 2, max: (LATENCY_MS * 3) / 2 } } } : {});
+  const sandbox = await benchSandbox(
+    true,
+    LATENCY_MS > 0 ? { '*': { latencyMs: { min: LATENCY_MS / 2, max: (LATENCY_MS * 3) / 2 } } } : {},
+  );
   const emulators = Object.fromEntries(partnerModules.map((m) => [m.partner, m.createEmulator()]));
   const store = freshEngine(engine);
   const adapters = sandboxAdapters(sandbox);
@@ -130,7 +176,8 @@ export async function limitFidelity(engine: Engine, variant: LimitVariant): Prom
 
     // The window: jobs for the sync partners, withdrawals for Mailchimp, then work them off while
     // Twilio gets sequential alarm calls.
-    for (const p of ['elogistik', 'stripe', 'intercom', 'auth0']) if (ids(p).length > 0) await gateway.resync({ partner: p, subjects: ids(p), operator: 'bench' });
+    for (const p of ['elogistik', 'stripe', 'intercom', 'auth0'])
+      if (ids(p).length > 0) await gateway.resync({ partner: p, subjects: ids(p), operator: 'bench' });
     for (const id of members) await gateway.consent.withdraw(id, 'marketing', { source: 'bench' });
     const started = performance.now();
     const twilioIds = ids('twilio');
@@ -138,15 +185,21 @@ export async function limitFidelity(engine: Engine, variant: LimitVariant): Prom
       let i = 0;
       const until = performance.now() + D * 1_000;
       while (performance.now() < until && i < twilioIds.length) {
-        await gateway.call(twilioIds[i++]!, 'alarm', { twiml: '<Response><Say>Bench</Say></Response>' }).catch(() => undefined);
+        await gateway
+          .call(twilioIds[i++]!, 'alarm', { twiml: '<Response><Say>Bench</Say></Response>' })
+          .catch(() => undefined);
       }
     })();
     await Promise.all([gateway.runUntilIdle({ timeoutMs: Math.max(D, INTERCOM_SECONDS) * 4_000 }), twilio]);
     const seconds = (performance.now() - started) / 1000;
 
     const stats = await sandbox.stats();
-    const [{ suppressed } = { suppressed: 0 }] = await gateway.database.query<{ suppressed: number }>(`select count(*)::int as suppressed from links where partner = 'mailchimp' and suppressed`);
-    const logs = Object.fromEntries(await Promise.all(measured.map(async (p) => [p, await sandbox.requests(p, mark)] as const)));
+    const [{ suppressed } = { suppressed: 0 }] = await gateway.database.query<{ suppressed: number }>(
+      `select count(*)::int as suppressed from links where partner = 'mailchimp' and suppressed`,
+    );
+    const logs = Object.fromEntries(
+      await Promise.all(measured.map(async (p) => [p, await sandbox.requests(p, mark)] as const)),
+    );
     const partners = measured.map((p): PartnerFidelity => {
       // Only the requests the partner's limit counts (Auth0: the Management API; Twilio: placing calls).
       const counts = emulators[p]!.limits.counts;
@@ -157,8 +210,20 @@ export async function limitFidelity(engine: Engine, variant: LimitVariant): Prom
       const tooMany = entries.filter((e) => e.status === 429).length;
       const times = entries.map((e) => Date.parse(e.time)).sort((a, b) => a - b);
       const windowSeconds = times.length > 1 ? (times.at(-1)! - times[0]!) / 1000 : 0;
-      const steady = doc.perSecond !== undefined ? achievedRate(accepted.map((e) => Date.parse(e.time)), times[0], p === 'intercom' ? INTERCOM_SECONDS : D) : null;
-      const windowed = doc.window ? fullestWindow(accepted.map((e) => Date.parse(e.time)), doc.window.ms) : null;
+      const steady =
+        doc.perSecond !== undefined
+          ? achievedRate(
+              accepted.map((e) => Date.parse(e.time)),
+              times[0],
+              p === 'intercom' ? INTERCOM_SECONDS : D,
+            )
+          : null;
+      const windowed = doc.window
+        ? fullestWindow(
+            accepted.map((e) => Date.parse(e.time)),
+            doc.window.ms,
+          )
+        : null;
       return {
         partner: p,
         limit: doc.note,
@@ -169,7 +234,12 @@ export async function limitFidelity(engine: Engine, variant: LimitVariant): Prom
         tooManyShare: entries.length === 0 ? 0 : round((100 * tooMany) / entries.length, 2),
         windowSeconds: round(windowSeconds, 2),
         steadyPerSecond: steady === null ? null : round(steady, 2),
-        rateShare: doc.window && windowed !== null ? round((100 * windowed) / doc.window.max, 1) : steady === null || doc.perSecond === undefined ? null : round((100 * steady) / doc.perSecond, 1),
+        rateShare:
+          doc.window && windowed !== null
+            ? round((100 * windowed) / doc.window.max, 1)
+            : steady === null || doc.perSecond === undefined
+              ? null
+              : round((100 * steady) / doc.perSecond, 1),
         fullestWindow: windowed,
         peakConcurrency: stats[p]?.peakConcurrency ?? 0,
         maxConcurrent: doc.maxConcurrent ?? null,
@@ -189,7 +259,11 @@ export async function limitFidelity(engine: Engine, variant: LimitVariant): Prom
  * sized to last D s at the limit), so retries that come back after their backoff do not dilute it.
  * Null when there was no request.
  */
-function achievedRate(acceptedTimes: readonly number[], firstRequest: number | undefined, seconds: number): number | null {
+function achievedRate(
+  acceptedTimes: readonly number[],
+  firstRequest: number | undefined,
+  seconds: number,
+): number | null {
   if (firstRequest === undefined || seconds <= 1) return null;
   const from = firstRequest + 1_000;
   const to = firstRequest + seconds * 1_000;
@@ -222,5 +296,7 @@ function gatewayLimitOf(partner: string, variant: LimitVariant, declared: Partne
     limits.perSecond !== undefined ? `${round(limits.perSecond, 1)}/s` : undefined,
     limits.maxConcurrent !== undefined ? `${limits.maxConcurrent} concurrent` : undefined,
   ].filter(Boolean);
-  return parts.length > 0 ? `${parts.join(', ')}${variant === 'documented' && HOST_CONFIGURED[partner] ? ' (host config)' : ''}` : 'none declared (10 concurrent by default)';
+  return parts.length > 0
+    ? `${parts.join(', ')}${variant === 'documented' && HOST_CONFIGURED[partner] ? ' (host config)' : ''}`
+    : 'none declared (10 concurrent by default)';
 }

@@ -60,7 +60,10 @@ export async function overhead(engine: Engine): Promise<OverheadResult> {
         const record = parseMasterRecord(benchRecord(k));
         const payload = minimise(record, adapter.partner, policy);
         const id = subjectId(k);
-        await adapter.upsert!({ payload, ref: { pseudonym: keys.pseudonym(adapter.partner, id), partnerIds: [] } }, { correlationId: 'bench', idempotencyKey: `bench-${adapter.partner}-${id}` });
+        await adapter.upsert!(
+          { payload, ref: { pseudonym: keys.pseudonym(adapter.partner, id), partnerIds: [] } },
+          { correlationId: 'bench', idempotencyKey: `bench-${adapter.partner}-${id}` },
+        );
         calls++;
       }
     }
@@ -83,14 +86,16 @@ export async function overhead(engine: Engine): Promise<OverheadResult> {
       logger: quietLogger(),
     });
     try {
-          const before = totalRequests(await sandbox.stats());
+      const before = totalRequests(await sandbox.stats());
       const started = performance.now();
       const summary = await gateway.resync({ operator: 'bench' });
       const resyncSeconds = (performance.now() - started) / 1000;
       await gateway.runUntilIdle({ timeoutMs: 600_000 });
       const seconds = (performance.now() - started) / 1000;
       const requests = totalRequests(await sandbox.stats()) - before;
-      const [{ ok } = { ok: 0 }] = await gateway.database.query<{ ok: number }>(`select count(*)::int as ok from transfer_log where kind = 'outcome' and outcome = 'ok'`);
+      const [{ ok } = { ok: 0 }] = await gateway.database.query<{ ok: number }>(
+        `select count(*)::int as ok from transfer_log where kind = 'outcome' and outcome = 'ok'`,
+      );
       const jobsPerSecond = summary.enqueued / seconds;
       const callsPerSecond = baseline.calls / baseline.seconds;
       return {

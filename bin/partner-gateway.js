@@ -8,7 +8,10 @@ const entry = existsSync(source) ? source : new URL('../dist/src/cli/main.js', i
 try {
   await import(entry.href);
 } catch (error) {
-  const hint = error?.code === 'ERR_UNKNOWN_FILE_EXTENSION' ? ` (Node ${process.versions.node} cannot run TypeScript: use Node 24, e.g. npx node)` : '';
+  const hint =
+    error?.code === 'ERR_UNKNOWN_FILE_EXTENSION'
+      ? ` (Node ${process.versions.node} cannot run TypeScript: use Node 24, e.g. npx node)`
+      : '';
   process.stderr.write(`partner-gateway: ${String(error?.message ?? error).split('\n')[0]}${hint}\n`);
   process.exit(1);
 }

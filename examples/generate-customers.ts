@@ -11,23 +11,111 @@ import { fileURLToPath } from 'node:url';
 import { parseMasterRecord, type MasterRecordInput } from '../src/record.ts';
 
 const givenNames = [
-  'Anna', 'Eva', 'Maria', 'Karin', 'Sara', 'Kristina', 'Lena', 'Emma', 'Ingrid', 'Elin', 'Johanna', 'Linnéa', 'Maja', 'Astrid', 'Ebba',
-  'Lars', 'Mikael', 'Anders', 'Johan', 'Erik', 'Per', 'Karl', 'Peter', 'Jan', 'Thomas', 'Daniel', 'Fredrik', 'Oskar', 'Nils', 'Björn',
+  'Anna',
+  'Eva',
+  'Maria',
+  'Karin',
+  'Sara',
+  'Kristina',
+  'Lena',
+  'Emma',
+  'Ingrid',
+  'Elin',
+  'Johanna',
+  'Linnéa',
+  'Maja',
+  'Astrid',
+  'Ebba',
+  'Lars',
+  'Mikael',
+  'Anders',
+  'Johan',
+  'Erik',
+  'Per',
+  'Karl',
+  'Peter',
+  'Jan',
+  'Thomas',
+  'Daniel',
+  'Fredrik',
+  'Oskar',
+  'Nils',
+  'Björn',
 ];
 const familyNames = [
-  'Andersson', 'Johansson', 'Karlsson', 'Nilsson', 'Eriksson', 'Larsson', 'Olsson', 'Persson', 'Svensson', 'Gustafsson', 'Pettersson',
-  'Jonsson', 'Jansson', 'Hansson', 'Bengtsson', 'Jönsson', 'Lindberg', 'Jakobsson', 'Magnusson', 'Lindström', 'Olofsson', 'Lindqvist',
-  'Lindgren', 'Berg', 'Axelsson', 'Bergström', 'Lundberg', 'Lind', 'Lundgren', 'Mattsson',
+  'Andersson',
+  'Johansson',
+  'Karlsson',
+  'Nilsson',
+  'Eriksson',
+  'Larsson',
+  'Olsson',
+  'Persson',
+  'Svensson',
+  'Gustafsson',
+  'Pettersson',
+  'Jonsson',
+  'Jansson',
+  'Hansson',
+  'Bengtsson',
+  'Jönsson',
+  'Lindberg',
+  'Jakobsson',
+  'Magnusson',
+  'Lindström',
+  'Olofsson',
+  'Lindqvist',
+  'Lindgren',
+  'Berg',
+  'Axelsson',
+  'Bergström',
+  'Lundberg',
+  'Lind',
+  'Lundgren',
+  'Mattsson',
 ];
 const streets = [
-  'Storgatan', 'Kungsgatan', 'Drottninggatan', 'Skolgatan', 'Kyrkogatan', 'Järnvägsgatan', 'Parkvägen', 'Björkvägen', 'Ringvägen',
-  'Industrigatan', 'Villagatan', 'Nygatan', 'Tallvägen', 'Ekvägen', 'Bergsgatan', 'Strandvägen', 'Skogsvägen', 'Idrottsvägen',
+  'Storgatan',
+  'Kungsgatan',
+  'Drottninggatan',
+  'Skolgatan',
+  'Kyrkogatan',
+  'Järnvägsgatan',
+  'Parkvägen',
+  'Björkvägen',
+  'Ringvägen',
+  'Industrigatan',
+  'Villagatan',
+  'Nygatan',
+  'Tallvägen',
+  'Ekvägen',
+  'Bergsgatan',
+  'Strandvägen',
+  'Skogsvägen',
+  'Idrottsvägen',
 ];
 /** Town and a plausible postal-code prefix (first three digits). */
 const towns: readonly (readonly [string, number])[] = [
-  ['Stockholm', 114], ['Göteborg', 411], ['Malmö', 211], ['Uppsala', 753], ['Västerås', 722], ['Örebro', 702], ['Linköping', 582],
-  ['Helsingborg', 252], ['Jönköping', 553], ['Norrköping', 602], ['Lund', 222], ['Umeå', 903], ['Gävle', 802], ['Borås', 503],
-  ['Sundsvall', 852], ['Luleå', 972], ['Karlstad', 652], ['Växjö', 352], ['Halmstad', 302], ['Östersund', 831],
+  ['Stockholm', 114],
+  ['Göteborg', 411],
+  ['Malmö', 211],
+  ['Uppsala', 753],
+  ['Västerås', 722],
+  ['Örebro', 702],
+  ['Linköping', 582],
+  ['Helsingborg', 252],
+  ['Jönköping', 553],
+  ['Norrköping', 602],
+  ['Lund', 222],
+  ['Umeå', 903],
+  ['Gävle', 802],
+  ['Borås', 503],
+  ['Sundsvall', 852],
+  ['Luleå', 972],
+  ['Karlstad', 652],
+  ['Växjö', 352],
+  ['Halmstad', 302],
+  ['Östersund', 831],
 ];
 
 /** mulberry32: a small, fast, seedable PRNG; the same seed gives the same customers. */
@@ -42,12 +130,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const ascii = (s: string) =>
-  s
-    .toLowerCase()
-    .replace(/[åä]/g, 'a')
-    .replace(/ö/g, 'o')
-    .replace(/é/g, 'e');
+const ascii = (s: string) => s.toLowerCase().replace(/[åä]/g, 'a').replace(/ö/g, 'o').replace(/é/g, 'e');
 
 export function generateCustomers(count = 300, seed = 20_260_301): MasterRecordInput[] {
   const random = prng(seed);
@@ -67,7 +150,9 @@ export function generateCustomers(count = 300, seed = 20_260_301): MasterRecordI
     const start = day(2019, 2025);
     const ended = chance(0.15);
     const end = ended ? new Date(start.getTime() + int(90, 1_500) * 86_400_000) : undefined;
-    const devices = chance(0.6) ? Array.from({ length: int(1, 3) }, () => ({ id: `cam-${String(nextDevice++).padStart(5, '0')}` })) : [];
+    const devices = chance(0.6)
+      ? Array.from({ length: int(1, 3) }, () => ({ id: `cam-${String(nextDevice++).padStart(5, '0')}` }))
+      : [];
     const partnerIds: Record<string, string | string[]> = {};
     if (devices.length > 0) partnerIds.resin = devices.map(() => String((nextBalenaId += int(1, 40))));
     if (chance(0.4)) partnerIds.auth0 = `auth0|${hex(24)}`;
@@ -75,10 +160,19 @@ export function generateCustomers(count = 300, seed = 20_260_301): MasterRecordI
       id: `cust-${String(n).padStart(4, '0')}`,
       name: { given, family },
       ...(chance(0.92)
-        ? { address: { street: `${pick(streets)} ${int(1, 60)}${chance(0.15) ? pick(['A', 'B', 'C']) : ''}`, postalCode: `${prefix} ${String(int(10, 99))}`, city, country: 'SE' } }
+        ? {
+            address: {
+              street: `${pick(streets)} ${int(1, 60)}${chance(0.15) ? pick(['A', 'B', 'C']) : ''}`,
+              postalCode: `${prefix} ${String(int(10, 99))}`,
+              city,
+              country: 'SE',
+            },
+          }
         : {}),
       ...(chance(0.9) ? { phone: `+467017406${String(int(5, 99)).padStart(2, '0')}` } : {}),
-      ...(chance(0.95) ? { email: `${ascii(given)}.${ascii(family)}${n}@${chance(0.7) ? 'example.se' : 'example.com'}` } : {}),
+      ...(chance(0.95)
+        ? { email: `${ascii(given)}.${ascii(family)}${n}@${chance(0.7) ? 'example.se' : 'example.com'}` }
+        : {}),
       devices,
       subscription: { start: start.toISOString(), ...(end ? { end: end.toISOString() } : {}) },
       partnerIds,

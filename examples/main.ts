@@ -75,19 +75,27 @@ const gateway = await createGateway({
   // benchmark (npm run bench) runs the partners' real limits against the paced gateway.
   limits: Object.fromEntries(partnerModules.map((m) => [m.partner, { perSecond: undefined }])),
 });
-say(`  embedded store in ${dataDir}; partner rate limits off in the sandbox and the gateway (npm run bench measures them)`);
+say(
+  `  embedded store in ${dataDir}; partner rate limits off in the sandbox and the gateway (npm run bench measures them)`,
+);
 
 try {
   step(`Consent: ${customers.length} customers, marketing consent for every third`);
   const subscribers = customers.filter((_, i) => i % 3 === 0).map((c) => c.id);
-  for (const id of subscribers) await gateway.consent.grant(id, 'marketing', { source: 'signup-form', evidence: `form-${id}` });
+  for (const id of subscribers)
+    await gateway.consent.grant(id, 'marketing', { source: 'signup-form', evidence: `form-${id}` });
   say(`  ${subscribers.length} grants in the consent ledger`);
 
   step('Resync: every partner, from the master records');
   const summary = await gateway.resync({ operator: 'main-job' });
   say(`  scanned ${summary.scanned} records (${summary.invalid} invalid), ${summary.enqueued} jobs enqueued`);
   await workWithProgress();
-  say(formatTable(['partner', 'creates', 'updates', 'erasures', 'unchanged', 'skipped'], Object.entries(summary.perPartner).map(([p, c]) => [p, c.creates, c.updates, c.erasures, c.unchanged, c.skipped])));
+  say(
+    formatTable(
+      ['partner', 'creates', 'updates', 'erasures', 'unchanged', 'skipped'],
+      Object.entries(summary.perPartner).map(([p, c]) => [p, c.creates, c.updates, c.erasures, c.unchanged, c.skipped]),
+    ),
+  );
 
   const again = await gateway.resync({ dryRun: true });
   const unchanged = Object.values(again.perPartner).reduce((n, c) => n + c.unchanged, 0);
@@ -95,10 +103,20 @@ try {
   say(`  a second resync would make ${pending} calls (${unchanged} pairs unchanged)`);
 
   const active = customers.filter((c) => !c.subscription?.end && c.phone && c.email && c.address).map((c) => c.id);
-  const [withdrawing, restricted, caller, requester, leaving] = [subscribers.find((id) => active.includes(id))!, active[1]!, active[2]!, active[4]!, active[5]!];
+  const [withdrawing, restricted, caller, requester, leaving] = [
+    subscribers.find((id) => active.includes(id))!,
+    active[1]!,
+    active[2]!,
+    active[4]!,
+    active[5]!,
+  ];
 
   step(`Consent withdrawal by written notice: ${withdrawing}`);
-  await gateway.consent.withdraw(withdrawing, 'marketing', { source: 'written-notice', evidence: 'letter-2026-0042', operator: 'main-job' });
+  await gateway.consent.withdraw(withdrawing, 'marketing', {
+    source: 'written-notice',
+    evidence: 'letter-2026-0042',
+    operator: 'main-job',
+  });
   await gateway.runUntilIdle();
   await gateway.resync({ partner: 'mailchimp' });
   await gateway.runUntilIdle();
@@ -113,10 +131,17 @@ try {
   say(`  transfers while restricted: ${(await transferCount(restricted)) - before}`);
   await gateway.unrestrict(restricted, { operator: 'main-job' });
   await gateway.runUntilIdle();
-  say(`  after unrestrict, E-logistik got the corrected address: ${(await transferCount(restricted)) > before ? 'yes' : 'no'}`);
+  say(
+    `  after unrestrict, E-logistik got the corrected address: ${(await transferCount(restricted)) > before ? 'yes' : 'no'}`,
+  );
 
   step(`Alarm call through Twilio: ${caller}`);
-  const call = await gateway.call(caller, 'alarm', { twiml: '<Response><Say language="sv-SE">Larm</Say></Response>' }, { operator: 'main-job' });
+  const call = await gateway.call(
+    caller,
+    'alarm',
+    { twiml: '<Response><Say language="sv-SE">Larm</Say></Response>' },
+    { operator: 'main-job' },
+  );
   say(`  call placed, sid ${call.partnerId}`);
 
   step(`Erasure request: ${requester} and the alarm-called ${caller}`);
@@ -125,21 +150,32 @@ try {
   await gateway.runUntilIdle();
   for (const id of [requester, caller]) {
     const status = await gateway.erasureStatus(id);
-    say(`  ${id}: ${status.complete ? 'erased at every partner' : 'NOT complete'} (${status.partners.map((p) => `${p.partner} ${p.state}`).join(', ')})`);
+    say(
+      `  ${id}: ${status.complete ? 'erased at every partner' : 'NOT complete'} (${status.partners.map((p) => `${p.partner} ${p.state}`).join(', ')})`,
+    );
   }
 
   step(`Month-end erasure: ${leaving} ends the subscription today`);
-  records.get(leaving)!.subscription = { start: records.get(leaving)!.subscription?.start ?? new Date('2024-01-01'), end: clock.now };
+  records.get(leaving)!.subscription = {
+    start: records.get(leaving)!.subscription?.start ?? new Date('2024-01-01'),
+    end: clock.now,
+  };
   await gateway.changed(leaving);
   await gateway.runUntilIdle();
   const due = erasureDueAt(clock.now, policy.document.retention.timeZone);
-  say(`  erasure due at ${due.toISOString()} (first month boundary, Europe/Stockholm); still held now: ${(await gateway.erasureStatus(leaving)).complete ? 'no' : 'yes'}`);
+  say(
+    `  erasure due at ${due.toISOString()} (first month boundary, Europe/Stockholm); still held now: ${(await gateway.erasureStatus(leaving)).complete ? 'no' : 'yes'}`,
+  );
   clock.now = new Date(due.getTime() + 60_000);
   say(`  clock moved past the boundary: ${await gateway.processDueErasures()} erasure(s) fell due`);
   await gateway.runUntilIdle();
   const leavingStatus = await gateway.erasureStatus(leaving);
-  say(`  ${leaving}: ${leavingStatus.complete ? 'erased at every partner' : 'NOT complete'} (${leavingStatus.partners.map((p) => `${p.partner} ${p.state}`).join(', ')})`);
-  say(`  host hooks: camera data anonymised for ${events.anonymised.length}, erased reported for ${events.erased.length}`);
+  say(
+    `  ${leaving}: ${leavingStatus.complete ? 'erased at every partner' : 'NOT complete'} (${leavingStatus.partners.map((p) => `${p.partner} ${p.state}`).join(', ')})`,
+  );
+  say(
+    `  host hooks: camera data anonymised for ${events.anonymised.length}, erased reported for ${events.erased.length}`,
+  );
 
   step('What each partner holds now (from the sandbox) against the policy');
   const erased = [requester, caller, leaving].map((id) => parseMasterRecord(customers.find((c) => c.id === id)));
@@ -151,14 +187,23 @@ try {
     `select partner, operation, count(*) filter (where outcome = 'ok')::int as ok, count(*) filter (where outcome <> 'ok')::int as failed
      from transfer_log where kind = 'outcome' group by 1, 2 order by 1, 2`,
   );
-  say(formatTable(['partner', 'operation', 'ok', 'failed'], counts.map((c) => [c.partner, c.operation, c.ok, c.failed])));
+  say(
+    formatTable(
+      ['partner', 'operation', 'ok', 'failed'],
+      counts.map((c) => [c.partner, c.operation, c.ok, c.failed]),
+    ),
+  );
 
   step('Audit');
   const verify = await gateway.audit.verify();
-  say(`  audit verify: ${verify.ok ? 'OK' : 'FAILED'}, ${verify.rowsChecked} rows in the hash chain${verify.problems.length ? `; ${verify.problems.map((p) => p.problem).join('; ')}` : ''}`);
+  say(
+    `  audit verify: ${verify.ok ? 'OK' : 'FAILED'}, ${verify.rowsChecked} rows in the hash chain${verify.problems.length ? `; ${verify.problems.map((p) => p.problem).join('; ')}` : ''}`,
+  );
 
   const failures = [...check.violations, ...(verify.ok ? [] : ['the transfer log does not verify'])];
-  say(`\n${failures.length === 0 ? 'PASS' : 'FAIL'}: ${failures.length === 0 ? 'every partner holds only what the policy allows, and nothing of an erased subject' : failures.join('; ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  say(
+    `\n${failures.length === 0 ? 'PASS' : 'FAIL'}: ${failures.length === 0 ? 'every partner holds only what the policy allows, and nothing of an erased subject' : failures.join('; ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   process.exitCode = failures.length === 0 ? 0 : 1;
 } finally {
   await gateway.stop();

@@ -8,7 +8,11 @@ import { writeFileSync } from 'node:fs';
 import { loadPolicyFile } from '../src/policy/load.ts';
 import { renderNotice, type NoticeFormat, type NoticeLang } from '../src/policy/notice.ts';
 
-export const renderedExamples: readonly { readonly file: string; readonly lang: NoticeLang; readonly format: NoticeFormat }[] = [
+export const renderedExamples: readonly {
+  readonly file: string;
+  readonly lang: NoticeLang;
+  readonly format: NoticeFormat;
+}[] = [
   { file: 'notice.sv.md', lang: 'sv', format: 'md' },
   { file: 'notice.en.md', lang: 'en', format: 'md' },
   { file: 'notice.sv.html', lang: 'sv', format: 'html' },

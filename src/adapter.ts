@@ -127,7 +127,13 @@ export interface PartnerAdapter {
   act?(input: ActionInput, ctx: CallContext): Promise<ActionResult>;
 }
 
-export type PartnerErrorKind = 'retryable' | 'permanent';
+/**
+ * retryable: nothing happened at the partner that a retry could duplicate; permanent: the partner
+ * refused, a retry gets the same answer; unknown: the request may have reached the partner and been
+ * acted on (a timeout or reset after it was sent), so a blind retry could do the work twice and the
+ * transfer log records the outcome as unknown until the partner is looked at.
+ */
+export type PartnerErrorKind = 'retryable' | 'permanent' | 'unknown';
 
 /**
  * Every adapter failure is one of these. The message names the partner, the operation, the HTTP
@@ -208,7 +214,8 @@ export function assertSafeBaseUrl(partner: string, url: string): URL {
   } catch {
     throw new Error(`${partner}: base URL is not a valid URL`);
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(parsed.hostname) || parsed.hostname.startsWith('127.');
+  const loopback =
+    ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(parsed.hostname) || parsed.hostname.startsWith('127.');
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
     throw new Error(`${partner}: base URL must use https (plain http is allowed only for loopback addresses)`);
   }

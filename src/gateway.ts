@@ -7,7 +7,15 @@ import { sealAll, sealBatch, verifyChain, type VerifyResult } from './log/chain.
 import { listTransfers, type TransferFilter, type TransferRow } from './log/query.ts';
 import { writeEvent, type Trigger } from './log/transfer-log.ts';
 import { fromDocument, loadPolicyFile, type Policy, type PolicyDocument } from './policy/index.ts';
-import { createPartnerQueues, defaultRetryPolicy, enqueue, startBoss, toPgBossResults, type EnqueueOptions, type RetryPolicy } from './queue/boss.ts';
+import {
+  createPartnerQueues,
+  defaultRetryPolicy,
+  enqueue,
+  startBoss,
+  toPgBossResults,
+  type EnqueueOptions,
+  type RetryPolicy,
+} from './queue/boss.ts';
 import { deadLetterQueue, reconcileQueue, type ReconcileJobData } from './queue/job.ts';
 import { ConcurrencySlots } from './queue/concurrency.ts';
 import { RateLimiter, Semaphore, type PartnerLimits } from './queue/rate-limit.ts';
@@ -15,6 +23,7 @@ import { runReconcileJobs, type WorkerContext } from './queue/reconcile-worker.t
 import { performAction } from './queue/action.ts';
 import { resync, type ResyncOptions, type ResyncSummary } from './resync.ts';
 import type { RecordSource } from './source.ts';
+import type { GatewayObserver } from './observe.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './store/database.ts';
 import { createLifecycle } from './lifecycle/index.ts';
 import type { Lifecycle, LifecycleHooks } from './lifecycle/types.ts';
@@ -42,6 +51,8 @@ export interface GatewayOptions {
   readonly hooks?: LifecycleHooks;
   /** Injectable clock (tests). */
   readonly now?: () => Date;
+  /** Hears every partner call, pause and job outcome (metrics). */
+  readonly observer?: GatewayObserver;
 }
 
 export interface Gateway extends Lifecycle {
@@ -54,7 +65,12 @@ export interface Gateway extends Lifecycle {
    * A one-off action at an action partner, now (Twilio: `call(id, 'alarm', { twiml })`). Refused for
    * an erased or restricted subject. Returns the partner's id for what it created (the call sid).
    */
-  call(subjectId: string, action: string, params: Readonly<Record<string, unknown>>, options?: { partner?: string; operator?: string }): Promise<{ partnerId: string; correlationId: string }>;
+  call(
+    subjectId: string,
+    action: string,
+    params: Readonly<Record<string, unknown>>,
+    options?: { partner?: string; operator?: string },
+  ): Promise<{ partnerId: string; correlationId: string }>;
   /**
    * Starts workers for every partner queue in this process (until stop()), the background sealing of
    * the transfer log, and the check for erasures that fell due (every `dueErasureCheckSeconds`, 60).
@@ -77,9 +93,21 @@ export interface Gateway extends Lifecycle {
     seal(): Promise<number>;
   };
   /** Writes an event row (restriction, consent, operator action) to the transfer log. */
-  logEvent(event: { subjectId?: string; partner?: string; operation: string; trigger: Trigger; operator?: string; purpose?: string; legalBasis?: string }): Promise<void>;
+  logEvent(event: {
+    subjectId?: string;
+    partner?: string;
+    operation: string;
+    trigger: Trigger;
+    operator?: string;
+    purpose?: string;
+    legalBasis?: string;
+  }): Promise<void>;
   /** Enqueues reconcile jobs for a subject at the partners given (default: all with adapters). */
-  enqueueSubject(subjectId: string, trigger: Trigger, options?: { partners?: readonly string[]; operator?: string; tx?: EnqueueOptions['tx'] }): Promise<void>;
+  enqueueSubject(
+    subjectId: string,
+    trigger: Trigger,
+    options?: { partners?: readonly string[]; operator?: string; tx?: EnqueueOptions['tx'] },
+  ): Promise<void>;
   readonly now: () => Date;
   readonly logger: Logger;
   stop(): Promise<void>;
@@ -115,31 +143,49 @@ export interface DeadLetter {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const policy = resolvePolicy(options.policy);
   const keys = createKeys(options.secrets);
-  const logger = options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
+  const logger =
+    options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
   const now = options.now ?? (() => new Date());
   const adapters = new Map<string, PartnerAdapter>();
   for (const adapter of options.adapters) {
-    if (!policy.document.partners[adapter.partner]) throw new Error(`adapter for ${adapter.partner}: the policy has no such partner (it has ${policy.partnerNames.join(', ')})`);
+    if (!policy.document.partners[adapter.partner])
+      throw new Error(
+        `adapter for ${adapter.partner}: the policy has no such partner (it has ${policy.partnerNames.join(', ')})`,
+      );
     if (adapters.has(adapter.partner)) throw new Error(`two adapters for ${adapter.partner}`);
     adapters.set(adapter.partner, adapter);
   }
   const partners = policy.partnerNames.filter((p) => adapters.has(p));
-  const database = 'query' in (options.database ?? {}) ? (options.database as Database) : await openDatabase(options.database as DatabaseOptions | undefined);
+  const database =
+    'query' in (options.database ?? {})
+      ? (options.database as Database)
+      : await openDatabase(options.database as DatabaseOptions | undefined);
   const ownsDatabase = database !== options.database;
   await migrate(database);
 
-  const limits = new Map<string, PartnerLimits>(partners.map((p) => [p, { ...adapters.get(p)!.limits, ...options.limits?.[p] }]));
+  const limits = new Map<string, PartnerLimits>(
+    partners.map((p) => [p, { ...adapters.get(p)!.limits, ...options.limits?.[p] }]),
+  );
   const limiter = new RateLimiter(database, limits);
   await limiter.ensure(partners);
   const semaphores = new Map(partners.map((p) => [p, new Semaphore(limits.get(p)?.maxConcurrent ?? 10)]));
   // PGlite serves one process, so its semaphores are the whole truth; on PostgreSQL workers share slots.
   const slots =
     database.engine === 'postgres'
-      ? new ConcurrencySlots(database, new Map(partners.flatMap((p) => (limits.get(p)?.maxConcurrent ? [[p, limits.get(p)!.maxConcurrent!] as const] : []))))
+      ? new ConcurrencySlots(
+          database,
+          new Map(
+            partners.flatMap((p) =>
+              limits.get(p)?.maxConcurrent ? [[p, limits.get(p)!.maxConcurrent!] as const] : [],
+            ),
+          ),
+        )
       : undefined;
   await slots?.ensure();
   const retry = { ...defaultRetryPolicy, ...options.retry };
-  const boss: PgBoss = await startBoss(database, retry, (error) => logger.error({ err: { message: error.message } }, 'queue error'));
+  const boss: PgBoss = await startBoss(database, retry, (error) =>
+    logger.error({ err: { message: error.message } }, 'queue error'),
+  );
   await createPartnerQueues(boss, partners, retry);
 
   const workerContext: WorkerContext & { onErased?: WorkerContext['onErased'] } = {
@@ -154,7 +200,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     now,
   };
-  const batchSizeOf = (partner: string) => options.batchSize ?? Math.max(100, adapters.get(partner)!.upsertBatch ? (adapters.get(partner)!.maxBatchSize ?? 0) : 0);
+  const batchSizeOf = (partner: string) =>
+    options.batchSize ??
+    Math.max(100, adapters.get(partner)!.upsertBatch ? (adapters.get(partner)!.maxBatchSize ?? 0) : 0);
   const workerIds = new Map<string, string>();
   let sealTimer: NodeJS.Timeout | undefined;
   let dueTimer: NodeJS.Timeout | undefined;
@@ -163,7 +211,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const enqueueSubject: Gateway['enqueueSubject'] = async (subjectId, trigger, opts = {}) => {
     const correlationId = randomUUID();
     for (const partner of opts.partners ?? partners) {
-      await enqueue(boss, partner, [{ subjectId, trigger, correlationId, ...(opts.operator ? { operator: opts.operator } : {}) }], opts.tx ? { tx: opts.tx } : {});
+      await enqueue(
+        boss,
+        partner,
+        [{ subjectId, trigger, correlationId, ...(opts.operator ? { operator: opts.operator } : {}) }],
+        opts.tx ? { tx: opts.tx } : {},
+      );
       wake(partner);
     }
   };
@@ -186,7 +239,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       // parameters) out of the job table and the log; its class and code say enough to find it.
       const { name, code } = error as { name?: string; code?: string };
       logger.error({ partner, jobs: jobs.length, error: { name, code } }, 'reconcile batch failed');
-      return toPgBossResults(jobs, jobs.map(() => ({ status: 'failed' as const, error: `internal error (${name ?? 'Error'}${code ? ` ${code}` : ''})` })));
+      return toPgBossResults(
+        jobs,
+        jobs.map(() => ({
+          status: 'failed' as const,
+          error: `internal error (${name ?? 'Error'}${code ? ` ${code}` : ''})`,
+        })),
+      );
     }
   };
 
@@ -212,11 +271,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       );
       workerIds.set(partner, id);
     }
-    sealTimer ??= setInterval(() => void sealBatch(database).catch((error: Error) => logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, 'log sealing failed')), 1_000);
+    sealTimer ??= setInterval(
+      () =>
+        void sealBatch(database).catch((error: Error) =>
+          logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, 'log sealing failed'),
+        ),
+      1_000,
+    );
     sealTimer.unref();
     if (workOptions.dueErasureCheckSeconds !== 0 && !dueTimer) {
       dueTimer = setInterval(
-        () => void lifecycle.api.processDueErasures().catch((error: Error) => logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, 'due erasure check failed')),
+        () =>
+          void lifecycle.api
+            .processDueErasures()
+            .catch((error: Error) =>
+              logger.error(
+                { error: { name: error.name, code: (error as { code?: string }).code } },
+                'due erasure check failed',
+              ),
+            ),
         (workOptions.dueErasureCheckSeconds ?? 60) * 1_000,
       );
       dueTimer.unref();
@@ -232,13 +305,26 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
        group by name`,
       [partners.map(reconcileQueue), includeDeferred],
     );
-    return { total: rows.reduce((sum, r) => sum + r.n, 0), ready: partners.filter((p) => rows.some((r) => r.name === reconcileQueue(p) && r.ready > 0)) };
+    return {
+      total: rows.reduce((sum, r) => sum + r.n, 0),
+      ready: partners.filter((p) => rows.some((r) => r.name === reconcileQueue(p) && r.ready > 0)),
+    };
   };
 
   const logEvent: Gateway['logEvent'] = async (event) => {
     await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
   };
-  const lifecycle = createLifecycle({ db: database, policy, keys, adapters, hooks: options.hooks ?? {}, now, logger, enqueueSubject, logEvent });
+  const lifecycle = createLifecycle({
+    db: database,
+    policy,
+    keys,
+    adapters,
+    hooks: options.hooks ?? {},
+    now,
+    logger,
+    enqueueSubject,
+    logEvent,
+  });
   workerContext.onErased = (subjectId, partner) => lifecycle.internals.onPartnerErased(subjectId, partner);
 
   const gateway: Gateway = {
@@ -251,7 +337,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     changed: async (subjectId, opts = {}) => {
       // Partners in mode action/none hold nothing we sync; a change concerns them only on erasure.
       const synced = partners.filter((p) => policy.partner(p).mode === 'sync');
-      await enqueueSubject(subjectId, 'change', { partners: synced, ...(opts.operator ? { operator: opts.operator } : {}), ...(opts.tx ? { tx: opts.tx } : {}) });
+      await enqueueSubject(subjectId, 'change', {
+        partners: synced,
+        ...(opts.operator ? { operator: opts.operator } : {}),
+        ...(opts.tx ? { tx: opts.tx } : {}),
+      });
     },
     resync: async (resyncOptions = {}) => {
       const correlationId = randomUUID();
@@ -268,7 +358,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
             await enqueue(
               boss,
               partner,
-              subjectIds.map((subjectId) => ({ subjectId, trigger, correlationId, ...(resyncOptions.force ? { force: true } : {}), ...(resyncOptions.operator ? { operator: resyncOptions.operator } : {}) })),
+              subjectIds.map((subjectId) => ({
+                subjectId,
+                trigger,
+                correlationId,
+                ...(resyncOptions.force ? { force: true } : {}),
+                ...(resyncOptions.operator ? { operator: resyncOptions.operator } : {}),
+              })),
             );
             wake(partner);
           },
@@ -276,7 +372,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         resyncOptions,
         correlationId,
       );
-      if (!resyncOptions.dryRun) await gateway.logEvent({ operation: 'resync', trigger: 'resync', ...(resyncOptions.operator ? { operator: resyncOptions.operator } : {}) });
+      if (!resyncOptions.dryRun)
+        await gateway.logEvent({
+          operation: 'resync',
+          trigger: 'resync',
+          ...(resyncOptions.operator ? { operator: resyncOptions.operator } : {}),
+        });
       return summary;
     },
     work,
@@ -304,7 +405,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     deadLetters: async (partner) => {
       const out: DeadLetter[] = [];
       for (const p of partner ? [partner] : partners) {
-        const jobs = await boss.findJobs<ReconcileJobData & { message?: string }>(deadLetterQueue(p), { queued: true } as never);
+        const jobs = await boss.findJobs<ReconcileJobData & { message?: string }>(deadLetterQueue(p), {
+          queued: true,
+        } as never);
         for (const job of jobs) {
           out.push({
             id: job.id,
@@ -323,9 +426,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const chosen = ids ? jobs.filter((j) => ids.includes(j.id)) : jobs;
       const correlationId = randomUUID();
       const operator = redriveOptions.operator ?? 'redrive';
-      await enqueue(boss, partner, chosen.map((j) => ({ subjectId: j.data.subjectId, trigger: j.data.trigger, correlationId, operator })));
+      await enqueue(
+        boss,
+        partner,
+        chosen.map((j) => ({ subjectId: j.data.subjectId, trigger: j.data.trigger, correlationId, operator })),
+      );
       if (chosen.length > 0) await logEvent({ partner, operation: 'redrive', trigger: 'ops', operator });
-      if (chosen.length > 0) await boss.deleteJob(deadLetterQueue(partner), chosen.map((j) => j.id));
+      if (chosen.length > 0)
+        await boss.deleteJob(
+          deadLetterQueue(partner),
+          chosen.map((j) => j.id),
+        );
       wake(partner);
       return chosen.length;
     },
@@ -351,7 +462,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         queueRows.filter((r) => r.name === name && match(r)).reduce((sum, r) => sum + r.n, 0);
       const pending = await lifecycle.api.pendingErasures();
       const at = now().getTime();
-      const [{ unsealed } = { unsealed: 0 }] = await database.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`);
+      const [{ unsealed } = { unsealed: 0 }] = await database.query<{ unsealed: number }>(
+        `select count(*)::int as unsealed from transfer_log where chain_pos is null`,
+      );
       return {
         partners: partners.map((p) => ({
           partner: p,

@@ -7,6 +7,7 @@
 export { createGateway } from './gateway.ts';
 export type { Gateway, GatewayOptions, GatewayStatus, PartnerStatus, DeadLetter } from './gateway.ts';
 export type { RecordSource } from './source.ts';
+export type { GatewayObserver, CallObservation } from './observe.ts';
 export type { GatewaySecrets } from './keys.ts';
 export type { DatabaseOptions } from './store/database.ts';
 export type { PartnerLimits } from './queue/rate-limit.ts';
@@ -30,4 +31,11 @@ export type * from './lifecycle/types.ts';
 
 export { PartnerError, classifyHttpStatus, parseRetryAfter, assertSafeBaseUrl, safeErrorCode } from './adapter.ts';
 export type * from './adapter.ts';
-export type { PartnerEmulator, PartnerModule, EmulatorRequest, EmulatorResponse, EmulatorLimits, Holding } from './emulator.ts';
+export type {
+  PartnerEmulator,
+  PartnerModule,
+  EmulatorRequest,
+  EmulatorResponse,
+  EmulatorLimits,
+  Holding,
+} from './emulator.ts';

@@ -22,7 +22,8 @@ export function createKeys(secrets: GatewaySecrets): Keys {
   if (!secrets?.pseudonymKey || secrets.pseudonymKey.length < 16) {
     throw new Error('secrets.pseudonymKey must be at least 16 characters (set PARTNER_GATEWAY_PSEUDONYM_KEY)');
   }
-  const digestKey = secrets.digestKey ?? createHmac('sha256', secrets.pseudonymKey).update('payload-digest').digest('hex');
+  const digestKey =
+    secrets.digestKey ?? createHmac('sha256', secrets.pseudonymKey).update('payload-digest').digest('hex');
   return {
     pseudonym: (partner, subjectId) =>
       createHmac('sha256', secrets.pseudonymKey).update(`${partner}\u0000${subjectId}`).digest('hex').slice(0, 32),

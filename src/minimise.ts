@@ -75,7 +75,8 @@ function dropIncompleteGroups(out: Record<string, unknown>, policy: Policy, part
 function deletePath(target: Record<string, unknown>, path: string): void {
   const segments = path.split('.');
   const parents: Record<string, unknown>[] = [target];
-  for (const segment of segments.slice(0, -1)) parents.push(parents[parents.length - 1]![segment] as Record<string, unknown>);
+  for (const segment of segments.slice(0, -1))
+    parents.push(parents[parents.length - 1]![segment] as Record<string, unknown>);
   delete parents[parents.length - 1]![segments[segments.length - 1]!];
   for (let i = segments.length - 2; i >= 0; i--) {
     const child = parents[i + 1]!;

@@ -57,14 +57,7 @@ export interface ReconcileInput {
 }
 
 export type NoneReason =
-  | 'unchanged'
-  | 'restricted'
-  | 'no-consent'
-  | 'erased'
-  | 'nothing-held'
-  | 'action-only'
-  | 'not-sent'
-  | 'no-data';
+  'unchanged' | 'restricted' | 'no-consent' | 'erased' | 'nothing-held' | 'action-only' | 'not-sent' | 'no-data';
 
 export type EraseReason = 'erasure' | 'record-gone' | 'consent-withdrawn' | 'missing-required-data';
 
@@ -83,7 +76,9 @@ export type Action =
   | { readonly kind: 'suppress'; readonly reason: 'consent-withdrawn' };
 
 export function isErased(directives: Directives, now: Date): boolean {
-  return directives.tombstoned || (directives.erasureDueAt !== null && directives.erasureDueAt.getTime() <= now.getTime());
+  return (
+    directives.tombstoned || (directives.erasureDueAt !== null && directives.erasureDueAt.getTime() <= now.getTime())
+  );
 }
 
 export function reconcile(input: ReconcileInput): Action {
@@ -91,14 +86,17 @@ export function reconcile(input: ReconcileInput): Action {
   // A partner that collects directly (balena) may hold data under ids the host knows, even though we
   // never sent anything, unless it already confirmed erasing exactly those ids.
   const erasedIds = link?.erased ? link.partnerIds : [];
-  const mayHold = (link?.holds ?? false) || (partner.collects.length > 0 && input.hostIds.some((id) => !erasedIds.includes(id)));
+  const mayHold =
+    (link?.holds ?? false) || (partner.collects.length > 0 && input.hostIds.some((id) => !erasedIds.includes(id)));
 
   if (isErased(directives, now)) {
     return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'erasure' } : { kind: 'none', reason: 'erased' };
   }
   if (payload === null) {
     // The host no longer has the subject: nobody should.
-    return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'record-gone' } : { kind: 'none', reason: 'nothing-held' };
+    return mayHold
+      ? { kind: 'erase', mode: partner.erasure, reason: 'record-gone' }
+      : { kind: 'none', reason: 'nothing-held' };
   }
   if (partner.mode === 'action') return { kind: 'none', reason: 'action-only' };
   if (partner.mode === 'none') return { kind: 'none', reason: 'not-sent' };
@@ -110,8 +108,11 @@ export function reconcile(input: ReconcileInput): Action {
     // A withdrawal stops processing, so it goes out even while the subject is restricted.
     if (consent?.status !== 'granted') {
       if (!link?.holds) return { kind: 'none', reason: 'no-consent' };
-      if (partner.consent.onWithdrawal === 'delete') return { kind: 'erase', mode: partner.erasure, reason: 'consent-withdrawn' };
-      return link.suppressed ? { kind: 'none', reason: 'no-consent' } : { kind: 'suppress', reason: 'consent-withdrawn' };
+      if (partner.consent.onWithdrawal === 'delete')
+        return { kind: 'erase', mode: partner.erasure, reason: 'consent-withdrawn' };
+      return link.suppressed
+        ? { kind: 'none', reason: 'no-consent' }
+        : { kind: 'suppress', reason: 'consent-withdrawn' };
     }
     if (directives.restricted) return { kind: 'none', reason: 'restricted' };
     if (link?.consentEntryApplied !== consent.entryId || link.suppressed) {
@@ -139,4 +140,3 @@ export function reconcile(input: ReconcileInput): Action {
     ...(subscription ? { subscription, consentEntryId } : {}),
   };
 }
-

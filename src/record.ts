@@ -37,7 +37,10 @@ export const masterRecordSchema = z.object({
   name: z.object({ given: nonBlank.max(100), family: nonBlank.max(100) }).optional(),
   address: addressSchema.optional(),
   /** E.164, e.g. +46701234567. */
-  phone: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be in E.164 form, e.g. +46701234567').optional(),
+  phone: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/, 'must be in E.164 form, e.g. +46701234567')
+    .optional(),
   email: z.email('must be an email address').max(254).optional(),
   devices: z.array(deviceSchema).default([]),
   subscription: subscriptionSchema.optional(),

@@ -71,11 +71,14 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
   let scanned = 0;
   let invalid = 0;
   let enqueued = 0;
-  let chunk: { id: string; record: unknown }[] = [];
+  const chunk: { id: string; record: unknown }[] = [];
 
   const flush = async (records: { id: string; record: unknown }[]) => {
     if (records.length === 0) return;
-    const states = await loadStates(deps.sql, records.map((r) => r.id));
+    const states = await loadStates(
+      deps.sql,
+      records.map((r) => r.id),
+    );
     const now = deps.now();
     const parsed = new Map<string, MasterRecord | null>();
     for (const { id, record } of records) {
@@ -106,7 +109,11 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
           payloadCategories: payload ? describePayload(payload, deps.policy).categories : [],
           digestOf: (p) => deps.keys.payloadDigest(p),
           hostIds,
-          directives: withSubscriptionEnd(state.directives, record?.subscription?.end, deps.policy.document.retention.timeZone),
+          directives: withSubscriptionEnd(
+            state.directives,
+            record?.subscription?.end,
+            deps.policy.document.retention.timeZone,
+          ),
           link: state.links.get(partner) ?? null,
           now,
           force: options.force ?? false,
@@ -117,8 +124,10 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
           else counts.skipped++;
           continue;
         }
-        if (action.kind === 'upsert') action.create ? counts.creates++ : counts.updates++;
-        else if (action.kind === 'erase') counts.erasures++;
+        if (action.kind === 'upsert') {
+          if (action.create) counts.creates++;
+          else counts.updates++;
+        } else if (action.kind === 'erase') counts.erasures++;
         else counts.suppressions++;
         toEnqueue.push(id);
       }
@@ -156,10 +165,16 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
 
   if (!wanted) {
     // Subjects partners still hold but the source no longer has: desired state is absent.
-    const orphans = (await deps.sql.query<{ subject_id: string }>(`select distinct subject_id from links where holds and partner = any($1::text[])`, [partners]))
+    const orphans = (
+      await deps.sql.query<{ subject_id: string }>(
+        `select distinct subject_id from links where holds and partner = any($1::text[])`,
+        [partners],
+      )
+    )
       .map((r) => r.subject_id)
       .filter((id) => !seen.has(id));
-    for (let i = 0; i < orphans.length; i += CHUNK) await flush(orphans.slice(i, i + CHUNK).map((id) => ({ id, record: null })));
+    for (let i = 0; i < orphans.length; i += CHUNK)
+      await flush(orphans.slice(i, i + CHUNK).map((id) => ({ id, record: null })));
   }
   return { dryRun: options.dryRun ?? false, scanned, invalid, perPartner, enqueued, correlationId };
 }
@@ -168,6 +183,7 @@ function selectPartners(deps: ResyncDeps, partner: ResyncOptions['partner']): st
   const all = deps.policy.partnerNames.filter((p) => deps.adapters.has(p));
   if (partner === undefined) return all;
   const wanted = Array.isArray(partner) ? partner : [partner as string];
-  for (const p of wanted) if (!deps.adapters.has(p)) throw new Error(`unknown partner ${p}: expected one of ${all.join(', ')}`);
+  for (const p of wanted)
+    if (!deps.adapters.has(p)) throw new Error(`unknown partner ${p}: expected one of ${all.join(', ')}`);
   return wanted;
 }

@@ -25,12 +25,20 @@ const full: PartnerPayload = { name: { given: GIVEN, family: FAMILY }, email: EM
 const known = { pseudonym: 'psd_4e8d', partnerIds: [USER_ID] };
 const unknown = { pseudonym: 'psd_4e8d', partnerIds: [] };
 const user = (over: Record<string, unknown> = {}) => ({
-  user_id: USER_ID, email: EMAIL.toLowerCase(), email_verified: false, ...NAME_FIELDS,
-  identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: '65f0c0ffee0000000000a1b2' }],
+  user_id: USER_ID,
+  email: EMAIL.toLowerCase(),
+  email_verified: false,
+  ...NAME_FIELDS,
+  identities: [
+    { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: '65f0c0ffee0000000000a1b2' },
+  ],
   ...over,
 });
 const auth0Error = (statusCode: number, error: string, message: string, errorCode?: string) => ({
-  statusCode, error, message, ...(errorCode ? { errorCode } : {}),
+  statusCode,
+  error,
+  message,
+  ...(errorCode ? { errorCode } : {}),
 });
 
 /** nock hands a JSON or form body over parsed; the request must carry exactly this, nothing more. */
@@ -41,20 +49,31 @@ function tokenCall(token = 'token-A', clientId = 'client-A', clientSecret = 'sec
   return nock(origin)
     .post(
       `${prefix}/oauth/token`,
-      exactly({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: `${API}/api/v2/` }),
+      exactly({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        audience: `${API}/api/v2/`,
+      }),
     )
     .reply(200, { access_token: token, expires_in: 86400, token_type: 'Bearer' });
 }
 const api = (token = 'token-A') => nock(API, { reqheaders: { authorization: `Bearer ${token}` } });
 const adapter = (over: Partial<Auth0Options> = {}) => createAuth0Adapter({ ...OPTIONS, ...over });
 
-const failure = (run: () => Promise<unknown>) => expectPartnerFailure(run(), CANARIES, { where: 'message', ignoreCase: true });
+const failure = (run: () => Promise<unknown>) =>
+  expectPartnerFailure(run(), CANARIES, { where: 'message', ignoreCase: true });
 
 interceptHttp();
 
 describe('upsert of a known user', () => {
   it('updates name and email, and nothing else', async () => {
-    const scopes = [tokenCall(), api().patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL })).reply(200, user())];
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL }))
+        .reply(200, user()),
+    ];
     expect(await adapter().upsert!({ payload: full, ref: known }, ctx)).toEqual({ partnerId: USER_ID, created: false });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
@@ -63,7 +82,9 @@ describe('upsert of a known user', () => {
     const scopes = [
       tokenCall(),
       api().patch(USER_PATH, exactly(NAME_FIELDS)).reply(200, user()),
-      api().patch(USER_PATH, exactly({ email: EMAIL })).reply(200, user()),
+      api()
+        .patch(USER_PATH, exactly({ email: EMAIL }))
+        .reply(200, user()),
     ];
     const auth0 = adapter();
     await auth0.upsert!({ payload: { name: full.name! }, ref: known }, ctx);
@@ -73,8 +94,15 @@ describe('upsert of a known user', () => {
 
   it('clears a removed name with null, and sends nothing else extra', async () => {
     const cleared = { name: null, given_name: null, family_name: null };
-    const scopes = [tokenCall(), api().patch(USER_PATH, exactly({ email: EMAIL, ...cleared })).reply(200, user(cleared))];
-    expect(await adapter().upsert!({ payload: { email: EMAIL }, ref: known, cleared: ['name.given', 'name.family'] }, ctx)).toEqual({
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH, exactly({ email: EMAIL, ...cleared }))
+        .reply(200, user(cleared)),
+    ];
+    expect(
+      await adapter().upsert!({ payload: { email: EMAIL }, ref: known, cleared: ['name.given', 'name.family'] }, ctx),
+    ).toEqual({
       partnerId: USER_ID,
       created: false,
     });
@@ -85,10 +113,15 @@ describe('upsert of a known user', () => {
     const scopes = [
       tokenCall(),
       api().patch(USER_PATH, exactly(NAME_FIELDS)).reply(200, user()),
-      api().patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL })).reply(200, user()),
+      api()
+        .patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL }))
+        .reply(200, user()),
     ];
     const auth0 = adapter();
-    await auth0.upsert!({ payload: { name: full.name! }, ref: known, cleared: ['email', 'phone', 'address.street'] }, ctx);
+    await auth0.upsert!(
+      { payload: { name: full.name! }, ref: known, cleared: ['email', 'phone', 'address.street'] },
+      ctx,
+    );
     await auth0.upsert!({ payload: full, ref: known, cleared: ['name.given', 'phone'] }, ctx);
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
@@ -122,7 +155,11 @@ describe('upsert without a user id', () => {
         .post('/api/v2/users', (body: Record<string, unknown>) => {
           password = String(body.password);
           const { password: _, ...rest } = body;
-          return isDeepStrictEqual(rest, { connection: 'Username-Password-Authentication', email: EMAIL, ...NAME_FIELDS });
+          return isDeepStrictEqual(rest, {
+            connection: 'Username-Password-Authentication',
+            email: EMAIL,
+            ...NAME_FIELDS,
+          });
         })
         .reply(201, user()),
     ];
@@ -149,7 +186,10 @@ describe('upsert without a user id', () => {
         .reply(201, user()),
     ];
     expect(
-      await adapter({ createUsers: true }).upsert!({ payload: { email: EMAIL }, ref: unknown, cleared: ['name.given', 'name.family'] }, ctx),
+      await adapter({ createUsers: true }).upsert!(
+        { payload: { email: EMAIL }, ref: unknown, cleared: ['name.given', 'name.family'] },
+        ctx,
+      ),
     ).toEqual({ partnerId: USER_ID, created: true });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
@@ -157,18 +197,27 @@ describe('upsert without a user id', () => {
   it('on 409 the update of the existing user clears the removed name', async () => {
     const scopes = [
       tokenCall(),
-      api().post('/api/v2/users').reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
+      api()
+        .post('/api/v2/users')
+        .reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
       api().get('/api/v2/users-by-email').query({ email: EMAIL.toLowerCase() }).reply(200, [user()]),
-      api().patch(USER_PATH, exactly({ email: EMAIL, name: null, given_name: null, family_name: null })).reply(200, user()),
+      api()
+        .patch(USER_PATH, exactly({ email: EMAIL, name: null, given_name: null, family_name: null }))
+        .reply(200, user()),
     ];
     expect(
-      await adapter({ createUsers: true }).upsert!({ payload: { email: EMAIL }, ref: unknown, cleared: ['name.given', 'name.family'] }, ctx),
+      await adapter({ createUsers: true }).upsert!(
+        { payload: { email: EMAIL }, ref: unknown, cleared: ['name.given', 'name.family'] },
+        ctx,
+      ),
     ).toEqual({ partnerId: USER_ID, created: false });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
 
   it('needs an email to create a user', async () => {
-    const err = await failure(() => adapter({ createUsers: true }).upsert!({ payload: { name: full.name! }, ref: unknown }, ctx));
+    const err = await failure(() =>
+      adapter({ createUsers: true }).upsert!({ payload: { name: full.name! }, ref: unknown }, ctx),
+    );
     expect(err).toMatchObject({ kind: 'permanent', code: 'no_email' });
   });
 
@@ -176,9 +225,13 @@ describe('upsert without a user id', () => {
     const other = user({ user_id: 'google-oauth2|1', identities: [{ connection: 'google-oauth2' }] });
     const scopes = [
       tokenCall(),
-      api().post('/api/v2/users').reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
+      api()
+        .post('/api/v2/users')
+        .reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
       api().get('/api/v2/users-by-email').query({ email: EMAIL.toLowerCase() }).reply(200, [other, user()]),
-      api().patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL })).reply(200, user()),
+      api()
+        .patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL }))
+        .reply(200, user()),
     ];
     expect(await adapter({ createUsers: true }).upsert!({ payload: full, ref: unknown }, ctx)).toEqual({
       partnerId: USER_ID,
@@ -190,7 +243,9 @@ describe('upsert without a user id', () => {
   it('on 409 with no user in its connection fails permanently', async () => {
     const scopes = [
       tokenCall(),
-      api().post('/api/v2/users').reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
+      api()
+        .post('/api/v2/users')
+        .reply(409, auth0Error(409, 'Conflict', 'The user already exists.', 'auth0_idp_error')),
       api().get('/api/v2/users-by-email').query({ email: EMAIL.toLowerCase() }).reply(200, []),
     ];
     const err = await failure(() => adapter({ createUsers: true }).upsert!({ payload: full, ref: unknown }, ctx));
@@ -220,7 +275,9 @@ describe('fetch', () => {
   it('returns what Auth0 holds, including what it derived itself', async () => {
     const scopes = [
       tokenCall(),
-      api().get(USER_PATH).reply(200, user({ nickname: 'canary4e8d', last_ip: '192.0.2.7', app_metadata: {} })),
+      api()
+        .get(USER_PATH)
+        .reply(200, user({ nickname: 'canary4e8d', last_ip: '192.0.2.7', app_metadata: {} })),
     ];
     expect(await adapter().fetch!(known, ctx)).toEqual({
       found: true,
@@ -239,7 +296,9 @@ describe('fetch', () => {
   it('reports an unknown user as not found', async () => {
     const scopes = [
       tokenCall(),
-      api().get(USER_PATH).reply(404, auth0Error(404, 'Not Found', 'The user does not exist.', 'inexistent_user')),
+      api()
+        .get(USER_PATH)
+        .reply(404, auth0Error(404, 'Not Found', 'The user does not exist.', 'inexistent_user')),
     ];
     expect(await adapter().fetch!(known, ctx)).toEqual({ found: false, fields: {} });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
@@ -261,7 +320,10 @@ describe('failures', () => {
         }),
     ];
     expect(await failure(() => update())).toMatchObject({
-      kind: 'retryable', status: 429, code: 'too_many_requests', retryAfterMs: 4000,
+      kind: 'retryable',
+      status: 429,
+      code: 'too_many_requests',
+      retryAfterMs: 4000,
     });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
@@ -270,7 +332,9 @@ describe('failures', () => {
     const reset = Math.floor(Date.now() / 1000) + 10;
     const scopes = [
       tokenCall(),
-      api().patch(USER_PATH).reply(429, auth0Error(429, 'Too Many Requests', 'limit'), { 'X-RateLimit-Reset': String(reset) }),
+      api()
+        .patch(USER_PATH)
+        .reply(429, auth0Error(429, 'Too Many Requests', 'limit'), { 'X-RateLimit-Reset': String(reset) }),
     ];
     const err = await failure(() => update());
     expect(err.kind).toBe('retryable');
@@ -280,7 +344,12 @@ describe('failures', () => {
   });
 
   it('500 is retryable, and the SDK does not retry it on its own', async () => {
-    const scopes = [tokenCall(), api().patch(USER_PATH).reply(500, auth0Error(500, 'Internal Server Error', `for ${EMAIL}`))];
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH)
+        .reply(500, auth0Error(500, 'Internal Server Error', `for ${EMAIL}`)),
+    ];
     const retry = api().patch(USER_PATH).reply(200, user());
     expect(await failure(() => update())).toMatchObject({ kind: 'retryable', status: 500 });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
@@ -290,27 +359,45 @@ describe('failures', () => {
   it('400 is permanent with the errorCode, and the message never echoes the value', async () => {
     const scopes = [
       tokenCall(),
-      api().patch(USER_PATH).reply(400, auth0Error(400, 'Bad Request', `Object didn't pass validation: ${EMAIL}`, 'invalid_body')),
+      api()
+        .patch(USER_PATH)
+        .reply(400, auth0Error(400, 'Bad Request', `Object didn't pass validation: ${EMAIL}`, 'invalid_body')),
     ];
     expect(await failure(() => update())).toMatchObject({ kind: 'permanent', status: 400, code: 'invalid_body' });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
 
   it('401 from the API is permanent', async () => {
-    const scopes = [tokenCall(), api().patch(USER_PATH).reply(401, auth0Error(401, 'Unauthorized', 'Invalid token'))];
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH)
+        .reply(401, auth0Error(401, 'Unauthorized', 'Invalid token')),
+    ];
     expect(await failure(() => update())).toMatchObject({ kind: 'permanent', status: 401, code: 'Unauthorized' });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
   });
 
   it('a refused token call is permanent with the OAuth error code', async () => {
-    const scope = nock(API).post('/oauth/token').reply(401, { error: 'access_denied', error_description: 'Unauthorized' });
+    const scope = nock(API)
+      .post('/oauth/token')
+      .reply(401, { error: 'access_denied', error_description: 'Unauthorized' });
     expect(await failure(() => update())).toMatchObject({ kind: 'permanent', status: 401, code: 'access_denied' });
     expect(scope.isDone()).toBe(true);
   });
 
   it('a connection error is retryable, on the API and on the token call', async () => {
-    const scopes = [tokenCall(), api().patch(USER_PATH).replyWithError(netError('ECONNREFUSED', `refused ${EMAIL}`))];
-    expect(await failure(() => update())).toMatchObject({ kind: 'retryable', code: 'connection_error', status: undefined });
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH)
+        .replyWithError(netError('ECONNREFUSED', `refused ${EMAIL}`)),
+    ];
+    expect(await failure(() => update())).toMatchObject({
+      kind: 'retryable',
+      code: 'connection_error',
+      status: undefined,
+    });
     const token = nock(API).post('/oauth/token').replyWithError(netError('ECONNRESET', 'socket hang up'));
     expect(await failure(() => update())).toMatchObject({ kind: 'retryable', code: 'connection_error' });
     for (const scope of [...scopes, token]) expect(scope.isDone()).toBe(true);
@@ -340,7 +427,9 @@ describe('clients', () => {
     const origin = 'https://auth0.proxy.example';
     const scopes = [
       tokenCall('token-A', 'client-A', 'secret-A', origin, '/tenant'),
-      nock(origin, { reqheaders: { authorization: 'Bearer token-A' } }).delete(`/tenant${USER_PATH}`).reply(204),
+      nock(origin, { reqheaders: { authorization: 'Bearer token-A' } })
+        .delete(`/tenant${USER_PATH}`)
+        .reply(204),
     ];
     await adapter({ baseUrl: `${origin}/tenant/` }).erase(known, 'delete', ctx);
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
@@ -365,12 +454,17 @@ describe('auth0Partner', () => {
     })();
     expect(err?.message).toMatch(/AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CONNECTION/);
     expect(err?.message).not.toContain('secret-A');
-    expect(() => auth0Partner.optionsFromEnv({ ...env, AUTH0_CREATE_USERS: 'yes please' })).toThrow(/AUTH0_CREATE_USERS/);
+    expect(() => auth0Partner.optionsFromEnv({ ...env, AUTH0_CREATE_USERS: 'yes please' })).toThrow(
+      /AUTH0_CREATE_USERS/,
+    );
   });
 
   it('reads the options', () => {
     expect(auth0Partner.optionsFromEnv(env)).toEqual({
-      domain: DOMAIN, clientId: 'client-A', clientSecret: 'secret-A', createUsers: false,
+      domain: DOMAIN,
+      clientId: 'client-A',
+      clientSecret: 'secret-A',
+      createUsers: false,
     });
     expect(
       auth0Partner.optionsFromEnv({
@@ -380,7 +474,11 @@ describe('auth0Partner', () => {
         PARTNER_GATEWAY_AUTH0_BASE_URL: 'http://127.0.0.1:4010',
       }),
     ).toEqual({
-      domain: DOMAIN, clientId: 'client-A', clientSecret: 'secret-A', connection: 'db', createUsers: true,
+      domain: DOMAIN,
+      clientId: 'client-A',
+      clientSecret: 'secret-A',
+      connection: 'db',
+      createUsers: true,
       baseUrl: 'http://127.0.0.1:4010',
     });
   });

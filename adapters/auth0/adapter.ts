@@ -55,12 +55,19 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     await call('upsert', ctx, () => client.users.update(id, fields, requestOptions(ctx)));
   }
 
-  async function create(payload: PartnerPayload, cleared: UpsertInput['cleared'], ctx: CallContext): Promise<UpsertResult> {
+  async function create(
+    payload: PartnerPayload,
+    cleared: UpsertInput['cleared'],
+    ctx: CallContext,
+  ): Promise<UpsertResult> {
     const fields = userFields(payload);
     if (fields.email === undefined) throw permanent('upsert', 'no_email');
     const connection = options.connection as string;
     try {
-      const user = await client.users.create({ connection, password: randomPassword(), ...fields }, requestOptions(ctx));
+      const user = await client.users.create(
+        { connection, password: randomPassword(), ...fields },
+        requestOptions(ctx),
+      );
       if (!user.user_id) throw permanent('upsert', 'no_user_id_in_answer');
       return { partnerId: user.user_id, created: true };
     } catch (err) {

@@ -13,11 +13,17 @@ function request(method: string, path: string, body?: unknown, headers: Record<s
     body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
   };
 }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- emulator bodies are read loosely in these tests
 const bodyOf = (r: { body?: unknown }) => r.body as Record<string, any>;
 
 async function withToken(emulator: PartnerEmulator) {
   const token = await emulator.handle(
-    request('POST', '/oauth/token', { grant_type: 'client_credentials', client_id: 'c', client_secret: 's', audience: 'a' }),
+    request('POST', '/oauth/token', {
+      grant_type: 'client_credentials',
+      client_id: 'c',
+      client_secret: 's',
+      audience: 'a',
+    }),
   );
   const auth = { authorization: `Bearer ${bodyOf(token).access_token}` };
   return (method: string, path: string, body?: unknown) => emulator.handle(request(method, path, body, auth));
@@ -30,7 +36,9 @@ describe('auth0 emulator', () => {
     const missing = await emulator.handle(request('GET', '/api/v2/users/auth0%7Cx'));
     expect(missing.status).toBe(401);
     expect(bodyOf(missing)).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
-    const denied = await emulator.handle(request('POST', '/oauth/token', { grant_type: 'client_credentials', client_id: 'c' }));
+    const denied = await emulator.handle(
+      request('POST', '/oauth/token', { grant_type: 'client_credentials', client_id: 'c' }),
+    );
     expect(bodyOf(denied)).toEqual({ error: 'access_denied', error_description: 'Unauthorized' });
   });
 
@@ -43,11 +51,17 @@ describe('auth0 emulator', () => {
     const duplicate = await call('POST', '/api/v2/users', { ...newUser, email: 'ADA@example.test' });
     expect(duplicate.status).toBe(409);
     expect(bodyOf(duplicate)).toEqual({
-      statusCode: 409, error: 'Conflict', message: 'The user already exists.', errorCode: 'auth0_idp_error',
+      statusCode: 409,
+      error: 'Conflict',
+      message: 'The user already exists.',
+      errorCode: 'auth0_idp_error',
     });
     const found = await call('GET', '/api/v2/users-by-email?email=ada%40example.test');
     expect((found.body as unknown[]).length).toBe(1);
-    expect(emulator.holdings()[bodyOf(created).user_id]?.personal).toEqual({ name: 'Ada Lovelace', email: 'ada@example.test' });
+    expect(emulator.holdings()[bodyOf(created).user_id]?.personal).toEqual({
+      name: 'Ada Lovelace',
+      email: 'ada@example.test',
+    });
   });
 
   it('validates payloads the way the Management API does', async () => {
@@ -65,7 +79,10 @@ describe('auth0 emulator', () => {
     const call = await withToken(createAuth0Emulator());
     const unknown = await call('GET', '/api/v2/users/auth0%7Cnobody');
     expect(bodyOf(unknown)).toEqual({
-      statusCode: 404, error: 'Not Found', message: 'The user does not exist.', errorCode: 'inexistent_user',
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'The user does not exist.',
+      errorCode: 'inexistent_user',
     });
     expect((await call('PATCH', '/api/v2/users/auth0%7Cnobody', { name: 'x' })).status).toBe(404);
     expect((await call('DELETE', '/api/v2/users/auth0%7Cnobody')).status).toBe(204);

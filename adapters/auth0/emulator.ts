@@ -22,14 +22,43 @@ interface User {
 const PROFILE = ['email', 'name', 'given_name', 'family_name'] as const;
 // What the Management API accepts at the root of a create / an update (Auth0's payload schemas).
 const CREATE_KEYS = new Set([
-  'email', 'phone_number', 'user_metadata', 'blocked', 'email_verified', 'phone_verified', 'app_metadata',
-  'given_name', 'family_name', 'name', 'nickname', 'picture', 'user_id', 'connection', 'password',
-  'verify_email', 'username',
+  'email',
+  'phone_number',
+  'user_metadata',
+  'blocked',
+  'email_verified',
+  'phone_verified',
+  'app_metadata',
+  'given_name',
+  'family_name',
+  'name',
+  'nickname',
+  'picture',
+  'user_id',
+  'connection',
+  'password',
+  'verify_email',
+  'username',
 ]);
 const UPDATE_KEYS = new Set([
-  'blocked', 'email_verified', 'email', 'phone_number', 'phone_verified', 'user_metadata', 'app_metadata',
-  'given_name', 'family_name', 'name', 'nickname', 'picture', 'verify_email', 'verify_phone_number',
-  'password', 'connection', 'client_id', 'username',
+  'blocked',
+  'email_verified',
+  'email',
+  'phone_number',
+  'phone_verified',
+  'user_metadata',
+  'app_metadata',
+  'given_name',
+  'family_name',
+  'name',
+  'nickname',
+  'picture',
+  'verify_email',
+  'verify_phone_number',
+  'password',
+  'connection',
+  'client_id',
+  'username',
 ]);
 
 /** A user the tenant already has (people sign up through the app's login, not through the gateway). */
@@ -123,7 +152,12 @@ export function createAuth0Emulator(): Auth0Emulator {
     const invalid = validate(body, UPDATE_KEYS);
     if (invalid) return invalid;
     if (Object.keys(body).length === 0) {
-      return apiError(400, 'Bad Request', "Payload validation error: 'Too few properties defined (0), minimum 1'.", 'invalid_body');
+      return apiError(
+        400,
+        'Bad Request',
+        "Payload validation error: 'Too few properties defined (0), minimum 1'.",
+        'invalid_body',
+      );
     }
     // A new address is unverified unless the caller says otherwise, as in Auth0.
     if (typeof body.email === 'string' && body.email.toLowerCase() !== user.email) user.email_verified = false;
@@ -159,7 +193,12 @@ export function createAuth0Emulator(): Auth0Emulator {
         personal.email = u.email;
         out[u.user_id] = {
           personal,
-          meta: { connection: u.connection, email_verified: u.email_verified, created_at: u.created_at, updated_at: u.updated_at },
+          meta: {
+            connection: u.connection,
+            email_verified: u.email_verified,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+          },
         };
       }
       return out;
@@ -202,13 +241,23 @@ function render(u: User): Record<string, unknown> {
 function validate(body: Record<string, unknown>, allowed: ReadonlySet<string>): EmulatorResponse | undefined {
   const extra = Object.keys(body).filter((k) => !allowed.has(k));
   if (extra.length === 0) return undefined;
-  return apiError(400, 'Bad Request', `Payload validation error: 'Additional properties not allowed: ${extra.join(',')}'.`, 'invalid_body');
+  return apiError(
+    400,
+    'Bad Request',
+    `Payload validation error: 'Additional properties not allowed: ${extra.join(',')}'.`,
+    'invalid_body',
+  );
 }
 
 function missing(body: Record<string, unknown>, required: readonly string[]): EmulatorResponse | undefined {
   const absent = required.find((k) => typeof body[k] !== 'string' || body[k] === '');
   if (absent === undefined) return undefined;
-  return apiError(400, 'Bad Request', `Payload validation error: 'Missing required property: ${absent}'.`, 'invalid_body');
+  return apiError(
+    400,
+    'Bad Request',
+    `Payload validation error: 'Missing required property: ${absent}'.`,
+    'invalid_body',
+  );
 }
 
 /** The token endpoint takes a form or JSON; the Management API takes JSON. */

@@ -16,7 +16,12 @@ export const auth0Partner: PartnerModule<Auth0Options> = {
       problems.push('AUTH0_CREATE_USERS must be true or false');
     }
     const createUsers = flag === 'true' || flag === '1';
-    const required = ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', ...(createUsers ? ['AUTH0_CONNECTION'] : [])];
+    const required = [
+      'AUTH0_DOMAIN',
+      'AUTH0_CLIENT_ID',
+      'AUTH0_CLIENT_SECRET',
+      ...(createUsers ? ['AUTH0_CONNECTION'] : []),
+    ];
     const missing = required.filter((name) => read(name) === undefined);
     if (missing.length > 0) problems.unshift(`missing environment variable(s): ${missing.join(', ')}`);
     if (problems.length > 0) throw new Error(`auth0: ${problems.join('; ')}`);

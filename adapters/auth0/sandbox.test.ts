@@ -59,7 +59,11 @@ describe('auth0 adapter against the emulator', () => {
   it('a cleared name is no longer held after the update; the email stays', async () => {
     const auth0 = adapter();
     const created = await auth0.upsert!(
-      { payload: { name: { given, family }, email }, ref: { pseudonym: 'psd_clr', partnerIds: [] }, cleared: ['phone'] },
+      {
+        payload: { name: { given, family }, email },
+        ref: { pseudonym: 'psd_clr', partnerIds: [] },
+        cleared: ['phone'],
+      },
       ctx,
     );
     const ref = { pseudonym: 'psd_clr', partnerIds: [created.partnerId] };
@@ -74,7 +78,10 @@ describe('auth0 adapter against the emulator', () => {
       ctx,
     );
     const retried = await adapter().upsert!(
-      { payload: { name: { given: 'Second', family }, email: email.toUpperCase() }, ref: { pseudonym: 'p', partnerIds: [] } },
+      {
+        payload: { name: { given: 'Second', family }, email: email.toUpperCase() },
+        ref: { pseudonym: 'p', partnerIds: [] },
+      },
       ctx,
     );
     expect(retried).toEqual({ partnerId: first.partnerId, created: false });
@@ -83,14 +90,16 @@ describe('auth0 adapter against the emulator', () => {
   });
 
   it('classifies the emulated errors like the real ones', async () => {
-    const unknown = await adapter()
-      .upsert!({ payload: { email }, ref: { pseudonym: 'p', partnerIds: ['auth0|000000000000000000000000'] } }, ctx)
-      .catch((e: unknown) => e);
+    const unknown = await adapter().upsert!(
+      { payload: { email }, ref: { pseudonym: 'p', partnerIds: ['auth0|000000000000000000000000'] } },
+      ctx,
+    ).catch((e: unknown) => e);
     expect(unknown).toMatchObject({ kind: 'permanent', status: 404, code: 'inexistent_user' });
 
-    const noId = await adapter({ createUsers: false })
-      .upsert!({ payload: { email }, ref: { pseudonym: 'p', partnerIds: [] } }, ctx)
-      .catch((e: unknown) => e);
+    const noId = await adapter({ createUsers: false }).upsert!(
+      { payload: { email }, ref: { pseudonym: 'p', partnerIds: [] } },
+      ctx,
+    ).catch((e: unknown) => e);
     expect(noId).toMatchObject({ kind: 'permanent', code: 'no_user_id' });
     expect(served.emulator.holdings()).toEqual({});
   });
@@ -123,17 +132,15 @@ describe('auth0 adapter against the emulator', () => {
     try {
       const ref = { pseudonym: 'p', partnerIds: ['auth0|x'] };
       const options = auth0Partner.sandboxOptions(slow.url);
-      const timedOut = await auth0Partner
-        .createAdapter({ ...options, timeoutMs: 50 })
-        .fetch!(ref, ctx)
-        .catch((e: unknown) => e);
+      const timedOut = await auth0Partner.createAdapter({ ...options, timeoutMs: 50 }).fetch!(ref, ctx).catch(
+        (e: unknown) => e,
+      );
       expect(timedOut).toMatchObject({ kind: 'retryable', code: 'timeout' });
 
       const signal = AbortSignal.timeout(50);
-      const aborted = await auth0Partner
-        .createAdapter(options)
-        .fetch!(ref, { ...ctx, signal })
-        .catch((e: unknown) => e);
+      const aborted = await auth0Partner.createAdapter(options).fetch!(ref, { ...ctx, signal }).catch(
+        (e: unknown) => e,
+      );
       expect(aborted).toMatchObject({ kind: 'retryable', code: 'aborted' });
     } finally {
       await slow.close();

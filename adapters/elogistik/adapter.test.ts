@@ -39,34 +39,50 @@ interceptHttp();
 
 describe('elogistik upsert, erase, fetch', () => {
   it('creates with exactly the mapped payload; 201 means created', async () => {
-    const scope = api().put(path, exactly(body)).reply(201, { ref: pseudonym, ...body });
+    const scope = api()
+      .put(path, exactly(body))
+      .reply(201, { ref: pseudonym, ...body });
     await expect(adapter().upsert!({ payload, ref }, ctx)).resolves.toEqual({ partnerId: pseudonym, created: true });
     expect(scope.isDone()).toBe(true);
   });
 
   it('updates (200) and sends only the fields present', async () => {
     const partial = { name: payload.name!, address: payload.address! };
-    const scope = api().put(path, exactly({ name: body.name, address: body.address })).reply(200, { ref: pseudonym });
-    await expect(adapter().upsert!({ payload: partial, ref }, ctx)).resolves.toEqual({ partnerId: pseudonym, created: false });
+    const scope = api()
+      .put(path, exactly({ name: body.name, address: body.address }))
+      .reply(200, { ref: pseudonym });
+    await expect(adapter().upsert!({ payload: partial, ref }, ctx)).resolves.toEqual({
+      partnerId: pseudonym,
+      created: false,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('never forwards address fields beyond the four in the contract', async () => {
     const sloppy = { address: { ...payload.address!, careOf: 'Canary4e1b' } as PartnerPayload['address'] };
-    const scope = api().put(path, exactly({ address: body.address })).reply(200, {});
+    const scope = api()
+      .put(path, exactly({ address: body.address }))
+      .reply(200, {});
     await adapter().upsert!({ payload: sloppy!, ref }, ctx);
     expect(scope.isDone()).toBe(true);
   });
 
   it('erases with DELETE; 204 and 404 are both success', async () => {
-    const scope = api().delete(path).reply(204).delete(path).reply(404, { code: 'not_found', message: 'customer not found' });
+    const scope = api()
+      .delete(path)
+      .reply(204)
+      .delete(path)
+      .reply(404, { code: 'not_found', message: 'customer not found' });
     await expect(adapter().erase(ref, 'delete', ctx)).resolves.toEqual({ removed: [pseudonym] });
     await expect(adapter().erase(ref, 'delete', ctx)).resolves.toEqual({ removed: [pseudonym] });
     expect(scope.isDone()).toBe(true);
   });
 
   it('refuses archive: the contract has only delete', async () => {
-    expect(await failure(adapter().erase(ref, 'archive', ctx))).toMatchObject({ kind: 'permanent', code: 'unsupported_erase_mode' });
+    expect(await failure(adapter().erase(ref, 'archive', ctx))).toMatchObject({
+      kind: 'permanent',
+      code: 'unsupported_erase_mode',
+    });
   });
 
   it('fetches what is held under our field names, and found:false on 404', async () => {
@@ -78,8 +94,13 @@ describe('elogistik upsert, erase, fetch', () => {
     await expect(adapter().fetch!(ref, ctx)).resolves.toEqual({
       found: true,
       fields: {
-        name: body.name, phone: body.phone, email: body.email,
-        'address.street': 'Canarygatan 5', 'address.postalCode': '11122', 'address.city': 'Stockholm', 'address.country': 'SE',
+        name: body.name,
+        phone: body.phone,
+        email: body.email,
+        'address.street': 'Canarygatan 5',
+        'address.postalCode': '11122',
+        'address.city': 'Stockholm',
+        'address.country': 'SE',
       },
     });
     await expect(adapter().fetch!(ref, ctx)).resolves.toEqual({ found: false, fields: {} });
@@ -92,7 +113,12 @@ describe('elogistik failures', () => {
 
   it('429 with Retry-After is retryable after it', async () => {
     const scope = api().put(path).reply(429, echo('rate_limited'), { 'Retry-After': '2' });
-    expect(await failure(upsert())).toMatchObject({ kind: 'retryable', status: 429, code: 'rate_limited', retryAfterMs: 2000 });
+    expect(await failure(upsert())).toMatchObject({
+      kind: 'retryable',
+      status: 429,
+      code: 'rate_limited',
+      retryAfterMs: 2000,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -104,9 +130,12 @@ describe('elogistik failures', () => {
 
   it('400 and 401 are permanent with the partner code, and a code that looks like data is dropped', async () => {
     const scope = api()
-      .put(path).reply(400, echo('invalid_body'))
-      .put(path).reply(401, echo('unauthorized'))
-      .put(path).reply(400, echo('canary-e1b4@example.test'));
+      .put(path)
+      .reply(400, echo('invalid_body'))
+      .put(path)
+      .reply(401, echo('unauthorized'))
+      .put(path)
+      .reply(400, echo('canary-e1b4@example.test'));
     expect(await failure(upsert())).toMatchObject({ kind: 'permanent', status: 400, code: 'invalid_body' });
     expect(await failure(upsert())).toMatchObject({ kind: 'permanent', status: 401, code: 'unauthorized' });
     expect(await failure(upsert())).toMatchObject({ kind: 'permanent', status: 400, code: undefined });
@@ -115,7 +144,11 @@ describe('elogistik failures', () => {
 
   it('a timeout and a connection error are retryable', async () => {
     const scope = api().put(path).delay(500).reply(200, {}).put(path).replyWithError(connectionReset());
-    expect(await failure(upsert(adapter(50)))).toMatchObject({ kind: 'retryable', status: undefined, code: 'ETIMEDOUT' });
+    expect(await failure(upsert(adapter(50)))).toMatchObject({
+      kind: 'retryable',
+      status: undefined,
+      code: 'ETIMEDOUT',
+    });
     expect(await failure(upsert())).toMatchObject({ kind: 'retryable', code: 'ECONNRESET' });
     expect(scope.isDone()).toBe(true);
   });
@@ -124,7 +157,9 @@ describe('elogistik failures', () => {
 describe('elogistik configuration', () => {
   it('keeps two adapters with different tokens apart', async () => {
     const a = api().put(path, exactly(body)).reply(200, {});
-    const b = api('tok-elogistik-b').put('/v1/customers/psn-b', exactly({ email: 'b@example.test' })).reply(201, {});
+    const b = api('tok-elogistik-b')
+      .put('/v1/customers/psn-b', exactly({ email: 'b@example.test' }))
+      .reply(201, {});
     const other = createElogistikAdapter({ token: 'tok-elogistik-b', baseUrl: BASE });
     await Promise.all([
       adapter().upsert!({ payload, ref }, ctx),
@@ -150,7 +185,12 @@ describe('elogistik configuration', () => {
 
   it('reads options from the environment and names every missing variable', () => {
     expect(() => elogistikPartner.optionsFromEnv({})).toThrow(/ELOGISTIK_TOKEN, ELOGISTIK_BASE_URL/);
-    expect(() => elogistikPartner.optionsFromEnv({ ELOGISTIK_TOKEN: 'secret-value' })).toThrow(/^(?!.*secret-value).*ELOGISTIK_BASE_URL/);
-    expect(elogistikPartner.optionsFromEnv({ ELOGISTIK_TOKEN: 't', ELOGISTIK_BASE_URL: BASE })).toEqual({ token: 't', baseUrl: BASE });
+    expect(() => elogistikPartner.optionsFromEnv({ ELOGISTIK_TOKEN: 'secret-value' })).toThrow(
+      /^(?!.*secret-value).*ELOGISTIK_BASE_URL/,
+    );
+    expect(elogistikPartner.optionsFromEnv({ ELOGISTIK_TOKEN: 't', ELOGISTIK_BASE_URL: BASE })).toEqual({
+      token: 't',
+      baseUrl: BASE,
+    });
   });
 });

@@ -47,14 +47,24 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
     ],
 
     async upsert({ payload, ref }, ctx) {
-      const res = await http.request('upsert', { method: 'PUT', url: customerPath(ref.pseudonym), data: customerBody(payload) }, ctx);
+      const res = await http.request(
+        'upsert',
+        { method: 'PUT', url: customerPath(ref.pseudonym), data: customerBody(payload) },
+        ctx,
+      );
       expectOk('upsert', res);
       return { partnerId: ref.pseudonym, created: res.status === 201 };
     },
 
     async erase(ref, mode, ctx) {
       // The contract has no soft delete; deleting when asked to archive would do more than asked.
-      if (mode !== 'delete') throw new PartnerError({ partner: PARTNER, operation: 'erase', kind: 'permanent', code: 'unsupported_erase_mode' });
+      if (mode !== 'delete')
+        throw new PartnerError({
+          partner: PARTNER,
+          operation: 'erase',
+          kind: 'permanent',
+          code: 'unsupported_erase_mode',
+        });
       const res = await http.request('erase', { method: 'DELETE', url: customerPath(ref.pseudonym) }, ctx);
       if (res.status !== 404) expectOk('erase', res);
       return { removed: [ref.pseudonym] };
@@ -65,7 +75,14 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
       if (res.status === 404) return { found: false, fields: {} };
       expectOk('fetch', res);
       const parsed = customerSchema.safeParse(res.data);
-      if (!parsed.success) throw new PartnerError({ partner: PARTNER, operation: 'fetch', kind: 'permanent', status: res.status, code: 'unexpected_response' });
+      if (!parsed.success)
+        throw new PartnerError({
+          partner: PARTNER,
+          operation: 'fetch',
+          kind: 'permanent',
+          status: res.status,
+          code: 'unexpected_response',
+        });
       const { address, ...rest } = parsed.data;
       const fields: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(rest)) if (value) fields[key] = value;

@@ -38,7 +38,8 @@ export function createElogistikEmulator(options: ElogistikEmulatorOptions = {}):
     if (ref === undefined) return error(404, 'not_found', 'no such resource');
     const existing = customers.get(ref);
 
-    if (req.method === 'GET') return existing ? { status: 200, body: render(ref, existing) } : error(404, 'not_found', 'customer not found');
+    if (req.method === 'GET')
+      return existing ? { status: 200, body: render(ref, existing) } : error(404, 'not_found', 'customer not found');
     if (req.method === 'DELETE') {
       if (!existing) return error(404, 'not_found', 'customer not found');
       customers.delete(ref);
@@ -47,7 +48,11 @@ export function createElogistikEmulator(options: ElogistikEmulatorOptions = {}):
     if (req.method !== 'PUT') return error(405, 'method_not_allowed', 'use GET, PUT or DELETE');
 
     const parsed = validate(req.body);
-    if ('problems' in parsed) return { status: 400, body: { code: 'invalid_body', message: 'the body does not match the contract', fields: parsed.problems } };
+    if ('problems' in parsed)
+      return {
+        status: 400,
+        body: { code: 'invalid_body', message: 'the body does not match the contract', fields: parsed.problems },
+      };
     const now = new Date().toISOString();
     // PUT replaces: a field left out is no longer held.
     customers.set(ref, { ...parsed.customer, createdAt: existing?.createdAt ?? now, updatedAt: now });
@@ -59,12 +64,17 @@ export function createElogistikEmulator(options: ElogistikEmulatorOptions = {}):
     limits: { perSecond: 50 },
 
     handle(req) {
-      if (req.headers.authorization !== `Bearer ${token}`) return error(401, 'unauthorized', 'missing or invalid bearer token');
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return error(401, 'unauthorized', 'missing or invalid bearer token');
       return route(req);
     },
 
     rateLimited(retryAfterSeconds) {
-      return { status: 429, headers: { 'retry-after': String(retryAfterSeconds) }, body: { code: 'rate_limited', message: 'too many requests' } };
+      return {
+        status: 429,
+        headers: { 'retry-after': String(retryAfterSeconds) },
+        body: { code: 'rate_limited', message: 'too many requests' },
+      };
     },
 
     holdings() {
@@ -103,7 +113,11 @@ function validate(raw: Buffer): { customer: Omit<Customer, 'createdAt' | 'update
   if (address !== undefined) {
     if (!isObject(address)) problems.push('address');
     else {
-      problems.push(...Object.keys(address).filter((k) => !ADDRESS.includes(k)).map((k) => `address.${k}`));
+      problems.push(
+        ...Object.keys(address)
+          .filter((k) => !ADDRESS.includes(k))
+          .map((k) => `address.${k}`),
+      );
       problems.push(...ADDRESS.filter((k) => !nonBlank(address[k])).map((k) => `address.${k}`));
     }
   }
@@ -112,7 +126,15 @@ function validate(raw: Buffer): { customer: Omit<Customer, 'createdAt' | 'update
 }
 
 function render(ref: string, c: Customer): Record<string, unknown> {
-  return { ref, name: c.name, address: c.address, phone: c.phone, email: c.email, createdAt: c.createdAt, updatedAt: c.updatedAt };
+  return {
+    ref,
+    name: c.name,
+    address: c.address,
+    phone: c.phone,
+    email: c.email,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+  };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

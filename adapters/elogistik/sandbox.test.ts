@@ -7,7 +7,12 @@ import { elogistikPartner } from './index.ts';
 const ctx: CallContext = { correlationId: 'corr-sandbox', idempotencyKey: 'idem-sandbox' };
 const ref = { pseudonym: 'psn-sandbox-1', partnerIds: [] as string[] };
 const address = { street: 'Storgatan 1', postalCode: '11122', city: 'Stockholm', country: 'SE' };
-const payload = { name: { given: 'Sandy', family: 'Box' }, address, phone: '+46701230000', email: 'sandy@example.test' };
+const payload = {
+  name: { given: 'Sandy', family: 'Box' },
+  address,
+  phone: '+46701230000',
+  email: 'sandy@example.test',
+};
 
 describe('elogistik adapter against its emulator over loopback', () => {
   const emulator = elogistikPartner.createEmulator();
@@ -24,8 +29,13 @@ describe('elogistik adapter against its emulator over loopback', () => {
     expect(emulator.holdings()).toEqual({
       'psn-sandbox-1': {
         personal: {
-          name: 'Sandy Box', phone: '+46701230000', email: 'sandy@example.test',
-          'address.street': 'Storgatan 1', 'address.postalCode': '11122', 'address.city': 'Stockholm', 'address.country': 'SE',
+          name: 'Sandy Box',
+          phone: '+46701230000',
+          email: 'sandy@example.test',
+          'address.street': 'Storgatan 1',
+          'address.postalCode': '11122',
+          'address.city': 'Stockholm',
+          'address.country': 'SE',
         },
         meta: expect.objectContaining({ ref: 'psn-sandbox-1' }),
       },
@@ -33,11 +43,18 @@ describe('elogistik adapter against its emulator over loopback', () => {
 
     // The subject removed their phone: PUT replaces, so E-logistik no longer holds it.
     const { phone: _phone, ...withoutPhone } = payload;
-    expect(await adapter().upsert!({ payload: withoutPhone, ref }, ctx)).toEqual({ partnerId: 'psn-sandbox-1', created: false });
+    expect(await adapter().upsert!({ payload: withoutPhone, ref }, ctx)).toEqual({
+      partnerId: 'psn-sandbox-1',
+      created: false,
+    });
     expect(emulator.holdings()['psn-sandbox-1']?.personal).not.toHaveProperty('phone');
     expect((await adapter().fetch!(ref, ctx)).fields).toEqual({
-      name: 'Sandy Box', email: 'sandy@example.test',
-      'address.street': 'Storgatan 1', 'address.postalCode': '11122', 'address.city': 'Stockholm', 'address.country': 'SE',
+      name: 'Sandy Box',
+      email: 'sandy@example.test',
+      'address.street': 'Storgatan 1',
+      'address.postalCode': '11122',
+      'address.city': 'Stockholm',
+      'address.country': 'SE',
     });
 
     expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: ['psn-sandbox-1'] });
@@ -48,10 +65,16 @@ describe('elogistik adapter against its emulator over loopback', () => {
 
   it("gets the contract's 400 for a payload without an address, and 401 for a wrong token", async () => {
     await expect(adapter().upsert!({ payload: { email: 'sandy@example.test' }, ref }, ctx)).rejects.toMatchObject({
-      kind: 'permanent', status: 400, code: 'invalid_body',
+      kind: 'permanent',
+      status: 400,
+      code: 'invalid_body',
     });
     const wrong = elogistikPartner.createAdapter({ ...elogistikPartner.sandboxOptions(served.url), token: 'nope' });
-    await expect(wrong.fetch!(ref, ctx)).rejects.toMatchObject({ kind: 'permanent', status: 401, code: 'unauthorized' });
+    await expect(wrong.fetch!(ref, ctx)).rejects.toMatchObject({
+      kind: 'permanent',
+      status: 401,
+      code: 'unauthorized',
+    });
   });
 
   it("classifies the emulator's own 429 as retryable", async () => {
@@ -59,7 +82,12 @@ describe('elogistik adapter against its emulator over loopback', () => {
     const servedLimited = await serveEmulator(limited);
     try {
       const a = elogistikPartner.createAdapter(elogistikPartner.sandboxOptions(servedLimited.url));
-      await expect(a.erase(ref, 'delete', ctx)).rejects.toMatchObject({ kind: 'retryable', status: 429, code: 'rate_limited', retryAfterMs: 1000 });
+      await expect(a.erase(ref, 'delete', ctx)).rejects.toMatchObject({
+        kind: 'retryable',
+        status: 429,
+        code: 'rate_limited',
+        retryAfterMs: 1000,
+      });
     } finally {
       await servedLimited.close();
     }

@@ -37,8 +37,13 @@ interceptHttp();
 
 describe('intercom upsert', () => {
   it('creates a user with exactly the payload fields and the pseudonym', async () => {
-    const scope = api().post('/contacts', exactly({ role: 'user', ...fields })).reply(200, contact('c1'));
-    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: [] } }, ctx)).resolves.toEqual({ partnerId: 'c1', created: true });
+    const scope = api()
+      .post('/contacts', exactly({ role: 'user', ...fields }))
+      .reply(200, contact('c1'));
+    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: [] } }, ctx)).resolves.toEqual({
+      partnerId: 'c1',
+      created: true,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -52,19 +57,28 @@ describe('intercom upsert', () => {
 
   it('updates a known contact without role', async () => {
     const scope = api().put('/contacts/c1', exactly(fields)).reply(200, contact('c1'));
-    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['c1'] } }, ctx)).resolves.toEqual({ partnerId: 'c1', created: false });
+    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['c1'] } }, ctx)).resolves.toEqual({
+      partnerId: 'c1',
+      created: false,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('treats 409 on create as "update instead": find by external_id, then PUT', async () => {
     const scope = api()
       .post('/contacts', exactly({ role: 'user', ...fields }))
-      .reply(409, { type: 'error.list', errors: [{ code: 'conflict', message: 'A contact matching those details already exists with id=c9' }] })
+      .reply(409, {
+        type: 'error.list',
+        errors: [{ code: 'conflict', message: 'A contact matching those details already exists with id=c9' }],
+      })
       .get(`/contacts/find_by_external_id/${pseudonym}`)
       .reply(200, contact('c9'))
       .put('/contacts/c9', exactly(fields))
       .reply(200, contact('c9'));
-    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: [] } }, ctx)).resolves.toEqual({ partnerId: 'c9', created: false });
+    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: [] } }, ctx)).resolves.toEqual({
+      partnerId: 'c9',
+      created: false,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -74,14 +88,19 @@ describe('intercom upsert', () => {
       .reply(404, { type: 'error.list', errors: [{ code: 'not_found', message: 'Contact Not Found' }] })
       .post('/contacts', exactly({ role: 'user', ...fields }))
       .reply(200, contact('c3'));
-    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['gone'] } }, ctx)).resolves.toEqual({ partnerId: 'c3', created: true });
+    await expect(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['gone'] } }, ctx)).resolves.toEqual({
+      partnerId: 'c3',
+      created: true,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('clears a removed phone with null on update, and sends nothing else extra', async () => {
     const { phone: _, ...withoutPhone } = payload;
     const { phone: __, ...rest } = fields;
-    const scope = api().put('/contacts/c1', exactly({ ...rest, phone: null })).reply(200, contact('c1'));
+    const scope = api()
+      .put('/contacts/c1', exactly({ ...rest, phone: null }))
+      .reply(200, contact('c1'));
     await expect(
       adapter().upsert!({ payload: withoutPhone, ref: { pseudonym, partnerIds: ['c1'] }, cleared: ['phone'] }, ctx),
     ).resolves.toEqual({ partnerId: 'c1', created: false });
@@ -133,7 +152,10 @@ describe('intercom upsert', () => {
     const { phone: __, ...rest } = fields;
     const scope = api()
       .post('/contacts', exactly({ role: 'user', ...rest }))
-      .reply(409, { type: 'error.list', errors: [{ code: 'conflict', message: 'A contact matching those details already exists with id=c9' }] })
+      .reply(409, {
+        type: 'error.list',
+        errors: [{ code: 'conflict', message: 'A contact matching those details already exists with id=c9' }],
+      })
       .get(`/contacts/find_by_external_id/${pseudonym}`)
       .reply(200, contact('c9'))
       .put('/contacts/c9', exactly({ ...rest, phone: null }))
@@ -145,7 +167,9 @@ describe('intercom upsert', () => {
   });
 
   it('talks to the EU region when pointed there', async () => {
-    const scope = api(INTERCOM_EU_BASE_URL).post('/contacts', exactly({ role: 'user', ...fields })).reply(200, contact('eu1'));
+    const scope = api(INTERCOM_EU_BASE_URL)
+      .post('/contacts', exactly({ role: 'user', ...fields }))
+      .reply(200, contact('eu1'));
     const eu = createIntercomAdapter({ accessToken: TOKEN, baseUrl: INTERCOM_EU_BASE_URL });
     await eu.upsert!({ payload, ref: { pseudonym, partnerIds: [] } }, ctx);
     expect(scope.isDone()).toBe(true);
@@ -159,7 +183,9 @@ describe('intercom erase and fetch', () => {
       .reply(200, { id: 'c1', external_id: pseudonym, type: 'contact', deleted: true })
       .delete('/contacts/c2')
       .reply(404, { type: 'error.list', errors: [{ code: 'not_found', message: 'Contact Not Found' }] });
-    await expect(adapter().erase({ pseudonym, partnerIds: ['c1', 'c2'] }, 'delete', ctx)).resolves.toEqual({ removed: ['c1', 'c2'] });
+    await expect(adapter().erase({ pseudonym, partnerIds: ['c1', 'c2'] }, 'delete', ctx)).resolves.toEqual({
+      removed: ['c1', 'c2'],
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -181,7 +207,9 @@ describe('intercom erase and fetch', () => {
 
   it('archives in archive mode', async () => {
     const scope = api().post('/contacts/c1/archive').reply(200, { id: 'c1', type: 'contact', archived: true });
-    await expect(adapter().erase({ pseudonym, partnerIds: ['c1'] }, 'archive', ctx)).resolves.toEqual({ removed: ['c1'] });
+    await expect(adapter().erase({ pseudonym, partnerIds: ['c1'] }, 'archive', ctx)).resolves.toEqual({
+      removed: ['c1'],
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -195,7 +223,10 @@ describe('intercom erase and fetch', () => {
       found: true,
       fields: { name: fields.name, email: fields.email, phone: fields.phone, location: { country: 'Sweden' } },
     });
-    await expect(adapter().fetch!({ pseudonym, partnerIds: ['c2'] }, ctx)).resolves.toEqual({ found: false, fields: {} });
+    await expect(adapter().fetch!({ pseudonym, partnerIds: ['c2'] }, ctx)).resolves.toEqual({
+      found: false,
+      fields: {},
+    });
     expect(scope.isDone()).toBe(true);
   });
 });
@@ -205,9 +236,13 @@ describe('intercom failures', () => {
 
   it('429 with only X-RateLimit-Reset is retryable after the reset', async () => {
     const reset = Math.floor(Date.now() / 1000) + 30;
-    const scope = api().put('/contacts/c1').reply(429, echoError('rate_limit_exceeded'), {
-      'X-RateLimit-Limit': '1667', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(reset),
-    });
+    const scope = api()
+      .put('/contacts/c1')
+      .reply(429, echoError('rate_limit_exceeded'), {
+        'X-RateLimit-Limit': '1667',
+        'X-RateLimit-Remaining': '0',
+        'X-RateLimit-Reset': String(reset),
+      });
     const err = await failure(upsert());
     expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'rate_limit_exceeded' });
     expect(err.retryAfterMs).toBeGreaterThan(28_000);
@@ -246,7 +281,11 @@ describe('intercom failures', () => {
 
   it('a timeout is retryable', async () => {
     const scope = api().put('/contacts/c1').delay(500).reply(200, contact('c1'));
-    expect(await failure(upsert(adapter(50)))).toMatchObject({ kind: 'retryable', status: undefined, code: 'ETIMEDOUT' });
+    expect(await failure(upsert(adapter(50)))).toMatchObject({
+      kind: 'retryable',
+      status: undefined,
+      code: 'ETIMEDOUT',
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -258,7 +297,9 @@ describe('intercom failures', () => {
   it("the caller's abort is retryable and sends nothing", async () => {
     const aborted = new AbortController();
     aborted.abort();
-    const err = await failure(adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['c1'] } }, { ...ctx, signal: aborted.signal }));
+    const err = await failure(
+      adapter().upsert!({ payload, ref: { pseudonym, partnerIds: ['c1'] } }, { ...ctx, signal: aborted.signal }),
+    );
     expect(err).toMatchObject({ kind: 'retryable', code: 'aborted' });
   });
 });
@@ -286,13 +327,20 @@ describe('intercom configuration', () => {
   });
 
   it('requires https except on loopback', () => {
-    expect(() => createIntercomAdapter({ accessToken: TOKEN, baseUrl: 'http://intercom.example.test' })).toThrow(/https/);
+    expect(() => createIntercomAdapter({ accessToken: TOKEN, baseUrl: 'http://intercom.example.test' })).toThrow(
+      /https/,
+    );
     expect(() => createIntercomAdapter({ accessToken: TOKEN, baseUrl: 'http://127.0.0.1:9' })).not.toThrow();
   });
 
   it('reads options from the environment and names what is missing', () => {
     expect(() => intercomPartner.optionsFromEnv({})).toThrow(/INTERCOM_ACCESS_TOKEN/);
-    expect(intercomPartner.optionsFromEnv({ INTERCOM_ACCESS_TOKEN: 't', PARTNER_GATEWAY_INTERCOM_BASE_URL: INTERCOM_EU_BASE_URL })).toEqual({
+    expect(
+      intercomPartner.optionsFromEnv({
+        INTERCOM_ACCESS_TOKEN: 't',
+        PARTNER_GATEWAY_INTERCOM_BASE_URL: INTERCOM_EU_BASE_URL,
+      }),
+    ).toEqual({
       accessToken: 't',
       baseUrl: INTERCOM_EU_BASE_URL,
     });

@@ -53,7 +53,11 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
   const contactPath = (id: string) => `/contacts/${encodeURIComponent(id)}`;
 
   async function findId(operation: string, pseudonym: string, ctx: CallContext): Promise<string | undefined> {
-    const res = await http.request(operation, { method: 'GET', url: `/contacts/find_by_external_id/${encodeURIComponent(pseudonym)}` }, ctx);
+    const res = await http.request(
+      operation,
+      { method: 'GET', url: `/contacts/find_by_external_id/${encodeURIComponent(pseudonym)}` },
+      ctx,
+    );
     if (res.status === 404) return undefined;
     const found = parse(operation, res, foundSchema);
     return 'data' in found ? found.data[0]?.id : found.id;
@@ -85,12 +89,22 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       const known = ref.partnerIds[0];
       if (known !== undefined && (await update(known, updateFields, ctx))) return { partnerId: known, created: false };
 
-      const res = await http.request('upsert', { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } }, ctx);
+      const res = await http.request(
+        'upsert',
+        { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } },
+        ctx,
+      );
       if (res.status === 409) {
         // Intercom's index lagged a concurrent create: the contact exists, so update it instead.
         const id = await findId('upsert', ref.pseudonym, ctx);
         if (id === undefined || !(await update(id, updateFields, ctx))) {
-          throw new PartnerError({ partner: PARTNER, operation: 'upsert', kind: 'retryable', status: 409, code: 'conflict' });
+          throw new PartnerError({
+            partner: PARTNER,
+            operation: 'upsert',
+            kind: 'retryable',
+            status: 409,
+            code: 'conflict',
+          });
         }
         return { partnerId: id, created: false };
       }
@@ -98,7 +112,10 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     },
 
     async erase(ref, mode, ctx) {
-      const ids = ref.partnerIds.length > 0 ? [...ref.partnerIds] : await findId('erase', ref.pseudonym, ctx).then((id) => (id ? [id] : []));
+      const ids =
+        ref.partnerIds.length > 0
+          ? [...ref.partnerIds]
+          : await findId('erase', ref.pseudonym, ctx).then((id) => (id ? [id] : []));
       for (const id of ids) {
         const res =
           mode === 'archive'
@@ -163,7 +180,13 @@ function parse<T>(operation: string, res: AxiosResponse, schema: z.ZodType<T>): 
   expectOk(operation, res);
   const parsed = schema.safeParse(res.data);
   if (!parsed.success) {
-    throw new PartnerError({ partner: PARTNER, operation, kind: 'permanent', status: res.status, code: 'unexpected_response' });
+    throw new PartnerError({
+      partner: PARTNER,
+      operation,
+      kind: 'permanent',
+      status: res.status,
+      code: 'unexpected_response',
+    });
   }
   return parsed.data;
 }

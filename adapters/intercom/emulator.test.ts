@@ -4,7 +4,13 @@ import { createIntercomEmulator, INTERCOM_SANDBOX_TOKEN } from './emulator.ts';
 
 const good = { authorization: `Bearer ${INTERCOM_SANDBOX_TOKEN}`, 'intercom-version': '2.14' };
 function req(method: string, path: string, body?: unknown, headers: Record<string, string> = good): EmulatorRequest {
-  return { method, path, query: new URLSearchParams(), headers, body: Buffer.from(body === undefined ? '' : JSON.stringify(body)) };
+  return {
+    method,
+    path,
+    query: new URLSearchParams(),
+    headers,
+    body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+  };
 }
 
 describe('intercom emulator fidelity', () => {
@@ -14,7 +20,9 @@ describe('intercom emulator fidelity', () => {
       status: 401,
       body: { type: 'error.list', errors: [{ code: 'unauthorized', message: expect.any(String) }] },
     });
-    expect(await emulator.handle(req('GET', '/contacts/1', undefined, { authorization: good.authorization }))).toMatchObject({
+    expect(
+      await emulator.handle(req('GET', '/contacts/1', undefined, { authorization: good.authorization })),
+    ).toMatchObject({
       status: 400,
       body: { type: 'error.list', errors: [{ code: 'intercom_version_invalid' }] },
     });
@@ -36,14 +44,22 @@ describe('intercom emulator fidelity', () => {
 
   it('deletes with the deleted-contact answer, then 404s', async () => {
     const emulator = createIntercomEmulator();
-    const { body } = await emulator.handle(req('POST', '/contacts', { role: 'user', external_id: 'p1', email: 'a@example.test' }));
+    const { body } = await emulator.handle(
+      req('POST', '/contacts', { role: 'user', external_id: 'p1', email: 'a@example.test' }),
+    );
     const id = (body as { id: string }).id;
-    expect(await emulator.handle(req('GET', '/contacts/find_by_external_id/p1'))).toMatchObject({ status: 200, body: { id } });
+    expect(await emulator.handle(req('GET', '/contacts/find_by_external_id/p1'))).toMatchObject({
+      status: 200,
+      body: { id },
+    });
     expect(await emulator.handle(req('DELETE', `/contacts/${id}`))).toEqual({
       status: 200,
       body: { id, external_id: 'p1', type: 'contact', deleted: true },
     });
-    expect(await emulator.handle(req('DELETE', `/contacts/${id}`))).toMatchObject({ status: 404, body: { errors: [{ code: 'not_found' }] } });
+    expect(await emulator.handle(req('DELETE', `/contacts/${id}`))).toMatchObject({
+      status: 404,
+      body: { errors: [{ code: 'not_found' }] },
+    });
     expect(emulator.holdings()).toEqual({});
   });
 

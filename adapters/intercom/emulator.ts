@@ -8,8 +8,17 @@ export const INTERCOM_SANDBOX_TOKEN = 'sandbox-intercom-token';
 const WINDOW_MAX = Math.ceil(10_000 / 6);
 
 const WRITABLE = new Set([
-  'role', 'external_id', 'email', 'phone', 'name', 'avatar', 'signed_up_at', 'last_seen_at',
-  'owner_id', 'unsubscribed_from_emails', 'custom_attributes',
+  'role',
+  'external_id',
+  'email',
+  'phone',
+  'name',
+  'avatar',
+  'signed_up_at',
+  'last_seen_at',
+  'owner_id',
+  'unsubscribed_from_emails',
+  'custom_attributes',
 ]);
 
 interface Contact {
@@ -38,7 +47,11 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
   function write(contact: Contact, body: Record<string, unknown>): EmulatorResponse | undefined {
     for (const [key, value] of Object.entries(body)) {
       if (!WRITABLE.has(key)) return error(400, 'parameter_invalid', `${key} is not a valid parameter`);
-      if (['role', 'external_id', 'email', 'phone', 'name'].includes(key) && value !== null && typeof value !== 'string') {
+      if (
+        ['role', 'external_id', 'email', 'phone', 'name'].includes(key) &&
+        value !== null &&
+        typeof value !== 'string'
+      ) {
         return error(400, 'parameter_invalid', `${key} must be a string`);
       }
     }
@@ -75,8 +88,14 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
       }
       const contact: Contact = {
         id: (next++).toString(16).padStart(24, '0'),
-        role: 'user', external_id: null, email: null, phone: null, name: null,
-        archived: false, created_at: now(), updated_at: now(),
+        role: 'user',
+        external_id: null,
+        email: null,
+        phone: null,
+        name: null,
+        archived: false,
+        created_at: now(),
+        updated_at: now(),
       };
       const failed = write(contact, body);
       if (failed) return failed;
@@ -95,7 +114,10 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
       if (req.method === 'GET') return { status: 200, body: render(contact) };
       if (req.method === 'DELETE') {
         contacts.delete(contact.id);
-        return { status: 200, body: { id: contact.id, external_id: contact.external_id, type: 'contact', deleted: true } };
+        return {
+          status: 200,
+          body: { id: contact.id, external_id: contact.external_id, type: 'contact', deleted: true },
+        };
       }
       const body = json(req);
       if (!body) return error(400, 'parameter_invalid', 'Request body must be a JSON object');
@@ -105,7 +127,10 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
     if (req.method === 'POST' && second === 'archive' && segments.length === 3) {
       if (!contact) return error(404, 'not_found', 'Contact Not Found');
       contact.archived = true;
-      return { status: 200, body: { id: contact.id, external_id: contact.external_id, type: 'contact', archived: true } };
+      return {
+        status: 200,
+        body: { id: contact.id, external_id: contact.external_id, type: 'contact', archived: true },
+      };
     }
     return error(404, 'not_found', 'Resource Not Found');
   }
@@ -145,7 +170,13 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
         );
         out[c.id] = {
           personal,
-          meta: { external_id: c.external_id, role: c.role, archived: c.archived, created_at: c.created_at, updated_at: c.updated_at },
+          meta: {
+            external_id: c.external_id,
+            role: c.role,
+            archived: c.archived,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+          },
         };
       }
       return out;
@@ -181,7 +212,9 @@ function render(c: Contact): Record<string, unknown> {
 function json(req: EmulatorRequest): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(req.body.toString('utf8') || '{}');
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,13 @@ import type { PartnerModule } from '../../src/emulator.ts';
 import { createIntercomAdapter, type IntercomOptions } from './adapter.ts';
 import { INTERCOM_SANDBOX_TOKEN, createIntercomEmulator } from './emulator.ts';
 
-export { createIntercomAdapter, INTERCOM_BASE_URL, INTERCOM_EU_BASE_URL, INTERCOM_AU_BASE_URL, INTERCOM_API_VERSION } from './adapter.ts';
+export {
+  createIntercomAdapter,
+  INTERCOM_BASE_URL,
+  INTERCOM_EU_BASE_URL,
+  INTERCOM_AU_BASE_URL,
+  INTERCOM_API_VERSION,
+} from './adapter.ts';
 export type { IntercomOptions } from './adapter.ts';
 export { createIntercomEmulator, INTERCOM_SANDBOX_TOKEN } from './emulator.ts';
 export type { IntercomEmulatorOptions } from './emulator.ts';

@@ -59,14 +59,21 @@ describe('intercom adapter against its emulator over loopback', () => {
     });
 
     const known = { ...ref, partnerIds: [created.partnerId] };
-    await a.upsert!({ payload: { email: payload.email }, ref: known, cleared: ['phone', 'name.given', 'name.family'] }, ctx);
+    await a.upsert!(
+      { payload: { email: payload.email }, ref: known, cleared: ['phone', 'name.given', 'name.family'] },
+      ctx,
+    );
     expect(emulator.holdings()[created.partnerId]?.personal).toEqual({ email: 'sandy@example.test' });
     expect(await a.fetch!(known, ctx)).toEqual({ found: true, fields: { email: 'sandy@example.test' } });
   });
 
   it('gets a permanent unauthorized with a wrong token', async () => {
     const wrong = intercomPartner.createAdapter({ ...intercomPartner.sandboxOptions(served.url), accessToken: 'nope' });
-    await expect(wrong.upsert!({ payload, ref }, ctx)).rejects.toMatchObject({ kind: 'permanent', status: 401, code: 'unauthorized' });
+    await expect(wrong.upsert!({ payload, ref }, ctx)).rejects.toMatchObject({
+      kind: 'permanent',
+      status: 401,
+      code: 'unauthorized',
+    });
   });
 
   it("classifies the emulator's own 429 as retryable", async () => {

@@ -75,7 +75,10 @@ describe('mailchimp adapter: upsert', () => {
 
   it('writes no status field at all on a plain update', async () => {
     const scope = api()
-      .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }))
+      .put(
+        MEMBER,
+        exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }),
+      )
       .reply(200, { id: HASH, email_address: CANARIES.email, status: 'unsubscribed' });
     const result = await adapter().upsert!(input({ ref: { pseudonym: CANARIES.pseudonym, partnerIds: [HASH] } }), ctx);
     expect(result).toEqual({ partnerId: HASH, created: false });
@@ -83,14 +86,22 @@ describe('mailchimp adapter: upsert', () => {
   });
 
   it('sends no merge fields when the payload has no name', async () => {
-    const scope = api().put(MEMBER, exactly({ email_address: CANARIES.email })).reply(200, {});
-    await adapter().upsert!(input({ payload: { email: CANARIES.email }, ref: { pseudonym: 'p', partnerIds: [HASH] } }), ctx);
+    const scope = api()
+      .put(MEMBER, exactly({ email_address: CANARIES.email }))
+      .reply(200, {});
+    await adapter().upsert!(
+      input({ payload: { email: CANARIES.email }, ref: { pseudonym: 'p', partnerIds: [HASH] } }),
+      ctx,
+    );
     expect(scope.isDone()).toBe(true);
   });
 
   it('changes the address with a PUT to the old hash and returns the new hash', async () => {
     const scope = api()
-      .put(MEMBER, exactly({ email_address: CANARIES.newEmail, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }))
+      .put(
+        MEMBER,
+        exactly({ email_address: CANARIES.newEmail, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }),
+      )
       .reply(200, { id: subscriberHash(CANARIES.newEmail) });
     const result = await adapter().upsert!(
       input({ payload: { ...fullPayload, email: CANARIES.newEmail }, ref: { pseudonym: 'p', partnerIds: [HASH] } }),
@@ -105,7 +116,11 @@ describe('mailchimp adapter: upsert', () => {
       .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: '', LNAME: '' } }))
       .reply(200, { id: HASH, email_address: CANARIES.email, status: 'subscribed' });
     const result = await adapter().upsert!(
-      input({ payload: { email: CANARIES.email }, ref: { pseudonym: 'p', partnerIds: [HASH] }, cleared: ['name.given', 'name.family'] }),
+      input({
+        payload: { email: CANARIES.email },
+        ref: { pseudonym: 'p', partnerIds: [HASH] },
+        cleared: ['name.given', 'name.family'],
+      }),
       ctx,
     );
     expect(result).toEqual({ partnerId: HASH, created: false });
@@ -116,11 +131,20 @@ describe('mailchimp adapter: upsert', () => {
     const scope = api()
       .put(MEMBER, exactly({ email_address: CANARIES.email }))
       .reply(200, {})
-      .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }))
+      .put(
+        MEMBER,
+        exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }),
+      )
       .reply(200, {});
     const ref = { pseudonym: 'p', partnerIds: [HASH] };
-    await adapter().upsert!(input({ payload: { email: CANARIES.email }, ref, cleared: ['phone', 'address.street'] }), ctx);
-    await adapter().upsert!(input({ payload: { ...fullPayload, phone: undefined }, ref, cleared: ['phone', 'name.given'] }), ctx);
+    await adapter().upsert!(
+      input({ payload: { email: CANARIES.email }, ref, cleared: ['phone', 'address.street'] }),
+      ctx,
+    );
+    await adapter().upsert!(
+      input({ payload: { ...fullPayload, phone: undefined }, ref, cleared: ['phone', 'name.given'] }),
+      ctx,
+    );
     expect(scope.isDone()).toBe(true);
   });
 
@@ -146,25 +170,33 @@ describe('mailchimp adapter: suppress, erase, fetch', () => {
   const ref = { pseudonym: CANARIES.pseudonym, partnerIds: [HASH] };
 
   it('suppress sets unsubscribed on the member and sends nothing else', async () => {
-    const scope = api().patch(MEMBER, exactly({ status: 'unsubscribed' })).reply(200, {});
+    const scope = api()
+      .patch(MEMBER, exactly({ status: 'unsubscribed' }))
+      .reply(200, {});
     expect(await adapter().suppress!(ref, ctx)).toEqual({ partnerId: HASH });
     expect(scope.isDone()).toBe(true);
   });
 
   it('suppress of a member Mailchimp no longer has is nothing to do', async () => {
-    const scope = api().patch(MEMBER, exactly({ status: 'unsubscribed' })).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    const scope = api()
+      .patch(MEMBER, exactly({ status: 'unsubscribed' }))
+      .reply(404, problem(404, 'Resource Not Found'), problemHeaders);
     expect(await adapter().suppress!(ref, ctx)).toEqual({ partnerId: HASH });
     expect(scope.isDone()).toBe(true);
   });
 
   it('erase mode delete deletes permanently', async () => {
-    const scope = api().post(`${MEMBER}/actions/delete-permanent`, (body) => body === '' || isDeepStrictEqual(body, {})).reply(204);
+    const scope = api()
+      .post(`${MEMBER}/actions/delete-permanent`, (body) => body === '' || isDeepStrictEqual(body, {}))
+      .reply(204);
     expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: [HASH] });
     expect(scope.isDone()).toBe(true);
   });
 
   it('erase treats 404 as already gone', async () => {
-    const scope = api().post(`${MEMBER}/actions/delete-permanent`).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    const scope = api()
+      .post(`${MEMBER}/actions/delete-permanent`)
+      .reply(404, problem(404, 'Resource Not Found'), problemHeaders);
     expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: [HASH] });
     expect(scope.isDone()).toBe(true);
   });
@@ -213,7 +245,11 @@ describe('mailchimp adapter: upsertBatch', () => {
     ref: { pseudonym: `p${i}`, partnerIds: [] },
     subscription: 'subscribed',
   });
-  const member = (i: number) => ({ email_address: email(i), status: 'subscribed', merge_fields: { FNAME: `G${i}`, LNAME: `F${i}` } });
+  const member = (i: number) => ({
+    email_address: email(i),
+    status: 'subscribed',
+    merge_fields: { FNAME: `G${i}`, LNAME: `F${i}` },
+  });
 
   it('sends consent grants in batches of at most 500 and plain updates one by one without a status', async () => {
     const granted = Array.from({ length: 501 }, (_, i) => batchInput(i));
@@ -230,9 +266,14 @@ describe('mailchimp adapter: upsertBatch', () => {
     const scope = api()
       .post(`/3.0/lists/${LIST}`, batchBody(0, 500))
       .reply(200, {
-        new_members: Array.from({ length: 499 }, (_, i) => ({ id: subscriberHash(email(i)), email_address: email(i).toUpperCase() })),
+        new_members: Array.from({ length: 499 }, (_, i) => ({
+          id: subscriberHash(email(i)),
+          email_address: email(i).toUpperCase(),
+        })),
         updated_members: [],
-        errors: [{ email_address: email(499), error: `${email(499)} looks fake or invalid`, error_code: 'ERROR_GENERIC' }],
+        errors: [
+          { email_address: email(499), error: `${email(499)} looks fake or invalid`, error_code: 'ERROR_GENERIC' },
+        ],
         total_created: 499,
         total_updated: 0,
         error_count: 1,
@@ -251,7 +292,8 @@ describe('mailchimp adapter: upsertBatch', () => {
     expect(results[500]).toMatchObject({ ok: false, error: { code: 'ERROR_GENERIC', kind: 'permanent' } });
     expect(results[501]).toEqual({ ok: true, partnerId: subscriberHash(email(500)), created: false });
     expect(results[502]).toEqual({ ok: true, partnerId: HASH, created: false });
-    for (const r of results) if (!r.ok) expectNoCanary(r.error.message + email(499), Object.values(CANARIES), { ignoreCase: true });
+    for (const r of results)
+      if (!r.ok) expectNoCanary(r.error.message + email(499), Object.values(CANARIES), { ignoreCase: true });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -274,7 +316,11 @@ describe('mailchimp adapter: upsertBatch', () => {
           update_existing: true,
         }),
       )
-      .reply(200, { new_members: [{ email_address: email(2) }], updated_members: [{ email_address: email(1) }], errors: [] });
+      .reply(200, {
+        new_members: [{ email_address: email(2) }],
+        updated_members: [{ email_address: email(1) }],
+        errors: [],
+      });
     expect(await adapter().upsertBatch!([known, fresh], ctx)).toEqual([
       { ok: true, partnerId: subscriberHash(email(1)), created: false },
       { ok: true, partnerId: subscriberHash(email(2)), created: true },
@@ -283,7 +329,10 @@ describe('mailchimp adapter: upsertBatch', () => {
   });
 
   it('stops the one-by-one part at the first retryable failure', async () => {
-    const plain = (e: string): UpsertInput => ({ payload: { email: e }, ref: { pseudonym: 'p', partnerIds: [subscriberHash(e)] } });
+    const plain = (e: string): UpsertInput => ({
+      payload: { email: e },
+      ref: { pseudonym: 'p', partnerIds: [subscriberHash(e)] },
+    });
     const scope = api()
       .put(`/3.0/lists/${LIST}/members/${subscriberHash(email(1))}`)
       .reply(429, problem(429, 'Too Many Requests'), { ...problemHeaders, 'Retry-After': '2' });
@@ -297,7 +346,9 @@ describe('mailchimp adapter: failures', () => {
   const plainUpdate = () => adapter().upsert!(input({ ref: { pseudonym: 'p', partnerIds: [HASH] } }), ctx);
 
   it('429 is retryable with Retry-After', async () => {
-    const scope = api().put(MEMBER).reply(429, problem(429, 'Too Many Requests'), { ...problemHeaders, 'Retry-After': '7' });
+    const scope = api()
+      .put(MEMBER)
+      .reply(429, problem(429, 'Too Many Requests'), { ...problemHeaders, 'Retry-After': '7' });
     const err = await failure(plainUpdate());
     expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'Too Many Requests', retryAfterMs: 7000 });
     expect(scope.isDone()).toBe(true);
@@ -322,7 +373,9 @@ describe('mailchimp adapter: failures', () => {
   });
 
   it('a connection error is retryable', async () => {
-    const scope = api().put(MEMBER).replyWithError(Object.assign(new Error(`refused ${CANARIES.email}`), { code: 'ECONNREFUSED' }));
+    const scope = api()
+      .put(MEMBER)
+      .replyWithError(Object.assign(new Error(`refused ${CANARIES.email}`), { code: 'ECONNREFUSED' }));
     const err = await failure(plainUpdate());
     expect(err).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED', status: undefined });
     expect(scope.isDone()).toBe(true);
@@ -352,8 +405,12 @@ describe('mailchimp adapter: instances and base URL', () => {
     const other = { key: 'key-bbbb1111-us7', host: 'https://us7.api.mailchimp.com', list: 'list1111bb' };
     const third = { key: 'key-cccc2222-us21', list: 'list2222cc' };
     const a = api().get(MEMBER).delay(30).reply(200, { email_address: 'a@example.test', status: 'subscribed' });
-    const b = api(other.host, other.key).get(`/3.0/lists/${other.list}/members/${HASH}`).reply(200, { email_address: 'b@example.test', status: 'subscribed' });
-    const c = api(HOST, third.key).get(`/3.0/lists/${third.list}/members/${HASH}`).reply(200, { email_address: 'c@example.test', status: 'subscribed' });
+    const b = api(other.host, other.key)
+      .get(`/3.0/lists/${other.list}/members/${HASH}`)
+      .reply(200, { email_address: 'b@example.test', status: 'subscribed' });
+    const c = api(HOST, third.key)
+      .get(`/3.0/lists/${third.list}/members/${HASH}`)
+      .reply(200, { email_address: 'c@example.test', status: 'subscribed' });
     const ref = { pseudonym: 'p', partnerIds: [HASH] };
     const held = await Promise.all([
       adapter().fetch!(ref, ctx),
@@ -363,13 +420,20 @@ describe('mailchimp adapter: instances and base URL', () => {
     expect(held.map((h) => h.fields.email)).toEqual(['a@example.test', 'b@example.test', 'c@example.test']);
     expect([a.isDone(), b.isDone(), c.isDone()]).toEqual([true, true, true]);
     // The package's process-wide client is left untouched.
-    const singleton = createRequire(import.meta.url)('@mailchimp/mailchimp_marketing') as { config: { apiKey: string } };
+    const singleton = createRequire(import.meta.url)('@mailchimp/mailchimp_marketing') as {
+      config: { apiKey: string };
+    };
     expect(singleton.config.apiKey).toBe('');
   });
 
   it('follows baseUrl, appending /3.0 when it is missing', async () => {
-    const scope = api('https://mailchimp-proxy.example.test').get(`/prefix/3.0/lists/${LIST}/members/${HASH}`).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
-    const held = await adapter({ baseUrl: 'https://mailchimp-proxy.example.test/prefix/' }).fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx);
+    const scope = api('https://mailchimp-proxy.example.test')
+      .get(`/prefix/3.0/lists/${LIST}/members/${HASH}`)
+      .reply(404, problem(404, 'Resource Not Found'), problemHeaders);
+    const held = await adapter({ baseUrl: 'https://mailchimp-proxy.example.test/prefix/' }).fetch!(
+      { pseudonym: 'p', partnerIds: [HASH] },
+      ctx,
+    );
     expect(held.found).toBe(false);
     expect(scope.isDone()).toBe(true);
   });
@@ -384,7 +448,9 @@ describe('mailchimp adapter: instances and base URL', () => {
     expect(() => mailchimpPartner.optionsFromEnv({ MAILCHIMP_LIST_ID: 'secret-list-value' })).toThrow(
       'mailchimp: missing environment variables: MAILCHIMP_API_KEY, MAILCHIMP_SERVER_PREFIX',
     );
-    expect(() => mailchimpPartner.optionsFromEnv({})).toThrow(/MAILCHIMP_API_KEY, MAILCHIMP_SERVER_PREFIX, MAILCHIMP_LIST_ID/);
+    expect(() => mailchimpPartner.optionsFromEnv({})).toThrow(
+      /MAILCHIMP_API_KEY, MAILCHIMP_SERVER_PREFIX, MAILCHIMP_LIST_ID/,
+    );
     expect(
       mailchimpPartner.optionsFromEnv({
         MAILCHIMP_API_KEY: 'k-us3',

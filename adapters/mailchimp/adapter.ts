@@ -78,7 +78,8 @@ const HASH = /^[0-9a-f]{32}$/;
 export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapter {
   if (!options.apiKey) throw new Error('mailchimp: apiKey is required');
   if (!options.listId) throw new Error('mailchimp: listId is required');
-  if (!/^[a-z]+[0-9]+$/.test(options.server)) throw new Error('mailchimp: server must be a data-centre prefix such as us21');
+  if (!/^[a-z]+[0-9]+$/.test(options.server))
+    throw new Error('mailchimp: server must be a data-centre prefix such as us21');
   const root = assertSafeBaseUrl(PARTNER, mailchimpApiRoot(options)).href.replace(/\/+$/, '');
   const sdk = new ApiClient();
   // Without config.server the SDK leaves the URL alone (it would otherwise replace the first
@@ -94,7 +95,9 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
     const known = knownHashes(input.ref.partnerIds).at(-1);
     // An address change is a PUT to the member's old hash carrying the new address: Mailchimp then
     // re-keys the member instead of creating a second one.
-    await call(operation, ctx, () => sdk.lists.setListMember(listId, known ?? hash, memberBody(input, email, known !== undefined)));
+    await call(operation, ctx, () =>
+      sdk.lists.setListMember(listId, known ?? hash, memberBody(input, email, known !== undefined)),
+    );
     return { partnerId: hash, created: known === undefined };
   }
 
@@ -150,7 +153,9 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
     async suppress(ref, ctx) {
       const hashes = knownHashes(ref.partnerIds);
       for (const hash of hashes) {
-        await ignoreNotFound(call('suppress', ctx, () => sdk.lists.updateListMember(listId, hash, { status: 'unsubscribed' })));
+        await ignoreNotFound(
+          call('suppress', ctx, () => sdk.lists.updateListMember(listId, hash, { status: 'unsubscribed' })),
+        );
       }
       return { partnerId: hashes.at(-1) ?? '' };
     },
@@ -224,7 +229,10 @@ function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {
     }
     // The error text names the address: only Mailchimp's error code is kept.
     const code = failed.has(email) ? (failed.get(email) ?? 'ERROR_GENERIC') : 'missing_from_response';
-    return { ok: false, error: new PartnerError({ partner: PARTNER, operation: 'upsertBatch', kind: 'permanent', code }) };
+    return {
+      ok: false,
+      error: new PartnerError({ partner: PARTNER, operation: 'upsertBatch', kind: 'permanent', code }),
+    };
   };
 }
 

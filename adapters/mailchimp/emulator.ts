@@ -97,10 +97,9 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
     limits: { maxConcurrent: 10 },
     handle,
     rateLimited: (retryAfterSeconds) =>
-      problem(
-        new Problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.'),
-        { 'Retry-After': String(retryAfterSeconds) },
-      ),
+      problem(new Problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.'), {
+        'Retry-After': String(retryAfterSeconds),
+      }),
     holdings() {
       const out: Record<string, Holding> = {};
       for (const [listId, list] of lists) {
@@ -137,9 +136,18 @@ function put(list: List, listId: string, hash: string, body: Record<string, unkn
   }
   const initial = optionalStatus(body, 'status_if_new') ?? status;
   if (!initial) {
-    throw new Problem(400, 'Invalid Resource', 'The resource submitted could not be validated: status_if_new is required for a new member.');
+    throw new Problem(
+      400,
+      'Invalid Resource',
+      'The resource submitted could not be validated: status_if_new is required for a new member.',
+    );
   }
-  const member: Member = { email_address: email, status: initial, merge_fields: mergeFields(body), last_changed: now() };
+  const member: Member = {
+    email_address: email,
+    status: initial,
+    merge_fields: mergeFields(body),
+    last_changed: now(),
+  };
   list.members.set(newHash, member);
   return { status: 200, body: view(listId, newHash, member) };
 }
@@ -171,11 +179,16 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
     const email = typeof item?.email_address === 'string' ? item.email_address : '';
     const fail = (error: string, error_code = 'ERROR_GENERIC') =>
       result.errors.push({ email_address: email, error, error_code, field: '', field_message: '' });
-    const status = typeof item?.status === 'string' && WRITABLE.includes(item.status) ? (item.status as Status) : undefined;
+    const status =
+      typeof item?.status === 'string' && WRITABLE.includes(item.status) ? (item.status as Status) : undefined;
     if (!email.includes('@')) fail(`${email} looks fake or invalid, please enter a real email address.`);
-    else if (!status) fail('status is required and must be one of subscribed, unsubscribed, cleaned, pending, transactional.');
+    else if (!status)
+      fail('status is required and must be one of subscribed, unsubscribed, cleaned, pending, transactional.');
     else if (seen.has(md5(email))) fail(`${email} appears more than once in this batch.`);
-    else if (list.forgotten.has(md5(email))) fail(`${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`);
+    else if (list.forgotten.has(md5(email)))
+      fail(
+        `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`,
+      );
     else {
       const hash = md5(email);
       seen.add(hash);
@@ -207,7 +220,12 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
 
 function rekey(list: List, from: string, to: string, member: Member): void {
   if (from === to) return;
-  if (list.members.has(to)) throw new Problem(400, 'Member Exists', `${member.email_address} cannot take an address that is already a list member.`);
+  if (list.members.has(to))
+    throw new Problem(
+      400,
+      'Member Exists',
+      `${member.email_address} cannot take an address that is already a list member.`,
+    );
   list.members.delete(from);
   list.members.set(to, member);
 }
@@ -237,14 +255,19 @@ function authenticate(req: EmulatorRequest, apiKey: string): void {
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const key = decoded.slice(decoded.indexOf(':') + 1);
   if (scheme?.toLowerCase() !== 'basic' || !decoded.includes(':') || key !== apiKey) {
-    throw new Problem(401, 'API Key Invalid', 'Your API key may be invalid, or you have attempted to access the wrong datacenter.');
+    throw new Problem(
+      401,
+      'API Key Invalid',
+      'Your API key may be invalid, or you have attempted to access the wrong datacenter.',
+    );
   }
 }
 
 function json(req: EmulatorRequest): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(req.body.toString('utf8') || '{}');
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // fall through: the real API answers the same for any body it cannot read
   }
@@ -270,7 +293,8 @@ function optionalStatus(body: Record<string, unknown>, field: string): Status | 
 function mergeFields(body: Record<string, unknown>): Record<string, string> {
   const fields = body.merge_fields;
   if (fields === undefined) return {};
-  if (typeof fields !== 'object' || fields === null) throw new Problem(400, 'Invalid Resource', 'merge_fields must be an object.');
+  if (typeof fields !== 'object' || fields === null)
+    throw new Problem(400, 'Invalid Resource', 'merge_fields must be an object.');
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]));
 }
 
@@ -283,7 +307,8 @@ function forgotten(email: string): Problem {
 }
 
 const notFound = () => new Problem(404, 'Resource Not Found', 'The requested resource could not be found.');
-const methodNotAllowed = () => new Problem(405, 'Method Not Allowed', 'The requested method and resource are not compatible.');
+const methodNotAllowed = () =>
+  new Problem(405, 'Method Not Allowed', 'The requested method and resource are not compatible.');
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00');
 
 function problem(p: Problem, headers: Record<string, string> = {}): EmulatorResponse {

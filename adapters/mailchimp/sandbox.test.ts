@@ -51,7 +51,10 @@ describe('mailchimp adapter against the sandbox', () => {
   });
 
   it('a cleared name is no longer held after the update', async () => {
-    await adapter.upsert!(input({ ref: { pseudonym: 'p', partnerIds: [] }, subscription: 'subscribed', cleared: ['phone'] }), ctx);
+    await adapter.upsert!(
+      input({ ref: { pseudonym: 'p', partnerIds: [] }, subscription: 'subscribed', cleared: ['phone'] }),
+      ctx,
+    );
     expect(holding()?.personal).toEqual({ email: EMAIL, 'name.given': 'Ada', 'name.family': 'Lovelace' });
 
     await adapter.upsert!(input({ payload: { email: EMAIL }, cleared: ['name.given', 'name.family'] }), ctx);
@@ -123,10 +126,10 @@ describe('mailchimp adapter against the sandbox', () => {
     const emulator = createMailchimpEmulator();
     const throttled = await serveEmulator({ ...emulator, handle: () => emulator.rateLimited(3) });
     try {
-      const err = await mailchimpPartner
-        .createAdapter(mailchimpPartner.sandboxOptions(throttled.url))
-        .fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx)
-        .catch((e: unknown) => e);
+      const err = await mailchimpPartner.createAdapter(mailchimpPartner.sandboxOptions(throttled.url)).fetch!(
+        { pseudonym: 'p', partnerIds: [HASH] },
+        ctx,
+      ).catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'Too Many Requests', retryAfterMs: 3000 });
     } finally {
       await throttled.close();
@@ -134,7 +137,10 @@ describe('mailchimp adapter against the sandbox', () => {
   });
 
   it('a wrong API key is a permanent failure', async () => {
-    const wrong = mailchimpPartner.createAdapter({ ...mailchimpPartner.sandboxOptions(served.url), apiKey: 'wrong-us1' });
+    const wrong = mailchimpPartner.createAdapter({
+      ...mailchimpPartner.sandboxOptions(served.url),
+      apiKey: 'wrong-us1',
+    });
     const err = await wrong.fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'permanent', status: 401, code: 'API Key Invalid' });
   });

@@ -18,8 +18,14 @@ const select = `id,${DEVICE_PERSONAL_FIELDS.join(',')}`;
 // nock is told the exact query; any other query parameter fails the match.
 const filterQuery = (ids: string) => ({ $filter: `id in (${ids})` });
 const device = (id: number) => ({
-  id, ip_address: '10.77.0.91', public_address: '203.0.113.77', mac_address: null,
-  latitude: '59.33', longitude: '18.06', device_name: 'canary-cam-3f1d', note: null,
+  id,
+  ip_address: '10.77.0.91',
+  public_address: '203.0.113.77',
+  mac_address: null,
+  latitude: '59.33',
+  longitude: '18.06',
+  device_name: 'canary-cam-3f1d',
+  note: null,
 });
 
 const connectionReset = () => netError('ECONNRESET', 'reset 10.77.0.91');
@@ -36,23 +42,29 @@ describe('resin erase and fetch', () => {
 
   it('deletes all the subject devices in one filtered call', async () => {
     const scope = api().delete('/v7/device').query(filterQuery('1001,1002')).reply(200, 'OK');
-    await expect(adapter().erase({ pseudonym, partnerIds: ['1001', '1002'] }, 'delete', ctx)).resolves.toEqual({ removed: ['1001', '1002'] });
+    await expect(adapter().erase({ pseudonym, partnerIds: ['1001', '1002'] }, 'delete', ctx)).resolves.toEqual({
+      removed: ['1001', '1002'],
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('treats 404 as already gone, and makes no call without devices', async () => {
     const scope = api().delete('/v7/device').query(filterQuery('1001')).reply(404, 'Not Found');
-    await expect(adapter().erase({ pseudonym, partnerIds: ['1001'] }, 'delete', ctx)).resolves.toEqual({ removed: ['1001'] });
+    await expect(adapter().erase({ pseudonym, partnerIds: ['1001'] }, 'delete', ctx)).resolves.toEqual({
+      removed: ['1001'],
+    });
     await expect(adapter().erase({ pseudonym, partnerIds: [] }, 'delete', ctx)).resolves.toEqual({ removed: [] });
     expect(scope.isDone()).toBe(true);
   });
 
   it('refuses ids that would change the filter, and archive (balena has none)', async () => {
     expect(await failure(adapter().erase({ pseudonym, partnerIds: ['1) or (id gt 0'] }, 'delete', ctx))).toMatchObject({
-      kind: 'permanent', code: 'invalid_device_id',
+      kind: 'permanent',
+      code: 'invalid_device_id',
     });
     expect(await failure(adapter().erase({ pseudonym, partnerIds: ['1001'] }, 'archive', ctx))).toMatchObject({
-      kind: 'permanent', code: 'unsupported_erase_mode',
+      kind: 'permanent',
+      code: 'unsupported_erase_mode',
     });
   });
 
@@ -60,7 +72,9 @@ describe('resin erase and fetch', () => {
     const scope = api()
       .get('/v7/device')
       .query({ ...filterQuery('1001,1002'), $select: select })
-      .reply(200, { d: [device(1001), { ...device(1002), ip_address: '10.77.0.92', latitude: null, longitude: null }] });
+      .reply(200, {
+        d: [device(1001), { ...device(1002), ip_address: '10.77.0.92', latitude: null, longitude: null }],
+      });
     await expect(adapter().fetch!({ pseudonym, partnerIds: ['1001', '1002'] }, ctx)).resolves.toEqual({
       found: true,
       fields: {
@@ -74,8 +88,14 @@ describe('resin erase and fetch', () => {
   });
 
   it('reports found:false when the devices are gone', async () => {
-    const scope = api().get('/v7/device').query({ ...filterQuery('1001'), $select: select }).reply(200, { d: [] });
-    await expect(adapter().fetch!({ pseudonym, partnerIds: ['1001'] }, ctx)).resolves.toEqual({ found: false, fields: {} });
+    const scope = api()
+      .get('/v7/device')
+      .query({ ...filterQuery('1001'), $select: select })
+      .reply(200, { d: [] });
+    await expect(adapter().fetch!({ pseudonym, partnerIds: ['1001'] }, ctx)).resolves.toEqual({
+      found: false,
+      fields: {},
+    });
     expect(scope.isDone()).toBe(true);
   });
 });
@@ -86,7 +106,12 @@ describe('resin failures', () => {
 
   it('429 with Retry-After is retryable after it', async () => {
     const scope = del().reply(429, 'Too Many Requests', { 'Retry-After': '12' });
-    expect(await failure(erase())).toMatchObject({ kind: 'retryable', status: 429, code: 'too_many_requests', retryAfterMs: 12_000 });
+    expect(await failure(erase())).toMatchObject({
+      kind: 'retryable',
+      status: 429,
+      code: 'too_many_requests',
+      retryAfterMs: 12_000,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -125,8 +150,15 @@ describe('resin configuration', () => {
   });
 
   it('follows baseUrl, https only except loopback', async () => {
-    const scope = nock('https://balena.internal.example.test').delete('/v7/device').query(filterQuery('1')).reply(200, 'OK');
-    await createResinAdapter({ apiKey: KEY, baseUrl: 'https://balena.internal.example.test' }).erase({ pseudonym, partnerIds: ['1'] }, 'delete', ctx);
+    const scope = nock('https://balena.internal.example.test')
+      .delete('/v7/device')
+      .query(filterQuery('1'))
+      .reply(200, 'OK');
+    await createResinAdapter({ apiKey: KEY, baseUrl: 'https://balena.internal.example.test' }).erase(
+      { pseudonym, partnerIds: ['1'] },
+      'delete',
+      ctx,
+    );
     expect(scope.isDone()).toBe(true);
     expect(() => createResinAdapter({ apiKey: KEY, baseUrl: 'http://balena.internal.example.test' })).toThrow(/https/);
   });

@@ -15,21 +15,42 @@ export interface ResinOptions {
 const PARTNER = 'resin';
 
 /** The device fields that hold personal data (all reported by the camera or its network, none sent by us). */
-export const DEVICE_PERSONAL_FIELDS = ['ip_address', 'public_address', 'mac_address', 'latitude', 'longitude', 'device_name', 'note'] as const;
+export const DEVICE_PERSONAL_FIELDS = [
+  'ip_address',
+  'public_address',
+  'mac_address',
+  'latitude',
+  'longitude',
+  'device_name',
+  'note',
+] as const;
 
 const text = z.string().nullish();
 const devicesSchema = z.object({
   d: z.array(
     z.object({
       id: z.number(),
-      ip_address: text, public_address: text, mac_address: text,
-      latitude: text, longitude: text, device_name: text, note: text,
+      ip_address: text,
+      public_address: text,
+      mac_address: text,
+      latitude: text,
+      longitude: text,
+      device_name: text,
+      note: text,
     }),
   ),
 });
 
 // balena answers errors with a plain-text reason; only these known phrases become codes, never other text.
-const KNOWN_REASONS = new Set(['Unauthorized', 'Forbidden', 'Bad Request', 'Not Found', 'Too Many Requests', 'Internal Server Error', 'Service Unavailable']);
+const KNOWN_REASONS = new Set([
+  'Unauthorized',
+  'Forbidden',
+  'Bad Request',
+  'Not Found',
+  'Too Many Requests',
+  'Internal Server Error',
+  'Service Unavailable',
+]);
 
 export function createResinAdapter(options: ResinOptions): PartnerAdapter {
   if (!options.apiKey) throw new Error('resin: apiKey is required');
@@ -62,7 +83,13 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
 
     async erase(ref, mode, ctx) {
       // Clearing fields is not erasure here: the camera's agent re-reports its addresses on every update.
-      if (mode !== 'delete') throw new PartnerError({ partner: PARTNER, operation: 'erase', kind: 'permanent', code: 'unsupported_erase_mode' });
+      if (mode !== 'delete')
+        throw new PartnerError({
+          partner: PARTNER,
+          operation: 'erase',
+          kind: 'permanent',
+          code: 'unsupported_erase_mode',
+        });
       const ids = deviceIds('erase', ref.partnerIds);
       if (ids.length === 0) return { removed: [] };
       const res = await http.request('erase', { method: 'DELETE', url: `/v7/device?${byIds(ids)}` }, ctx);
@@ -77,7 +104,14 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
       const res = await http.request('fetch', { method: 'GET', url: `/v7/device?${byIds(ids)}&${select}` }, ctx);
       expectOk('fetch', res);
       const parsed = devicesSchema.safeParse(res.data);
-      if (!parsed.success) throw new PartnerError({ partner: PARTNER, operation: 'fetch', kind: 'permanent', status: res.status, code: 'unexpected_response' });
+      if (!parsed.success)
+        throw new PartnerError({
+          partner: PARTNER,
+          operation: 'fetch',
+          kind: 'permanent',
+          status: res.status,
+          code: 'unexpected_response',
+        });
 
       // A subject can have several cameras: each field maps device id -> value, so nothing is merged away.
       const fields: Record<string, Record<string, unknown>> = {};
@@ -86,7 +120,8 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
         for (const field of ['ip_address', 'public_address', 'mac_address', 'device_name', 'note'] as const) {
           if (device[field]) put(field, device.id, device[field]);
         }
-        if (device.latitude || device.longitude) put('location', device.id, { latitude: device.latitude, longitude: device.longitude });
+        if (device.latitude || device.longitude)
+          put('location', device.id, { latitude: device.latitude, longitude: device.longitude });
       }
       return { found: parsed.data.d.length > 0, fields };
     },

@@ -32,7 +32,19 @@ export type ResinEmulator = PartnerEmulator & {
   seedDevice(device?: SeedDevice): Device;
 };
 
-const FIELDS = new Set(['id', 'uuid', 'device_name', 'ip_address', 'public_address', 'mac_address', 'latitude', 'longitude', 'note', 'is_online', 'created_at']);
+const FIELDS = new Set([
+  'id',
+  'uuid',
+  'device_name',
+  'ip_address',
+  'public_address',
+  'mac_address',
+  'latitude',
+  'longitude',
+  'note',
+  'is_online',
+  'created_at',
+]);
 const PATCHABLE = new Set(['device_name', 'note', 'latitude', 'longitude']);
 
 export interface ResinEmulatorOptions {
@@ -55,7 +67,8 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
       }
       if (req.method === 'PATCH') {
         const body = json(req);
-        const valid = body && Object.entries(body).every(([k, v]) => PATCHABLE.has(k) && (v === null || typeof v === 'string'));
+        const valid =
+          body && Object.entries(body).every(([k, v]) => PATCHABLE.has(k) && (v === null || typeof v === 'string'));
         if (!valid) return text(400, 'Bad Request');
         if (device) Object.assign(device, body);
         return text(200, 'OK');
@@ -92,7 +105,11 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
     },
 
     rateLimited(retryAfterSeconds) {
-      return { status: 429, headers: { 'retry-after': String(retryAfterSeconds), 'content-type': 'text/plain' }, body: 'Too Many Requests' };
+      return {
+        status: 429,
+        headers: { 'retry-after': String(retryAfterSeconds), 'content-type': 'text/plain' },
+        body: 'Too Many Requests',
+      };
     },
 
     holdings() {
@@ -120,8 +137,13 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
       const device: Device = {
         id: next++,
         uuid: randomBytes(16).toString('hex'),
-        device_name: null, ip_address: null, public_address: null, mac_address: null,
-        latitude: null, longitude: null, note: null,
+        device_name: null,
+        ip_address: null,
+        public_address: null,
+        mac_address: null,
+        latitude: null,
+        longitude: null,
+        note: null,
         is_online: true,
         created_at: new Date().toISOString(),
         ...seed,
@@ -155,7 +177,9 @@ function pick(device: Device, fields: readonly string[]): Record<string, unknown
 function json(req: EmulatorRequest): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(req.body.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -19,7 +19,12 @@ describe('resin adapter against its emulator over loopback', () => {
 
   it("fetches the cameras' reported addresses, then removes the devices", async () => {
     const mine = [
-      emulator.seedDevice({ ip_address: '192.168.1.20', public_address: '198.51.100.7', mac_address: '00:11:22:33:44:55', device_name: 'hall-cam' }),
+      emulator.seedDevice({
+        ip_address: '192.168.1.20',
+        public_address: '198.51.100.7',
+        mac_address: '00:11:22:33:44:55',
+        device_name: 'hall-cam',
+      }),
       emulator.seedDevice({ ip_address: '192.168.1.21', latitude: '59.33', longitude: '18.06' }),
     ];
     const someoneElse = emulator.seedDevice({ ip_address: '192.168.9.9' });
@@ -46,7 +51,9 @@ describe('resin adapter against its emulator over loopback', () => {
   it('gets a permanent unauthorized with a wrong key', async () => {
     const wrong = resinPartner.createAdapter({ ...resinPartner.sandboxOptions(served.url), apiKey: 'nope' });
     await expect(wrong.erase({ pseudonym: 'p', partnerIds: ['1'] }, 'delete', ctx)).rejects.toMatchObject({
-      kind: 'permanent', status: 401, code: 'unauthorized',
+      kind: 'permanent',
+      status: 401,
+      code: 'unauthorized',
     });
   });
 
@@ -56,7 +63,9 @@ describe('resin adapter against its emulator over loopback', () => {
     try {
       const a = resinPartner.createAdapter(resinPartner.sandboxOptions(servedLimited.url));
       await expect(a.erase({ pseudonym: 'p', partnerIds: ['1'] }, 'delete', ctx)).rejects.toMatchObject({
-        kind: 'retryable', status: 429, retryAfterMs: 2000,
+        kind: 'retryable',
+        status: 429,
+        retryAfterMs: 2000,
       });
     } finally {
       await servedLimited.close();

@@ -69,7 +69,9 @@ export async function expectPartnerFailure(
   );
   expect(err).toBeInstanceOf(PartnerError);
   const text =
-    where === 'message' ? (err as PartnerError).message : `${String(err)} ${JSON.stringify(err)} ${(err as Error).stack ?? ''}`;
+    where === 'message'
+      ? (err as PartnerError).message
+      : `${String(err)} ${JSON.stringify(err)} ${(err as Error).stack ?? ''}`;
   expectNoCanary(text, canaries, { ignoreCase });
   return err as PartnerError;
 }

@@ -16,13 +16,22 @@ const newRef = { pseudonym: 'psd_7f3a', partnerIds: [] };
 const oldRef = { pseudonym: 'psd_7f3a', partnerIds: ['cus_A1', 'auth0|not-stripe'] };
 
 const customer = (over: Record<string, unknown> = {}) => ({
-  id: 'cus_A1', object: 'customer', name: NAME, email: null, phone: null, address: null, shipping: null,
-  description: null, metadata: { pseudonym: 'psd_7f3a' }, created: 1_700_000_000, livemode: false, ...over,
+  id: 'cus_A1',
+  object: 'customer',
+  name: NAME,
+  email: null,
+  phone: null,
+  address: null,
+  shipping: null,
+  description: null,
+  metadata: { pseudonym: 'psd_7f3a' },
+  created: 1_700_000_000,
+  livemode: false,
+  ...over,
 });
 const stripeError = (type: string, code: string | undefined, message: string) => ({
   error: { type, ...(code ? { code } : {}), message },
 });
-
 
 /** nock hands a form body over parsed; the request must carry exactly these fields, nothing more. */
 const exactly = (expected: Record<string, string>) => (body: unknown) =>
@@ -77,14 +86,18 @@ describe('upsert', () => {
   });
 
   it('updates the name of a known customer', async () => {
-    const scope = posting().post('/v1/customers/cus_A1', exactly({ name: NAME })).reply(200, customer());
+    const scope = posting()
+      .post('/v1/customers/cus_A1', exactly({ name: NAME }))
+      .reply(200, customer());
     const result = await adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx);
     expect(result).toEqual({ partnerId: 'cus_A1', created: false });
     expect(scope.isDone()).toBe(true);
   });
 
   it('unsets a cleared phone with an empty string, and sends nothing else extra', async () => {
-    const scope = posting().post('/v1/customers/cus_A1', exactly({ name: NAME, phone: '' })).reply(200, customer());
+    const scope = posting()
+      .post('/v1/customers/cus_A1', exactly({ name: NAME, phone: '' }))
+      .reply(200, customer());
     const result = await adapter().upsert!(
       { payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef, cleared: ['phone'] },
       ctx,
@@ -103,7 +116,15 @@ describe('upsert', () => {
       {
         payload: {},
         ref: oldRef,
-        cleared: ['name.given', 'name.family', 'email', 'address.street', 'address.postalCode', 'address.city', 'address.country'],
+        cleared: [
+          'name.given',
+          'name.family',
+          'email',
+          'address.street',
+          'address.postalCode',
+          'address.city',
+          'address.country',
+        ],
       },
       ctx,
     );
@@ -148,8 +169,17 @@ describe('erase', () => {
 
 describe('fetch', () => {
   it('returns what Stripe holds, in our field names', async () => {
-    const address = { line1: 'Canarygatan 1', line2: null, postal_code: '11122', city: 'Stockholm', state: null, country: 'SE' };
-    const scope = stripe({}, ['idempotency-key']).get('/v1/customers/cus_A1').reply(200, customer({ email: EMAIL, address }));
+    const address = {
+      line1: 'Canarygatan 1',
+      line2: null,
+      postal_code: '11122',
+      city: 'Stockholm',
+      state: null,
+      country: 'SE',
+    };
+    const scope = stripe({}, ['idempotency-key'])
+      .get('/v1/customers/cus_A1')
+      .reply(200, customer({ email: EMAIL, address }));
     expect(await adapter().fetch!(oldRef, ctx)).toEqual({
       found: true,
       fields: {
@@ -178,14 +208,24 @@ describe('failures', () => {
   it('429 is retryable after Retry-After', async () => {
     const scope = posting()
       .post('/v1/customers')
-      .reply(429, stripeError('invalid_request_error', 'rate_limit', `Too many requests for ${NAME}`), { 'Retry-After': '7' });
+      .reply(429, stripeError('invalid_request_error', 'rate_limit', `Too many requests for ${NAME}`), {
+        'Retry-After': '7',
+      });
     const err = await failure(() => upsertNew());
-    expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'rate_limit', retryAfterMs: 7000, operation: 'upsert' });
+    expect(err).toMatchObject({
+      kind: 'retryable',
+      status: 429,
+      code: 'rate_limit',
+      retryAfterMs: 7000,
+      operation: 'upsert',
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('500 is retryable, and the SDK does not retry it on its own', async () => {
-    const scope = posting().post('/v1/customers').reply(500, stripeError('api_error', undefined, `boom ${EMAIL}`));
+    const scope = posting()
+      .post('/v1/customers')
+      .reply(500, stripeError('api_error', undefined, `boom ${EMAIL}`));
     const retry = posting().post('/v1/customers').reply(200, customer());
     const err = await failure(() => upsertNew());
     expect(err).toMatchObject({ kind: 'retryable', status: 500, code: 'api_error' });
@@ -204,7 +244,14 @@ describe('failures', () => {
   it('400 is permanent with Stripe code, and the message never echoes the value', async () => {
     const scope = posting()
       .post('/v1/customers')
-      .reply(400, { error: { type: 'invalid_request_error', code: 'email_invalid', param: 'email', message: `Invalid email address: ${EMAIL}` } });
+      .reply(400, {
+        error: {
+          type: 'invalid_request_error',
+          code: 'email_invalid',
+          param: 'email',
+          message: `Invalid email address: ${EMAIL}`,
+        },
+      });
     const err = await failure(() => upsertNew({ email: EMAIL }));
     expect(err).toMatchObject({ kind: 'permanent', status: 400, code: 'email_invalid' });
     expect(scope.isDone()).toBe(true);
@@ -214,7 +261,11 @@ describe('failures', () => {
     const scope = posting()
       .post('/v1/customers')
       .reply(401, stripeError('invalid_request_error', undefined, 'Invalid API Key provided: sk_test_****KeyA'));
-    expect(await failure(() => upsertNew())).toMatchObject({ kind: 'permanent', status: 401, code: 'invalid_request_error' });
+    expect(await failure(() => upsertNew())).toMatchObject({
+      kind: 'permanent',
+      status: 401,
+      code: 'invalid_request_error',
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -222,22 +273,27 @@ describe('failures', () => {
     const scope = posting()
       .post('/v1/customers/cus_A1')
       .reply(404, stripeError('invalid_request_error', 'resource_missing', "No such customer: 'cus_A1'"));
-    const err = await failure(() => adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx));
+    const err = await failure(() =>
+      adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx),
+    );
     expect(err).toMatchObject({ kind: 'permanent', status: 404, code: 'resource_missing' });
     expect(scope.isDone()).toBe(true);
   });
 
   it('a connection error is retryable', async () => {
-    const scope = posting().post('/v1/customers').replyWithError(netError('ECONNREFUSED', `refused ${NAME}`));
-    expect(await failure(() => upsertNew())).toMatchObject({ kind: 'retryable', code: 'connection_error', status: undefined });
+    const scope = posting()
+      .post('/v1/customers')
+      .replyWithError(netError('ECONNREFUSED', `refused ${NAME}`));
+    expect(await failure(() => upsertNew())).toMatchObject({
+      kind: 'retryable',
+      code: 'connection_error',
+      status: undefined,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('a reset connection is retried once by the SDK even with retries off, with the same idempotency key', async () => {
-    const scope = posting()
-      .post('/v1/customers')
-      .times(2)
-      .replyWithError(netError('ECONNRESET', 'socket hang up'));
+    const scope = posting().post('/v1/customers').times(2).replyWithError(netError('ECONNRESET', 'socket hang up'));
     expect(await failure(() => upsertNew())).toMatchObject({ kind: 'retryable', code: 'connection_error' });
     expect(scope.isDone()).toBe(true);
   });
@@ -253,8 +309,12 @@ describe('failures', () => {
 
 describe('clients', () => {
   it('two adapters with different keys never share credentials', async () => {
-    const a = nock(API, { reqheaders: { authorization: 'Bearer sk_test_A' } }).delete('/v1/customers/cus_A1').reply(200, {});
-    const b = nock(API, { reqheaders: { authorization: 'Bearer sk_test_B' } }).delete('/v1/customers/cus_B2').reply(200, {});
+    const a = nock(API, { reqheaders: { authorization: 'Bearer sk_test_A' } })
+      .delete('/v1/customers/cus_A1')
+      .reply(200, {});
+    const b = nock(API, { reqheaders: { authorization: 'Bearer sk_test_B' } })
+      .delete('/v1/customers/cus_B2')
+      .reply(200, {});
     const first = createStripeAdapter({ apiKey: 'sk_test_A' });
     const second = createStripeAdapter({ apiKey: 'sk_test_B' });
     await Promise.all([

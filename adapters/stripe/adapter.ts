@@ -103,7 +103,14 @@ function customerParams(payload: PartnerPayload): Stripe.CustomerUpdateParams & 
     ...(email !== undefined ? { email } : {}),
     ...(phone !== undefined ? { phone } : {}),
     ...(address
-      ? { address: { line1: address.street, postal_code: address.postalCode, city: address.city, country: address.country } }
+      ? {
+          address: {
+            line1: address.street,
+            postal_code: address.postalCode,
+            city: address.city,
+            country: address.country,
+          },
+        }
       : {}),
   };
 }
@@ -117,7 +124,10 @@ function clearedParams(payload: PartnerPayload, cleared: UpsertInput['cleared'])
   const out: Stripe.CustomerUpdateParams = {};
   for (const path of cleared ?? []) {
     const field = path.split('.')[0];
-    if ((field === 'name' || field === 'email' || field === 'phone' || field === 'address') && payload[field] === undefined) {
+    if (
+      (field === 'name' || field === 'email' || field === 'phone' || field === 'address') &&
+      payload[field] === undefined
+    ) {
       out[field] = '';
     }
   }

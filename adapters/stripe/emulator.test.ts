@@ -13,6 +13,7 @@ function request(method: string, path: string, form = '', headers: Record<string
     body: Buffer.from(form),
   };
 }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- emulator bodies are read loosely in these tests
 const bodyOf = (r: { body?: unknown }) => r.body as Record<string, any>;
 
 describe('stripe emulator', () => {
@@ -25,18 +26,29 @@ describe('stripe emulator', () => {
 
   it('creates cus_ customers from a form body and holds only what was sent', async () => {
     const emulator = createStripeEmulator();
-    const r = await emulator.handle(request('POST', '/v1/customers', 'name=Ada+Lovelace&metadata%5Bpseudonym%5D=psd_1'));
+    const r = await emulator.handle(
+      request('POST', '/v1/customers', 'name=Ada+Lovelace&metadata%5Bpseudonym%5D=psd_1'),
+    );
     expect(r.status).toBe(200);
     const id = bodyOf(r).id as string;
     expect(id).toMatch(/^cus_[A-Za-z0-9]{14}$/);
-    expect(bodyOf(r)).toMatchObject({ object: 'customer', name: 'Ada Lovelace', email: null, metadata: { pseudonym: 'psd_1' } });
+    expect(bodyOf(r)).toMatchObject({
+      object: 'customer',
+      name: 'Ada Lovelace',
+      email: null,
+      metadata: { pseudonym: 'psd_1' },
+    });
     expect(emulator.holdings()[id]?.personal).toEqual({ name: 'Ada Lovelace' });
   });
 
   it('unsets a field, and the whole address, with an empty string', async () => {
     const emulator = createStripeEmulator();
     const created = await emulator.handle(
-      request('POST', '/v1/customers', 'name=A&phone=%2B46700000000&address%5Bline1%5D=Gatan+1&address%5Bcountry%5D=SE'),
+      request(
+        'POST',
+        '/v1/customers',
+        'name=A&phone=%2B46700000000&address%5Bline1%5D=Gatan+1&address%5Bcountry%5D=SE',
+      ),
     );
     const id = bodyOf(created).id as string;
     const r = await emulator.handle(request('POST', `/v1/customers/${id}`, 'phone=&address='));
@@ -74,7 +86,11 @@ describe('stripe emulator', () => {
     const again = await emulator.handle(request('DELETE', `/v1/customers/${id}`));
     expect(again.status).toBe(404);
     expect(bodyOf(again).error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
-    expect(bodyOf(await emulator.handle(request('GET', `/v1/customers/${id}`)))).toEqual({ id, object: 'customer', deleted: true });
+    expect(bodyOf(await emulator.handle(request('GET', `/v1/customers/${id}`)))).toEqual({
+      id,
+      object: 'customer',
+      deleted: true,
+    });
     expect(emulator.holdings()).toEqual({});
   });
 

@@ -107,7 +107,9 @@ export function createStripeEmulator(): PartnerEmulator {
 
   function withCustomer(id: string, then: (c: Customer) => EmulatorResponse): EmulatorResponse {
     const customer = customers.get(id);
-    return customer ? then(customer) : error(404, 'invalid_request_error', 'resource_missing', `No such customer: '${id}'`, 'id');
+    return customer
+      ? then(customer)
+      : error(404, 'invalid_request_error', 'resource_missing', `No such customer: '${id}'`, 'id');
   }
 
   return {
@@ -156,7 +158,8 @@ function parseParams(body: Buffer): { params: Params } | { error: EmulatorRespon
   for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
     if (name === 'address') {
       // An object parameter takes only an empty string (unset) as a plain value.
-      if (value !== '') return { error: error(400, 'invalid_request_error', 'parameter_invalid_string', 'Invalid object', 'address') };
+      if (value !== '')
+        return { error: error(400, 'invalid_request_error', 'parameter_invalid_string', 'Invalid object', 'address') };
       params.clearAddress = true;
       continue;
     }
@@ -167,7 +170,9 @@ function parseParams(body: Buffer): { params: Params } | { error: EmulatorRespon
     } else if (WRITABLE.has(name)) params.fields.set(name, value);
     else {
       const param = name.replace(/\[.*$/, '');
-      return { error: error(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${param}`, param) };
+      return {
+        error: error(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${param}`, param),
+      };
     }
   }
   return { params };
@@ -226,7 +231,13 @@ function ok(body: Record<string, unknown>): EmulatorResponse {
   return { status: 200, headers: stripeHeaders(), body };
 }
 
-function error(status: number, type: string, code: string | undefined, message: string, param?: string): EmulatorResponse {
+function error(
+  status: number,
+  type: string,
+  code: string | undefined,
+  message: string,
+  param?: string,
+): EmulatorResponse {
   return {
     status,
     headers: stripeHeaders(),

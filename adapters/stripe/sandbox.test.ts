@@ -80,10 +80,20 @@ describe('stripe adapter against the emulator', () => {
       address: { line1: 'Canarygatan 1', postal_code: '11122', city: 'Stockholm', country: 'SE' },
     });
 
-    const all = ['name.given', 'name.family', 'address.street', 'address.postalCode', 'address.city', 'address.country'];
+    const all = [
+      'name.given',
+      'name.family',
+      'address.street',
+      'address.postalCode',
+      'address.city',
+      'address.country',
+    ];
     await stripe.upsert!({ payload: {}, ref, cleared: all }, ctx('idem-clear-all'));
     expect(served.emulator.holdings()[created.partnerId]?.personal).toEqual({});
-    expect(await stripe.fetch!(ref, ctx('idem-fetch-3'))).toEqual({ found: true, fields: { metadata: { pseudonym: 'psd_sbx3' } } });
+    expect(await stripe.fetch!(ref, ctx('idem-fetch-3'))).toEqual({
+      found: true,
+      fields: { metadata: { pseudonym: 'psd_sbx3' } },
+    });
   });
 
   it('a retried create with the same idempotency key gets the same customer back', async () => {
@@ -100,7 +110,9 @@ describe('stripe adapter against the emulator', () => {
     expect(missing).toMatchObject({ kind: 'permanent', status: 404, code: 'resource_missing' });
 
     const badKey = stripePartner.createAdapter({ apiKey: 'sk_live_wrong', baseUrl: served.url });
-    const unauthorized = await badKey.erase({ pseudonym: 'p', partnerIds: ['cus_x'] }, 'delete', ctx('k')).catch((e: unknown) => e);
+    const unauthorized = await badKey
+      .erase({ pseudonym: 'p', partnerIds: ['cus_x'] }, 'delete', ctx('k'))
+      .catch((e: unknown) => e);
     expect(unauthorized).toMatchObject({ kind: 'permanent', status: 401 });
   });
 
@@ -109,9 +121,10 @@ describe('stripe adapter against the emulator', () => {
     const limited = await serveEmulator({ ...emulator, handle: () => emulator.rateLimited(3) });
     try {
       const stripe = stripePartner.createAdapter(stripePartner.sandboxOptions(limited.url));
-      const err = await stripe
-        .upsert!({ payload: { name: { given, family } }, ref: { pseudonym: 'p', partnerIds: [] } }, ctx('k'))
-        .catch((e: unknown) => e);
+      const err = await stripe.upsert!(
+        { payload: { name: { given, family } }, ref: { pseudonym: 'p', partnerIds: [] } },
+        ctx('k'),
+      ).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PartnerError);
       expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'rate_limit', retryAfterMs: 3000 });
       expect((err as Error).message).not.toMatch(/Canary/);
@@ -122,10 +135,8 @@ describe('stripe adapter against the emulator', () => {
 });
 
 async function stripe404(): Promise<unknown> {
-  return adapter()
-    .upsert!(
-      { payload: { name: { given, family } }, ref: { pseudonym: 'p', partnerIds: ['cus_doesnotexist'] } },
-      ctx('idem-404'),
-    )
-    .catch((e: unknown) => e);
+  return adapter().upsert!(
+    { payload: { name: { given, family } }, ref: { pseudonym: 'p', partnerIds: ['cus_doesnotexist'] } },
+    ctx('idem-404'),
+  ).catch((e: unknown) => e);
 }

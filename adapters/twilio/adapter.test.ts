@@ -27,10 +27,14 @@ const ctx: CallContext = { correlationId: 'corr-1', idempotencyKey: 'idem-1' };
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 const api = (host = HOST, sid = SID, token = TOKEN) => nock(host).matchHeader('authorization', basic(sid, token));
-const adapter = (extra: Partial<TwilioOptions> = {}) => createTwilioAdapter({ accountSid: SID, authToken: TOKEN, from: FROM, ...extra });
+const adapter = (extra: Partial<TwilioOptions> = {}) =>
+  createTwilioAdapter({ accountSid: SID, authToken: TOKEN, from: FROM, ...extra });
 /** Exact comparison of a form-encoded body, whichever way nock hands it over. */
 const exactForm = (expected: Record<string, string>) => (body: unknown) =>
-  isDeepStrictEqual(typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : { ...(body as object) }, expected);
+  isDeepStrictEqual(
+    typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : { ...(body as object) },
+    expected,
+  );
 
 const alarm = (params: Record<string, unknown> = { twiml: TWIML, note: CANARIES.note }): ActionInput => ({
   action: 'alarm',
@@ -53,25 +57,39 @@ const callBody = (sid: string, status = 'completed') => ({
   date_created: 'Tue, 04 Mar 2025 10:00:00 +0000',
 });
 /** The lookup after a lost answer: calls to the subject's number from ours, newest first. */
-const lookup = (query: Record<string, string>) => query.To === CANARIES.phone && query.From === FROM && Object.keys(query).sort().join() === 'From,PageSize,To';
+const lookup = (query: Record<string, string>) =>
+  query.To === CANARIES.phone && query.From === FROM && Object.keys(query).sort().join() === 'From,PageSize,To';
 const recentCall = (sid: string) => ({ ...callBody(sid, 'queued'), date_created: new Date().toUTCString() });
-const callPage = (calls: unknown[]) => ({ calls, page: 0, page_size: 20, start: 0, end: Math.max(0, calls.length - 1), next_page_uri: null, uri: CALLS });
+const callPage = (calls: unknown[]) => ({
+  calls,
+  page: 0,
+  page_size: 20,
+  start: 0,
+  end: Math.max(0, calls.length - 1),
+  next_page_uri: null,
+  uri: CALLS,
+});
 const networkError = (code: string) => netError(code, `${code} while calling ${CANARIES.phone}`);
 
-const failure = (pending: Promise<unknown>) => expectPartnerFailure(pending, Object.values(CANARIES), { where: 'message' });
+const failure = (pending: Promise<unknown>) =>
+  expectPartnerFailure(pending, Object.values(CANARIES), { where: 'message' });
 
 interceptHttp({ strict: true });
 
 describe('twilio adapter: act (alarm call)', () => {
   it('places the call with To, From and Twiml only', async () => {
-    const scope = api().post(CALLS, exactForm({ To: CANARIES.phone, From: FROM, Twiml: TWIML })).reply(201, callBody(CALL_A, 'queued'));
+    const scope = api()
+      .post(CALLS, exactForm({ To: CANARIES.phone, From: FROM, Twiml: TWIML }))
+      .reply(201, callBody(CALL_A, 'queued'));
     expect(await adapter().act!(alarm(), ctx)).toEqual({ partnerId: CALL_A });
     expect(scope.isDone()).toBe(true);
   });
 
   it('places the call with a Url instead of TwiML', async () => {
     const url = 'https://alarm.example.test/twiml';
-    const scope = api().post(CALLS, exactForm({ To: CANARIES.phone, From: FROM, Url: url })).reply(201, callBody(CALL_A, 'queued'));
+    const scope = api()
+      .post(CALLS, exactForm({ To: CANARIES.phone, From: FROM, Url: url }))
+      .reply(201, callBody(CALL_A, 'queued'));
     expect(await adapter().act!(alarm({ url }), ctx)).toEqual({ partnerId: CALL_A });
     expect(scope.isDone()).toBe(true);
   });
@@ -99,29 +117,59 @@ describe('twilio adapter: act (alarm call)', () => {
   });
 
   it('500 is outcome_unknown when no new call to the number shows up', async () => {
-    const scope = api().post(CALLS).reply(500, twilioError(500, 20500)).get(CALLS).query(lookup).reply(200, callPage([]));
-    expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({ kind: 'permanent', status: 500, code: 'outcome_unknown' });
+    const scope = api()
+      .post(CALLS)
+      .reply(500, twilioError(500, 20500))
+      .get(CALLS)
+      .query(lookup)
+      .reply(200, callPage([]));
+    expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({
+      kind: 'permanent',
+      status: 500,
+      code: 'outcome_unknown',
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('a timeout after sending is outcome_unknown, never retryable, when the lookup finds nothing new', async () => {
     // The only call to the number is one the gateway already knows (or one from an hour ago).
     const old = { ...callBody(CALL_C), date_created: new Date(Date.now() - 3_600_000).toUTCString() };
-    const scope = api().post(CALLS).delay(300).reply(201, callBody(CALL_A)).get(CALLS).query(lookup).reply(200, callPage([recentCall(CALL_B), old]));
-    const err = await failure(adapter({ timeoutMs: 50 }).act!({ ...alarm(), ref: { pseudonym: CANARIES.pseudonym, partnerIds: [CALL_B] } }, ctx));
+    const scope = api()
+      .post(CALLS)
+      .delay(300)
+      .reply(201, callBody(CALL_A))
+      .get(CALLS)
+      .query(lookup)
+      .reply(200, callPage([recentCall(CALL_B), old]));
+    const err = await failure(
+      adapter({ timeoutMs: 50 }).act!(
+        { ...alarm(), ref: { pseudonym: CANARIES.pseudonym, partnerIds: [CALL_B] } },
+        ctx,
+      ),
+    );
     expect(err).toMatchObject({ kind: 'permanent', code: 'outcome_unknown' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(scope.isDone()).toBe(true);
   });
 
   it('a lost answer whose call Twilio holds is a success with that call: it is not rung again, and erasure can reach it', async () => {
-    const scope = api().post(CALLS).replyWithError(networkError('ECONNRESET')).get(CALLS).query(lookup).reply(200, callPage([recentCall(CALL_A)]));
+    const scope = api()
+      .post(CALLS)
+      .replyWithError(networkError('ECONNRESET'))
+      .get(CALLS)
+      .query(lookup)
+      .reply(200, callPage([recentCall(CALL_A)]));
     expect(await adapter().act!(alarm(), ctx)).toEqual({ partnerId: CALL_A });
     expect(scope.isDone()).toBe(true);
   });
 
   it('two new calls to the number cannot be told apart: outcome_unknown', async () => {
-    const scope = api().post(CALLS).reply(502, twilioError(502, 20500)).get(CALLS).query(lookup).reply(200, callPage([recentCall(CALL_A), recentCall(CALL_B)]));
+    const scope = api()
+      .post(CALLS)
+      .reply(502, twilioError(502, 20500))
+      .get(CALLS)
+      .query(lookup)
+      .reply(200, callPage([recentCall(CALL_A), recentCall(CALL_B)]));
     expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({ kind: 'permanent', code: 'outcome_unknown' });
     expect(scope.isDone()).toBe(true);
   });
@@ -145,7 +193,11 @@ describe('twilio adapter: act (alarm call)', () => {
     [401, 20003],
   ])('%i with code %i is permanent and keeps only the code', async (status, code) => {
     const scope = api().post(CALLS).reply(status, twilioError(status, code));
-    expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({ kind: 'permanent', status, code: String(code) });
+    expect(await failure(adapter().act!(alarm(), ctx))).toMatchObject({
+      kind: 'permanent',
+      status,
+      code: String(code),
+    });
     expect(scope.isDone()).toBe(true);
   });
 });
@@ -154,20 +206,30 @@ describe('twilio adapter: erase and fetch', () => {
   const ref = { pseudonym: CANARIES.pseudonym, partnerIds: [CALL_A, 'not-a-call-sid', CALL_B] };
 
   it('deletes every call record; 404 counts as gone', async () => {
-    const scope = api().delete(callPath(CALL_A)).reply(204).delete(callPath(CALL_B)).reply(404, twilioError(404, 20404));
+    const scope = api()
+      .delete(callPath(CALL_A))
+      .reply(204)
+      .delete(callPath(CALL_B))
+      .reply(404, twilioError(404, 20404));
     expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: [CALL_A, CALL_B] });
     expect(scope.isDone()).toBe(true);
   });
 
   it('archive mode deletes too: Twilio has no archive', async () => {
     const scope = api().delete(callPath(CALL_A)).reply(204);
-    expect(await adapter().erase({ pseudonym: 'p', partnerIds: [CALL_A] }, 'archive', ctx)).toEqual({ removed: [CALL_A] });
+    expect(await adapter().erase({ pseudonym: 'p', partnerIds: [CALL_A] }, 'archive', ctx)).toEqual({
+      removed: [CALL_A],
+    });
     expect(scope.isDone()).toBe(true);
   });
 
   it('20009 (call not complete yet) is retryable', async () => {
     const scope = api().delete(callPath(CALL_A)).reply(400, twilioError(400, 20009));
-    expect(await failure(adapter().erase(ref, 'delete', ctx))).toMatchObject({ kind: 'retryable', code: '20009', status: 400 });
+    expect(await failure(adapter().erase(ref, 'delete', ctx))).toMatchObject({
+      kind: 'retryable',
+      code: '20009',
+      status: 400,
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -183,10 +245,17 @@ describe('twilio adapter: erase and fetch', () => {
   });
 
   it('fetch returns the number and the calls Twilio holds', async () => {
-    const scope = api().get(callPath(CALL_A)).reply(200, callBody(CALL_A)).get(callPath(CALL_B)).reply(404, twilioError(404, 20404));
+    const scope = api()
+      .get(callPath(CALL_A))
+      .reply(200, callBody(CALL_A))
+      .get(callPath(CALL_B))
+      .reply(404, twilioError(404, 20404));
     expect(await adapter().fetch!(ref, ctx)).toEqual({
       found: true,
-      fields: { phone: CANARIES.phone, calls: [{ sid: CALL_A, status: 'completed', date: '2025-03-04T10:00:00.000Z' }] },
+      fields: {
+        phone: CANARIES.phone,
+        calls: [{ sid: CALL_A, status: 'completed', date: '2025-03-04T10:00:00.000Z' }],
+      },
     });
     expect(scope.isDone()).toBe(true);
   });
@@ -201,8 +270,13 @@ describe('twilio adapter: erase and fetch', () => {
 describe('twilio adapter: instances and base URL', () => {
   it('two adapters with different accounts in one process never cross', async () => {
     const other = { sid: 'AC2222222222222222222222222222bbbb', token: 'token-bbbb' };
-    const a = api().get(callPath(CALL_A)).delay(30).reply(200, { ...callBody(CALL_A), to: '+46700000001' });
-    const b = api(HOST, other.sid, other.token).get(callPath(CALL_A, other.sid)).reply(200, { ...callBody(CALL_A), to: '+46700000002' });
+    const a = api()
+      .get(callPath(CALL_A))
+      .delay(30)
+      .reply(200, { ...callBody(CALL_A), to: '+46700000001' });
+    const b = api(HOST, other.sid, other.token)
+      .get(callPath(CALL_A, other.sid))
+      .reply(200, { ...callBody(CALL_A), to: '+46700000002' });
     const ref = { pseudonym: 'p', partnerIds: [CALL_A] };
     const held = await Promise.all([
       adapter().fetch!(ref, ctx),
@@ -213,8 +287,14 @@ describe('twilio adapter: instances and base URL', () => {
   });
 
   it('follows baseUrl, including a path prefix', async () => {
-    const scope = api('https://twilio-proxy.example.test').delete(`/prefix${callPath(CALL_A)}`).reply(204);
-    await adapter({ baseUrl: 'https://twilio-proxy.example.test/prefix/' }).erase({ pseudonym: 'p', partnerIds: [CALL_A] }, 'delete', ctx);
+    const scope = api('https://twilio-proxy.example.test')
+      .delete(`/prefix${callPath(CALL_A)}`)
+      .reply(204);
+    await adapter({ baseUrl: 'https://twilio-proxy.example.test/prefix/' }).erase(
+      { pseudonym: 'p', partnerIds: [CALL_A] },
+      'delete',
+      ctx,
+    );
     expect(scope.isDone()).toBe(true);
   });
 

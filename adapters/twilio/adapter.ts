@@ -91,10 +91,21 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
    * since the request went out (with CLOCK_SKEW_MS for the two clocks), that the gateway does not
    * already know of.
    */
-  async function findPlacedCall(to: string, startedAt: number, known: readonly string[], ctx: CallContext): Promise<string | undefined> {
-    const recent = await send('act', ctx, false, () => client.calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }));
+  async function findPlacedCall(
+    to: string,
+    startedAt: number,
+    known: readonly string[],
+    ctx: CallContext,
+  ): Promise<string | undefined> {
+    const recent = await send('act', ctx, false, () =>
+      client.calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }),
+    );
     const candidates = recent.filter(
-      (call) => CALL_SID.test(call.sid) && !known.includes(call.sid) && call.dateCreated instanceof Date && call.dateCreated.getTime() >= startedAt - CLOCK_SKEW_MS,
+      (call) =>
+        CALL_SID.test(call.sid) &&
+        !known.includes(call.sid) &&
+        call.dateCreated instanceof Date &&
+        call.dateCreated.getTime() >= startedAt - CLOCK_SKEW_MS,
     );
     return candidates.length === 1 ? candidates[0]!.sid : undefined;
   }
@@ -122,7 +133,9 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
       if (!instructions) throw permanent(operation, 'invalid_params');
       const startedAt = Date.now();
       try {
-        const call = await send(operation, ctx, true, () => client.calls.create({ to, from: options.from, ...instructions }));
+        const call = await send(operation, ctx, true, () =>
+          client.calls.create({ to, from: options.from, ...instructions }),
+        );
         if (!CALL_SID.test(call.sid)) throw permanent(operation, 'unexpected_response');
         return { partnerId: call.sid };
       } catch (err) {
@@ -157,7 +170,10 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
       }
       if (calls.length === 0) return { found: false, fields: {} };
       const phones = [...numbers];
-      return { found: true, fields: { ...(phones.length > 0 ? { phone: phones.length === 1 ? phones[0] : phones } : {}), calls } };
+      return {
+        found: true,
+        fields: { ...(phones.length > 0 ? { phone: phones.length === 1 ? phones[0] : phones } : {}), calls },
+      };
     },
   };
 }
@@ -206,18 +222,32 @@ function toPartnerError(operation: string, err: unknown, placesCall: boolean): P
     const { status, twilioCode, retryAfterMs } = err;
     const code = twilioCode === undefined ? undefined : String(twilioCode);
     const retryable = twilioCode === 20429 || status === 429 || twilioCode === 20009 || status === 503;
-    if (retryable) return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', status, code, retryAfterMs });
+    if (retryable)
+      return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', status, code, retryAfterMs });
     if (placesCall && status >= 500) {
       return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', status, code: 'outcome_unknown' });
     }
-    return new PartnerError({ partner: PARTNER, operation, kind: classifyHttpStatus(status), status, code, retryAfterMs });
+    return new PartnerError({
+      partner: PARTNER,
+      operation,
+      kind: classifyHttpStatus(status),
+      status,
+      code,
+      retryAfterMs,
+    });
   }
   const networkCode = (err as { code?: unknown } | null)?.code;
   if (typeof networkCode === 'string') {
     if (NOT_SENT.has(networkCode) || !placesCall) {
       return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: networkCode });
     }
-    return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'outcome_unknown', detail: `network ${networkCode}` });
+    return new PartnerError({
+      partner: PARTNER,
+      operation,
+      kind: 'permanent',
+      code: 'outcome_unknown',
+      detail: `network ${networkCode}`,
+    });
   }
   return permanent(operation, 'unexpected_error');
 }

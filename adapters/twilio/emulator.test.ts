@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest, EmulatorResponse } from '../../src/emulator.ts';
-import { TWILIO_SANDBOX_ACCOUNT_SID as SID, TWILIO_SANDBOX_AUTH_TOKEN as TOKEN, createTwilioEmulator } from './emulator.ts';
+import {
+  TWILIO_SANDBOX_ACCOUNT_SID as SID,
+  TWILIO_SANDBOX_AUTH_TOKEN as TOKEN,
+  createTwilioEmulator,
+} from './emulator.ts';
 
 const AUTH = `Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`;
 const CALLS = `/2010-04-01/Accounts/${SID}/Calls.json`;
 
-function request(method: string, path: string, form?: Record<string, string>, query = '', authorization = AUTH): EmulatorRequest {
+function request(
+  method: string,
+  path: string,
+  form?: Record<string, string>,
+  query = '',
+  authorization = AUTH,
+): EmulatorRequest {
   return {
     method,
     path,
@@ -21,7 +31,11 @@ const send = async (e: ReturnType<typeof createTwilioEmulator>, ...args: Paramet
 describe('twilio emulator', () => {
   it('creates calls from form fields and lists them filtered by To and From', async () => {
     const emulator = createTwilioEmulator();
-    const created = await send(emulator, 'POST', CALLS, { To: '+46701111111', From: '+15005550006', Url: 'https://x.example.test' });
+    const created = await send(emulator, 'POST', CALLS, {
+      To: '+46701111111',
+      From: '+15005550006',
+      Url: 'https://x.example.test',
+    });
     expect(created).toMatchObject({ status: 201, body: { to: '+46701111111', status: 'completed', account_sid: SID } });
     await send(emulator, 'POST', CALLS, { To: '+46702222222', From: '+15005550006', Twiml: '<Response/>' });
     const listed = await send(emulator, 'GET', CALLS, undefined, 'To=%2B46701111111');
@@ -38,18 +52,35 @@ describe('twilio emulator', () => {
     expect(missing).toMatchObject({ status: 400, body: { code: 21201, status: 400 } });
     expect(Object.keys(missing.body).sort()).toEqual(['code', 'message', 'more_info', 'status']);
     expect((await send(emulator, 'POST', CALLS, { To: '+46701111111', From: '+15005550006' })).body.code).toBe(21205);
-    expect((await send(emulator, 'GET', `/2010-04-01/Accounts/${SID}/Calls/CA${'0'.repeat(32)}.json`)).body).toMatchObject({ code: 20404, status: 404 });
-    const denied = await send(emulator, 'GET', CALLS, undefined, '', `Basic ${Buffer.from(`${SID}:nope`).toString('base64')}`);
+    expect(
+      (await send(emulator, 'GET', `/2010-04-01/Accounts/${SID}/Calls/CA${'0'.repeat(32)}.json`)).body,
+    ).toMatchObject({ code: 20404, status: 404 });
+    const denied = await send(
+      emulator,
+      'GET',
+      CALLS,
+      undefined,
+      '',
+      `Basic ${Buffer.from(`${SID}:nope`).toString('base64')}`,
+    );
     expect(denied).toMatchObject({ status: 401, body: { code: 20003 } });
   });
 
   it('DELETE answers 204, then 404; a call in progress answers 20009', async () => {
     const emulator = createTwilioEmulator({ callDurationMs: 60_000 });
-    const { body } = await send(emulator, 'POST', CALLS, { To: '+46701111111', From: '+15005550006', Url: 'https://x.example.test' });
+    const { body } = await send(emulator, 'POST', CALLS, {
+      To: '+46701111111',
+      From: '+15005550006',
+      Url: 'https://x.example.test',
+    });
     const path = `/2010-04-01/Accounts/${SID}/Calls/${String(body.sid)}.json`;
     expect(await send(emulator, 'DELETE', path)).toMatchObject({ status: 400, body: { code: 20009 } });
     const done = createTwilioEmulator();
-    const call = await send(done, 'POST', CALLS, { To: '+46701111111', From: '+15005550006', Url: 'https://x.example.test' });
+    const call = await send(done, 'POST', CALLS, {
+      To: '+46701111111',
+      From: '+15005550006',
+      Url: 'https://x.example.test',
+    });
     const donePath = `/2010-04-01/Accounts/${SID}/Calls/${String(call.body.sid)}.json`;
     expect((await send(done, 'DELETE', donePath)).status).toBe(204);
     expect((await send(done, 'DELETE', donePath)).status).toBe(404);
@@ -61,6 +92,10 @@ describe('twilio emulator', () => {
     expect(emulator.limits.counts?.(request('POST', CALLS))).toBe(true);
     expect(emulator.limits.counts?.(request('GET', CALLS))).toBe(false);
     expect(emulator.limits.counts?.(request('DELETE', `/2010-04-01/Accounts/${SID}/Calls/CA1.json`))).toBe(false);
-    expect(emulator.rateLimited(3)).toMatchObject({ status: 429, headers: { 'Retry-After': '3' }, body: { code: 20429, status: 429 } });
+    expect(emulator.rateLimited(3)).toMatchObject({
+      status: 429,
+      headers: { 'Retry-After': '3' },
+      body: { code: 20429, status: 429 },
+    });
   });
 });

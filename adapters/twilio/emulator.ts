@@ -82,7 +82,8 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions = {}): Partn
       if (one && !call) throw notFound(req.path);
       if (call && req.method === 'GET') return { status: 200, body: view(call) };
       if (call && req.method === 'DELETE') {
-        if (status(call) !== 'completed') throw new TwilioFailure(400, 20009, 'Cannot delete a call that is not yet completed.');
+        if (status(call) !== 'completed')
+          throw new TwilioFailure(400, 20009, 'Cannot delete a call that is not yet completed.');
         calls.delete(call.sid);
         return { status: 204 };
       }
@@ -138,11 +139,15 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions = {}): Partn
     // 1 call per second per account by default; reading and deleting records are not throttled so.
     limits: { perSecond: 1, counts: (req) => req.method === 'POST' && CALLS.test(req.path) },
     handle,
-    rateLimited: (retryAfterSeconds) => failure(new TwilioFailure(429, 20429, 'Too Many Requests'), { 'Retry-After': String(retryAfterSeconds) }),
+    rateLimited: (retryAfterSeconds) =>
+      failure(new TwilioFailure(429, 20429, 'Too Many Requests'), { 'Retry-After': String(retryAfterSeconds) }),
     holdings() {
       const out: Record<string, Holding> = {};
       for (const call of calls.values()) {
-        out[call.sid] = { personal: { phone: call.to }, meta: { status: status(call), date_created: view(call).date_created } };
+        out[call.sid] = {
+          personal: { phone: call.to },
+          meta: { status: status(call), date_created: view(call).date_created },
+        };
       }
       return out;
     },
@@ -164,6 +169,11 @@ function failure(f: TwilioFailure, headers: Record<string, string> = {}): Emulat
   return {
     status: f.status,
     headers,
-    body: { code: f.code, message: f.message, more_info: `https://www.twilio.com/docs/errors/${f.code}`, status: f.status },
+    body: {
+      code: f.code,
+      message: f.message,
+      more_info: `https://www.twilio.com/docs/errors/${f.code}`,
+      status: f.status,
+    },
   };
 }

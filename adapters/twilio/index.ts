@@ -10,7 +10,12 @@ import {
 export type { TwilioOptions } from './adapter.ts';
 export type { TwilioEmulatorOptions } from './emulator.ts';
 export { createTwilioAdapter } from './adapter.ts';
-export { createTwilioEmulator, TWILIO_SANDBOX_ACCOUNT_SID, TWILIO_SANDBOX_AUTH_TOKEN, TWILIO_SANDBOX_FROM } from './emulator.ts';
+export {
+  createTwilioEmulator,
+  TWILIO_SANDBOX_ACCOUNT_SID,
+  TWILIO_SANDBOX_AUTH_TOKEN,
+  TWILIO_SANDBOX_FROM,
+} from './emulator.ts';
 
 const REQUIRED = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const;
 

@@ -24,7 +24,10 @@ beforeAll(async () => {
 beforeEach(() => served.emulator.reset());
 afterAll(() => served.close());
 
-async function withServed<T>(emulator: ReturnType<typeof createTwilioEmulator>, run: (a: PartnerAdapter, s: ServedEmulator) => Promise<T>) {
+async function withServed<T>(
+  emulator: ReturnType<typeof createTwilioEmulator>,
+  run: (a: PartnerAdapter, s: ServedEmulator) => Promise<T>,
+) {
   const s = await serveEmulator(emulator);
   try {
     return await run(twilioPartner.createAdapter(twilioPartner.sandboxOptions(s.url)), s);
@@ -86,7 +89,9 @@ describe('twilio adapter against the sandbox', () => {
   it('a refused connection places no call and is retryable', async () => {
     const closed = await serveEmulator(createTwilioEmulator());
     await closed.close();
-    const err = await twilioPartner.createAdapter(twilioPartner.sandboxOptions(closed.url)).act!(alarm(), ctx).catch((e: unknown) => e);
+    const err = await twilioPartner.createAdapter(twilioPartner.sandboxOptions(closed.url)).act!(alarm(), ctx).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED' });
   });
 });

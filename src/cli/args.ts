@@ -9,7 +9,10 @@ const SUBJECT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** A subject id has the master record's id shape; a value that does not (an email typed by mistake) is not echoed. */
 export function subjectId(value: string): string {
   // Not an InvalidArgumentError: commander would echo the value, and it may be personal.
-  if (!SUBJECT_ID.test(value)) throw usageError('invalid subject id: it is 1-128 characters of letters, digits, _ . : - (the master record id, not a name or an email)');
+  if (!SUBJECT_ID.test(value))
+    throw usageError(
+      'invalid subject id: it is 1-128 characters of letters, digits, _ . : - (the master record id, not a name or an email)',
+    );
   return value;
 }
 
@@ -19,7 +22,8 @@ export function collect<T>(parse: (value: string) => T) {
 
 export function positiveInt(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a whole number above 0');
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError('must be a whole number above 0');
   return n;
 }
 
@@ -31,13 +35,17 @@ export function nonNegativeInt(value: string): number {
 
 export function rate(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number within 0..1');
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError('must be a number within 0..1');
   return n;
 }
 
 export function isoDate(value: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim()) ? new Date(value.trim()) : new Date(Number.NaN);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T12:00:00Z');
+  const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())
+    ? new Date(value.trim())
+    : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError('must be an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T12:00:00Z');
   return date;
 }
 
@@ -68,6 +76,8 @@ export function checkConsentPurpose(policy: Policy, purpose: string): void {
     .filter(([, p]) => p.legalBasis === 'consent')
     .map(([name]) => name);
   if (!purposes.includes(purpose)) {
-    throw usageError(`--purpose ${purpose}: not a consent-based purpose in the policy (expected ${purposes.join(', ') || 'none'})`);
+    throw usageError(
+      `--purpose ${purpose}: not a consent-based purpose in the policy (expected ${purposes.join(', ') || 'none'})`,
+    );
   }
 }

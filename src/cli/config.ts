@@ -40,17 +40,30 @@ export function defineConfig(config: PartnerGatewayConfig): PartnerGatewayConfig
 
 export const defaultConfigPath = './partner-gateway.config.ts';
 
-const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', { message: 'must be a function' });
+const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', {
+  message: 'must be a function',
+});
 const positive = z.number().positive();
 const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower_snake_case');
 
 const configSchema = z.strictObject({
-  source: z.looseObject({ get: fn, scan: fn, getMany: fn.optional() }, { message: 'must be an object with get(id) and scan()' }),
+  source: z.looseObject(
+    { get: fn, scan: fn, getMany: fn.optional() },
+    { message: 'must be an object with get(id) and scan()' },
+  ),
   hooks: z.strictObject({ anonymiseCameraData: fn.optional(), erased: fn.optional() }).optional(),
   policy: z.string().min(1).optional(),
   partners: z.array(z.string().min(1)).optional(),
   limits: z
-    .record(z.string(), z.strictObject({ perSecond: positive.optional(), burst: positive.optional(), headroom: z.number().min(0).max(0.5).optional(), maxConcurrent: z.number().int().positive().optional() }))
+    .record(
+      z.string(),
+      z.strictObject({
+        perSecond: positive.optional(),
+        burst: positive.optional(),
+        headroom: z.number().min(0).max(0.5).optional(),
+        maxConcurrent: z.number().int().positive().optional(),
+      }),
+    )
     .optional(),
   retry: z
     .strictObject({
@@ -62,12 +75,19 @@ const configSchema = z.strictObject({
     })
     .optional(),
   database: z
-    .union([
-      z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// url'),
-      z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// url'), schema: schemaName.optional(), poolSize: z.number().int().positive().optional() }),
-      z.strictObject({ dataDir: z.string().min(1), schema: schemaName.optional() }),
-      z.strictObject({ memory: z.literal(true), schema: schemaName.optional() }),
-    ], { message: 'must be a postgres:// url, { url }, { dataDir } or { memory: true }' })
+    .union(
+      [
+        z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// url'),
+        z.strictObject({
+          url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// url'),
+          schema: schemaName.optional(),
+          poolSize: z.number().int().positive().optional(),
+        }),
+        z.strictObject({ dataDir: z.string().min(1), schema: schemaName.optional() }),
+        z.strictObject({ memory: z.literal(true), schema: schemaName.optional() }),
+      ],
+      { message: 'must be a postgres:// url, { url }, { dataDir } or { memory: true }' },
+    )
     .optional(),
 });
 
@@ -92,14 +112,22 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
     throw new CliError(`cannot load config ${path}: ${message}`);
   }
   const value = module.default;
-  if (value === undefined) throw new CliError(`invalid config ${path}: it has no default export (export default defineConfig({ ... }))`);
+  if (value === undefined)
+    throw new CliError(`invalid config ${path}: it has no default export (export default defineConfig({ ... }))`);
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(config)'}: ${issue.message}`);
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.map(String).join('.') || '(config)'}: ${issue.message}`,
+    );
     throw new CliError(`invalid config ${path}: ${problems.join('; ')}`);
   }
   // Use the module's own objects, not zod's copies: a source may be a class instance whose methods need `this`.
   const config = value as PartnerGatewayConfig;
-  const policyPath = config.policy === undefined ? undefined : isAbsolute(config.policy) ? config.policy : resolve(dirname(absolute), config.policy);
+  const policyPath =
+    config.policy === undefined
+      ? undefined
+      : isAbsolute(config.policy)
+        ? config.policy
+        : resolve(dirname(absolute), config.policy);
   return { path, config, policyPath };
 }

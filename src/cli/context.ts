@@ -97,7 +97,9 @@ export class CliContext {
     const database = databaseOptions(this.globals.dataDir, config.database);
     const pseudonymKey = process.env.PARTNER_GATEWAY_PSEUDONYM_KEY;
     if (!pseudonymKey) {
-      throw new CliError('PARTNER_GATEWAY_PSEUDONYM_KEY is not set: the gateway needs it (at least 16 characters) to derive per-partner pseudonyms');
+      throw new CliError(
+        'PARTNER_GATEWAY_PSEUDONYM_KEY is not set: the gateway needs it (at least 16 characters) to derive per-partner pseudonyms',
+      );
     }
     const digestKey = process.env.PARTNER_GATEWAY_DIGEST_KEY;
     const adapters = request.partners ? await this.#adapters(policy) : [];
@@ -126,7 +128,8 @@ export class CliContext {
     }
     const problems: string[] = [];
     for (const name of config.partners) {
-      if (!policy.partnerNames.includes(name)) problems.push(`unknown partner '${name}' (the policy has ${policy.partnerNames.join(', ')})`);
+      if (!policy.partnerNames.includes(name))
+        problems.push(`unknown partner '${name}' (the policy has ${policy.partnerNames.join(', ')})`);
       else if (!modules.has(name)) problems.push(`no adapter for partner '${name}' in adapters/`);
     }
     if (problems.length > 0) throw new CliError(`invalid config ${path}: partners: ${problems.join('; ')}`);
@@ -140,7 +143,9 @@ export class CliContext {
       try {
         return module.createAdapter(optionsFor(name) as never);
       } catch (error) {
-        throw new CliError(`cannot set up the ${name} adapter: ${error instanceof Error ? error.message : String(error)}`);
+        throw new CliError(
+          `cannot set up the ${name} adapter: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     });
   }
@@ -159,7 +164,8 @@ export class CliContext {
 function databaseOptions(dataDir: string | undefined, configured: PartnerGatewayConfig['database']): DatabaseOptions {
   if (dataDir !== undefined) return { dataDir: resolve(dataDir) };
   if (typeof configured === 'string') return { url: configured };
-  if (configured !== undefined) return 'dataDir' in configured ? { ...configured, dataDir: resolve(configured.dataDir) } : configured;
+  if (configured !== undefined)
+    return 'dataDir' in configured ? { ...configured, dataDir: resolve(configured.dataDir) } : configured;
   if (process.env.PARTNER_GATEWAY_DATABASE_URL) return { url: process.env.PARTNER_GATEWAY_DATABASE_URL };
   return { dataDir: resolve(process.env.PARTNER_GATEWAY_DATA_DIR || './.partner-gateway') };
 }
@@ -175,7 +181,9 @@ function envOptions(enabled: readonly { name: string; module: PartnerModule<neve
     }
   }
   if (problems.length > 0) {
-    throw new CliError(`partner credentials missing: ${problems.join('; ')} (set them, leave those partners out of the config's partners list, or use --sandbox)`);
+    throw new CliError(
+      `partner credentials missing: ${problems.join('; ')} (set them, leave those partners out of the config's partners list, or use --sandbox)`,
+    );
   }
   return (partner) => options.get(partner);
 }
@@ -183,12 +191,17 @@ function envOptions(enabled: readonly { name: string; module: PartnerModule<neve
 const sandboxPartnersSchemaCheck = (value: unknown): value is { partner: string; url: string }[] =>
   Array.isArray(value) && value.every((v) => typeof v?.partner === 'string' && typeof v?.url === 'string');
 
-async function sandboxOptions(inspectUrl: string, enabled: readonly { name: string; module: PartnerModule<never> }[]): Promise<(partner: string) => unknown> {
+async function sandboxOptions(
+  inspectUrl: string,
+  enabled: readonly { name: string; module: PartnerModule<never> }[],
+): Promise<(partner: string) => unknown> {
   let base: URL;
   try {
     base = new URL(inspectUrl);
   } catch {
-    throw new CliError(`--sandbox ${JSON.stringify(inspectUrl)} is not a url (expected the sandbox's inspect url, e.g. http://127.0.0.1:4100)`);
+    throw new CliError(
+      `--sandbox ${JSON.stringify(inspectUrl)} is not a url (expected the sandbox's inspect url, e.g. http://127.0.0.1:4100)`,
+    );
   }
   const url = new URL('partners', base.href.endsWith('/') ? base.href : `${base.href}/`);
   let body: unknown;
@@ -197,14 +210,20 @@ async function sandboxOptions(inspectUrl: string, enabled: readonly { name: stri
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     body = await response.json();
   } catch (error) {
-    const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    const reason =
+      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     throw new CliError(`cannot reach the sandbox at ${base.origin} (GET /partners): ${reason}`);
   }
-  if (!sandboxPartnersSchemaCheck(body)) throw new CliError(`the sandbox at ${base.origin} answered GET /partners with something that is not a partner list`);
+  if (!sandboxPartnersSchemaCheck(body))
+    throw new CliError(
+      `the sandbox at ${base.origin} answered GET /partners with something that is not a partner list`,
+    );
   const urls = new Map(body.map((p) => [p.partner, p.url]));
   const missing = enabled.filter(({ name }) => !urls.has(name)).map(({ name }) => name);
   if (missing.length > 0) {
-    throw new CliError(`the sandbox at ${base.origin} serves no ${missing.join(', ')} (it serves ${[...urls.keys()].join(', ') || 'nothing'}): leave them out of the config's partners list`);
+    throw new CliError(
+      `the sandbox at ${base.origin} serves no ${missing.join(', ')} (it serves ${[...urls.keys()].join(', ') || 'nothing'}): leave them out of the config's partners list`,
+    );
   }
   const modules = new Map(enabled.map(({ name, module }) => [name, module]));
   return (partner) => modules.get(partner)!.sandboxOptions(urls.get(partner)!);

@@ -27,7 +27,10 @@ export function oneLine(error: unknown): string {
   const name = (error as { name?: unknown } | null)?.name;
   let message: string;
   if (name === 'PolicyError' && Array.isArray(problems) && problems.every((p) => typeof p === 'string')) {
-    const head = String((error as Error).message).split('\n')[0]?.replace(/:\s*$/, '') ?? 'invalid policy';
+    const head =
+      String((error as Error).message)
+        .split('\n')[0]
+        ?.replace(/:\s*$/, '') ?? 'invalid policy';
     message = `${head}: ${(problems as string[]).join('; ')}`;
   } else if (error instanceof Error) {
     message = error.message || error.name;

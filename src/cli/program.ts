@@ -20,12 +20,33 @@ export const PROGRAM = 'partner-gateway';
 
 export function buildProgram(): Command {
   const program = new Command(PROGRAM)
-    .description('Push to each partner only what the policy allows, propagate erasure, restriction and consent withdrawal, and prove every transfer.')
-    .addOption(new Option('--config <path>', 'the config module (default: ./partner-gateway.config.ts)').env('PARTNER_GATEWAY_CONFIG'))
-    .addOption(new Option('--operator <name>', 'who runs this: logged with every operator action').default(defaultOperator()))
-    .addOption(new Option('--sandbox <inspectUrl>', "point every adapter at a running sandbox (its inspect url)").env('PARTNER_GATEWAY_SANDBOX_URL'))
-    .addOption(new Option('--data-dir <dir>', 'embedded store directory (default: PARTNER_GATEWAY_DATA_DIR or ./.partner-gateway)'))
-    .addOption(new Option('--log-level <level>', 'gateway log level on stderr (the worker logs on stdout at info)').env('PARTNER_GATEWAY_LOG_LEVEL'))
+    .description(
+      'Push to each partner only what the policy allows, propagate erasure, restriction and consent withdrawal, and prove every transfer.',
+    )
+    .addOption(
+      new Option('--config <path>', 'the config module (default: ./partner-gateway.config.ts)').env(
+        'PARTNER_GATEWAY_CONFIG',
+      ),
+    )
+    .addOption(
+      new Option('--operator <name>', 'who runs this: logged with every operator action').default(defaultOperator()),
+    )
+    .addOption(
+      new Option('--sandbox <inspectUrl>', 'point every adapter at a running sandbox (its inspect url)').env(
+        'PARTNER_GATEWAY_SANDBOX_URL',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'embedded store directory (default: PARTNER_GATEWAY_DATA_DIR or ./.partner-gateway)',
+      ),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'gateway log level on stderr (the worker logs on stdout at info)').env(
+        'PARTNER_GATEWAY_LOG_LEVEL',
+      ),
+    )
     .option('--json', 'machine-readable output', false)
     .showSuggestionAfterError(true)
     .addHelpText(
@@ -35,9 +56,9 @@ export function buildProgram(): Command {
         'Environment:',
         '  PARTNER_GATEWAY_PSEUDONYM_KEY   required: keys the per-partner pseudonyms (at least 16 characters)',
         '  PARTNER_GATEWAY_DIGEST_KEY      optional: keys payload digests (default: derived from the pseudonym key)',
-        "  PARTNER_GATEWAY_DATABASE_URL    PostgreSQL instead of the embedded store (unless the config names a database)",
+        '  PARTNER_GATEWAY_DATABASE_URL    PostgreSQL instead of the embedded store (unless the config names a database)',
         '  PARTNER_GATEWAY_DATA_DIR        the embedded store directory (default ./.partner-gateway; --data-dir wins)',
-        "  partner credentials             per partner (e.g. STRIPE_API_KEY); not needed with --sandbox",
+        '  partner credentials             per partner (e.g. STRIPE_API_KEY); not needed with --sandbox',
         '',
         'Exit codes: 0 done, 1 error, 2 usage error.',
       ].join('\n'),
@@ -73,7 +94,11 @@ export function buildProgram(): Command {
 
 /** Commander's own errors (unknown option, missing argument) in the CLI's one-line shape. */
 function commanderError(text: string, write: (text: string) => void): void {
-  const message = text.trim().split(/\s*\n\s*/).join(' ').replace(/^error: /, '');
+  const message = text
+    .trim()
+    .split(/\s*\n\s*/)
+    .join(' ')
+    .replace(/^error: /, '');
   write(`${PROGRAM}: ${message}\n`);
 }
 
@@ -154,7 +179,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   // A closed pipe (| head) ends the output quietly.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? process.exit(0) : fail(error)));
+  process.stdout.on('error', (error: NodeJS.ErrnoException) =>
+    error.code === 'EPIPE' ? process.exit(0) : fail(error),
+  );
   const code = await runCli(argv);
   await flushStdout();
   process.exit(code);

@@ -10,7 +10,10 @@ export interface PartnerProgress {
   stop(): void;
 }
 
-export function partnerProgress(totals: Readonly<Record<string, number>>, options: { json: boolean; label: string }): PartnerProgress {
+export function partnerProgress(
+  totals: Readonly<Record<string, number>>,
+  options: { json: boolean; label: string },
+): PartnerProgress {
   const partners = Object.keys(totals).filter((p) => (totals[p] ?? 0) > 0);
   if (options.json || partners.length === 0) return { update: () => undefined, stop: () => undefined };
   const width = Math.max(...partners.map((p) => p.length));
@@ -18,10 +21,18 @@ export function partnerProgress(totals: Readonly<Record<string, number>>, option
 
   if (process.stderr.isTTY) {
     const multibar = new MultiBar(
-      { format: `{partner} [{bar}] {value}/{total}`, hideCursor: true, clearOnComplete: false, stopOnComplete: false, stream: process.stderr },
+      {
+        format: `{partner} [{bar}] {value}/{total}`,
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        stream: process.stderr,
+      },
       Presets.shades_classic,
     );
-    const bars = new Map<string, SingleBar>(partners.map((p) => [p, multibar.create(totals[p] ?? 0, 0, { partner: p.padEnd(width) })]));
+    const bars = new Map<string, SingleBar>(
+      partners.map((p) => [p, multibar.create(totals[p] ?? 0, 0, { partner: p.padEnd(width) })]),
+    );
     return {
       update: (done) => {
         for (const [p, bar] of bars) bar.update(clamp(p, done[p] ?? 0));

@@ -55,7 +55,13 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
     blocks.push({
       kind: 'table',
       head: t.consentColumns,
-      rows: report.consent.map((c) => [when(c.at), purpose(c.purpose), t.consentStatus[c.status], t.consentSources[c.source] ?? c.source, c.evidence ?? '–']),
+      rows: report.consent.map((c) => [
+        when(c.at),
+        purpose(c.purpose),
+        t.consentStatus[c.status],
+        t.consentSources[c.source] ?? c.source,
+        c.evidence ?? '–',
+      ]),
     });
   }
 
@@ -71,7 +77,10 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
     blocks.push({
       kind: 'table',
       head: t.erasureColumns,
-      rows: e.partners.map((p) => [policy.document.partners[p.partner]?.displayName ?? p.partner, t.erasureStates[p.state]]),
+      rows: e.partners.map((p) => [
+        policy.document.partners[p.partner]?.displayName ?? p.partner,
+        t.erasureStates[p.state],
+      ]),
     });
   }
 
@@ -92,7 +101,16 @@ function partnerBlocks(
   const list = (names: readonly string[]) => (names.length === 0 ? t.none : names.map(category).join(', '));
   // Field paths read as their categories ("name.given, name.family" -> "Namn"); unknown ones as is.
   const fieldsAsCategories = (fields: readonly string[]) =>
-    fields.length === 0 ? '–' : [...new Set(fields.map((f) => { const c = policy.categoryOfField(f); return c ? category(c) : f; }))].join(', ');
+    fields.length === 0
+      ? '–'
+      : [
+          ...new Set(
+            fields.map((f) => {
+              const c = policy.categoryOfField(f);
+              return c ? category(c) : f;
+            }),
+          ),
+        ].join(', ');
   const description = policy.document.partners[p.partner]?.description[lang];
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: p.displayName }];
   if (description) blocks.push({ kind: 'paragraph', text: description });
@@ -123,7 +141,10 @@ function partnerBlocks(
     });
   }
   if (p.retainedAfterErasure.length > 0) {
-    blocks.push({ kind: 'heading', level: 4, text: t.retainedHeading }, { kind: 'list', items: p.retainedAfterErasure });
+    blocks.push(
+      { kind: 'heading', level: 4, text: t.retainedHeading },
+      { kind: 'list', items: p.retainedAfterErasure },
+    );
   }
   if (p.live) {
     blocks.push({ kind: 'heading', level: 4, text: t.liveHeading(p.displayName) });
@@ -131,7 +152,12 @@ function partnerBlocks(
     else {
       const rows = flatten(p.live.fields);
       if (!p.live.found || rows.length === 0) blocks.push({ kind: 'paragraph', text: t.liveNotFound });
-      else blocks.push({ kind: 'table', head: t.liveColumns, rows: rows.map(([k, v]) => [liveLabel(k, policy, lang), v]) });
+      else
+        blocks.push({
+          kind: 'table',
+          head: t.liveColumns,
+          rows: rows.map(([k, v]) => [liveLabel(k, policy, lang), v]),
+        });
     }
   }
   return blocks;
@@ -140,7 +166,15 @@ function partnerBlocks(
 /** "2026-03-10 13:05" in the policy's time zone: one unambiguous form for both languages. */
 export function formatTime(at: Date, timeZone: string): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
   );
@@ -153,8 +187,10 @@ function flatten(value: Readonly<Record<string, unknown>>, prefix = ''): [string
   for (const key of Object.keys(value).sort()) {
     const v = value[key];
     const path = prefix ? `${prefix}.${key}` : key;
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) out.push(...flatten(v as Record<string, unknown>, path));
-    else if (v !== undefined && v !== null) out.push([path, v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(String).join(', ') : String(v)]);
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
+      out.push(...flatten(v as Record<string, unknown>, path));
+    else if (v !== undefined && v !== null)
+      out.push([path, v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(String).join(', ') : String(v)]);
   }
   return out;
 }

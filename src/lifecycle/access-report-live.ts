@@ -34,7 +34,10 @@ export async function fetchLive(
   });
   const started = performance.now();
   try {
-    const held = await adapter.fetch!(ref, { correlationId, idempotencyKey: `pg-${ref.pseudonym.slice(0, 16)}-${partner}-fetch-${correlationId}` });
+    const held = await adapter.fetch!(ref, {
+      correlationId,
+      idempotencyKey: `pg-${ref.pseudonym.slice(0, 16)}-${partner}-fetch-${correlationId}`,
+    });
     await writeOutcome(deps.db, intentSeq, { outcome: 'ok', durationMs: performance.now() - started });
     return { found: held.found, fields: { ...held.fields } };
   } catch (error) {
@@ -45,7 +48,14 @@ export async function fetchLive(
       errorCode: partnerError?.code ?? partnerError?.kind ?? 'unexpected_error',
       durationMs: performance.now() - started,
     });
-    deps.logger.warn({ subjectId, partner, operation: 'fetch', correlationId, status: partnerError?.status, code: partnerError?.code }, 'access report: live fetch failed');
-    return { error: partnerError ? partnerError.message : `${partner} fetch failed (${error instanceof Error ? error.name : 'unexpected error'})` };
+    deps.logger.warn(
+      { subjectId, partner, operation: 'fetch', correlationId, status: partnerError?.status, code: partnerError?.code },
+      'access report: live fetch failed',
+    );
+    return {
+      error: partnerError
+        ? partnerError.message
+        : `${partner} fetch failed (${error instanceof Error ? error.name : 'unexpected error'})`,
+    };
   }
 }

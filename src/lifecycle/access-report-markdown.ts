@@ -37,5 +37,8 @@ export function inline(text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
-    .replace(/^(\s*)(#|[-+=]|\d+[.)])/, (_m, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`);
+    .replace(
+      /^(\s*)(#|[-+=]|\d+[.)])/,
+      (_m, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`,
+    );
 }

@@ -9,7 +9,11 @@ import type { AccessReport, AccessReportPartner, LifecycleDeps } from './types.t
  * the gateway last sent and every transfer logged, and, on request, what the partner itself returns
  * now. Built from the gateway's own records; only the live part calls partners.
  */
-export async function buildAccessReport(deps: LifecycleDeps, subjectId: string, options: { live?: boolean } = {}): Promise<AccessReport> {
+export async function buildAccessReport(
+  deps: LifecycleDeps,
+  subjectId: string,
+  options: { live?: boolean } = {},
+): Promise<AccessReport> {
   const id = inputs.subjectId(subjectId);
   const generatedAt = deps.now();
   const [subjects, links, transfers, consent, erasure] = await Promise.all([
@@ -17,12 +21,22 @@ export async function buildAccessReport(deps: LifecycleDeps, subjectId: string, 
       `select restricted_at, restriction_reason, erasure_due_at from subjects where id = $1`,
       [id],
     ),
-    deps.db.query<{ partner: string; holds: boolean; partner_ids: string[] | string; last_sent_at: Date | null; last_fields: string[] }>(
-      `select partner, holds, partner_ids, last_sent_at, last_fields from links where subject_id = $1`,
-      [id],
-    ),
+    deps.db.query<{
+      partner: string;
+      holds: boolean;
+      partner_ids: string[] | string;
+      last_sent_at: Date | null;
+      last_fields: string[];
+    }>(`select partner, holds, partner_ids, last_sent_at, last_fields from links where subject_id = $1`, [id]),
     // Each intent with its outcome (none yet: in flight, or the process died before writing it).
-    deps.db.query<{ partner: string; at: Date; operation: string; trigger: string; outcome: string | null; fields: string[] }>(
+    deps.db.query<{
+      partner: string;
+      at: Date;
+      operation: string;
+      trigger: string;
+      outcome: string | null;
+      fields: string[];
+    }>(
       `select i.partner, i.at, i.operation, i.trigger, o.outcome, i.fields from transfer_log i
        left join transfer_log o on o.kind = 'outcome' and o.subject_id = i.subject_id and o.intent_seq = i.seq
        where i.kind = 'intent' and i.subject_id = $1 and i.purged_at is null order by i.seq`,
@@ -40,7 +54,11 @@ export async function buildAccessReport(deps: LifecycleDeps, subjectId: string, 
     const p = deps.policy.partner(partner);
     const link = links.find((l) => l.partner === partner);
     const adapter = deps.adapters.get(partner);
-    const partnerIds = link ? (typeof link.partner_ids === 'string' ? (JSON.parse(link.partner_ids) as string[]) : link.partner_ids) : [];
+    const partnerIds = link
+      ? typeof link.partner_ids === 'string'
+        ? (JSON.parse(link.partner_ids) as string[])
+        : link.partner_ids
+      : [];
     const live = options.live && adapter?.fetch ? await fetchLive(deps, adapter, id, partnerIds) : undefined;
     partners.push({
       partner,
@@ -54,7 +72,13 @@ export async function buildAccessReport(deps: LifecycleDeps, subjectId: string, 
       lastSentFields: link?.last_fields ?? [],
       transfers: transfers
         .filter((t) => t.partner === partner)
-        .map((t) => ({ at: new Date(t.at), operation: t.operation, trigger: t.trigger, outcome: t.outcome, fields: t.fields })),
+        .map((t) => ({
+          at: new Date(t.at),
+          operation: t.operation,
+          trigger: t.trigger,
+          outcome: t.outcome,
+          fields: t.fields,
+        })),
       retainedAfterErasure: adapter?.retainedAfterErasure ?? [],
       ...(live ? { live } : {}),
     });

@@ -9,7 +9,12 @@ import type { ConsentEntry, ConsentInput, Lifecycle, LifecycleDeps } from './typ
  * it into a subscribe, an unsubscribe or an erasure at every partner that relies on the purpose.
  */
 export function createConsent(deps: LifecycleDeps): Lifecycle['consent'] {
-  const record = async (subjectId: string, purpose: string, status: ConsentEntry['status'], input: ConsentInput): Promise<ConsentEntry> => {
+  const record = async (
+    subjectId: string,
+    purpose: string,
+    status: ConsentEntry['status'],
+    input: ConsentInput,
+  ): Promise<ConsentEntry> => {
     const id = inputs.subjectId(subjectId);
     consentPurpose(deps, purpose);
     const source = inputs.source(input?.source);
@@ -50,7 +55,15 @@ export function createConsent(deps: LifecycleDeps): Lifecycle['consent'] {
 }
 
 export async function consentHistory(deps: Pick<LifecycleDeps, 'db'>, subjectId: string): Promise<ConsentEntry[]> {
-  const rows = await deps.db.query<{ id: string; purpose: string; status: ConsentEntry['status']; source: string; evidence: string | null; operator: string | null; at: Date }>(
+  const rows = await deps.db.query<{
+    id: string;
+    purpose: string;
+    status: ConsentEntry['status'];
+    source: string;
+    evidence: string | null;
+    operator: string | null;
+    at: Date;
+  }>(
     `select id::text as id, purpose, status, source, evidence, operator, at from consent_ledger where subject_id = $1 order by consent_ledger.id`,
     [subjectId],
   );
@@ -59,7 +72,9 @@ export async function consentHistory(deps: Pick<LifecycleDeps, 'db'>, subjectId:
 
 /** Partners with an adapter whose processing rests on consent for this purpose. */
 export function consentPartners(deps: Pick<LifecycleDeps, 'policy' | 'adapters'>, purpose: string): string[] {
-  return deps.policy.partnerNames.filter((p) => deps.adapters.has(p) && deps.policy.partner(p).consent?.purpose === purpose);
+  return deps.policy.partnerNames.filter(
+    (p) => deps.adapters.has(p) && deps.policy.partner(p).consent?.purpose === purpose,
+  );
 }
 
 function consentPurpose(deps: Pick<LifecycleDeps, 'policy'>, purpose: unknown): void {
@@ -69,10 +84,14 @@ function consentPurpose(deps: Pick<LifecycleDeps, 'policy'>, purpose: unknown): 
   const name = typeof purpose === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(purpose) ? purpose : undefined;
   const known = name ? purposes[name] : undefined;
   if (!known) {
-    throw new LifecycleInputError(`${name ? `unknown purpose ${name}` : 'invalid purpose'}: consent purposes in the policy are ${consentBased.join(', ') || '(none)'}`);
+    throw new LifecycleInputError(
+      `${name ? `unknown purpose ${name}` : 'invalid purpose'}: consent purposes in the policy are ${consentBased.join(', ') || '(none)'}`,
+    );
   }
   if (known.legalBasis !== 'consent') {
-    throw new LifecycleInputError(`purpose ${name} rests on ${known.legalBasis}, not consent: consent can be recorded only for ${consentBased.join(', ') || '(none)'}`);
+    throw new LifecycleInputError(
+      `purpose ${name} rests on ${known.legalBasis}, not consent: consent can be recorded only for ${consentBased.join(', ') || '(none)'}`,
+    );
   }
 }
 

@@ -8,7 +8,13 @@
  */
 export function erasureDueAt(subscriptionEnd: Date, timeZone: string): Date {
   const local = localParts(subscriptionEnd, timeZone);
-  if (local.day === 1 && local.hour === 0 && local.minute === 0 && local.second === 0 && subscriptionEnd.getUTCMilliseconds() === 0) {
+  if (
+    local.day === 1 &&
+    local.hour === 0 &&
+    local.minute === 0 &&
+    local.second === 0 &&
+    subscriptionEnd.getUTCMilliseconds() === 0
+  ) {
     return new Date(subscriptionEnd.getTime());
   }
   const year = local.month === 12 ? local.year + 1 : local.year;
@@ -30,11 +36,27 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function localParts(at: Date, timeZone: string): Parts {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
     formatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
-  return { year: +parts.year!, month: +parts.month!, day: +parts.day!, hour: +parts.hour!, minute: +parts.minute!, second: +parts.second! };
+  return {
+    year: +parts.year!,
+    month: +parts.month!,
+    day: +parts.day!,
+    hour: +parts.hour!,
+    minute: +parts.minute!,
+    second: +parts.second!,
+  };
 }
 
 /** The UTC instant of local 00:00 on the given date. */
@@ -56,7 +78,11 @@ function offsetAt(at: Date, timeZone: string): number {
  * The directives reconcile sees: what the store knows (an erasure request sets erasure_due_at), plus
  * the master record's own subscription end, whichever falls due first.
  */
-export function withSubscriptionEnd<D extends { erasureDueAt: Date | null }>(directives: D, subscriptionEnd: Date | null | undefined, timeZone: string): D {
+export function withSubscriptionEnd<D extends { erasureDueAt: Date | null }>(
+  directives: D,
+  subscriptionEnd: Date | null | undefined,
+  timeZone: string,
+): D {
   if (!subscriptionEnd) return directives;
   const due = erasureDueAt(subscriptionEnd, timeZone);
   const current = directives.erasureDueAt;

@@ -7,16 +7,26 @@ import type { ErasureStatus, LifecycleDeps, PartnerErasureState } from './types.
  * and the last erase outcome in the transfer log. Read-only; in bulk, because status() and the sweep
  * in processDueErasures() ask for every open erasure at once.
  */
-export async function erasureStatuses(deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters'>, subjectIds: readonly string[]): Promise<Map<string, ErasureStatus>> {
+export async function erasureStatuses(
+  deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters'>,
+  subjectIds: readonly string[],
+): Promise<Map<string, ErasureStatus>> {
   const ids = [...new Set(subjectIds)];
   const partners = deps.policy.partnerNames.filter((p) => deps.adapters.has(p));
   if (ids.length === 0) return new Map();
   const [subjects, tombstones, links, failures, queues] = await Promise.all([
-    deps.db.query<{ id: string; erasure_due_at: Date | null; erasure_reason: string | null; erasure_completed_at: Date | null }>(
-      `select id, erasure_due_at, erasure_reason, erasure_completed_at from subjects where id = any($1::text[])`,
+    deps.db.query<{
+      id: string;
+      erasure_due_at: Date | null;
+      erasure_reason: string | null;
+      erasure_completed_at: Date | null;
+    }>(`select id, erasure_due_at, erasure_reason, erasure_completed_at from subjects where id = any($1::text[])`, [
+      ids,
+    ]),
+    deps.db.query<{ subject_id: string; reason: string }>(
+      `select subject_id, reason from tombstones where subject_id = any($1::text[])`,
       [ids],
     ),
-    deps.db.query<{ subject_id: string; reason: string }>(`select subject_id, reason from tombstones where subject_id = any($1::text[])`, [ids]),
     deps.db.query<LinkFacts & { subject_id: string; partner: string }>(
       `select subject_id, partner, holds, jsonb_array_length(partner_ids) > 0 as has_ids, erased_at is not null as erased from links where subject_id = any($1::text[])`,
       [ids],
@@ -65,7 +75,13 @@ interface LinkFacts {
   readonly erased: boolean;
 }
 
-function partnerState(collects: boolean, link: LinkFacts | undefined, queue: QueueState, partner: string, lastEraseFailed: boolean): PartnerErasureState['state'] {
+function partnerState(
+  collects: boolean,
+  link: LinkFacts | undefined,
+  queue: QueueState,
+  partner: string,
+  lastEraseFailed: boolean,
+): PartnerErasureState['state'] {
   // Ids the host gave us for a partner that collects directly (balena devices) mean it may hold data
   // we never sent, so it is not "nothing held" until it confirmed an erase. (An erased link keeps the
   // ids it erased, as a record: those no longer count.)

@@ -3,7 +3,8 @@ import { errorKind, owedHooks, runHook } from './host-hooks.ts';
 import { inputs } from './inputs.ts';
 import type { ErasureStatus, Lifecycle, LifecycleDeps, LifecycleInternals } from './types.ts';
 
-type ErasureApi = Pick<Lifecycle, 'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures'> & LifecycleInternals;
+type ErasureApi = Pick<Lifecycle, 'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures'> &
+  LifecycleInternals;
 
 /**
  * Erasure: the tombstone is written first, so from that moment nothing re-creates the subject at any
@@ -14,7 +15,8 @@ type ErasureApi = Pick<Lifecycle, 'erase' | 'erasureStatus' | 'pendingErasures' 
  * rather than forgotten.
  */
 export function createErasure(deps: LifecycleDeps): ErasureApi {
-  const status = async (subjectId: string): Promise<ErasureStatus> => (await erasureStatuses(deps, [subjectId])).get(subjectId)!;
+  const status = async (subjectId: string): Promise<ErasureStatus> =>
+    (await erasureStatuses(deps, [subjectId])).get(subjectId)!;
 
   /** Marks the erasure complete once every partner settled, and tells the host (once). */
   const settle = async (subjectId: string, partnerStatus?: ErasureStatus): Promise<void> => {
@@ -56,9 +58,17 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
              relationship_ended_at = coalesce(subjects.relationship_ended_at, excluded.relationship_ended_at)`,
           [id, now, reason],
         );
-        await tx.query(`insert into tombstones (subject_id, at, reason, operator) values ($1, $2, $3, $4) on conflict (subject_id) do nothing`, [id, now, reason, operator ?? null]);
+        await tx.query(
+          `insert into tombstones (subject_id, at, reason, operator) values ($1, $2, $3, $4) on conflict (subject_id) do nothing`,
+          [id, now, reason, operator ?? null],
+        );
       });
-      await deps.logEvent({ subjectId: id, operation: 'erasure_requested', trigger: 'erasure', ...(operator ? { operator } : {}) });
+      await deps.logEvent({
+        subjectId: id,
+        operation: 'erasure_requested',
+        trigger: 'erasure',
+        ...(operator ? { operator } : {}),
+      });
       await startErasure(id, operator);
       return status(id);
     },
@@ -93,7 +103,10 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
       try {
         await settle(subjectId);
       } catch (error) {
-        deps.logger.error({ subjectId, error: errorKind(error) }, 'erasure completion check failed; processDueErasures() checks again');
+        deps.logger.error(
+          { subjectId, error: errorKind(error) },
+          'erasure completion check failed; processDueErasures() checks again',
+        );
       }
     },
   };

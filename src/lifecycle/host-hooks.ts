@@ -37,7 +37,10 @@ export async function runHook(deps: LifecycleDeps, hook: HookName, subjectId: st
     if (fn) await fn.call(deps.hooks, subjectId);
   } catch (error) {
     await deps.db.query(`update subjects set ${c.lease} = null where id = $1`, [subjectId]);
-    deps.logger.error({ subjectId, hook, error: errorKind(error) }, 'lifecycle hook failed; it is retried by the next processDueErasures()');
+    deps.logger.error(
+      { subjectId, hook, error: errorKind(error) },
+      'lifecycle hook failed; it is retried by the next processDueErasures()',
+    );
     return false;
   }
   await deps.db.query(`update subjects set ${c.done} = $2, ${c.lease} = null where id = $1`, [subjectId, deps.now()]);

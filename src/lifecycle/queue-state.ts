@@ -11,7 +11,11 @@ export interface QueueState {
  * Reads pg-boss's job table (the only place in the lifecycle that knows it), so an erasure's status
  * can tell "still being worked on" from "gave up". Jobs are keyed by subject (singleton key).
  */
-export async function queueStates(db: Database, subjectIds: readonly string[], partners: readonly string[]): Promise<Map<string, QueueState>> {
+export async function queueStates(
+  db: Database,
+  subjectIds: readonly string[],
+  partners: readonly string[],
+): Promise<Map<string, QueueState>> {
   const byName = new Map<string, { partner: string; dead: boolean }>();
   for (const p of partners) {
     byName.set(reconcileQueue(p), { partner: p, dead: false });
@@ -25,7 +29,9 @@ export async function queueStates(db: Database, subjectIds: readonly string[], p
            where name = any($1::text[]) and singleton_key = any($2::text[]) and state in ('created', 'retry', 'active')`,
           [[...byName.keys()], [...new Set(subjectIds)]],
         );
-  const out = new Map<string, { queued: Set<string>; dead: Set<string> }>(subjectIds.map((id) => [id, { queued: new Set(), dead: new Set() }]));
+  const out = new Map<string, { queued: Set<string>; dead: Set<string> }>(
+    subjectIds.map((id) => [id, { queued: new Set(), dead: new Set() }]),
+  );
   for (const row of rows) {
     const queue = byName.get(row.name);
     const state = out.get(row.subject_id);

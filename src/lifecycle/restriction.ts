@@ -18,16 +18,29 @@ export function createRestriction(deps: LifecycleDeps): Pick<Lifecycle, 'restric
          on conflict (id) do update set restricted_at = coalesce(subjects.restricted_at, excluded.restricted_at), restriction_reason = excluded.restriction_reason`,
         [id, deps.now(), why],
       );
-      await deps.logEvent({ subjectId: id, operation: 'restrict', trigger: 'restriction', ...(operator ? { operator } : {}) });
+      await deps.logEvent({
+        subjectId: id,
+        operation: 'restrict',
+        trigger: 'restriction',
+        ...(operator ? { operator } : {}),
+      });
     },
     unrestrict: async (subjectId, options = {}) => {
       const id = inputs.subjectId(subjectId);
       const operator = inputs.operator(options.operator);
       await deps.db.query(`update subjects set restricted_at = null, restriction_reason = null where id = $1`, [id]);
-      await deps.logEvent({ subjectId: id, operation: 'unrestrict', trigger: 'restriction', ...(operator ? { operator } : {}) });
+      await deps.logEvent({
+        subjectId: id,
+        operation: 'unrestrict',
+        trigger: 'restriction',
+        ...(operator ? { operator } : {}),
+      });
       // Whatever changed while restricted (a rectification, a withdrawal) reaches partners now.
-      const synced = deps.policy.partnerNames.filter((p) => deps.adapters.has(p) && deps.policy.partner(p).mode === 'sync');
-      if (synced.length > 0) await deps.enqueueSubject(id, 'restriction', { partners: synced, ...(operator ? { operator } : {}) });
+      const synced = deps.policy.partnerNames.filter(
+        (p) => deps.adapters.has(p) && deps.policy.partner(p).mode === 'sync',
+      );
+      if (synced.length > 0)
+        await deps.enqueueSubject(id, 'restriction', { partners: synced, ...(operator ? { operator } : {}) });
     },
   };
 }

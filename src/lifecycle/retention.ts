@@ -14,7 +14,9 @@ const PURGED = 'purged';
 export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
   const now = deps.now();
   const cutoff = new Date(now.getTime());
-  cutoff.setUTCFullYear(cutoff.getUTCFullYear() - deps.policy.document.retention.gatewayRecordsAfterRelationshipEnds.years);
+  cutoff.setUTCFullYear(
+    cutoff.getUTCFullYear() - deps.policy.document.retention.gatewayRecordsAfterRelationshipEnds.years,
+  );
   // Every row to purge must have its content hash recorded before its content goes.
   await sealAll(deps.db);
 
@@ -42,11 +44,21 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
          where subject_id = any($1::text[]) returning seq`,
         [ids, now, PURGED],
       );
-      const ledger = await tx.query(`delete from consent_ledger where subject_id = any($1::text[]) returning id`, [ids]);
-      const tombstones = await tx.query(`delete from tombstones where subject_id = any($1::text[]) returning subject_id`, [ids]);
+      const ledger = await tx.query(`delete from consent_ledger where subject_id = any($1::text[]) returning id`, [
+        ids,
+      ]);
+      const tombstones = await tx.query(
+        `delete from tombstones where subject_id = any($1::text[]) returning subject_id`,
+        [ids],
+      );
       await tx.query(`delete from links where subject_id = any($1::text[])`, [ids]);
       await tx.query(`delete from subjects where id = any($1::text[])`, [ids]);
-      return { subjects: ids.length, logRowsPurged: log.length, ledgerRowsPurged: ledger.length, tombstonesPurged: tombstones.length };
+      return {
+        subjects: ids.length,
+        logRowsPurged: log.length,
+        ledgerRowsPurged: ledger.length,
+        tombstonesPurged: tombstones.length,
+      };
     });
     if (!batch) break;
     total.subjects += batch.subjects;

@@ -23,8 +23,20 @@ export interface LifecycleDeps {
   readonly now: () => Date;
   readonly logger: Logger;
   /** Enqueue reconcile jobs for the subject (default: every partner with an adapter). */
-  enqueueSubject(subjectId: string, trigger: Trigger, options?: { partners?: readonly string[]; operator?: string }): Promise<void>;
-  logEvent(event: { subjectId?: string; partner?: string; operation: string; trigger: Trigger; operator?: string; purpose?: string; legalBasis?: string }): Promise<void>;
+  enqueueSubject(
+    subjectId: string,
+    trigger: Trigger,
+    options?: { partners?: readonly string[]; operator?: string },
+  ): Promise<void>;
+  logEvent(event: {
+    subjectId?: string;
+    partner?: string;
+    operation: string;
+    trigger: Trigger;
+    operator?: string;
+    purpose?: string;
+    legalBasis?: string;
+  }): Promise<void>;
 }
 
 export interface ActorOptions {
@@ -78,10 +90,17 @@ export interface AccessReportPartner {
   readonly holds: boolean;
   readonly lastSentAt: Date | null;
   readonly lastSentFields: readonly string[];
-  readonly transfers: readonly { at: Date; operation: string; trigger: string; outcome: string | null; fields: readonly string[] }[];
+  readonly transfers: readonly {
+    at: Date;
+    operation: string;
+    trigger: string;
+    outcome: string | null;
+    fields: readonly string[];
+  }[];
   readonly retainedAfterErasure: readonly string[];
   /** With { live: true }: what the partner itself returns now (personal data: for the subject only). */
-  readonly live?: { readonly found: boolean; readonly fields: Readonly<Record<string, unknown>> } | { readonly error: string };
+  readonly live?:
+    { readonly found: boolean; readonly fields: Readonly<Record<string, unknown>> } | { readonly error: string };
 }
 
 export interface AccessReport {

@@ -30,9 +30,16 @@ function chainHash(previous: string, pos: string, content: string): string {
 /** Seals up to `limit` unsealed rows in seq order; returns how many. */
 export async function sealBatch(db: Database, limit = 5_000): Promise<number> {
   return db.transaction(async (tx) => {
-    await tx.query(`insert into log_chain (id, last_pos, last_hash) values (1, 0, $1) on conflict (id) do nothing`, [GENESIS]);
-    const [head] = await tx.query<{ last_pos: string; last_hash: string }>(`select last_pos::text as last_pos, last_hash from log_chain where id = 1 for update`);
-    const rows = await tx.query<ContentRow>(`select ${contentColumns} from transfer_log where chain_pos is null order by transfer_log.seq limit $1`, [limit]);
+    await tx.query(`insert into log_chain (id, last_pos, last_hash) values (1, 0, $1) on conflict (id) do nothing`, [
+      GENESIS,
+    ]);
+    const [head] = await tx.query<{ last_pos: string; last_hash: string }>(
+      `select last_pos::text as last_pos, last_hash from log_chain where id = 1 for update`,
+    );
+    const rows = await tx.query<ContentRow>(
+      `select ${contentColumns} from transfer_log where chain_pos is null order by transfer_log.seq limit $1`,
+      [limit],
+    );
     if (rows.length === 0) return 0;
     let pos = BigInt(head!.last_pos);
     let previous = head!.last_hash;
@@ -83,15 +90,21 @@ export interface VerifyResult {
 /** Recomputes the chain from the first position to the head. Reads in pages: the log may be large. */
 export async function verifyChain(sql: Sql, pageSize = 10_000): Promise<VerifyResult> {
   const problems: VerifyProblem[] = [];
-  const [head] = await sql.query<{ last_pos: string; last_hash: string }>(`select last_pos::text as last_pos, last_hash from log_chain where id = 1`);
-  const [{ unsealed } = { unsealed: 0 }] = await sql.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`);
+  const [head] = await sql.query<{ last_pos: string; last_hash: string }>(
+    `select last_pos::text as last_pos, last_hash from log_chain where id = 1`,
+  );
+  const [{ unsealed } = { unsealed: 0 }] = await sql.query<{ unsealed: number }>(
+    `select count(*)::int as unsealed from transfer_log where chain_pos is null`,
+  );
   let previous = GENESIS;
   let expected = 1n;
   let checked = 0;
   let purged = 0;
   let after = '0';
   for (;;) {
-    const rows = await sql.query<ContentRow & { chain_pos: string; content_hash: string; chain_hash: string; purged: boolean }>(
+    const rows = await sql.query<
+      ContentRow & { chain_pos: string; content_hash: string; chain_hash: string; purged: boolean }
+    >(
       `select ${contentColumns}, chain_pos::text as chain_pos, content_hash, chain_hash, purged_at is not null as purged
        from transfer_log where transfer_log.chain_pos > $1::bigint order by transfer_log.chain_pos limit $2`,
       [after, pageSize],
@@ -100,13 +113,27 @@ export async function verifyChain(sql: Sql, pageSize = 10_000): Promise<VerifyRe
       const { chain_pos, content_hash, chain_hash, purged: isPurged, ...content } = row;
       const pos = BigInt(chain_pos);
       if (pos !== expected) {
-        problems.push({ chainPos: expected.toString(), seq: null, problem: `row missing: chain position ${expected}${pos > expected + 1n ? `..${pos - 1n}` : ''} is gone` });
+        problems.push({
+          chainPos: expected.toString(),
+          seq: null,
+          problem: `row missing: chain position ${expected}${pos > expected + 1n ? `..${pos - 1n}` : ''} is gone`,
+        });
       }
       // A purged row's content is gone by design; its recorded content hash stands in for it.
       const recomputed = isPurged ? content_hash : contentHash(content as ContentRow);
-      if (recomputed !== content_hash) problems.push({ chainPos: chain_pos, seq: row.seq, problem: 'row edited: its content no longer matches its hash' });
+      if (recomputed !== content_hash)
+        problems.push({
+          chainPos: chain_pos,
+          seq: row.seq,
+          problem: 'row edited: its content no longer matches its hash',
+        });
       const link = chainHash(previous, chain_pos, content_hash);
-      if (link !== chain_hash) problems.push({ chainPos: chain_pos, seq: row.seq, problem: 'chain broken: the row does not follow the one before it' });
+      if (link !== chain_hash)
+        problems.push({
+          chainPos: chain_pos,
+          seq: row.seq,
+          problem: 'chain broken: the row does not follow the one before it',
+        });
       previous = chain_hash;
       expected = pos + 1n;
       checked++;
@@ -117,8 +144,14 @@ export async function verifyChain(sql: Sql, pageSize = 10_000): Promise<VerifyRe
   }
   if (head) {
     const headPos = BigInt(head.last_pos);
-    if (expected - 1n !== headPos) problems.push({ chainPos: head.last_pos, seq: null, problem: `rows missing at the end: the chain head is at position ${headPos}, the last row found is at ${expected - 1n}` });
-    else if (headPos > 0n && previous !== head.last_hash) problems.push({ chainPos: head.last_pos, seq: null, problem: 'chain head does not match the last row' });
+    if (expected - 1n !== headPos)
+      problems.push({
+        chainPos: head.last_pos,
+        seq: null,
+        problem: `rows missing at the end: the chain head is at position ${headPos}, the last row found is at ${expected - 1n}`,
+      });
+    else if (headPos > 0n && previous !== head.last_hash)
+      problems.push({ chainPos: head.last_pos, seq: null, problem: 'chain head does not match the last row' });
   } else if (checked > 0) {
     problems.push({ chainPos: null, seq: null, problem: 'sealed rows exist but the chain head is missing' });
   }

@@ -70,7 +70,22 @@ export async function writeIntents(sql: Sql, rows: readonly IntentRow[]): Promis
      from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
        $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[]) as u(s, p, o, pu, lb, tr, op, co, f, c, pd, pi, a, dg)
      returning seq::text as seq`,
-    [column(0), column(1), column(2), column(3), column(4), column(5), column(6), column(7), joined(8), joined(9), column(10), column(11), column(12), column(13)],
+    [
+      column(0),
+      column(1),
+      column(2),
+      column(3),
+      column(4),
+      column(5),
+      column(6),
+      column(7),
+      joined(8),
+      joined(9),
+      column(10),
+      column(11),
+      column(12),
+      column(13),
+    ],
   );
   return inserted.map((r) => r.seq).sort((a, b) => Number(a) - Number(b));
 }
@@ -125,7 +140,17 @@ export async function writeEvent(sql: Sql, row: EventRow): Promise<void> {
   await sql.query(
     `insert into transfer_log (kind, subject_id, partner, operation, purpose, legal_basis, trigger, operator, correlation_id, policy_digest)
      values ('event', $1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [row.subjectId ?? null, row.partner ?? null, row.operation, row.purpose ?? null, row.legalBasis ?? null, row.trigger, row.operator ?? null, row.correlationId, row.policyDigest],
+    [
+      row.subjectId ?? null,
+      row.partner ?? null,
+      row.operation,
+      row.purpose ?? null,
+      row.legalBasis ?? null,
+      row.trigger,
+      row.operator ?? null,
+      row.correlationId,
+      row.policyDigest,
+    ],
   );
 }
 
@@ -134,7 +159,11 @@ export async function writeEvent(sql: Sql, row: EventRow): Promise<void> {
  * attempt died between the call and its outcome (one (subject, partner) is never worked on twice at
  * once). Record that honestly as "unknown" rather than leave a silent gap.
  */
-export async function closeOpenIntents(sql: Sql, subjectIds: string | readonly string[], partner: string): Promise<number> {
+export async function closeOpenIntents(
+  sql: Sql,
+  subjectIds: string | readonly string[],
+  partner: string,
+): Promise<number> {
   const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
   if (ids.length === 0) return 0;
   const open = await sql.query<{ seq: string }>(
@@ -144,6 +173,9 @@ export async function closeOpenIntents(sql: Sql, subjectIds: string | readonly s
      order by i.seq`,
     [ids, partner],
   );
-  await writeOutcomes(sql, open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })));
+  await writeOutcomes(
+    sql,
+    open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })),
+  );
   return open.length;
 }

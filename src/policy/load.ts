@@ -72,7 +72,8 @@ export function fromDocument(document: PolicyDocument, source = '(policy object)
   const frozen = deepFreeze(structuredClone(document));
   const digest = createHash('sha256').update(canonicalJson(frozen)).digest('hex');
   const fieldCategory = new Map<string, string>();
-  for (const [name, category] of Object.entries(frozen.categories)) for (const f of category.fields) fieldCategory.set(f, name);
+  for (const [name, category] of Object.entries(frozen.categories))
+    for (const f of category.fields) fieldCategory.set(f, name);
   const allowed = new Map<string, readonly string[]>();
   for (const [name, partner] of Object.entries(frozen.partners)) {
     allowed.set(name, Object.freeze(partner.sends.flatMap((c) => frozen.categories[c]?.fields ?? [])));

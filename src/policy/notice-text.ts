@@ -62,7 +62,8 @@ const sv: NoticeText = {
   access: (company) =>
     `Du kan efter skriftlig och egenhändigt undertecknad begäran till ${company} få information om vilka personuppgifter om dig som ${company} behandlar.`,
   rectification: 'Du har även rätt att begära att personuppgifter rättas, blockeras eller raderas.',
-  complaint: (authority) => `Om du är missnöjd med behandlingen kan du lämna in ett klagomål till tillsynsmyndigheten: ${authority}.`,
+  complaint: (authority) =>
+    `Om du är missnöjd med behandlingen kan du lämna in ett klagomål till tillsynsmyndigheten: ${authority}.`,
   contact: (contact) => `Kontakta oss på ${contact} om du har några frågor rörande vår personuppgiftsbehandling.`,
   controller: (legalName) => `Personuppgiftsansvarig är ${legalName}.`,
 };
@@ -70,7 +71,8 @@ const sv: NoticeText = {
 const en: NoticeText = {
   title: 'Where your data is',
   companyHeading: (company, hosting) => `At ${company} (${hosting})`,
-  masterCopy: (company) => `${company} holds the master copy of all your information; each partner gets its data from ${company}.`,
+  masterCopy: (company) =>
+    `${company} holds the master copy of all your information; each partner gets its data from ${company}.`,
   cameraStays: (kinds) => `Camera data (${kinds.join(', ')}) does not leave these servers, except when you ask for it.`,
   leavingHeading: 'If you stop being a customer',
   leaving: ({ anonymiseCamera, timeZone }) =>
@@ -86,7 +88,8 @@ const en: NoticeText = {
   access: (company) =>
     `After a written, personally signed request to ${company} you can get information about which of your personal data ${company} processes.`,
   rectification: 'You also have the right to ask for personal data to be corrected, blocked (restricted) or erased.',
-  complaint: (authority) => `If you are dissatisfied with the processing, you can lodge a complaint with the supervisory authority: ${authority}.`,
+  complaint: (authority) =>
+    `If you are dissatisfied with the processing, you can lodge a complaint with the supervisory authority: ${authority}.`,
   contact: (contact) => `Contact us at ${contact} if you have any questions about how we process personal data.`,
   controller: (legalName) => `The controller is ${legalName}.`,
 };

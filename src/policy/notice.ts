@@ -5,7 +5,7 @@
  */
 import type { Policy } from './load.ts';
 import type { PolicyDocument } from './schema.ts';
-import { inSentence, joinList, noticeText, type NoticeLang } from './notice-text.ts';
+import { inSentence, noticeText, type NoticeLang } from './notice-text.ts';
 
 export type { NoticeLang } from './notice-text.ts';
 export type NoticeFormat = 'md' | 'html' | 'text';

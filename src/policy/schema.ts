@@ -3,9 +3,18 @@ import { z } from 'zod';
 const localized = z.object({ sv: z.string().min(1), en: z.string().min(1) });
 const key = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case');
 /** A record field path the minimiser may copy: a dotted path of plain names. */
-const fieldPath = z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'must be a dotted field path such as name.given');
+const fieldPath = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'must be a dotted field path such as name.given');
 
-export const legalBases = ['consent', 'contract', 'legal_obligation', 'vital_interests', 'public_task', 'legitimate_interest'] as const;
+export const legalBases = [
+  'consent',
+  'contract',
+  'legal_obligation',
+  'vital_interests',
+  'public_task',
+  'legitimate_interest',
+] as const;
 
 const categorySchema = z.strictObject({
   label: localized,
@@ -75,11 +84,20 @@ export const policySchema = z
     const fieldOwner = new Map<string, string>();
     for (const [name, category] of Object.entries(policy.categories)) {
       if (category.camera && category.fields.length > 0) {
-        ctx.addIssue({ code: 'custom', path: ['categories', name, 'fields'], message: 'a camera category must not map record fields: camera data never goes through the gateway' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['categories', name, 'fields'],
+          message: 'a camera category must not map record fields: camera data never goes through the gateway',
+        });
       }
       category.fields.forEach((field, i) => {
         const owner = fieldOwner.get(field);
-        if (owner) ctx.addIssue({ code: 'custom', path: ['categories', name, 'fields', i], message: `field ${field} already belongs to category ${owner}` });
+        if (owner)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['categories', name, 'fields', i],
+            message: `field ${field} already belongs to category ${owner}`,
+          });
         fieldOwner.set(field, name);
       });
     }
@@ -88,25 +106,52 @@ export const policySchema = z
     });
     for (const [name, partner] of Object.entries(policy.partners)) {
       const at = (...rest: (string | number)[]) => ['partners', name, ...rest];
-      if (!policy.purposes[partner.purpose]) ctx.addIssue({ code: 'custom', path: at('purpose'), message: `unknown purpose ${partner.purpose}` });
+      if (!policy.purposes[partner.purpose])
+        ctx.addIssue({ code: 'custom', path: at('purpose'), message: `unknown purpose ${partner.purpose}` });
       for (const list of ['sends', 'requires', 'collects'] as const) {
         partner[list].forEach((c, i) => {
           const category = policy.categories[c];
           if (!category) ctx.addIssue({ code: 'custom', path: at(list, i), message: `unknown category ${c}` });
-          else if (category.camera) ctx.addIssue({ code: 'custom', path: at(list, i), message: `camera category ${c} must never leave the company` });
-          else if (list === 'sends' && category.fields.length === 0) ctx.addIssue({ code: 'custom', path: at(list, i), message: `category ${c} maps no record fields, so the gateway cannot send it (list it under collects if the partner collects it directly)` });
+          else if (category.camera)
+            ctx.addIssue({
+              code: 'custom',
+              path: at(list, i),
+              message: `camera category ${c} must never leave the company`,
+            });
+          else if (list === 'sends' && category.fields.length === 0)
+            ctx.addIssue({
+              code: 'custom',
+              path: at(list, i),
+              message: `category ${c} maps no record fields, so the gateway cannot send it (list it under collects if the partner collects it directly)`,
+            });
         });
       }
       partner.requires.forEach((c, i) => {
-        if (!partner.sends.includes(c)) ctx.addIssue({ code: 'custom', path: at('requires', i), message: `required category ${c} is not in sends` });
+        if (!partner.sends.includes(c))
+          ctx.addIssue({ code: 'custom', path: at('requires', i), message: `required category ${c} is not in sends` });
       });
-      if (partner.mode === 'none' && partner.sends.length > 0) ctx.addIssue({ code: 'custom', path: at('sends'), message: 'a partner in mode none is sent nothing' });
+      if (partner.mode === 'none' && partner.sends.length > 0)
+        ctx.addIssue({ code: 'custom', path: at('sends'), message: 'a partner in mode none is sent nothing' });
       if (partner.consent) {
         const purpose = policy.purposes[partner.consent.purpose];
-        if (!purpose) ctx.addIssue({ code: 'custom', path: at('consent', 'purpose'), message: `unknown purpose ${partner.consent.purpose}` });
-        else if (purpose.legalBasis !== 'consent') ctx.addIssue({ code: 'custom', path: at('consent', 'purpose'), message: `purpose ${partner.consent.purpose} has legal basis ${purpose.legalBasis}, not consent` });
+        if (!purpose)
+          ctx.addIssue({
+            code: 'custom',
+            path: at('consent', 'purpose'),
+            message: `unknown purpose ${partner.consent.purpose}`,
+          });
+        else if (purpose.legalBasis !== 'consent')
+          ctx.addIssue({
+            code: 'custom',
+            path: at('consent', 'purpose'),
+            message: `purpose ${partner.consent.purpose} has legal basis ${purpose.legalBasis}, not consent`,
+          });
       } else if (policy.purposes[partner.purpose]?.legalBasis === 'consent') {
-        ctx.addIssue({ code: 'custom', path: at('consent'), message: `purpose ${partner.purpose} rests on consent, so the partner needs a consent section` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at('consent'),
+          message: `purpose ${partner.purpose} rests on consent, so the partner needs a consent section`,
+        });
       }
     }
   });

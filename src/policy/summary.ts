@@ -31,7 +31,12 @@ export function summarisePolicy(policy: Policy): string {
       ['sends', sends.length > 0 ? sends : none],
       ['requires', p.requires.join(', ') || none],
       // Activity records are left out of the public notice (see noticeCategories): show which.
-      ['collects', p.collects.map((c) => (doc.categories[c]?.activity ? `${c} (activity: not listed in the notice)` : c)).join(', ') || none],
+      [
+        'collects',
+        p.collects
+          .map((c) => (doc.categories[c]?.activity ? `${c} (activity: not listed in the notice)` : c))
+          .join(', ') || none,
+      ],
       ['erasure', p.erasure],
       ['consent', p.consent ? `${p.consent.purpose}, on withdrawal: ${p.consent.onWithdrawal}` : none],
     ];

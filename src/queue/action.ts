@@ -30,18 +30,25 @@ export async function performAction(
   const adapter = ctx.adapters.get(partner);
   if (!adapter?.act) throw new ActionRefusedError(`partner ${partner} has no adapter that performs actions`);
   const partnerPolicy = ctx.policy.partner(partner);
-  if (partnerPolicy.mode !== 'action') throw new ActionRefusedError(`partner ${partner} is not an action partner in the policy`);
+  if (partnerPolicy.mode !== 'action')
+    throw new ActionRefusedError(`partner ${partner} is not an action partner in the policy`);
   const raw = await ctx.source.get(subjectId);
   if (raw === null) throw new ActionRefusedError(`subject ${subjectId} has no master record`);
   const record = parseMasterRecord(raw);
   const state = (await loadStates(ctx.db, [subjectId], partner)).get(subjectId)!;
-  const directives = withSubscriptionEnd(state.directives, record.subscription?.end, ctx.policy.document.retention.timeZone);
-  if (isErased(directives, ctx.now())) throw new ActionRefusedError(`subject ${subjectId} is erased: nothing may be sent`);
+  const directives = withSubscriptionEnd(
+    state.directives,
+    record.subscription?.end,
+    ctx.policy.document.retention.timeZone,
+  );
+  if (isErased(directives, ctx.now()))
+    throw new ActionRefusedError(`subject ${subjectId} is erased: nothing may be sent`);
   if (directives.restricted) throw new ActionRefusedError(`subject ${subjectId} is restricted: nothing may be sent`);
   const payload = minimise(record, partner, ctx.policy);
   const { fields, categories } = describePayload(payload, ctx.policy);
   const missing = partnerPolicy.requires.filter((c) => !categories.includes(c));
-  if (missing.length > 0) throw new ActionRefusedError(`subject ${subjectId} has no ${missing.join(', ')} for ${partner}`);
+  if (missing.length > 0)
+    throw new ActionRefusedError(`subject ${subjectId} has no ${missing.join(', ')} for ${partner}`);
 
   const link = state.links.get(partner) ?? null;
   const ref = { pseudonym: ctx.keys.pseudonym(partner, subjectId), partnerIds: link?.partnerIds ?? [] };
@@ -67,9 +74,16 @@ export async function performAction(
   const started = performance.now();
   try {
     await ctx.limiter.acquire(partner);
-    const result = await adapter.act({ action, payload, ref, params }, { correlationId, idempotencyKey: `pgw-${partner}-${correlationId}` });
+    const result = await adapter.act(
+      { action, payload, ref, params },
+      { correlationId, idempotencyKey: `pgw-${partner}-${correlationId}` },
+    );
     await ctx.db.transaction(async (tx) => {
-      await writeOutcome(tx, intentSeq, { outcome: 'ok', partnerId: result.partnerId, durationMs: performance.now() - started });
+      await writeOutcome(tx, intentSeq, {
+        outcome: 'ok',
+        partnerId: result.partnerId,
+        durationMs: performance.now() - started,
+      });
       await saveLink(tx, subjectId, partner, {
         partnerIds: [...new Set([...ref.partnerIds, result.partnerId])],
         digest: null,
@@ -81,8 +95,15 @@ export async function performAction(
     return { partnerId: result.partnerId, correlationId };
   } catch (error) {
     const e = error instanceof PartnerError ? error : undefined;
-    await writeOutcome(ctx.db, intentSeq, { outcome: e?.code === 'outcome_unknown' ? 'unknown' : 'failed', httpStatus: e?.status, errorCode: e?.code ?? 'unexpected_error', durationMs: performance.now() - started });
+    await writeOutcome(ctx.db, intentSeq, {
+      outcome: e?.code === 'outcome_unknown' ? 'unknown' : 'failed',
+      httpStatus: e?.status,
+      errorCode: e?.code ?? 'unexpected_error',
+      durationMs: performance.now() - started,
+    });
     if (e?.retryAfterMs !== undefined) await ctx.limiter.pause(partner, e.retryAfterMs);
-    throw e ?? new PartnerError({ partner, operation: `action:${action}`, kind: 'retryable', code: 'unexpected_error' });
+    throw (
+      e ?? new PartnerError({ partner, operation: `action:${action}`, kind: 'retryable', code: 'unexpected_error' })
+    );
   }
 }

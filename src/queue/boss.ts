@@ -14,7 +14,13 @@ export interface RetryPolicy {
   readonly superviseIntervalSeconds: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { retryLimit: 8, retryDelaySeconds: 5, retryDelayMaxSeconds: 3_600, expireInSeconds: 900, superviseIntervalSeconds: 60 };
+export const defaultRetryPolicy: RetryPolicy = {
+  retryLimit: 8,
+  retryDelaySeconds: 5,
+  retryDelayMaxSeconds: 3_600,
+  expireInSeconds: 900,
+  superviseIntervalSeconds: 60,
+};
 
 export async function startBoss(db: Database, retry: RetryPolicy, onError: (error: Error) => void): Promise<PgBoss> {
   const schema = `${db.schema}_queue`;
@@ -33,10 +39,15 @@ export async function startBoss(db: Database, retry: RetryPolicy, onError: (erro
  * active, never two active, so (subject, partner) is never worked on twice at once, and a burst of
  * changes collapses into the one queued job (which reads the current state when it runs).
  */
-export async function createPartnerQueues(boss: PgBoss, partners: readonly string[], retry: RetryPolicy): Promise<void> {
+export async function createPartnerQueues(
+  boss: PgBoss,
+  partners: readonly string[],
+  retry: RetryPolicy,
+): Promise<void> {
   for (const partner of partners) {
     const dead = deadLetterQueue(partner);
-    if (!(await boss.getQueue(dead))) await boss.createQueue(dead, { policy: 'standard', retentionSeconds: 365 * 24 * 3600 });
+    if (!(await boss.getQueue(dead)))
+      await boss.createQueue(dead, { policy: 'standard', retentionSeconds: 365 * 24 * 3600 });
     const options = {
       policy: 'stately' as const,
       retryLimit: retry.retryLimit,
@@ -60,14 +71,22 @@ export interface EnqueueOptions {
   readonly tx?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
 }
 
-export async function enqueue(boss: PgBoss, partner: string, jobs: readonly ReconcileJobData[], options: EnqueueOptions = {}): Promise<void> {
+export async function enqueue(
+  boss: PgBoss,
+  partner: string,
+  jobs: readonly ReconcileJobData[],
+  options: EnqueueOptions = {},
+): Promise<void> {
   if (jobs.length === 0) return;
   const name = reconcileQueue(partner);
   if (options.tx) {
     for (const data of jobs) await boss.send(name, { ...data }, { singletonKey: data.subjectId, db: options.tx });
     return;
   }
-  await boss.insert(name, jobs.map((data) => ({ data: { ...data }, singletonKey: data.subjectId })));
+  await boss.insert(
+    name,
+    jobs.map((data) => ({ data: { ...data }, singletonKey: data.subjectId })),
+  );
 }
 
 export type BatchHandler = (partner: string, jobs: readonly Job<ReconcileJobData>[]) => Promise<JobResult[]>;

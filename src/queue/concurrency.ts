@@ -22,7 +22,10 @@ export class ConcurrencySlots {
   /** Makes the slot rows match the limits (a limit lowered since the last start drops slots). */
   async ensure(): Promise<void> {
     for (const [partner, max] of this.#limits) {
-      await this.#sql.query(`insert into partner_slots (partner, slot) select $1, generate_series(1, $2::int) on conflict do nothing`, [partner, max]);
+      await this.#sql.query(
+        `insert into partner_slots (partner, slot) select $1, generate_series(1, $2::int) on conflict do nothing`,
+        [partner, max],
+      );
       await this.#sql.query(`delete from partner_slots where partner = $1 and slot > $2::int`, [partner, max]);
     }
   }
@@ -42,7 +45,10 @@ export class ConcurrencySlots {
     const renew = setInterval(
       () =>
         void this.#sql
-          .query(`update partner_slots set expires_at = clock_timestamp() + make_interval(secs => $4::int) where partner = $1 and slot = any($2::int[]) and holder = $3`, [partner, slots, this.#holder, this.#leaseSeconds])
+          .query(
+            `update partner_slots set expires_at = clock_timestamp() + make_interval(secs => $4::int) where partner = $1 and slot = any($2::int[]) and holder = $3`,
+            [partner, slots, this.#holder, this.#leaseSeconds],
+          )
           .catch(() => undefined),
       (this.#leaseSeconds * 1000) / 3,
     );
@@ -64,7 +70,10 @@ export class ConcurrencySlots {
       return results;
     } finally {
       clearInterval(renew);
-      await this.#sql.query(`update partner_slots set holder = null, expires_at = null where partner = $1 and slot = any($2::int[]) and holder = $3`, [partner, slots, this.#holder]);
+      await this.#sql.query(
+        `update partner_slots set holder = null, expires_at = null where partner = $1 and slot = any($2::int[]) and holder = $3`,
+        [partner, slots, this.#holder],
+      );
     }
   }
 

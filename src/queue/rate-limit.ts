@@ -34,11 +34,18 @@ export class RateLimiter {
   readonly #limits: ReadonlyMap<string, PartnerLimits>;
   readonly #sleep: (ms: number) => Promise<void>;
 
-  constructor(sql: Sql, limits: ReadonlyMap<string, PartnerLimits>, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
+  constructor(
+    sql: Sql,
+    limits: ReadonlyMap<string, PartnerLimits>,
+    sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+  ) {
     for (const [partner, { perSecond, burst, headroom }] of limits) {
-      if (perSecond !== undefined && !(perSecond > 0)) throw new RangeError(`limits.${partner}.perSecond must be a positive number, got ${perSecond}`);
-      if (burst !== undefined && !(burst >= 1)) throw new RangeError(`limits.${partner}.burst must be at least 1, got ${burst}`);
-      if (headroom !== undefined && !(headroom >= 0 && headroom < 1)) throw new RangeError(`limits.${partner}.headroom must be at least 0 and below 1, got ${headroom}`);
+      if (perSecond !== undefined && !(perSecond > 0))
+        throw new RangeError(`limits.${partner}.perSecond must be a positive number, got ${perSecond}`);
+      if (burst !== undefined && !(burst >= 1))
+        throw new RangeError(`limits.${partner}.burst must be at least 1, got ${burst}`);
+      if (headroom !== undefined && !(headroom >= 0 && headroom < 1))
+        throw new RangeError(`limits.${partner}.headroom must be at least 0 and below 1, got ${headroom}`);
     }
     this.#sql = sql;
     this.#limits = limits;
@@ -47,7 +54,10 @@ export class RateLimiter {
 
   /** Creates the shared rows once, so acquire() is a single UPDATE. */
   async ensure(partners: readonly string[]): Promise<void> {
-    await this.#sql.query(`insert into rate_limits (partner) select unnest($1::text[]) on conflict (partner) do nothing`, [[...partners]]);
+    await this.#sql.query(
+      `insert into rate_limits (partner) select unnest($1::text[]) on conflict (partner) do nothing`,
+      [[...partners]],
+    );
   }
 
   /**
@@ -111,7 +121,10 @@ export class RateLimiter {
     if (wait > 0) await this.#sleep(wait);
     const late = performance.now() - due;
     if (late > this.#lateTolerance(partner)) {
-      await this.#sql.query(`update rate_limits set tat = greatest(tat, clock_timestamp() + make_interval(secs => $2::float8)) where partner = $1`, [partner, this.#interval(partner)]);
+      await this.#sql.query(
+        `update rate_limits set tat = greatest(tat, clock_timestamp() + make_interval(secs => $2::float8)) where partner = $1`,
+        [partner, this.#interval(partner)],
+      );
     }
   }
 

@@ -12,7 +12,7 @@ import type { Database } from '../store/database.ts';
 import { loadStates, noteSubscriptionEnd, saveLinks, type LinkUpdate, type StoredLink } from '../store/state.ts';
 import type { JobResult, ReconcileJobData } from './job.ts';
 import type { ConcurrencySlots } from './concurrency.ts';
-import { Semaphore, type RateLimiter } from './rate-limit.ts';
+import { type Semaphore, type RateLimiter } from './rate-limit.ts';
 
 export interface WorkerContext {
   readonly db: Database;
@@ -55,9 +55,14 @@ interface Plan {
  * batch calls where the adapter has them. Each call: intent row committed, call, then outcome row and
  * link in one transaction. Returns one result per item, in order.
  */
-export async function runReconcileJobs(ctx: WorkerContext, partner: string, items: readonly WorkItem[]): Promise<JobResult[]> {
+export async function runReconcileJobs(
+  ctx: WorkerContext,
+  partner: string,
+  items: readonly WorkItem[],
+): Promise<JobResult[]> {
   const adapter = ctx.adapters.get(partner);
-  if (!adapter) return items.map(() => ({ status: 'deadletter', error: `no adapter is configured for partner ${partner}` }));
+  if (!adapter)
+    return items.map(() => ({ status: 'deadletter', error: `no adapter is configured for partner ${partner}` }));
   const ids = items.map((i) => i.data.subjectId);
   const [records, states] = await Promise.all([getRecords(ctx.source, ids), loadStates(ctx.db, ids, partner)]);
   const now = ctx.now();
@@ -71,10 +76,16 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
     try {
       const raw = records.get(item.data.subjectId) ?? null;
       record = raw === null ? null : parseMasterRecord(raw);
-      if (record && record.id !== item.data.subjectId) throw new InvalidRecordError(item.data.subjectId, [{ path: 'id', message: 'does not match the subject id asked for' }]);
+      if (record && record.id !== item.data.subjectId)
+        throw new InvalidRecordError(item.data.subjectId, [
+          { path: 'id', message: 'does not match the subject id asked for' },
+        ]);
     } catch (error) {
       if (!(error instanceof InvalidRecordError)) throw error;
-      ctx.logger.warn({ subjectId: item.data.subjectId, partner, correlationId: item.data.correlationId, problems: error.problems }, 'invalid master record: nothing sent');
+      ctx.logger.warn(
+        { subjectId: item.data.subjectId, partner, correlationId: item.data.correlationId, problems: error.problems },
+        'invalid master record: nothing sent',
+      );
       results[index] = { status: 'deadletter', error: error.message };
       return;
     }
@@ -103,11 +114,21 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
     if (end && state.subscriptionEndedAt?.getTime() !== end.getTime()) {
       endings.push(noteSubscriptionEnd(ctx.db, item.data.subjectId, end, erasureDueAt(end, timeZone)));
     }
-    plans.push({ index, plan: { item, action, ref, link, fields: described.fields, categories: described.categories, allowed: ctx.policy.allowedFields(partner) } });
+    plans.push({
+      index,
+      plan: {
+        item,
+        action,
+        ref,
+        link,
+        fields: described.fields,
+        categories: described.categories,
+        allowed: ctx.policy.allowedFields(partner),
+      },
+    });
   });
 
   await Promise.all(endings);
-  const semaphore = ctx.concurrency(partner);
 
   // Remember ids the host told us (balena devices) so an erasure can reach them after the record is gone.
   const idsLearned = plans.filter(({ plan }) => plan.action.kind === 'none' && learnsIds(plan));
@@ -116,16 +137,27 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
     partner,
     idsLearned.map(({ plan }) => ({
       subjectId: plan.item.data.subjectId,
-      update: { partnerIds: plan.ref.partnerIds, digest: plan.link?.digest ?? null, holds: plan.link?.holds ?? false, suppressed: plan.link?.suppressed ?? false },
+      update: {
+        partnerIds: plan.ref.partnerIds,
+        digest: plan.link?.digest ?? null,
+        holds: plan.link?.holds ?? false,
+        suppressed: plan.link?.suppressed ?? false,
+      },
     })),
   );
   for (const { index, plan } of plans) {
-    if (plan.action.kind === 'none' && plan.action.reason === 'erased') await ctx.onErased?.(plan.item.data.subjectId, partner);
+    if (plan.action.kind === 'none' && plan.action.reason === 'erased')
+      await ctx.onErased?.(plan.item.data.subjectId, partner);
     if (plan.action.kind === 'none') results[index] = { status: 'completed', action: `none:${plan.action.reason}` };
-    else if (!pickCall(adapter, plan, ctx.keys)) results[index] = { status: 'deadletter', error: `the ${partner} adapter cannot ${plan.action.kind}` };
+    else if (!pickCall(adapter, plan, ctx.keys))
+      results[index] = { status: 'deadletter', error: `the ${partner} adapter cannot ${plan.action.kind}` };
   }
 
-  const units = callUnits(adapter, ctx.keys, plans.filter(({ index }) => results[index] === undefined));
+  const units = callUnits(
+    adapter,
+    ctx.keys,
+    plans.filter(({ index }) => results[index] === undefined),
+  );
   if (units.length > 0) await runUnits(ctx, partner, units, results);
   return results.map((r) => r ?? { status: 'failed', error: 'no result' });
 }
@@ -136,11 +168,23 @@ export async function runReconcileJobs(ctx: WorkerContext, partner: string, item
  * rate-limit slots reserved at once, the calls, then every outcome and link in one transaction after
  * them (never a transaction held across a partner call).
  */
-async function runUnits(ctx: WorkerContext, partner: string, units: readonly CallUnit[], results: (JobResult | undefined)[]): Promise<void> {
+async function runUnits(
+  ctx: WorkerContext,
+  partner: string,
+  units: readonly CallUnit[],
+  results: (JobResult | undefined)[],
+): Promise<void> {
   const members = units.flatMap((u) => u.members);
   const seqs = await ctx.db.transaction(async (tx) => {
-    await closeOpenIntents(tx, members.map((m) => m.plan.item.data.subjectId), partner);
-    return writeIntents(tx, members.map((m) => intentRow(ctx, m.plan, partner, m.operation)));
+    await closeOpenIntents(
+      tx,
+      members.map((m) => m.plan.item.data.subjectId),
+      partner,
+    );
+    return writeIntents(
+      tx,
+      members.map((m) => intentRow(ctx, m.plan, partner, m.operation)),
+    );
   });
   members.forEach((m, i) => (m.intentSeq = seqs[i]!));
 
@@ -150,20 +194,28 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
   const reservedAt = performance.now();
   const waits = paced ? [] : await ctx.limiter.reserve(partner, units.length);
   const semaphore = ctx.concurrency(partner);
-  const tasks = units.map((unit, i) => () =>
-    semaphore.run(async () => {
-      if (paced) await ctx.limiter.acquire(partner);
-      else await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
-      const started = performance.now();
-      const settled = await unit.call().catch((error: unknown) => unit.members.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.members[0]!.operation) })));
-      const retryAfter = settled.find((r) => !r.ok && r.error.retryAfterMs !== undefined);
-      if (retryAfter && !retryAfter.ok) await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
-      const durationMs = performance.now() - started;
-      return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
-    }),
+  const tasks = units.map(
+    (unit, i) => () =>
+      semaphore.run(async () => {
+        if (paced) await ctx.limiter.acquire(partner);
+        else await ctx.limiter.sleep(waits[i]! - (performance.now() - reservedAt));
+        const started = performance.now();
+        const settled = await unit.call().catch((error: unknown) =>
+          unit.members.map(() => ({
+            ok: false as const,
+            error: asPartnerError(error, partner, unit.members[0]!.operation),
+          })),
+        );
+        const retryAfter = settled.find((r) => !r.ok && r.error.retryAfterMs !== undefined);
+        if (retryAfter && !retryAfter.ok) await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
+        const durationMs = performance.now() - started;
+        return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
+      }),
   );
   // Across processes (PostgreSQL), the batch's calls run through the shared slots it leases at once.
-  const outcomes = (ctx.slots ? await ctx.slots.runAll(partner, tasks) : await Promise.all(tasks.map((task) => task()))).flat();
+  const outcomes = (
+    ctx.slots ? await ctx.slots.runAll(partner, tasks) : await Promise.all(tasks.map((task) => task()))
+  ).flat();
 
   await ctx.db.transaction(async (tx) => {
     await writeOutcomes(
@@ -171,19 +223,34 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
       outcomes.map(({ member, result, durationMs }) =>
         result.ok
           ? { intentSeq: member.intentSeq, outcome: 'ok' as const, partnerId: result.partnerIds[0], durationMs }
-          : { intentSeq: member.intentSeq, outcome: 'failed' as const, httpStatus: result.error.status, errorCode: result.error.code ?? result.error.kind, durationMs },
+          : {
+              intentSeq: member.intentSeq,
+              outcome: 'failed' as const,
+              httpStatus: result.error.status,
+              errorCode: result.error.code ?? result.error.kind,
+              durationMs,
+            },
       ),
     );
     await saveLinks(
       tx,
       partner,
-      outcomes.flatMap(({ member, result }) => (result.ok ? [{ subjectId: member.plan.item.data.subjectId, update: linkAfter(member.plan, result.partnerIds) }] : [])),
+      outcomes.flatMap(({ member, result }) =>
+        result.ok
+          ? [{ subjectId: member.plan.item.data.subjectId, update: linkAfter(member.plan, result.partnerIds) }]
+          : [],
+      ),
     );
   });
 
   for (const { member, result } of outcomes) {
     const { plan } = member;
-    const base = { subjectId: plan.item.data.subjectId, partner, operation: member.operation, correlationId: plan.item.data.correlationId };
+    const base = {
+      subjectId: plan.item.data.subjectId,
+      partner,
+      operation: member.operation,
+      correlationId: plan.item.data.correlationId,
+    };
     if (result.ok) {
       ctx.logger.info({ ...base, fields: plan.action.kind === 'upsert' ? plan.fields : [] }, 'transfer ok');
       if (plan.action.kind === 'erase') await ctx.onErased?.(plan.item.data.subjectId, partner);
@@ -191,12 +258,15 @@ async function runUnits(ctx: WorkerContext, partner: string, units: readonly Cal
     } else {
       const e = result.error;
       ctx.logger.warn({ ...base, status: e.status, code: e.code, kind: e.kind }, 'transfer failed');
-      results[member.index] = e.retryable ? { status: 'failed', error: e.message } : { status: 'deadletter', error: e.message };
+      results[member.index] = e.retryable
+        ? { status: 'failed', error: e.message }
+        : { status: 'deadletter', error: e.message };
     }
   }
 }
 
-type CallResult = { readonly ok: true; readonly partnerIds: readonly string[] } | { readonly ok: false; readonly error: PartnerError };
+type CallResult =
+  { readonly ok: true; readonly partnerIds: readonly string[] } | { readonly ok: false; readonly error: PartnerError };
 
 interface UnitMember {
   readonly index: number;
@@ -211,33 +281,67 @@ interface CallUnit {
   call(): Promise<CallResult[]>;
 }
 
-function callUnits(adapter: PartnerAdapter, keys: WorkerContext['keys'], plans: readonly { index: number; plan: Plan }[]): CallUnit[] {
+function callUnits(
+  adapter: PartnerAdapter,
+  keys: WorkerContext['keys'],
+  plans: readonly { index: number; plan: Plan }[],
+): CallUnit[] {
   const upserts = plans.filter((p) => p.plan.action.kind === 'upsert');
   const batched = new Set(adapter.upsertBatch && upserts.length > 1 ? upserts.map((u) => u.index) : []);
   const units: CallUnit[] = [];
   const size = Math.max(1, adapter.maxBatchSize ?? 500);
   const inBatch = upserts.filter((u) => batched.has(u.index));
   for (let i = 0; i < inBatch.length; i += size) {
-    const members = inBatch.slice(i, i + size).map(({ index, plan }) => ({ index, plan, operation: 'upsert_batch', intentSeq: '' }));
-    units.push({ members, call: () => batchCall(adapter, keys, members.map((m) => m.plan)) });
+    const members = inBatch
+      .slice(i, i + size)
+      .map(({ index, plan }) => ({ index, plan, operation: 'upsert_batch', intentSeq: '' }));
+    units.push({
+      members,
+      call: () =>
+        batchCall(
+          adapter,
+          keys,
+          members.map((m) => m.plan),
+        ),
+    });
   }
   for (const { index, plan } of plans) {
     if (batched.has(index)) continue;
     const call = pickCall(adapter, plan, keys)!;
-    units.push({ members: [{ index, plan, operation: plan.action.kind, intentSeq: '' }], call: async () => [{ ok: true, partnerIds: (await call()).partnerIds }] });
+    units.push({
+      members: [{ index, plan, operation: plan.action.kind, intentSeq: '' }],
+      call: async () => [{ ok: true, partnerIds: (await call()).partnerIds }],
+    });
   }
   return units;
 }
 
-async function batchCall(adapter: PartnerAdapter, keys: WorkerContext['keys'], plans: readonly Plan[]): Promise<CallResult[]> {
+async function batchCall(
+  adapter: PartnerAdapter,
+  keys: WorkerContext['keys'],
+  plans: readonly Plan[],
+): Promise<CallResult[]> {
   const results = await adapter.upsertBatch!(
     plans.map((p) => upsertInput(p, p.action as Extract<Action, { kind: 'upsert' }>)),
-    { correlationId: plans[0]!.item.data.correlationId, idempotencyKey: `pgw-${adapter.partner}-batch-${keys.payloadDigest(plans.map((p) => idempotencyKey(p, adapter.partner, keys))).slice(0, 40)}` },
+    {
+      correlationId: plans[0]!.item.data.correlationId,
+      idempotencyKey: `pgw-${adapter.partner}-batch-${keys.payloadDigest(plans.map((p) => idempotencyKey(p, adapter.partner, keys))).slice(0, 40)}`,
+    },
   );
   return plans.map((p, i) => {
     const r = results[i];
     if (r?.ok) return { ok: true, partnerIds: union([r.partnerId], p.ref.partnerIds) };
-    return { ok: false, error: r?.error ?? new PartnerError({ partner: adapter.partner, operation: 'upsert_batch', kind: 'retryable', code: 'missing_result' }) };
+    return {
+      ok: false,
+      error:
+        r?.error ??
+        new PartnerError({
+          partner: adapter.partner,
+          operation: 'upsert_batch',
+          kind: 'retryable',
+          code: 'missing_result',
+        }),
+    };
   });
 }
 
@@ -249,11 +353,21 @@ function learnsIds(plan: Plan): boolean {
 /** Anything not a PartnerError is a bug or an unwrapped network error: retry it, never echo its message. */
 function asPartnerError(error: unknown, partner: string, operation: string): PartnerError {
   if (error instanceof PartnerError) return error;
-  return new PartnerError({ partner, operation, kind: 'retryable', code: (error as { code?: string })?.code ?? 'unexpected_error', detail: (error as Error)?.name });
+  return new PartnerError({
+    partner,
+    operation,
+    kind: 'retryable',
+    code: (error as { code?: string })?.code ?? 'unexpected_error',
+    detail: (error as Error)?.name,
+  });
 }
 
 /** The adapter call for a plan, returning the partner ids the subject has there afterwards. */
-function pickCall(adapter: PartnerAdapter, plan: Plan, keys: WorkerContext['keys']): (() => Promise<{ partnerIds: string[] }>) | undefined {
+function pickCall(
+  adapter: PartnerAdapter,
+  plan: Plan,
+  keys: WorkerContext['keys'],
+): (() => Promise<{ partnerIds: string[] }>) | undefined {
   const { action, ref, item } = plan;
   const ctx = { correlationId: item.data.correlationId, idempotencyKey: idempotencyKey(plan, adapter.partner, keys) };
   switch (action.kind) {
@@ -310,8 +424,6 @@ function linkAfter(plan: Plan, partnerIds: readonly string[]): LinkUpdate {
   }
 }
 
-
-
 function intentRow(ctx: WorkerContext, plan: Plan, partner: string, operation: string): IntentRow {
   const payloadDigest = plan.action.kind === 'upsert' ? plan.action.digest : undefined;
   const partnerPolicy = ctx.policy.partner(partner);
@@ -337,7 +449,8 @@ function intentRow(ctx: WorkerContext, plan: Plan, partner: string, operation: s
 function triggerFor(plan: Plan): Trigger {
   const { action } = plan;
   if (action.kind === 'erase' && action.reason === 'erasure') return 'erasure';
-  if (action.kind === 'suppress' || (action.kind === 'erase' && action.reason === 'consent-withdrawn')) return 'consent';
+  if (action.kind === 'suppress' || (action.kind === 'erase' && action.reason === 'consent-withdrawn'))
+    return 'consent';
   if (action.kind === 'upsert' && action.subscription) return 'consent';
   return plan.item.data.trigger;
 }
@@ -349,8 +462,15 @@ function triggerFor(plan: Plan): Trigger {
  */
 function idempotencyKey(plan: Plan, partner: string, keys: { payloadDigest(v: unknown): string }): string {
   const { action, link } = plan;
-  const target = action.kind === 'upsert' ? { digest: action.digest, subscription: action.subscription ?? null } : action.kind;
-  const transition = keys.payloadDigest({ partner, subject: plan.ref.pseudonym, from: link?.digest ?? null, suppressed: link?.suppressed ?? false, target });
+  const target =
+    action.kind === 'upsert' ? { digest: action.digest, subscription: action.subscription ?? null } : action.kind;
+  const transition = keys.payloadDigest({
+    partner,
+    subject: plan.ref.pseudonym,
+    from: link?.digest ?? null,
+    suppressed: link?.suppressed ?? false,
+    target,
+  });
   return `pgw-${partner}-${action.kind}-${transition.slice(0, 40)}`;
 }
 
@@ -362,4 +482,3 @@ function hostIdsOf(record: MasterRecord, partner: string): string[] {
 function union(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])];
 }
-

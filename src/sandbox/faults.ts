@@ -54,8 +54,10 @@ export function validateFaults(config: FaultConfig, partners: readonly string[])
       }
       return value;
     };
-    const total = rate(spec.errorRate, 'errorRate') + rate(spec.timeoutRate, 'timeoutRate') + rate(spec.dropRate, 'dropRate');
-    if (total > 1 + 1e-9) throw new RangeError(`faults.${key}: errorRate + timeoutRate + dropRate is ${total}, more than 1`);
+    const total =
+      rate(spec.errorRate, 'errorRate') + rate(spec.timeoutRate, 'timeoutRate') + rate(spec.dropRate, 'dropRate');
+    if (total > 1 + 1e-9)
+      throw new RangeError(`faults.${key}: errorRate + timeoutRate + dropRate is ${total}, more than 1`);
     const latency = spec.latencyMs;
     const nonNegative = (value: number): boolean => Number.isFinite(value) && value >= 0;
     if (latency !== undefined) {
@@ -63,10 +65,16 @@ export function validateFaults(config: FaultConfig, partners: readonly string[])
         typeof latency === 'number'
           ? nonNegative(latency)
           : nonNegative(latency.min) && nonNegative(latency.max) && latency.min <= latency.max;
-      if (!ok) throw new RangeError(`faults.${key}.latencyMs must be >= 0 (and min <= max), got ${JSON.stringify(latency)}`);
+      if (!ok)
+        throw new RangeError(`faults.${key}.latencyMs must be >= 0 (and min <= max), got ${JSON.stringify(latency)}`);
     }
-    if (spec.retryAfterSeconds !== undefined && !(Number.isInteger(spec.retryAfterSeconds) && spec.retryAfterSeconds >= 0)) {
-      throw new RangeError(`faults.${key}.retryAfterSeconds must be a whole number >= 0, got ${spec.retryAfterSeconds}`);
+    if (
+      spec.retryAfterSeconds !== undefined &&
+      !(Number.isInteger(spec.retryAfterSeconds) && spec.retryAfterSeconds >= 0)
+    ) {
+      throw new RangeError(
+        `faults.${key}.retryAfterSeconds must be a whole number >= 0, got ${spec.retryAfterSeconds}`,
+      );
     }
   }
 }
@@ -110,12 +118,17 @@ export class FaultInjector {
       else if (u < errorRate + timeoutRate + dropRate) fault = 'drop';
     }
     const latency =
-      typeof latencyMs === 'number' ? latencyMs : latencyMs.min + this.#latencyStream() * (latencyMs.max - latencyMs.min);
+      typeof latencyMs === 'number'
+        ? latencyMs
+        : latencyMs.min + this.#latencyStream() * (latencyMs.max - latencyMs.min);
     return { fault, latencyMs: latency };
   }
 }
 
-export function unavailableResponse(emulator: PartnerEmulator & UnavailableShape, retryAfterSeconds: number): EmulatorResponse {
+export function unavailableResponse(
+  emulator: PartnerEmulator & UnavailableShape,
+  retryAfterSeconds: number,
+): EmulatorResponse {
   if (typeof emulator.unavailable === 'function') return emulator.unavailable(retryAfterSeconds);
   return {
     status: 503,

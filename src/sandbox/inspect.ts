@@ -65,7 +65,8 @@ export async function serveInspection(source: Inspectable, port = 0): Promise<In
 function route(source: Inspectable, req: IncomingMessage, res: ServerResponse, port: number): void {
   // Holdings are test subjects' data and POST /reset wipes state: refuse what a web page could send
   // through DNS rebinding (a foreign Host) or from another site (a foreign Origin).
-  if (!isLoopbackHost(req.headers.host, port)) return send(res, 403, { error: 'inspection answers loopback hosts only' });
+  if (!isLoopbackHost(req.headers.host, port))
+    return send(res, 403, { error: 'inspection answers loopback hosts only' });
   const origin = req.headers.origin;
   if (origin !== undefined) {
     if (!isLoopbackOrigin(origin)) return send(res, 403, { error: 'inspection answers loopback origins only' });
@@ -102,7 +103,13 @@ function route(source: Inspectable, req: IncomingMessage, res: ServerResponse, p
   }
   return send(res, 404, {
     error: 'not found',
-    routes: ['GET /partners', 'GET /partners/{p}/holdings', 'GET /partners/{p}/requests?since=', 'GET /stats', 'POST /reset'],
+    routes: [
+      'GET /partners',
+      'GET /partners/{p}/holdings',
+      'GET /partners/{p}/requests?since=',
+      'GET /stats',
+      'POST /reset',
+    ],
   });
 }
 

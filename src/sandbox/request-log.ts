@@ -36,7 +36,8 @@ export class RequestLog {
   #seq = 0;
 
   constructor(capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity > 0)) throw new RangeError(`logLimit must be a positive integer, got ${capacity}`);
+    if (!(Number.isInteger(capacity) && capacity > 0))
+      throw new RangeError(`logLimit must be a positive integer, got ${capacity}`);
     this.#capacity = capacity;
   }
 
@@ -68,5 +69,7 @@ export function parseSince(raw: string | null): number | Date | undefined | Erro
   if (raw === null || raw === '') return undefined;
   if (/^\d+$/.test(raw)) return Number(raw);
   const time = Date.parse(raw);
-  return Number.isNaN(time) ? new Error(`since must be a sequence number or an ISO 8601 time, got '${raw}'`) : new Date(time);
+  return Number.isNaN(time)
+    ? new Error(`since must be a sequence number or an ISO 8601 time, got '${raw}'`)
+    : new Date(time);
 }

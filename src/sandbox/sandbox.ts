@@ -54,11 +54,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const lanes = new Map<string, PartnerLane>();
   for (const emulator of emulators) {
-    lanes.set(emulator.partner, new PartnerLane(emulator, { limits, faults: specFor(faults, emulator.partner), seed, logLimit }));
+    lanes.set(
+      emulator.partner,
+      new PartnerLane(emulator, { limits, faults: specFor(faults, emulator.partner), seed, logLimit }),
+    );
   }
   const lane = (partner: string): PartnerLane => {
     const found = lanes.get(partner);
-    if (found === undefined) throw new RangeError(`no partner '${partner}' in the sandbox (served: ${names.join(', ')})`);
+    if (found === undefined)
+      throw new RangeError(`no partner '${partner}' in the sandbox (served: ${names.join(', ')})`);
     return found;
   };
 

@@ -39,7 +39,10 @@ export async function serveEmulator(
 ): Promise<ServedEmulator> {
   const decide =
     options.handle ??
-    (async (request: EmulatorRequest): Promise<Disposition> => ({ kind: 'respond', response: await emulator.handle(request) }));
+    (async (request: EmulatorRequest): Promise<Disposition> => ({
+      kind: 'respond',
+      response: await emulator.handle(request),
+    }));
 
   const server: Server = createServer((req, res) => {
     const abort = new AbortController();
@@ -105,7 +108,8 @@ export function writeResponse(res: ServerResponse, response: EmulatorResponse): 
   else {
     body = JSON.stringify(response.body);
     // Emulators may spell it Content-Type; a second copy would be sent as a separate header.
-    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
   }
   res.writeHead(response.status, headers);
   res.end(body);

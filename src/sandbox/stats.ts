@@ -5,7 +5,12 @@ export interface PartnerStats {
   /** Requests received (in flight included). */
   readonly requests: number;
   readonly inFlight: number;
-  readonly responses: { readonly '2xx': number; readonly '3xx': number; readonly '4xx': number; readonly '5xx': number };
+  readonly responses: {
+    readonly '2xx': number;
+    readonly '3xx': number;
+    readonly '4xx': number;
+    readonly '5xx': number;
+  };
   /** Every 429 sent, whether from the sandbox's limits or from the emulator itself. */
   readonly tooManyRequests: number;
   /** Requests the sandbox's limits refused. */

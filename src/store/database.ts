@@ -29,10 +29,14 @@ export type DatabaseOptions =
  * in a directory (default ./.partner-gateway) or in memory.
  */
 export async function openDatabase(options?: DatabaseOptions, env: NodeJS.ProcessEnv = process.env): Promise<Database> {
-  const resolved = options ?? (env.PARTNER_GATEWAY_DATABASE_URL ? { url: env.PARTNER_GATEWAY_DATABASE_URL } : { dataDir: './.partner-gateway' });
+  const resolved =
+    options ??
+    (env.PARTNER_GATEWAY_DATABASE_URL ? { url: env.PARTNER_GATEWAY_DATABASE_URL } : { dataDir: './.partner-gateway' });
   const schema = resolved.schema ?? 'partner_gateway';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema.startsWith('pg_')) {
-    throw new Error(`database schema name ${JSON.stringify(schema)} must be lower_snake_case and must not start with pg_`);
+    throw new Error(
+      `database schema name ${JSON.stringify(schema)} must be lower_snake_case and must not start with pg_`,
+    );
   }
   if ('url' in resolved) return openPostgres(resolved.url, schema, resolved.poolSize ?? 10);
   return 'dataDir' in resolved ? openPglite(resolved.dataDir, schema) : openPglite(undefined, schema);
@@ -57,7 +61,10 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
     query: sql.query,
     // PGlite runs one statement at a time on its single connection; its transaction() holds that
     // connection for the callback, so other work waits (hence: never across a partner call).
-    transaction: (fn) => db.transaction((tx) => fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never })),
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never }),
+      ),
     boss: { pglite: db },
     close: async () => {
       await db.close();
@@ -82,7 +89,9 @@ async function openPostgres(url: string, schema: string, max: number): Promise<D
       const client = await pool.connect();
       try {
         await client.query('begin');
-        const result = await fn({ query: async (text, params) => (await client.query(text, params as unknown[])).rows });
+        const result = await fn({
+          query: async (text, params) => (await client.query(text, params as unknown[])).rows,
+        });
         await client.query('commit');
         return result;
       } catch (error) {

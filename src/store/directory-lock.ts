@@ -33,10 +33,14 @@ export function acquireDirectoryLock(dataDir: string): DirectoryLock {
         throw new Error(
           `the embedded database in ${dir} is in use by process ${owner}. PGlite is single-process: ` +
             'stop that process, or run every process against one PostgreSQL server by setting PARTNER_GATEWAY_DATABASE_URL',
+          { cause: error },
         );
       }
       if (owner === process.pid) {
-        throw new Error(`the embedded database in ${dir} is already open in this process: share one gateway, or use a database url`);
+        throw new Error(
+          `the embedded database in ${dir} is already open in this process: share one gateway, or use a database url`,
+          { cause: error },
+        );
       }
       rmSync(file, { force: true });
     }

@@ -14,7 +14,11 @@ export function listMigrations(): Migration[] {
   return readdirSync(migrationsDir)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: readFileSync(migrationsDir + f, 'utf8') }));
+    .map((f) => ({
+      version: Number(f.slice(0, 3)),
+      name: f.slice(4, -4),
+      sql: readFileSync(migrationsDir + f, 'utf8'),
+    }));
 }
 
 /**
@@ -24,8 +28,12 @@ export function listMigrations(): Migration[] {
 export async function migrate(db: Database): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(hashtext($1))`, [`partner-gateway:migrate:${db.schema}`]);
-    await tx.query(`create table if not exists schema_migrations (version int primary key, name text not null, applied_at timestamptz not null default now())`);
-    const applied = new Set((await tx.query<{ version: number }>(`select version from schema_migrations`)).map((r) => r.version));
+    await tx.query(
+      `create table if not exists schema_migrations (version int primary key, name text not null, applied_at timestamptz not null default now())`,
+    );
+    const applied = new Set(
+      (await tx.query<{ version: number }>(`select version from schema_migrations`)).map((r) => r.version),
+    );
     const done: number[] = [];
     for (const m of listMigrations()) {
       if (applied.has(m.version)) continue;

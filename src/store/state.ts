@@ -13,7 +13,11 @@ export type StoredLink = Link & { readonly lastSentAt: Date | null; readonly las
 const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, restricted: false, consent: {} };
 
 /** One query per table for any number of subjects: resync streams thousands at a time through this. */
-export async function loadStates(sql: Sql, subjectIds: readonly string[], partner?: string): Promise<Map<string, SubjectState>> {
+export async function loadStates(
+  sql: Sql,
+  subjectIds: readonly string[],
+  partner?: string,
+): Promise<Map<string, SubjectState>> {
   const ids = [...new Set(subjectIds)];
   const [subjects, tombstones, consent, links] = await Promise.all([
     sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null; subscription_ended_at: Date | null }>(
@@ -32,12 +36,20 @@ export async function loadStates(sql: Sql, subjectIds: readonly string[], partne
       partner ? [ids, partner] : [ids],
     ),
   ]);
-  const out = new Map<string, { directives: Directives; subscriptionEndedAt: Date | null; links: Map<string, StoredLink> }>();
-  for (const id of ids) out.set(id, { directives: { ...emptyDirectives, consent: {} }, subscriptionEndedAt: null, links: new Map() });
+  const out = new Map<
+    string,
+    { directives: Directives; subscriptionEndedAt: Date | null; links: Map<string, StoredLink> }
+  >();
+  for (const id of ids)
+    out.set(id, { directives: { ...emptyDirectives, consent: {} }, subscriptionEndedAt: null, links: new Map() });
   for (const s of subjects) {
     const state = out.get(s.id)!;
     state.subscriptionEndedAt = s.subscription_ended_at ? new Date(s.subscription_ended_at) : null;
-    state.directives = { ...state.directives, restricted: s.restricted, erasureDueAt: s.erasure_due_at ? new Date(s.erasure_due_at) : null };
+    state.directives = {
+      ...state.directives,
+      restricted: s.restricted,
+      erasureDueAt: s.erasure_due_at ? new Date(s.erasure_due_at) : null,
+    };
   }
   for (const t of tombstones) {
     const state = out.get(t.subject_id)!;
@@ -45,7 +57,10 @@ export async function loadStates(sql: Sql, subjectIds: readonly string[], partne
   }
   for (const c of consent) {
     const state = out.get(c.subject_id)!;
-    state.directives = { ...state.directives, consent: { ...state.directives.consent, [c.purpose]: { status: c.status, entryId: c.id } satisfies ConsentState } };
+    state.directives = {
+      ...state.directives,
+      consent: { ...state.directives.consent, [c.purpose]: { status: c.status, entryId: c.id } satisfies ConsentState },
+    };
   }
   for (const l of links) out.get(l.subject_id)!.links.set(l.partner, toLink(l));
   return out;
@@ -92,7 +107,11 @@ export async function saveLink(sql: Sql, subjectId: string, partner: string, upd
 }
 
 /** Upserts many links of one partner in one statement. */
-export async function saveLinks(sql: Sql, partner: string, rows: readonly { subjectId: string; update: LinkUpdate }[]): Promise<void> {
+export async function saveLinks(
+  sql: Sql,
+  partner: string,
+  rows: readonly { subjectId: string; update: LinkUpdate }[],
+): Promise<void> {
   if (rows.length === 0) return;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
   await sql.query(

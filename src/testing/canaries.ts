@@ -16,7 +16,11 @@ export interface CanaryOptions {
 }
 
 /** Every personal value of the records that appears in the text. */
-export function findCanaries(text: string, records: readonly MasterRecordInput[], { ignoreCase = true }: CanaryOptions = {}): CanaryHit[] {
+export function findCanaries(
+  text: string,
+  records: readonly MasterRecordInput[],
+  { ignoreCase = true }: CanaryOptions = {},
+): CanaryHit[] {
   const haystack = ignoreCase ? text.toLowerCase() : text;
   return records.flatMap((record) =>
     canaryFields(record)
@@ -29,7 +33,12 @@ export function findCanaries(text: string, records: readonly MasterRecordInput[]
  * Throws when the text carries a personal value of any record. `where` names the text in the message
  * (e.g. 'the transfer log'); the message lists subject ids and field names, so it is safe to print.
  */
-export function assertNoCanaries(text: string, records: readonly MasterRecordInput[], where = 'the text', options: CanaryOptions = {}): void {
+export function assertNoCanaries(
+  text: string,
+  records: readonly MasterRecordInput[],
+  where = 'the text',
+  options: CanaryOptions = {},
+): void {
   const hits = findCanaries(text, records, options);
   if (hits.length === 0) return;
   const listed = hits.map((hit) => `${hit.subjectId} ${hit.field}`).join(', ');

@@ -42,7 +42,8 @@ export function checkPartnerHoldings(
 ): PartnerHoldingsReport {
   const entries = Object.entries(holdings);
   if (!policy.partnerNames.includes(partner)) {
-    const problems = entries.length > 0 ? [`${partner} holds ${entries.length} record(s) but is not in the policy`] : [];
+    const problems =
+      entries.length > 0 ? [`${partner} holds ${entries.length} record(s) but is not in the policy`] : [];
     return { partner, records: entries.length, held: [], allowed: [], problems };
   }
   const p = policy.partner(partner);
@@ -54,8 +55,10 @@ export function checkPartnerHoldings(
     for (const [field, value] of Object.entries(holding.personal)) {
       const category = categoryOf(policy, field);
       held.add(category ?? field);
-      if (category === undefined || !allowed.includes(category)) problems.add(`${partner} holds ${field}, outside its allowlist (${allowed.join(', ') || 'nothing'})`);
-      if (stringsIn(value).some((s) => erasedEmails.has(s.toLowerCase()))) problems.add(`${partner} still holds ${field} of an erased subject`);
+      if (category === undefined || !allowed.includes(category))
+        problems.add(`${partner} holds ${field}, outside its allowlist (${allowed.join(', ') || 'nothing'})`);
+      if (stringsIn(value).some((s) => erasedEmails.has(s.toLowerCase())))
+        problems.add(`${partner} still holds ${field} of an erased subject`);
     }
   }
   return { partner, records: entries.length, held: [...held].sort(), allowed, problems: [...problems] };
@@ -63,11 +66,17 @@ export function checkPartnerHoldings(
 
 /** Every problem at every partner given; empty when all hold only what the policy allows. */
 export function holdingsProblems(policy: Policy, holdings: HoldingsByPartner, options: HoldingsOptions = {}): string[] {
-  return Object.entries(holdings).flatMap(([partner, held]) => checkPartnerHoldings(policy, partner, held, options).problems);
+  return Object.entries(holdings).flatMap(
+    ([partner, held]) => checkPartnerHoldings(policy, partner, held, options).problems,
+  );
 }
 
 /** Throws an Error listing every problem (field names and partner ids, never values). */
-export function assertHoldingsAllowed(policy: Policy, holdings: HoldingsByPartner, options: HoldingsOptions = {}): void {
+export function assertHoldingsAllowed(
+  policy: Policy,
+  holdings: HoldingsByPartner,
+  options: HoldingsOptions = {},
+): void {
   const problems = holdingsProblems(policy, holdings, options);
   if (problems.length > 0) throw new Error(`partners hold more than the policy allows:\n  ${problems.join('\n  ')}`);
 }

@@ -55,6 +55,7 @@ export function adapterFactory(
 
 /** Checks a partner name up front, so a typo fails with the list of partners rather than deep in a lane. */
 export function knownPartner(partners: readonly string[], partner: string): string {
-  if (!partners.includes(partner)) throw new RangeError(`no partner '${partner}' is mocked (mocked: ${partners.join(', ')})`);
+  if (!partners.includes(partner))
+    throw new RangeError(`no partner '${partner}' is mocked (mocked: ${partners.join(', ')})`);
   return partner;
 }

@@ -40,13 +40,20 @@ export async function mockPartnersWithNock(options: NockPartnersOptions): Promis
 
   for (const m of modules) {
     const emulator = m.createEmulator();
-    const lane = new PartnerLane(emulator, { limits: options.limits ?? false, faults: specFor(faults, m.partner), seed: options.seed ?? 1, logLimit: 10_000 });
+    const lane = new PartnerLane(emulator, {
+      limits: options.limits ?? false,
+      faults: specFor(faults, m.partner),
+      seed: options.seed ?? 1,
+      logLimit: 10_000,
+    });
     lanes.set(m.partner, lane);
     const base = new URL(options.baseUrls[m.partner]!);
     const prefix = base.pathname.replace(/\/+$/, '');
     const scope = nock(base.origin).persist();
     for (const method of METHODS) {
-      const interceptor = scope.intercept((path) => prefix === '' || path === prefix || path.startsWith(`${prefix}/`), method).optionally();
+      const interceptor = scope
+        .intercept((path) => prefix === '' || path === prefix || path.startsWith(`${prefix}/`), method)
+        .optionally();
       interceptors.push(interceptor);
       interceptor.reply(async (request: Request) => {
         const signal = AbortSignal.any([request.signal, stopping.signal]);
@@ -79,11 +86,14 @@ export async function mockPartnersWithNock(options: NockPartnersOptions): Promis
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- nock is an optional peer: a type-only reference, loaded lazily below
 async function loadNock(): Promise<typeof import('nock').default> {
   try {
     return (await import('nock')).default;
   } catch {
-    throw new Error('mockPartnersWithNock needs nock: npm install --save-dev nock (or use startTestPartners, which needs nothing)');
+    throw new Error(
+      'mockPartnersWithNock needs nock: npm install --save-dev nock (or use startTestPartners, which needs nothing)',
+    );
   }
 }
 
@@ -104,6 +114,7 @@ function toNockReply(response: EmulatorResponse): [number, string | Buffer, Reco
   const { body } = response;
   if (body === undefined) return [response.status, '', headers];
   if (typeof body === 'string' || Buffer.isBuffer(body)) return [response.status, body, headers];
-  if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+    headers['content-type'] = 'application/json';
   return [response.status, JSON.stringify(body), headers];
 }

@@ -7,11 +7,17 @@ import type { RecordSource } from '../source.ts';
  * The phone is from no real range in use and the email under the reserved .test domain.
  */
 export function canaryRecord(n: number, overrides: Partial<MasterRecordInput> = {}): MasterRecordInput {
-  if (!(Number.isInteger(n) && n >= 0 && n < 10_000_000)) throw new RangeError(`canaryRecord: n must be a whole number below 10,000,000, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 0 && n < 10_000_000))
+    throw new RangeError(`canaryRecord: n must be a whole number below 10,000,000, got ${n}`);
   return {
     id: `subj-${n}`,
     name: { given: `CanaryGiven${n}x7q`, family: `CanaryFamily${n}x7q` },
-    address: { street: `Canarygatan ${n}x7q`, postalCode: `1${String(n).padStart(4, '0')}`, city: `CanaryCity${n}x7q`, country: 'SE' },
+    address: {
+      street: `Canarygatan ${n}x7q`,
+      postalCode: `1${String(n).padStart(4, '0')}`,
+      city: `CanaryCity${n}x7q`,
+      country: 'SE',
+    },
     phone: `+4670${String(1000000 + n).slice(-7)}`,
     email: `canary-${n}-x7q@example.test`,
     devices: [],

@@ -29,12 +29,18 @@ let configPath: string;
 let resinDeviceId: string;
 
 function cli(args: readonly string[], options: { config?: string | null } = {}): Promise<CliResult> {
-  const config = options.config === undefined ? ['--config', configPath] : options.config === null ? [] : ['--config', options.config];
+  const config =
+    options.config === undefined
+      ? ['--config', configPath]
+      : options.config === null
+        ? []
+        : ['--config', options.config];
   return runCli([...config, ...args], { env });
 }
 
 function expectOk(result: CliResult): void {
-  if (result.code !== 0) throw new Error(`exit ${result.code}; stderr: ${result.stderr}; stdout: ${result.stdout.slice(0, 1000)}`);
+  if (result.code !== 0)
+    throw new Error(`exit ${result.code}; stderr: ${result.stderr}; stdout: ${result.stdout.slice(0, 1000)}`);
 }
 
 const holdingsOf = (partner: string): Record<string, Holding> => sandbox.holdings(partner);
@@ -94,7 +100,21 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
   it('prints help for the program and for every command group', async () => {
     const top = await cli(['--help'], { config: null });
     expectOk(top);
-    for (const command of ['resync', 'worker', 'status', 'dead-letters', 'erase', 'consent', 'restrict', 'unrestrict', 'access', 'audit', 'policy', 'notice', 'sandbox']) {
+    for (const command of [
+      'resync',
+      'worker',
+      'status',
+      'dead-letters',
+      'erase',
+      'consent',
+      'restrict',
+      'unrestrict',
+      'access',
+      'audit',
+      'policy',
+      'notice',
+      'sandbox',
+    ]) {
       expect(top.stdout).toContain(command);
     }
     expect(top.stdout).toContain('--operator');
@@ -173,7 +193,10 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
 
   it('without a sandbox, missing partner credentials are named, for the enabled partners only', async () => {
     const subsetConfig = join(dir, 'subset.config.ts');
-    await writeFile(subsetConfig, `import { defineConfig } from '${configModule}';\nexport default defineConfig({ partners: ['elogistik', 'stripe'], source: { get: async () => null, async *scan() {} } });\n`);
+    await writeFile(
+      subsetConfig,
+      `import { defineConfig } from '${configModule}';\nexport default defineConfig({ partners: ['elogistik', 'stripe'], source: { get: async () => null, async *scan() {} } });\n`,
+    );
     const envWithoutSandbox = { ...env };
     delete envWithoutSandbox.PARTNER_GATEWAY_SANDBOX_URL;
     const result = await runCli(['--config', subsetConfig, 'status'], { env: envWithoutSandbox });
@@ -182,14 +205,22 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
     expect(line).toMatch(/STRIPE_API_KEY/);
     expect(line).not.toMatch(/MAILCHIMP|AUTH0/);
     const unknown = join(dir, 'unknown-partner.config.ts');
-    await writeFile(unknown, `export default { partners: ['mailchimpp'], source: { get: async () => null, async *scan() {} } };\n`);
+    await writeFile(
+      unknown,
+      `export default { partners: ['mailchimpp'], source: { get: async () => null, async *scan() {} } };\n`,
+    );
     expect(oneLineError(await cli(['status'], { config: unknown }))).toMatch(/unknown partner 'mailchimpp'/);
   });
 
   it('resync --dry-run counts per partner and calls nobody', async () => {
     const result = await cli(['--json', 'resync', '--dry-run']);
     expectOk(result);
-    const summary = result.json<{ dryRun: boolean; scanned: number; enqueued: number; perPartner: Record<string, { creates: number; suppressions: number; unchanged: number }> }>();
+    const summary = result.json<{
+      dryRun: boolean;
+      scanned: number;
+      enqueued: number;
+      perPartner: Record<string, { creates: number; suppressions: number; unchanged: number }>;
+    }>();
     expect(summary.dryRun).toBe(true);
     expect(summary.scanned).toBe(3);
     expect(summary.enqueued).toBe(0);
@@ -199,7 +230,8 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
     const text = await cli(['resync', '--dry-run']);
     expectOk(text);
     expect(text.stdout).toMatch(/creates\s+updates\s+erasures\s+suppressions\s+unchanged/);
-    for (const [partner, stats] of Object.entries(sandbox.stats())) expect({ partner, requests: stats.requests }).toEqual({ partner, requests: 0 });
+    for (const [partner, stats] of Object.entries(sandbox.stats()))
+      expect({ partner, requests: stats.requests }).toEqual({ partner, requests: 0 });
   });
 
   it('resync sends every partner its records and exits 0', async () => {
@@ -207,18 +239,37 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
     expectOk(result);
     expect(result.stdout).toMatch(/resync done/);
     for (const partner of ['elogistik', 'stripe', 'intercom', 'auth0']) {
-      for (const record of records) expect({ partner, subject: record.id, held: heldFor(partner, record).length }).toEqual({ partner, subject: record.id, held: 1 });
+      for (const record of records)
+        expect({ partner, subject: record.id, held: heldFor(partner, record).length }).toEqual({
+          partner,
+          subject: record.id,
+          held: 1,
+        });
     }
     expect(Object.keys(holdingsOf('mailchimp'))).toHaveLength(0);
     // A second resync finds everyone in step: nothing to send.
     const again = await cli(['--json', 'resync', '--dry-run']);
     expectOk(again);
-    const summary = again.json<{ perPartner: Record<string, { creates: number; updates: number; unchanged: number }> }>();
+    const summary = again.json<{
+      perPartner: Record<string, { creates: number; updates: number; unchanged: number }>;
+    }>();
     expect(summary.perPartner.elogistik).toMatchObject({ creates: 0, updates: 0, unchanged: 3 });
   });
 
   it('consent grant then resync: mailchimp holds the subject, subscribed', async () => {
-    const grant = await cli(['--operator', 'ops-alice', 'consent', 'grant', 'subj-1', '--purpose', 'marketing', '--source', 'web-form', '--evidence', 'form-4711']);
+    const grant = await cli([
+      '--operator',
+      'ops-alice',
+      'consent',
+      'grant',
+      'subj-1',
+      '--purpose',
+      'marketing',
+      '--source',
+      'web-form',
+      '--evidence',
+      'form-4711',
+    ]);
     expectOk(grant);
     const resync = await cli(['--operator', 'ops-alice', 'resync']);
     expectOk(resync);
@@ -227,7 +278,19 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
   });
 
   it('consent withdraw (a written notice): mailchimp has the subject unsubscribed', async () => {
-    const withdraw = await cli(['--operator', 'ops-alice', 'consent', 'withdraw', 'subj-1', '--purpose', 'marketing', '--source', 'written-notice', '--evidence', 'letter-2026-03']);
+    const withdraw = await cli([
+      '--operator',
+      'ops-alice',
+      'consent',
+      'withdraw',
+      'subj-1',
+      '--purpose',
+      'marketing',
+      '--source',
+      'written-notice',
+      '--evidence',
+      'letter-2026-03',
+    ]);
     expectOk(withdraw);
     expect(mailchimpStatus(records[0]!)).toBe('unsubscribed');
     // A resync never re-subscribes anyone.
@@ -236,17 +299,27 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
   });
 
   it('erase removes the subject from every sandbox partner', async () => {
-    const result = await cli(['--json', '--operator', 'ops-alice', 'erase', 'subj-1', '--reason', 'erasure request, ticket 88']);
+    const result = await cli([
+      '--json',
+      '--operator',
+      'ops-alice',
+      'erase',
+      'subj-1',
+      '--reason',
+      'erasure request, ticket 88',
+    ]);
     expectOk(result);
     const status = result.json<{ subjectId: string; tombstoned: boolean }>();
     expect(status.subjectId).toBe('subj-1');
-    for (const partner of Object.keys(sandbox.urls)) expect({ partner, held: heldFor(partner, records[0]!) }).toEqual({ partner, held: [] });
+    for (const partner of Object.keys(sandbox.urls))
+      expect({ partner, held: heldFor(partner, records[0]!) }).toEqual({ partner, held: [] });
     expect(holdingsOf('resin')[resinDeviceId]).toBeUndefined();
     // The others stay.
     expect(heldFor('elogistik', records[1]!)).toHaveLength(1);
     // And a resync does not bring the erased subject back.
     expectOk(await cli(['resync']));
-    for (const partner of Object.keys(sandbox.urls)) expect({ partner, held: heldFor(partner, records[0]!) }).toEqual({ partner, held: [] });
+    for (const partner of Object.keys(sandbox.urls))
+      expect({ partner, held: heldFor(partner, records[0]!) }).toEqual({ partner, held: [] });
   });
 
   it('audit verify exits 0 on an intact log', async () => {
@@ -267,7 +340,9 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
       .map((line) => JSON.parse(line) as TransferRow);
     expect(rows.length).toBeGreaterThan(10);
     expect(new Set(rows.map((r) => r.seq)).size).toBe(rows.length);
-    expect(rows.some((r) => r.kind === 'intent' && r.partner === 'elogistik' && r.fields.includes('address.street'))).toBe(true);
+    expect(
+      rows.some((r) => r.kind === 'intent' && r.partner === 'elogistik' && r.fields.includes('address.street')),
+    ).toBe(true);
     for (const canary of records.flatMap(canariesOf)) expect(result.stdout).not.toContain(canary);
     const csv = await cli(['audit', 'export', '--format', 'csv']);
     expectOk(csv);
@@ -299,7 +374,11 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
   it('status --json reports every partner and the erasures', async () => {
     const result = await cli(['--json', 'status']);
     expectOk(result);
-    const status = result.json<{ partners: { partner: string; queued: number; deadLetters: number }[]; erasures: { pending: number; overdue: number }; log: { unsealed: number } }>();
+    const status = result.json<{
+      partners: { partner: string; queued: number; deadLetters: number }[];
+      erasures: { pending: number; overdue: number };
+      log: { unsealed: number };
+    }>();
     expect(status.partners.map((p) => p.partner).sort()).toEqual(Object.keys(sandbox.urls).sort());
     expect(status.partners.every((p) => p.queued === 0)).toBe(true);
     expect(status.erasures).toEqual({ pending: 0, overdue: 0 });

@@ -17,15 +17,23 @@ export interface CliResult {
 export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (key.startsWith('PARTNER_GATEWAY_') || /^(MAILCHIMP|STRIPE|INTERCOM|TWILIO|AUTH0|BALENA|ELOGISTIK)_/.test(key)) delete env[key];
+    if (key.startsWith('PARTNER_GATEWAY_') || /^(MAILCHIMP|STRIPE|INTERCOM|TWILIO|AUTH0|BALENA|ELOGISTIK)_/.test(key))
+      delete env[key];
   }
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
   return env;
 }
 
-export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CliResult> {
   // process.execPath is the Node that runs vitest: Node 24 (the `node` devDependency) under npm/npx.
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd: repoRoot,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -33,7 +41,11 @@ export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEn
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`partner-gateway ${args.join(' ')}: no exit after ${options.timeoutMs ?? 90_000} ms; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `partner-gateway ${args.join(' ')}: no exit after ${options.timeoutMs ?? 90_000} ms; stderr: ${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 90_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -47,7 +59,9 @@ export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEn
           try {
             return JSON.parse(stdout) as T;
           } catch {
-            throw new Error(`partner-gateway ${args.join(' ')}: stdout is not JSON (exit ${code}): ${stdout.slice(0, 500)} / stderr: ${stderr.slice(0, 500)}`);
+            throw new Error(
+              `partner-gateway ${args.join(' ')}: stdout is not JSON (exit ${code}): ${stdout.slice(0, 500)} / stderr: ${stderr.slice(0, 500)}`,
+            );
           }
         },
       });
@@ -56,17 +70,28 @@ export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEn
 }
 
 /** Starts the CLI and leaves it running (worker, sandbox): resolves once stdout matches `ready`. */
-export function startCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number }) {
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number },
+) {
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd: repoRoot,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready after ${options.timeoutMs ?? 60_000} ms; stdout: ${stdout}; stderr: ${stderr}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`not ready after ${options.timeoutMs ?? 60_000} ms; stdout: ${stdout}; stderr: ${stderr}`)),
+      options.timeoutMs ?? 60_000,
+    );
     const check = () => {
       if (options.ready.test(stdout)) {
         clearTimeout(timer);
@@ -88,6 +113,7 @@ export function oneLineError(result: CliResult): string {
   const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
   if (result.code === 0) throw new Error(`expected a non-zero exit, got 0; stdout: ${result.stdout.slice(0, 300)}`);
   if (lines.length !== 1) throw new Error(`expected one line on stderr, got ${lines.length}:\n${result.stderr}`);
-  if (/^\s+at\s/m.test(result.stderr) || /\.ts:\d+:\d+/.test(result.stderr)) throw new Error(`stderr has a stack trace: ${result.stderr}`);
+  if (/^\s+at\s/m.test(result.stderr) || /\.ts:\d+:\d+/.test(result.stderr))
+    throw new Error(`stderr has a stack trace: ${result.stderr}`);
   return lines[0]!;
 }

@@ -8,7 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
 import type { PartnerLimits } from '../../src/queue/rate-limit.ts';
-import { canariesOf, canaryRecord, holdingsProblems, MemorySource, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import {
+  canariesOf,
+  canaryRecord,
+  holdingsProblems,
+  MemorySource,
+  startTestPartners,
+  type TestPartners,
+} from '../../src/testing/index.ts';
 import { testDatabase } from '../support/database.ts';
 import { testSecrets } from '../support/harness.ts';
 import { capturedLogger } from '../support/log-capture.ts';
@@ -78,7 +85,9 @@ describe('the reconcile pipeline with the real adapters', () => {
     const { gateway } = await start([canaryRecord(1)]);
     await gateway.changed('subj-1');
     await gateway.runUntilIdle();
-    expect(heldFieldNames('elogistik')).toEqual([['address.city', 'address.country', 'address.postalCode', 'address.street', 'email', 'name', 'phone']]);
+    expect(heldFieldNames('elogistik')).toEqual([
+      ['address.city', 'address.country', 'address.postalCode', 'address.street', 'email', 'name', 'phone'],
+    ]);
     expect(heldFieldNames('stripe')).toEqual([['name']]);
     expect(heldFieldNames('intercom')).toEqual([['email', 'name', 'phone']]);
     expect(heldFieldNames('mailchimp')).toEqual([]); // consent-based: no grant, no member
@@ -94,14 +103,28 @@ describe('the reconcile pipeline with the real adapters', () => {
 
   it('no partner ever holds a field outside its allowlist (random records with extra and nested fields)', async () => {
     const run = await start();
-    const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof(fc.string(), fc.integer(), fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string(), { maxKeys: 3 })), { maxKeys: 5 });
+    const extra = fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 8 }),
+      fc.oneof(
+        fc.string(),
+        fc.integer(),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string(), { maxKeys: 3 }),
+      ),
+      { maxKeys: 5 },
+    );
     let n = 100;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(extra, extra, extra), { minLength: 2, maxLength: 4 }), async (rows) => {
         const ids: string[] = [];
         for (const [top, inName, inAddress] of rows) {
           const base = canaryRecord(++n);
-          run.source.put({ ...top, ...base, name: { ...inName, ...base.name }, address: { ...inAddress, ...base.address }, partnerIds: {} });
+          run.source.put({
+            ...top,
+            ...base,
+            name: { ...inName, ...base.name },
+            address: { ...inAddress, ...base.address },
+            partnerIds: {},
+          });
           ids.push(base.id);
         }
         for (const id of ids) await run.gateway.changed(id);
@@ -109,7 +132,12 @@ describe('the reconcile pipeline with the real adapters', () => {
         expect(holdingsProblems(policy, partners.allHoldings())).toEqual([]);
         for (const partner of SYNCED) {
           const allowed = policy.allowedFields(partner);
-          for (const fields of heldFieldNames(partner)) for (const field of fields) expect(allowed.some((a) => a === field || a.startsWith(`${field}.`)), `${partner} holds ${field}`).toBe(true);
+          for (const fields of heldFieldNames(partner))
+            for (const field of fields)
+              expect(
+                allowed.some((a) => a === field || a.startsWith(`${field}.`)),
+                `${partner} holds ${field}`,
+              ).toBe(true);
         }
       }),
       { numRuns: 4 },

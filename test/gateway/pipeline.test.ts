@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PartnerError } from '../../src/adapter.ts';
+import { type PartnerError } from '../../src/adapter.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
 import { permanent, retryable } from '../support/memory-adapter.ts';
 import { canariesOf, canaryRecord } from '../support/records.ts';
@@ -17,7 +17,8 @@ afterEach(async () => {
 const policy = loadPolicyFile();
 
 function leafPaths(value: unknown, prefix = ''): string[] {
-  if (value && typeof value === 'object' && !Array.isArray(value)) return Object.entries(value).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
+  if (value && typeof value === 'object' && !Array.isArray(value))
+    return Object.entries(value).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
   return prefix ? [prefix] : [];
 }
 
@@ -43,7 +44,9 @@ describe('the reconcile pipeline', () => {
     const elogistik = h.adapters.get('elogistik')!;
     expect(elogistik.calls).toHaveLength(1);
     expect(Object.keys(elogistik.calls[0]!.payload!).sort()).toEqual(['address', 'email', 'name', 'phone']);
-    expect(h.adapters.get('stripe')!.calls[0]!.payload).toEqual({ name: { given: 'CanaryGiven1x7q', family: 'CanaryFamily1x7q' } });
+    expect(h.adapters.get('stripe')!.calls[0]!.payload).toEqual({
+      name: { given: 'CanaryGiven1x7q', family: 'CanaryFamily1x7q' },
+    });
     expect(h.adapters.get('mailchimp')!.calls).toHaveLength(0); // consent-based: no grant, no call
     expect(h.adapters.get('twilio')!.calls).toHaveLength(0); // action partner
     expect(h.adapters.get('resin')!.calls).toHaveLength(0); // sent nothing
@@ -58,21 +61,37 @@ describe('the reconcile pipeline', () => {
   it('never hands an adapter a field outside its allowlist (random records with extra and nested fields)', async () => {
     h = await startHarness();
     const harness = h;
-    const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof(fc.string(), fc.integer(), fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string(), { maxKeys: 3 })), { maxKeys: 5 });
+    const extra = fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 8 }),
+      fc.oneof(
+        fc.string(),
+        fc.integer(),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string(), { maxKeys: 3 }),
+      ),
+      { maxKeys: 5 },
+    );
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(extra, extra, extra), { minLength: 3, maxLength: 8 }), async (rows) => {
         const ids: string[] = [];
         for (const [top, inName, inAddress] of rows) {
           const base = canaryRecord(++n);
-          harness.source.put({ ...top, ...base, name: { ...inName, ...base.name }, address: { ...inAddress, ...base.address }, partnerIds: {} });
+          harness.source.put({
+            ...top,
+            ...base,
+            name: { ...inName, ...base.name },
+            address: { ...inAddress, ...base.address },
+            partnerIds: {},
+          });
           ids.push(base.id);
         }
         for (const id of ids) await harness.gateway.changed(id);
         await harness.gateway.runUntilIdle();
         for (const adapter of harness.adapters.values()) {
           const allowed = policy.allowedFields(adapter.partner);
-          for (const call of adapter.calls) for (const path of leafPaths(call.payload ?? {})) expect(allowed, `${adapter.partner} got ${path}`).toContain(path);
+          for (const call of adapter.calls)
+            for (const path of leafPaths(call.payload ?? {}))
+              expect(allowed, `${adapter.partner} got ${path}`).toContain(path);
         }
       }),
       { numRuns: 6 },
@@ -82,7 +101,9 @@ describe('the reconcile pipeline', () => {
 
   it('makes no call for an erased subject, whatever job arrives late', async () => {
     h = await startHarness({ records: [canaryRecord(1), canaryRecord(2)] });
-    await h.gateway.database.query(`insert into tombstones (subject_id, at, reason) values ('subj-2', now(), 'erasure request')`);
+    await h.gateway.database.query(
+      `insert into tombstones (subject_id, at, reason) values ('subj-2', now(), 'erasure request')`,
+    );
     await h.gateway.changed('subj-2');
     await h.gateway.enqueueSubject('subj-2', 'resync');
     await h.gateway.resync({ subjects: ['subj-2'] });
@@ -95,16 +116,23 @@ describe('the reconcile pipeline', () => {
     h = await startHarness({ records: [canaryRecord(3)] });
     await h.gateway.changed('subj-3');
     await h.gateway.runUntilIdle();
-    await h.gateway.database.query(`insert into tombstones (subject_id, at, reason) values ('subj-3', now(), 'erasure request')`);
+    await h.gateway.database.query(
+      `insert into tombstones (subject_id, at, reason) values ('subj-3', now(), 'erasure request')`,
+    );
     await h.gateway.enqueueSubject('subj-3', 'erasure');
     await h.gateway.runUntilIdle();
     for (const partner of ['elogistik', 'stripe', 'intercom', 'auth0']) {
       const adapter = h.adapters.get(partner)!;
-      expect(adapter.calls.map((c) => c.operation), partner).toEqual(['upsert', 'erase']);
+      expect(
+        adapter.calls.map((c) => c.operation),
+        partner,
+      ).toEqual(['upsert', 'erase']);
       expect(adapter.held.size, partner).toBe(0);
     }
     const erasures = await h.gateway.audit.list({ subjectId: 'subj-3', kind: 'outcome' });
-    expect(erasures.filter((r) => r.operation === 'erase').every((r) => r.trigger === 'erasure' && r.outcome === 'ok')).toBe(true);
+    expect(
+      erasures.filter((r) => r.operation === 'erase').every((r) => r.trigger === 'erasure' && r.outcome === 'ok'),
+    ).toBe(true);
   });
 
   it('writes an intent and an outcome row for every call, with field names and never a value', async () => {
@@ -120,12 +148,21 @@ describe('the reconcile pipeline', () => {
     const outcomes = rows.filter((r) => r.kind === 'outcome');
     expect(intents.length).toBe(outcomes.length);
     const elogistik = intents.find((r) => r.partner === 'elogistik')!;
-    expect(elogistik).toMatchObject({ operation: 'upsert', purpose: 'fulfilment', legalBasis: 'contract', trigger: 'change', policyDigest: policy.digest, attempt: 1 });
+    expect(elogistik).toMatchObject({
+      operation: 'upsert',
+      purpose: 'fulfilment',
+      legalBasis: 'contract',
+      trigger: 'change',
+      policyDigest: policy.digest,
+      attempt: 1,
+    });
     expect(elogistik.fields).toEqual(policy.allowedFields('elogistik'));
     expect(elogistik.categories).toEqual(['name', 'address', 'phone', 'email']);
     expect(elogistik.payloadDigest).toMatch(/^[0-9a-f]{64}$/);
     // The failed first attempt at Intercom (whichever subject it hit) and its retry are both on record.
-    const intercom = (await h.gateway.audit.list({ partner: 'intercom', kind: 'outcome' })).filter((r) => r.outcome !== 'ok' || r.attempt === 2);
+    const intercom = (await h.gateway.audit.list({ partner: 'intercom', kind: 'outcome' })).filter(
+      (r) => r.outcome !== 'ok' || r.attempt === 2,
+    );
     expect(intercom.map((r) => [r.outcome, r.attempt, r.httpStatus, r.errorCode])).toEqual([
       ['failed', 1, 503, 'unavailable'],
       ['ok', 2, null, null],
@@ -134,7 +171,10 @@ describe('the reconcile pipeline', () => {
 
     // Calls vs rows: every call the adapters saw has its outcome row.
     const allOutcomes = await h.gateway.audit.list({ kind: 'outcome' });
-    for (const adapter of h.adapters.values()) expect(allOutcomes.filter((r) => r.partner === adapter.partner).length, adapter.partner).toBe(adapter.calls.length);
+    for (const adapter of h.adapters.values())
+      expect(allOutcomes.filter((r) => r.partner === adapter.partner).length, adapter.partner).toBe(
+        adapter.calls.length,
+      );
 
     // No personal value anywhere: log tables, job payloads, the logger's output.
     const persisted = await persistedText(h);
@@ -156,7 +196,9 @@ describe('the reconcile pipeline', () => {
     const dead = await h.gateway.deadLetters('elogistik');
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ subjectId: 'subj-8', partner: 'elogistik' });
-    const jobs = await h.gateway.database.query<{ output: unknown }>(`select output from ${h.gateway.database.schema}_queue.job where name = 'partner-gateway.reconcile.elogistik' and data->>'subjectId' = 'subj-8'`);
+    const jobs = await h.gateway.database.query<{ output: unknown }>(
+      `select output from ${h.gateway.database.schema}_queue.job where name = 'partner-gateway.reconcile.elogistik' and data->>'subjectId' = 'subj-8'`,
+    );
     expect(JSON.stringify(jobs)).toMatch(/invalid master record for subject subj-8: phone: must be in E.164 form/);
     expect(JSON.stringify(jobs)).not.toContain('0701234567');
   });
@@ -169,8 +211,13 @@ describe('the reconcile pipeline', () => {
     await h.gateway.runUntilIdle();
     expect(stripe.calls).toHaveLength(1);
     const dead = await h.gateway.deadLetters('stripe');
-    expect(dead).toEqual([expect.objectContaining({ partner: 'stripe', subjectId: 'subj-9', error: 'HTTP 400 invalid' })]);
-    expect((await h.gateway.status()).partners.find((p) => p.partner === 'stripe')).toMatchObject({ deadLetters: 1, failedCalls24h: 1 });
+    expect(dead).toEqual([
+      expect.objectContaining({ partner: 'stripe', subjectId: 'subj-9', error: 'HTTP 400 invalid' }),
+    ]);
+    expect((await h.gateway.status()).partners.find((p) => p.partner === 'stripe')).toMatchObject({
+      deadLetters: 1,
+      failedCalls24h: 1,
+    });
 
     expect(await h.gateway.redrive('stripe')).toBe(1);
     await h.gateway.runUntilIdle();
@@ -180,13 +227,18 @@ describe('the reconcile pipeline', () => {
   });
 
   it('dead-letters after the retry budget is spent', async () => {
-    h = await startHarness({ records: [canaryRecord(10)], overrides: { retry: { retryLimit: 1, retryDelaySeconds: 1, retryDelayMaxSeconds: 1 } } });
+    h = await startHarness({
+      records: [canaryRecord(10)],
+      overrides: { retry: { retryLimit: 1, retryDelaySeconds: 1, retryDelayMaxSeconds: 1 } },
+    });
     const auth0 = h.adapters.get('auth0')!;
     auth0.failNext(retryable('auth0'), retryable('auth0'));
     await h.gateway.changed('subj-10');
     await h.gateway.runUntilIdle({ waitForRetries: true });
     expect(auth0.calls).toHaveLength(2);
-    expect(await h.gateway.deadLetters('auth0')).toEqual([expect.objectContaining({ subjectId: 'subj-10', error: 'HTTP 503 unavailable' })]);
+    expect(await h.gateway.deadLetters('auth0')).toEqual([
+      expect.objectContaining({ subjectId: 'subj-10', error: 'HTTP 503 unavailable' }),
+    ]);
   });
 
   it("honours a partner's Retry-After for every worker, and only for that partner", async () => {
@@ -203,38 +255,51 @@ describe('the reconcile pipeline', () => {
     expect(h.adapters.get('elogistik')!.calls).toHaveLength(1);
   });
 
-  it.runIf(engine === 'postgres')("enqueues inside the host's own transaction: rolled back, nothing happens", async () => {
-    h = await startHarness({ records: [canaryRecord(13)] });
-    const client = new pg.Client({ connectionString: process.env.PARTNER_GATEWAY_TEST_DATABASE_URL });
-    await client.connect();
-    try {
-      const tx = { executeSql: async (text: string, values?: unknown[]) => ({ rows: (await client.query(text, values)).rows as unknown[] }) };
-      await client.query('begin');
-      await h.gateway.changed('subj-13', { tx });
-      await client.query('rollback');
-      await h.gateway.runUntilIdle();
-      for (const adapter of h.adapters.values()) expect(adapter.calls, adapter.partner).toHaveLength(0);
+  it.runIf(engine === 'postgres')(
+    "enqueues inside the host's own transaction: rolled back, nothing happens",
+    async () => {
+      h = await startHarness({ records: [canaryRecord(13)] });
+      const client = new pg.Client({ connectionString: process.env.PARTNER_GATEWAY_TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        const tx = {
+          executeSql: async (text: string, values?: unknown[]) => ({
+            rows: (await client.query(text, values)).rows as unknown[],
+          }),
+        };
+        await client.query('begin');
+        await h.gateway.changed('subj-13', { tx });
+        await client.query('rollback');
+        await h.gateway.runUntilIdle();
+        for (const adapter of h.adapters.values()) expect(adapter.calls, adapter.partner).toHaveLength(0);
 
-      await client.query('begin');
-      await h.gateway.changed('subj-13', { tx });
-      await client.query('commit');
-      await h.gateway.runUntilIdle();
-      expect(h.adapters.get('elogistik')!.calls).toHaveLength(1);
-    } finally {
-      await client.end();
-    }
-  });
+        await client.query('begin');
+        await h.gateway.changed('subj-13', { tx });
+        await client.query('commit');
+        await h.gateway.runUntilIdle();
+        expect(h.adapters.get('elogistik')!.calls).toHaveLength(1);
+      } finally {
+        await client.end();
+      }
+    },
+  );
 
   it('rejects an adapter for a partner the policy does not know', async () => {
-    await expect(startHarness({ overrides: { adapters: [{ partner: 'shopify', retainedAfterErasure: [], erase: async () => ({ removed: [] }) }] } })).rejects.toThrow(
-      /adapter for shopify: the policy has no such partner/,
-    );
+    await expect(
+      startHarness({
+        overrides: {
+          adapters: [{ partner: 'shopify', retainedAfterErasure: [], erase: async () => ({ removed: [] }) }],
+        },
+      }),
+    ).rejects.toThrow(/adapter for shopify: the policy has no such partner/);
   });
 
   it('classifies an unexpected adapter exception as retryable without echoing its message', async () => {
     h = await startHarness({ records: [canaryRecord(12)] });
     const stripe = h.adapters.get('stripe')!;
-    stripe.failNext(Object.assign(new Error('boom CanaryGiven12x7q'), { code: 'ECONNRESET' }) as unknown as PartnerError);
+    stripe.failNext(
+      Object.assign(new Error('boom CanaryGiven12x7q'), { code: 'ECONNRESET' }) as unknown as PartnerError,
+    );
     await h.gateway.changed('subj-12');
     await h.gateway.runUntilIdle();
     const [outcome] = await h.gateway.audit.list({ subjectId: 'subj-12', partner: 'stripe', kind: 'outcome' });

@@ -25,7 +25,13 @@ describe('access(subjectId)', () => {
     await h.gateway.consent.withdraw('subj-1', 'marketing', writtenWithdrawal);
     await h.gateway.runUntilIdle();
     h.adapters.get('stripe')!.fetch = async () => {
-      throw new PartnerError({ partner: 'stripe', operation: 'fetch', kind: 'retryable', status: 503, code: 'unavailable' });
+      throw new PartnerError({
+        partner: 'stripe',
+        operation: 'fetch',
+        kind: 'retryable',
+        status: 503,
+        code: 'unavailable',
+      });
     };
     h.adapters.get('auth0')!.fetch = async () => {
       throw new Error('lookup failed for canary-1-x7q@example.test');
@@ -43,7 +49,14 @@ describe('access(subjectId)', () => {
     expect(report.partners.map((p) => p.partner)).toEqual(h.gateway.policy.partnerNames);
 
     const elogistik = report.partners.find((p) => p.partner === 'elogistik')!;
-    expect(elogistik).toMatchObject({ displayName: 'E-logistik', purpose: 'fulfilment', legalBasis: 'contract', sentByUs: ['name', 'address', 'phone', 'email'], collectedDirectly: [], holds: true });
+    expect(elogistik).toMatchObject({
+      displayName: 'E-logistik',
+      purpose: 'fulfilment',
+      legalBasis: 'contract',
+      sentByUs: ['name', 'address', 'phone', 'email'],
+      collectedDirectly: [],
+      holds: true,
+    });
     expect(elogistik.lastSentAt).toBeInstanceOf(Date);
     expect([...elogistik.lastSentFields].sort()).toEqual([...h.gateway.policy.allowedFields('elogistik')].sort());
     expect(elogistik.transfers.map((t) => [t.operation, t.trigger, t.outcome])).toEqual([['upsert', 'change', 'ok']]);
@@ -62,13 +75,24 @@ describe('access(subjectId)', () => {
     // A foreign error's message may quote personal data: only its class is reported.
     expect(report.partners.find((p) => p.partner === 'auth0')!.live).toEqual({ error: 'auth0 fetch failed (Error)' });
     const resin = report.partners.find((p) => p.partner === 'resin')!;
-    expect(resin).toMatchObject({ sentByUs: [], collectedDirectly: ['ip_address'], holds: false, transfers: [], live: { found: false, fields: {} } });
+    expect(resin).toMatchObject({
+      sentByUs: [],
+      collectedDirectly: ['ip_address'],
+      holds: false,
+      transfers: [],
+      live: { found: false, fields: {} },
+    });
 
     // Each live fetch is an outbound call: logged with an intent and an outcome, no field names.
     const fetches = await h.gateway.audit.list({ subjectId: 'subj-1' });
     const fetchRows = fetches.filter((r) => r.operation === 'fetch');
     expect(fetchRows.filter((r) => r.kind === 'intent')).toHaveLength(h.adapters.size);
-    expect(fetchRows.filter((r) => r.kind === 'outcome').map((r) => [r.partner, r.outcome, r.trigger]).sort()).toContainEqual(['stripe', 'failed', 'ops']);
+    expect(
+      fetchRows
+        .filter((r) => r.kind === 'outcome')
+        .map((r) => [r.partner, r.outcome, r.trigger])
+        .sort(),
+    ).toContainEqual(['stripe', 'failed', 'ops']);
     expect(fetchRows.every((r) => r.fields.length === 0)).toBe(true);
     expect(h.logText()).not.toContain('canary-1-x7q@example.test');
 
@@ -90,7 +114,9 @@ describe('access(subjectId)', () => {
     await h.gateway.processDueErasures();
     const after = await h.gateway.access('subj-2');
     expect(after.erasure).toMatchObject({ tombstoned: true, complete: true });
-    expect(after.partners.find((p) => p.partner === 'elogistik')!.transfers.map((t) => [t.operation, t.trigger])).toEqual([
+    expect(
+      after.partners.find((p) => p.partner === 'elogistik')!.transfers.map((t) => [t.operation, t.trigger]),
+    ).toEqual([
       ['upsert', 'change'],
       ['erase', 'erasure'],
     ]);
@@ -108,7 +134,17 @@ describe('renderAccessReport', () => {
       ...base,
       subjectId: 'cust-<b>1</b>',
       restriction: { restricted: true, since: new Date('2026-03-01T08:00:00Z'), reason: hostile },
-      partners: base.partners.map((p) => (p.partner === 'elogistik' ? { ...p, live: { found: true, fields: { name: { given: '<img src=x onerror=alert(1)>', family: 'A|B' }, note: hostile } } } : p)),
+      partners: base.partners.map((p) =>
+        p.partner === 'elogistik'
+          ? {
+              ...p,
+              live: {
+                found: true,
+                fields: { name: { given: '<img src=x onerror=alert(1)>', family: 'A|B' }, note: hostile },
+              },
+            }
+          : p,
+      ),
     };
   };
 
@@ -120,7 +156,33 @@ describe('renderAccessReport', () => {
     expect(html.startsWith('<!doctype html>\n<html lang="en">')).toBe(true);
     // Only the renderer's own tags remain.
     const tags = new Set([...html.matchAll(/<\/?([a-z0-9]+)/g)].map((m) => m[1]));
-    expect([...tags].sort()).toEqual(['body', 'dd', 'dl', 'dt', 'h1', 'h2', 'h3', 'h4', 'head', 'html', 'li', 'main', 'meta', 'p', 'style', 'table', 'tbody', 'td', 'th', 'thead', 'title', 'tr', 'ul'].sort());
+    expect([...tags].sort()).toEqual(
+      [
+        'body',
+        'dd',
+        'dl',
+        'dt',
+        'h1',
+        'h2',
+        'h3',
+        'h4',
+        'head',
+        'html',
+        'li',
+        'main',
+        'meta',
+        'p',
+        'style',
+        'table',
+        'tbody',
+        'td',
+        'th',
+        'thead',
+        'title',
+        'tr',
+        'ul',
+      ].sort(),
+    );
   });
 
   it('Markdown escapes markup, keeps every table row on one line, and lets no HTML through', () => {
@@ -137,7 +199,10 @@ describe('renderAccessReport', () => {
     const r = exampleReport(policy);
     const sv = renderAccessReport(r, policy, { format: 'md', lang: 'sv' });
     const en = renderAccessReport(r, policy, { format: 'md', lang: 'en' });
-    for (const [lang, text] of [['sv', sv], ['en', en]] as const) {
+    for (const [lang, text] of [
+      ['sv', sv],
+      ['en', en],
+    ] as const) {
       expect(text).toContain(policy.document.categories.email!.label[lang]);
       expect(text).toContain(policy.document.purposes.marketing!.label[lang]);
       expect(text).toContain(policy.document.partners.elogistik!.description[lang]);

@@ -14,11 +14,19 @@ describe('the consent ledger', () => {
   it('rejects purposes that are unknown or not consent-based, naming them, and evidence that is not a reference', async () => {
     h = await startHarness({ records: [canaryRecord(1)] });
     const c = h.gateway.consent;
-    await expect(c.grant('subj-1', 'newsletters', webConsent)).rejects.toThrow('unknown purpose newsletters: consent purposes in the policy are marketing');
-    await expect(c.grant('subj-1', 'fulfilment', webConsent)).rejects.toThrow('purpose fulfilment rests on contract, not consent');
+    await expect(c.grant('subj-1', 'newsletters', webConsent)).rejects.toThrow(
+      'unknown purpose newsletters: consent purposes in the policy are marketing',
+    );
+    await expect(c.grant('subj-1', 'fulfilment', webConsent)).rejects.toThrow(
+      'purpose fulfilment rests on contract, not consent',
+    );
     await expect(c.grant('subj-1', 'Marketing & more', webConsent)).rejects.toThrow(/^invalid purpose/);
-    await expect(c.grant('subj-1', 'marketing', { source: 'web-form', evidence: 'canary-1-x7q@example.test' })).rejects.toThrow(/consent evidence must be a reference/);
-    await expect(c.grant('subj-1', 'marketing', { source: 'web-form', evidence: 'Signed by CanaryGiven1x7q' })).rejects.toThrow(/consent evidence/);
+    await expect(
+      c.grant('subj-1', 'marketing', { source: 'web-form', evidence: 'canary-1-x7q@example.test' }),
+    ).rejects.toThrow(/consent evidence must be a reference/);
+    await expect(
+      c.grant('subj-1', 'marketing', { source: 'web-form', evidence: 'Signed by CanaryGiven1x7q' }),
+    ).rejects.toThrow(/consent evidence/);
     await expect(c.grant('subj-1', 'marketing', { source: 'Told us on the phone' })).rejects.toThrow(/consent source/);
     await expect(c.grant('not an id!', 'marketing', webConsent)).rejects.toThrow(/^subject id must be/);
     expect(await c.history('subj-1')).toEqual([]);
@@ -32,8 +40,21 @@ describe('the consent ledger', () => {
     const withdrawn = await h.gateway.consent.withdraw('subj-1', 'marketing', writtenWithdrawal);
     h.clock.now = new Date('2026-03-07T09:00:00Z');
     await h.gateway.consent.grant('subj-1', 'marketing', { source: 'app' });
-    expect(granted).toMatchObject({ subjectId: 'subj-1', purpose: 'marketing', status: 'granted', source: 'web-form', evidence: 'form-submission:7f3a9c', operator: null });
-    expect(withdrawn).toMatchObject({ status: 'withdrawn', source: 'written-notice', evidence: 'letter:2026-0042', operator: 'ops-kim', at: new Date('2026-03-05T09:00:00Z') });
+    expect(granted).toMatchObject({
+      subjectId: 'subj-1',
+      purpose: 'marketing',
+      status: 'granted',
+      source: 'web-form',
+      evidence: 'form-submission:7f3a9c',
+      operator: null,
+    });
+    expect(withdrawn).toMatchObject({
+      status: 'withdrawn',
+      source: 'written-notice',
+      evidence: 'letter:2026-0042',
+      operator: 'ops-kim',
+      at: new Date('2026-03-05T09:00:00Z'),
+    });
     const history = await h.gateway.consent.history('subj-1');
     expect(history.map((e) => [e.status, e.source, e.at.toISOString()])).toEqual([
       ['granted', 'web-form', '2026-03-01T09:00:00.000Z'],
@@ -65,7 +86,11 @@ describe('the consent ledger', () => {
     await h.gateway.consent.withdraw('subj-1', 'marketing', writtenWithdrawal);
     await h.gateway.runUntilIdle();
     // The withdrawal went to the consent-based partner only, at once.
-    expect(Object.fromEntries(Object.entries(callsAfter(h, beforeWithdrawal)).map(([p, calls]) => [p, calls.map((c) => c.operation)]))).toEqual({ mailchimp: ['suppress'] });
+    expect(
+      Object.fromEntries(
+        Object.entries(callsAfter(h, beforeWithdrawal)).map(([p, calls]) => [p, calls.map((c) => c.operation)]),
+      ),
+    ).toEqual({ mailchimp: ['suppress'] });
 
     h.source.put(canaryRecord(1, { email: 'canary-1-renamed-x7q@example.test' }));
     await h.gateway.changed('subj-1');
@@ -84,7 +109,11 @@ describe('the consent ledger', () => {
   it('a withdrawal reaches every partner relying on the purpose: unsubscribe where the policy says so, erase where it says delete', async () => {
     const base = loadPolicyFile().document;
     const doc = structuredClone(base);
-    doc.partners.intercom = { ...doc.partners.intercom!, purpose: 'marketing', consent: { purpose: 'marketing', onWithdrawal: 'delete' } };
+    doc.partners.intercom = {
+      ...doc.partners.intercom!,
+      purpose: 'marketing',
+      consent: { purpose: 'marketing', onWithdrawal: 'delete' },
+    };
     h = await startHarness({ records: [canaryRecord(2)], overrides: { policy: fromDocument(doc) } });
     await h.gateway.changed('subj-2');
     await h.gateway.runUntilIdle();
@@ -95,7 +124,10 @@ describe('the consent ledger', () => {
     await h.gateway.consent.withdraw('subj-2', 'marketing', writtenWithdrawal);
     await h.gateway.runUntilIdle();
     const calls = callsAfter(h, before);
-    expect(Object.fromEntries(Object.entries(calls).map(([p, c]) => [p, c.map((x) => x.operation)]))).toEqual({ mailchimp: ['suppress'], intercom: ['erase'] });
+    expect(Object.fromEntries(Object.entries(calls).map(([p, c]) => [p, c.map((x) => x.operation)]))).toEqual({
+      mailchimp: ['suppress'],
+      intercom: ['erase'],
+    });
     expect(h.adapters.get('intercom')!.held.size).toBe(0);
   });
 });

@@ -51,7 +51,9 @@ describe('withSubscriptionEnd', () => {
   const base = { tombstoned: false, erasureDueAt: null as Date | null, restricted: false, consent: {} };
 
   it('adds the due time from the record when the store has none, and keeps an earlier one', () => {
-    expect(withSubscriptionEnd(base, new Date('2026-01-31T22:59:00Z'), tz).erasureDueAt?.toISOString()).toBe('2026-01-31T23:00:00.000Z');
+    expect(withSubscriptionEnd(base, new Date('2026-01-31T22:59:00Z'), tz).erasureDueAt?.toISOString()).toBe(
+      '2026-01-31T23:00:00.000Z',
+    );
     const earlier = { ...base, erasureDueAt: new Date('2026-01-10T00:00:00Z') };
     expect(withSubscriptionEnd(earlier, new Date('2026-01-31T22:59:00Z'), tz)).toBe(earlier);
     expect(withSubscriptionEnd(base, null, tz)).toBe(base);

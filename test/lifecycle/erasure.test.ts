@@ -15,7 +15,14 @@ const synced = ['auth0', 'elogistik', 'intercom', 'stripe'];
 describe('erasure at the month boundary after the subscription ends (injected clock)', () => {
   it('ends 31 Jan 23:59 Stockholm: nothing erased at 23:59:30, everything erased after 1 Feb 00:00', async () => {
     const hooks = { anonymiseCameraData: vi.fn(async () => undefined), erased: vi.fn(async () => undefined) };
-    h = await startHarness({ records: [canaryRecord(1, { subscription: { start: new Date('2025-01-01T00:00:00Z'), end: new Date('2026-01-31T22:59:00Z') } })], overrides: { hooks } });
+    h = await startHarness({
+      records: [
+        canaryRecord(1, {
+          subscription: { start: new Date('2025-01-01T00:00:00Z'), end: new Date('2026-01-31T22:59:00Z') },
+        }),
+      ],
+      overrides: { hooks },
+    });
     h.clock.now = new Date('2026-01-31T22:59:30Z'); // 23:59:30 local
     await h.gateway.changed('subj-1');
     await h.gateway.runUntilIdle();
@@ -54,7 +61,13 @@ describe('erasure at the month boundary after the subscription ends (injected cl
   });
 
   it('an end in the repeated hour of the October DST change is erased at 1 Nov 00:00 CET, not an hour early', async () => {
-    h = await startHarness({ records: [canaryRecord(2, { subscription: { start: new Date('2025-01-01T00:00:00Z'), end: new Date('2026-10-25T01:30:00Z') } })] });
+    h = await startHarness({
+      records: [
+        canaryRecord(2, {
+          subscription: { start: new Date('2025-01-01T00:00:00Z'), end: new Date('2026-10-25T01:30:00Z') },
+        }),
+      ],
+    });
     h.clock.now = new Date('2026-10-26T09:00:00Z');
     await h.gateway.changed('subj-2');
     await h.gateway.runUntilIdle();
@@ -74,7 +87,10 @@ describe('erasure at the month boundary after the subscription ends (injected cl
 describe('erase()', () => {
   it('tombstones at once and reaches every partner with an adapter, those we send nothing included', async () => {
     const hooks = { anonymiseCameraData: vi.fn(async () => undefined) };
-    h = await startHarness({ records: [canaryRecord(3, { partnerIds: { resin: ['dev-a', 'dev-b'], twilio: 'CA-call-1' } })], overrides: { hooks } });
+    h = await startHarness({
+      records: [canaryRecord(3, { partnerIds: { resin: ['dev-a', 'dev-b'], twilio: 'CA-call-1' } })],
+      overrides: { hooks },
+    });
     await h.gateway.changed('subj-3');
     await h.gateway.runUntilIdle();
     const before = mark(h);
@@ -88,7 +104,11 @@ describe('erase()', () => {
     expect(erased.resin![0]!.ref.partnerIds).toEqual(['dev-a', 'dev-b']);
     expect(erased.twilio![0]!.ref.partnerIds).toEqual(['CA-call-1']);
     const events = await h.gateway.audit.list({ subjectId: 'subj-3', kind: 'event' });
-    expect(events.map((e) => [e.operation, e.trigger, e.operator])).toContainEqual(['erasure_requested', 'erasure', 'ops-kim']);
+    expect(events.map((e) => [e.operation, e.trigger, e.operator])).toContainEqual([
+      'erasure_requested',
+      'erasure',
+      'ops-kim',
+    ]);
   });
 
   it('a late job, a changed() or a resync after erasure makes no call anywhere', async () => {
@@ -111,7 +131,9 @@ describe('erase()', () => {
     await h.gateway.unrestrict('subj-4');
     await h.gateway.runUntilIdle();
     expect(callsAfter(h, afterErase)).toEqual({});
-    await expect(h.gateway.consent.grant('subj-4', 'marketing', { source: 'web-form', evidence: 'form:992' })).rejects.toThrow(/erased/);
+    await expect(
+      h.gateway.consent.grant('subj-4', 'marketing', { source: 'web-form', evidence: 'form:992' }),
+    ).rejects.toThrow(/erased/);
   });
 
   it('completes only when every partner confirmed: a partner failing for good stays visible until redriven', async () => {
@@ -127,7 +149,12 @@ describe('erase()', () => {
     const stuck = await h.gateway.erasureStatus('subj-5');
     expect(stuck.complete).toBe(false);
     expect(stuck.partners.find((p) => p.partner === 'elogistik')!.state).toBe('failed');
-    expect(stuck.partners.filter((p) => p.state === 'confirmed').map((p) => p.partner).sort()).toEqual(['auth0', 'intercom', 'stripe']);
+    expect(
+      stuck.partners
+        .filter((p) => p.state === 'confirmed')
+        .map((p) => p.partner)
+        .sort(),
+    ).toEqual(['auth0', 'intercom', 'stripe']);
     expect(hooks.erased).not.toHaveBeenCalled();
     const pending = await h.gateway.pendingErasures();
     expect(pending.map((e) => e.subjectId)).toEqual(['subj-5']);
@@ -154,7 +181,8 @@ describe('erase()', () => {
         if (failCamera) throw new Error('camera store down for CanaryGiven6x7q');
       }),
       erased: vi.fn(async () => {
-        if (failErased) throw Object.assign(new Error('crm rejected canary-6-x7q@example.test'), { code: 'ECONNRESET' });
+        if (failErased)
+          throw Object.assign(new Error('crm rejected canary-6-x7q@example.test'), { code: 'ECONNRESET' });
       }),
     };
     h = await startHarness({ records: [canaryRecord(6)], overrides: { hooks } });

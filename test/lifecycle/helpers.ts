@@ -4,12 +4,18 @@ import type { RecordedCall } from '../support/memory-adapter.ts';
 
 /** Evidence and sources in tests are references, as in production: never the document itself. */
 export const webConsent = { source: 'web-form', evidence: 'form-submission:7f3a9c' } as const;
-export const writtenWithdrawal = { source: 'written-notice', evidence: 'letter:2026-0042', operator: 'ops-kim' } as const;
+export const writtenWithdrawal = {
+  source: 'written-notice',
+  evidence: 'letter:2026-0042',
+  operator: 'ops-kim',
+} as const;
 
 /** A payload's field names as dotted paths, the form policy.allowedFields() uses. */
 export function fieldPaths(payload: PartnerPayload | Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(payload).flatMap(([k, v]) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? fieldPaths(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`],
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? fieldPaths(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
   );
 }
 
@@ -29,12 +35,16 @@ export function callsAfter(h: Harness, since: Map<string, number>): Record<strin
 }
 
 export function operationsAfter(h: Harness, since: Map<string, number>): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(callsAfter(h, since)).map(([p, calls]) => [p, calls.map((c) => c.operation)]));
+  return Object.fromEntries(
+    Object.entries(callsAfter(h, since)).map(([p, calls]) => [p, calls.map((c) => c.operation)]),
+  );
 }
 
 /** Every text cell of a table, for leak searches. */
 export async function tableText(h: Harness, table: string): Promise<string> {
-  const rows = await h.gateway.database.query<{ t: string }>(`select coalesce(string_agg(x::text, E'\\n'), '') as t from ${table} x`);
+  const rows = await h.gateway.database.query<{ t: string }>(
+    `select coalesce(string_agg(x::text, E'\\n'), '') as t from ${table} x`,
+  );
   return rows[0]!.t;
 }
 

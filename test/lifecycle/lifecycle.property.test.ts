@@ -22,7 +22,14 @@ type Op =
 
 const subject = fc.integer({ min: 0, max: SUBJECTS_PER_RUN - 1 });
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('changed' as const), s: subject, mutation: fc.constantFrom<Mutation>('email', 'phone', 'drop-phone', 'drop-address', 'restore') }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('changed' as const),
+      s: subject,
+      mutation: fc.constantFrom<Mutation>('email', 'phone', 'drop-phone', 'drop-address', 'restore'),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('grant' as const), s: subject }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), s: subject }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restrict' as const), s: subject }) },
@@ -121,9 +128,17 @@ function subjectOfPayload(payload: { name?: { given: string } }): string | undef
 async function checkInvariants(): Promise<void> {
   const db = h.gateway.database;
   const policy = h.gateway.policy;
-  const tombstoned = new Set((await db.query<{ subject_id: string }>(`select subject_id from tombstones`)).map((r) => r.subject_id));
-  const restricted = new Set((await db.query<{ id: string }>(`select id from subjects where restricted_at is not null`)).map((r) => r.id));
-  const everGranted = new Set((await db.query<{ subject_id: string }>(`select distinct subject_id from consent_ledger where status = 'granted'`)).map((r) => r.subject_id));
+  const tombstoned = new Set(
+    (await db.query<{ subject_id: string }>(`select subject_id from tombstones`)).map((r) => r.subject_id),
+  );
+  const restricted = new Set(
+    (await db.query<{ id: string }>(`select id from subjects where restricted_at is not null`)).map((r) => r.id),
+  );
+  const everGranted = new Set(
+    (
+      await db.query<{ subject_id: string }>(`select distinct subject_id from consent_ledger where status = 'granted'`)
+    ).map((r) => r.subject_id),
+  );
   const latest = new Map(
     (
       await db.query<{ subject_id: string; purpose: string; status: string }>(
@@ -137,7 +152,10 @@ async function checkInvariants(): Promise<void> {
     const consent = policy.partner(partner).consent;
     for (const { payload, status } of adapter.held.values()) {
       // 1. Minimisation: nothing outside the partner's allowlist, ever.
-      expect(fieldPaths(payload).filter((f) => !allowed.includes(f)), `${partner} holds a field it may not have`).toEqual([]);
+      expect(
+        fieldPaths(payload).filter((f) => !allowed.includes(f)),
+        `${partner} holds a field it may not have`,
+      ).toEqual([]);
       const id = subjectOfPayload(payload);
       expect(id, `${partner} holds an entry that names no test subject`).toBeDefined();
       // 2. Erasure: an erased subject is present nowhere.
@@ -151,7 +169,10 @@ async function checkInvariants(): Promise<void> {
         //    while restricted waits for unrestrict (a known gap, see consent-restriction.test.ts).
         expect(everGranted.has(id!), `${partner} holds ${id}, who never consented`).toBe(true);
         if (status === 'subscribed' && !restricted.has(id!)) {
-          expect(latest.get(`${id}/${consent.purpose}`), `${partner} holds ${id} subscribed without a current grant`).toBe('granted');
+          expect(
+            latest.get(`${id}/${consent.purpose}`),
+            `${partner} holds ${id} subscribed without a current grant`,
+          ).toBe('granted');
         }
       }
     }
@@ -165,7 +186,13 @@ async function checkInvariants(): Promise<void> {
   );
   for (const [partner, adapter] of h.adapters) {
     const row = rows.find((r) => r.partner === partner) ?? { intents: 0, outcomes: 0, open: 0 };
-    expect({ partner, calls: adapter.calls.length, intents: row.intents, outcomes: row.outcomes, open: row.open }).toEqual({
+    expect({
+      partner,
+      calls: adapter.calls.length,
+      intents: row.intents,
+      outcomes: row.outcomes,
+      open: row.open,
+    }).toEqual({
       partner,
       calls: adapter.calls.length,
       intents: adapter.calls.length,

@@ -13,7 +13,13 @@ afterEach(async () => {
 
 describe('no personal value leaks out of the lifecycle', () => {
   it('leaves no canary in the transfer log, the consent ledger, the queue or the log output', async () => {
-    const records = [canaryRecord(1), canaryRecord(2), canaryRecord(3, { subscription: { start: new Date('2025-01-01T00:00:00Z'), end: new Date('2026-02-10T10:00:00Z') } })];
+    const records = [
+      canaryRecord(1),
+      canaryRecord(2),
+      canaryRecord(3, {
+        subscription: { start: new Date('2025-01-01T00:00:00Z'), end: new Date('2026-02-10T10:00:00Z') },
+      }),
+    ];
     const rectified = canaryRecord(1, { email: 'canary-1-rectified-x7q@example.test', phone: '+46709990001' });
     const canaries = [...records, rectified].flatMap(canariesOf);
     const hooks = {
@@ -38,7 +44,13 @@ describe('no personal value leaks out of the lifecycle', () => {
     await h.gateway.erase('subj-2', { reason: 'data subject request', operator: 'ops-kim' });
     await h.gateway.runUntilIdle();
     h.adapters.get('intercom')!.fetch = async () => {
-      throw new PartnerError({ partner: 'intercom', operation: 'fetch', kind: 'permanent', status: 404, code: 'not_found' });
+      throw new PartnerError({
+        partner: 'intercom',
+        operation: 'fetch',
+        kind: 'permanent',
+        status: 404,
+        code: 'not_found',
+      });
     };
     h.adapters.get('auth0')!.fetch = async () => {
       throw new Error(`no user ${canaries[4]}`);

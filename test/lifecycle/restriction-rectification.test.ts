@@ -25,7 +25,13 @@ describe('restriction', () => {
     await h.gateway.unrestrict('subj-1', { operator: 'ops-kim' });
     await h.gateway.runUntilIdle();
     const caught = operationsAfter(h, new Map());
-    expect(caught).toEqual({ elogistik: ['upsert'], mailchimp: ['upsert'], stripe: ['upsert'], intercom: ['upsert'], auth0: ['upsert'] });
+    expect(caught).toEqual({
+      elogistik: ['upsert'],
+      mailchimp: ['upsert'],
+      stripe: ['upsert'],
+      intercom: ['upsert'],
+      auth0: ['upsert'],
+    });
     expect(h.adapters.get('mailchimp')!.calls[0]!.subscription).toBe('subscribed');
     const events = await h.gateway.audit.list({ subjectId: 'subj-1', kind: 'event' });
     expect(events.filter((e) => e.trigger === 'restriction').map((e) => [e.operation, e.operator])).toEqual([
@@ -76,12 +82,19 @@ describe('rectification', () => {
     expect(bySubject('intercom').sort()).toEqual(['canary-3-new-x7q@example.test', 'canary-4-new-x7q@example.test']);
     expect(bySubject('auth0').sort()).toEqual(['canary-3-new-x7q@example.test', 'canary-4-new-x7q@example.test']);
     // Mailchimp: only the subject who consented, and no new subscription status on a rectification.
-    expect(calls.mailchimp!.map((c) => [c.payload?.email, c.subscription])).toEqual([['canary-3-new-x7q@example.test', undefined]]);
+    expect(calls.mailchimp!.map((c) => [c.payload?.email, c.subscription])).toEqual([
+      ['canary-3-new-x7q@example.test', undefined],
+    ]);
     expect(calls.stripe).toBeUndefined();
     expect(calls.twilio).toBeUndefined();
     expect(calls.resin).toBeUndefined();
     for (const [partner, list] of Object.entries(calls)) {
-      for (const c of list) expect(Object.keys(c.payload!).every((k) => h!.gateway.policy.allowedFields(partner).some((f) => f.split('.')[0] === k))).toBe(true);
+      for (const c of list)
+        expect(
+          Object.keys(c.payload!).every((k) =>
+            h!.gateway.policy.allowedFields(partner).some((f) => f.split('.')[0] === k),
+          ),
+        ).toBe(true);
     }
   });
 });

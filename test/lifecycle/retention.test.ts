@@ -19,7 +19,11 @@ const rowsOf = (id: string) =>
 describe('retention purge', () => {
   it('removes a subject one year after the relationship ended and the erasure completed, and the log still verifies', async () => {
     h = await startHarness({
-      records: [canaryRecord(1, { subscription: ended }), canaryRecord(2), canaryRecord(3, { subscription: { ...ended, end: new Date('2026-02-10T12:00:00Z') } })],
+      records: [
+        canaryRecord(1, { subscription: ended }),
+        canaryRecord(2),
+        canaryRecord(3, { subscription: { ...ended, end: new Date('2026-02-10T12:00:00Z') } }),
+      ],
     });
     h.clock.now = new Date('2026-01-20T10:00:00Z');
     for (const id of ['subj-1', 'subj-2', 'subj-3']) {
@@ -47,7 +51,12 @@ describe('retention purge', () => {
     expect(subj1Rows).toBeGreaterThan(0);
 
     h.clock.now = new Date('2027-01-31T22:58:00Z'); // not yet a year
-    expect(await h.gateway.purgeExpired()).toEqual({ subjects: 0, logRowsPurged: 0, ledgerRowsPurged: 0, tombstonesPurged: 0 });
+    expect(await h.gateway.purgeExpired()).toEqual({
+      subjects: 0,
+      logRowsPurged: 0,
+      ledgerRowsPurged: 0,
+      tombstonesPurged: 0,
+    });
 
     h.clock.now = new Date('2027-03-02T00:00:00Z');
     const result = await h.gateway.purgeExpired();
@@ -56,15 +65,28 @@ describe('retention purge', () => {
     expect(await count(h, rowsOf('subj-2'))).toBe(subj2Before);
     expect(await count(h, rowsOf('subj-3'))).toBe(subj3Before);
 
-    const purged = await h.gateway.database.query<Record<string, unknown>>(`select * from transfer_log where purged_at is not null`);
+    const purged = await h.gateway.database.query<Record<string, unknown>>(
+      `select * from transfer_log where purged_at is not null`,
+    );
     expect(purged).toHaveLength(subj1Rows);
     for (const row of purged) {
-      expect(row).toMatchObject({ subject_id: null, partner_id: null, operator: null, payload_digest: null, fields: [], categories: [], correlation_id: 'purged', policy_digest: 'purged' });
+      expect(row).toMatchObject({
+        subject_id: null,
+        partner_id: null,
+        operator: null,
+        payload_digest: null,
+        fields: [],
+        categories: [],
+        correlation_id: 'purged',
+        policy_digest: 'purged',
+      });
       expect(row.chain_pos).not.toBeNull();
       expect(row.content_hash).toMatch(/^[0-9a-f]{64}$/);
     }
     const event = await h.gateway.audit.list({ kind: 'event' });
-    expect(event.filter((e) => e.operation === 'retention_purge').map((e) => [e.subjectId, e.trigger])).toEqual([[null, 'retention']]);
+    expect(event.filter((e) => e.operation === 'retention_purge').map((e) => [e.subjectId, e.trigger])).toEqual([
+      [null, 'retention'],
+    ]);
     // Purged rows are out of listings too.
     expect(await h.gateway.audit.list({ subjectId: 'subj-1' })).toEqual([]);
 
@@ -91,7 +113,9 @@ describe('retention purge', () => {
     h.clock.now = new Date('2027-03-11T00:00:00Z');
     expect((await h.gateway.purgeExpired()).subjects).toBe(1);
     expect((await h.gateway.audit.verify()).ok).toBe(true);
-    await h.gateway.database.query(`update transfer_log set content_hash = repeat('0', 64) where seq = (select min(seq) from transfer_log where purged_at is not null)`);
+    await h.gateway.database.query(
+      `update transfer_log set content_hash = repeat('0', 64) where seq = (select min(seq) from transfer_log where purged_at is not null)`,
+    );
     const verified = await h.gateway.audit.verify();
     expect(verified.ok).toBe(false);
   });

@@ -13,7 +13,9 @@ beforeAll(async () => {
   await h.gateway.runUntilIdle();
   await h.gateway.restrict('subj-2', 'disputed accuracy', { operator: 'ops-test' }).catch(() => undefined);
   await h.gateway.audit.seal();
-  seqs = (await h.gateway.database.query<{ seq: string }>(`select seq::text as seq from transfer_log order by seq`)).map((r) => r.seq);
+  seqs = (
+    await h.gateway.database.query<{ seq: string }>(`select seq::text as seq from transfer_log order by seq`)
+  ).map((r) => r.seq);
 });
 afterAll(() => h.close());
 
@@ -42,7 +44,9 @@ describe('audit.verify', () => {
 
   it('fails after any single row is edited', async () => {
     for (const seq of seqs) {
-      const edited = await verifyAfter((tx) => tx.query(`update transfer_log set operation = operation || 'x' where seq = $1`, [seq]));
+      const edited = await verifyAfter((tx) =>
+        tx.query(`update transfer_log set operation = operation || 'x' where seq = $1`, [seq]),
+      );
       expect(edited.ok, `edit of row ${seq}`).toBe(false);
       expect(edited.problems.some((p) => p.seq === seq && /edited/.test(p.problem))).toBe(true);
     }
@@ -50,8 +54,17 @@ describe('audit.verify', () => {
 
   it('fails after a subtle edit (a timestamp moved by a microsecond, a field added)', async () => {
     const seq = seqs[1]!;
-    expect((await verifyAfter((tx) => tx.query(`update transfer_log set at = at + interval '1 microsecond' where seq = $1`, [seq]))).ok).toBe(false);
-    expect((await verifyAfter((tx) => tx.query(`update transfer_log set fields = fields || '{ssn}' where seq = $1`, [seq]))).ok).toBe(false);
+    expect(
+      (
+        await verifyAfter((tx) =>
+          tx.query(`update transfer_log set at = at + interval '1 microsecond' where seq = $1`, [seq]),
+        )
+      ).ok,
+    ).toBe(false);
+    expect(
+      (await verifyAfter((tx) => tx.query(`update transfer_log set fields = fields || '{ssn}' where seq = $1`, [seq])))
+        .ok,
+    ).toBe(false);
   });
 
   it('fails after any single row is removed, the last one included', async () => {
@@ -76,7 +89,10 @@ describe('audit.verify', () => {
   it('fails when a row is re-hashed to hide an edit', async () => {
     const seq = seqs[4]!;
     const rehashed = await verifyAfter(async (tx) => {
-      await tx.query(`update transfer_log set outcome = 'ok', content_hash = md5(content_hash) || md5(content_hash) where seq = $1`, [seq]);
+      await tx.query(
+        `update transfer_log set outcome = 'ok', content_hash = md5(content_hash) || md5(content_hash) where seq = $1`,
+        [seq],
+      );
     });
     expect(rehashed.ok).toBe(false);
   });

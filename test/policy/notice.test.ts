@@ -27,7 +27,10 @@ function parseText(text: string): Section[] {
   const [, ...blocks] = text.trim().split(/\n\s*\n/);
   const sections: Section[] = [];
   for (const block of blocks) {
-    const lines = block.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = block
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const last = sections.at(-1);
     if (lines.length === 1 && last) {
       last.body.push(lines[0]!);
@@ -46,7 +49,10 @@ function parseText(text: string): Section[] {
 function parseMarkdown(text: string): Section[] {
   const [, ...chunks] = text.split(/^## /m);
   return chunks.map((chunk) => {
-    const [heading = '', ...rest] = chunk.split('\n').map((l) => l.trim()).filter(Boolean);
+    const [heading = '', ...rest] = chunk
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     return {
       heading,
       body: rest.filter((l) => !l.startsWith('- ')),
@@ -63,9 +69,16 @@ function split(sections: Section[], leavingHeading: string, otherHeading: string
   const otherAt = sections.findIndex((s) => s.heading === otherHeading);
   // Runs while tests are collected, where expect() does not belong: a plain error fails the file.
   if (leavingAt < 1 || otherAt !== leavingAt + 1) {
-    throw new Error(`expected sections "${leavingHeading}" then "${otherHeading}" after the company and partner sections`);
+    throw new Error(
+      `expected sections "${leavingHeading}" then "${otherHeading}" after the company and partner sections`,
+    );
   }
-  return { company: sections[0]!, partners: sections.slice(1, leavingAt), leaving: sections[leavingAt]!, other: sections[otherAt]! };
+  return {
+    company: sections[0]!,
+    partners: sections.slice(1, leavingAt),
+    leaving: sections[leavingAt]!,
+    other: sections[otherAt]!,
+  };
 }
 
 function modified(edit: (doc: PolicyDocument) => void): Policy {
@@ -76,7 +89,8 @@ function modified(edit: (doc: PolicyDocument) => void): Policy {
 }
 
 const sectionsOf = (p: Policy, lang: NoticeLang): Section[] => parseMarkdown(renderNotice(p, { lang, format: 'md' }));
-const sectionNamed = (sections: Section[], heading: string): Section | undefined => sections.find((s) => s.heading === heading);
+const sectionNamed = (sections: Section[], heading: string): Section | undefined =>
+  sections.find((s) => s.heading === heading);
 
 describe.skipIf(!seed)('the Swedish rendering of the default policy against the published notice', () => {
   // Collected even when skipped: only parse what is there.
@@ -87,11 +101,30 @@ describe.skipIf(!seed)('the Swedish rendering of the default policy against the 
     {
       rule: 'erasure and camera anonymisation at the first month boundary',
       section: 'leaving',
-      patterns: [/raderar alla dina personuppgifter/, /anonymiserar data från kamerorna/, /närm(a)?st[ae] månadsskifte efter avslutat abonnemang/],
+      patterns: [
+        /raderar alla dina personuppgifter/,
+        /anonymiserar data från kamerorna/,
+        /närm(a)?st[ae] månadsskifte efter avslutat abonnemang/,
+      ],
     },
-    { rule: 'consent withdrawal by written notice', section: 'other', patterns: [/återkalla\b.*samtycke.*marknadsföring.*när som helst|när som helst.*återkalla\b.*samtycke.*marknadsföring/, /samtycke.*genom skriftligt meddelande/] },
-    { rule: 'kept one year after the relationship', section: 'other', patterns: [/så länge det finns en pågående kundrelation och ett år därefter/] },
-    { rule: 'information after a written, signed request', section: 'other', patterns: [/skriftlig och egenhändigt undertecknad begäran/, /information om vilka personuppgifter/] },
+    {
+      rule: 'consent withdrawal by written notice',
+      section: 'other',
+      patterns: [
+        /återkalla\b.*samtycke.*marknadsföring.*när som helst|när som helst.*återkalla\b.*samtycke.*marknadsföring/,
+        /samtycke.*genom skriftligt meddelande/,
+      ],
+    },
+    {
+      rule: 'kept one year after the relationship',
+      section: 'other',
+      patterns: [/så länge det finns en pågående kundrelation och ett år därefter/],
+    },
+    {
+      rule: 'information after a written, signed request',
+      section: 'other',
+      patterns: [/skriftlig och egenhändigt undertecknad begäran/, /information om vilka personuppgifter/],
+    },
     { rule: 'rectification, blocking, erasure', section: 'other', patterns: [/rättas, blockeras eller raderas/] },
     { rule: 'complaint to the supervisory authority', section: 'other', patterns: [/klagomål/, /tillsynsmyndighet/] },
   ];
@@ -99,7 +132,11 @@ describe.skipIf(!seed)('the Swedish rendering of the default policy against the 
   for (const format of ['text', 'md'] as const) {
     describe(`format ${format}`, () => {
       const text = renderNotice(policy, { lang: 'sv', format });
-      const rendered = split(format === 'text' ? parseText(text) : parseMarkdown(text), 'Om du slutar vara kund', 'Övrigt');
+      const rendered = split(
+        format === 'text' ? parseText(text) : parseMarkdown(text),
+        'Om du slutar vara kund',
+        'Övrigt',
+      );
 
       it('opens with the company section, its hosting, the camera rule and every category it holds', () => {
         const company = /^Hos (\S+) \((.+)\)/.exec(original.company.heading);
@@ -108,7 +145,9 @@ describe.skipIf(!seed)('the Swedish rendering of the default policy against the 
         expect(textOf(rendered.company)).toMatch(/huvudkopian på all din information/);
         const camera = /Data från kameror \((.+?)\) lämnar inte våra servrar/.exec(textOf(original.company));
         expect(camera).not.toBeNull();
-        const renderedCamera = /Data från kameror \((.+?)\) lämnar inte våra servrar \(utom när du ber om det\)/.exec(textOf(rendered.company));
+        const renderedCamera = /Data från kameror \((.+?)\) lämnar inte våra servrar \(utom när du ber om det\)/.exec(
+          textOf(rendered.company),
+        );
         expect(renderedCamera, 'the camera rule').not.toBeNull();
         for (const kind of camera![1]!.split(/,\s*/)) expect(renderedCamera![1]).toContain(kind);
         expect(rendered.company.bullets).toEqual(original.company.bullets);
@@ -178,7 +217,9 @@ describe('the English rendering', () => {
     expect(other).toContain(doc.controller.supervisoryAuthority.en);
     expect(other).toContain(doc.controller.contact);
     expect(other).toContain(`The controller is ${doc.controller.name}.`);
-    expect(textOf(sectionNamed(sections, 'If you stop being a customer')!)).toContain('first month boundary after the subscription ends');
+    expect(textOf(sectionNamed(sections, 'If you stop being a customer')!)).toContain(
+      'first month boundary after the subscription ends',
+    );
   });
 });
 
@@ -240,7 +281,9 @@ describe('the notice follows the policy', () => {
       expect(after[at - 1]!.heading).toBe('Resin');
       expect(after[at]!.bullets).toEqual(lang === 'sv' ? ['Namn', 'E-postadress'] : ['Name', 'Email address']);
     }
-    expect(renderNotice(p, { lang: 'sv', format: 'text' })).toContain('\nHubSpot\nKundregister för vår försäljning.\n• Namn\n• E-postadress\n');
+    expect(renderNotice(p, { lang: 'sv', format: 'text' })).toContain(
+      '\nHubSpot\nKundregister för vår försäljning.\n• Namn\n• E-postadress\n',
+    );
   });
 
   it('offers consent withdrawal only while some partner rests on consent', () => {
@@ -264,7 +307,9 @@ describe('the notice follows the policy', () => {
     const p = modified((doc) => {
       doc.partners.intercom!.erasure = 'archive';
     });
-    expect(textOf(sectionNamed(sectionsOf(p, 'sv'), 'Om du slutar vara kund')!)).toContain('Hos Intercom arkiveras uppgifterna i stället för att raderas.');
+    expect(textOf(sectionNamed(sectionsOf(p, 'sv'), 'Om du slutar vara kund')!)).toContain(
+      'Hos Intercom arkiveras uppgifterna i stället för att raderas.',
+    );
   });
 
   it('drops the camera rule when the policy has no camera data', () => {

@@ -80,7 +80,11 @@ describe(`queue on ${engine}`, () => {
     await second?.work({ pollingIntervalSeconds: 0.5 });
     for (let i = 0; i < 15; i++) {
       for (const n of [1, 2]) {
-        source.put(canaryRecord(n, { address: { street: `Canarygatan ${i}`, postalCode: '11122', city: 'Stockholm', country: 'SE' } }));
+        source.put(
+          canaryRecord(n, {
+            address: { street: `Canarygatan ${i}`, postalCode: '11122', city: 'Stockholm', country: 'SE' },
+          }),
+        );
         await (i % 2 === 0 || !second ? first : second).changed(`subj-${n}`);
       }
       await new Promise((r) => setTimeout(r, 15));
@@ -89,7 +93,10 @@ describe(`queue on ${engine}`, () => {
     expect(a.maxPerSubject).toBe(1);
     // Changes collapse into the queued job (level-triggered): fewer calls than changes, the last state wins.
     expect(a.calls.length).toBeLessThan(30);
-    expect([...a.held.values()].map((h) => h.payload.address?.street).sort()).toEqual(['Canarygatan 14', 'Canarygatan 14']);
+    expect([...a.held.values()].map((h) => h.payload.address?.street).sort()).toEqual([
+      'Canarygatan 14',
+      'Canarygatan 14',
+    ]);
   });
 
   it('keeps to the partner rate limit across all workers', async () => {
@@ -143,10 +150,24 @@ describe(`queue on ${engine}`, () => {
       await db.drop();
     });
     const gateway = await gatewayOn(db, new MemoryAdapter('elogistik'), new MemorySource());
-    const rows = await db.query<{ retry_limit: number; retry_delay: number; retry_backoff: boolean; dead_letter: string; policy: string }>(
+    const rows = await db.query<{
+      retry_limit: number;
+      retry_delay: number;
+      retry_backoff: boolean;
+      dead_letter: string;
+      policy: string;
+    }>(
       `select retry_limit, retry_delay, retry_backoff, dead_letter, policy from ${db.schema}_queue.queue where name = 'partner-gateway.reconcile.elogistik'`,
     );
-    expect(rows).toEqual([{ retry_limit: 8, retry_delay: 5, retry_backoff: true, dead_letter: 'partner-gateway.dead.elogistik', policy: 'stately' }]);
+    expect(rows).toEqual([
+      {
+        retry_limit: 8,
+        retry_delay: 5,
+        retry_backoff: true,
+        dead_letter: 'partner-gateway.dead.elogistik',
+        policy: 'stately',
+      },
+    ]);
     expect(gateway).toBeDefined();
   });
 });
@@ -154,7 +175,11 @@ describe(`queue on ${engine}`, () => {
 /** Another connection pool on the same PostgreSQL schema, as a second worker process would have. */
 async function sharedDb(db: Awaited<ReturnType<typeof testDatabase>>) {
   const { openDatabase } = await import('../../src/store/database.ts');
-  const other = await openDatabase({ url: process.env.PARTNER_GATEWAY_TEST_DATABASE_URL!, schema: db.schema, poolSize: 4 });
+  const other = await openDatabase({
+    url: process.env.PARTNER_GATEWAY_TEST_DATABASE_URL!,
+    schema: db.schema,
+    poolSize: 4,
+  });
   cleanups.push(() => other.close());
   return other;
 }

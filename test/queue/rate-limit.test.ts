@@ -8,7 +8,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function limiterWith(limits: Record<string, PartnerLimits>, sleep?: (ms: number) => Promise<void>): Promise<RateLimiter> {
+async function limiterWith(
+  limits: Record<string, PartnerLimits>,
+  sleep?: (ms: number) => Promise<void>,
+): Promise<RateLimiter> {
   const db = await testDatabase();
   cleanups.push(async () => {
     await db.close();
@@ -35,7 +38,10 @@ describe(`RateLimiter (${engine})`, () => {
   });
 
   it('paces exactly at the limit when the host sets no headroom, and lets a burst go at once', async () => {
-    const limiter = await limiterWith({ exact: { perSecond: 10, headroom: 0 }, bursty: { perSecond: 10, burst: 3, headroom: 0 } });
+    const limiter = await limiterWith({
+      exact: { perSecond: 10, headroom: 0 },
+      bursty: { perSecond: 10, burst: 3, headroom: 0 },
+    });
     for (const gap of gaps(await limiter.reserve('exact', 3))) expect(gap).toBeCloseTo(100, 1);
     const bursty = await limiter.reserve('bursty', 5);
     expect(bursty.slice(0, 3)).toEqual([0, 0, 0]);
@@ -67,9 +73,15 @@ describe(`RateLimiter (${engine})`, () => {
   });
 
   it('refuses limits that make no sense, naming the partner and the setting', async () => {
-    await expect(limiterWith({ stripe: { perSecond: 25, headroom: 1 } })).rejects.toThrow('limits.stripe.headroom must be at least 0 and below 1, got 1');
-    await expect(limiterWith({ auth0: { perSecond: 0 } })).rejects.toThrow('limits.auth0.perSecond must be a positive number, got 0');
-    await expect(limiterWith({ twilio: { perSecond: 1, burst: 0 } })).rejects.toThrow('limits.twilio.burst must be at least 1, got 0');
+    await expect(limiterWith({ stripe: { perSecond: 25, headroom: 1 } })).rejects.toThrow(
+      'limits.stripe.headroom must be at least 0 and below 1, got 1',
+    );
+    await expect(limiterWith({ auth0: { perSecond: 0 } })).rejects.toThrow(
+      'limits.auth0.perSecond must be a positive number, got 0',
+    );
+    await expect(limiterWith({ twilio: { perSecond: 1, burst: 0 } })).rejects.toThrow(
+      'limits.twilio.burst must be at least 1, got 0',
+    );
   });
 
   it('holds every call back until a pause the partner asked for has passed', async () => {

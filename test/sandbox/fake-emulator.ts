@@ -1,4 +1,10 @@
-import type { EmulatorLimits, EmulatorRequest, EmulatorResponse, Holding, PartnerEmulator } from '../../src/emulator.ts';
+import type {
+  EmulatorLimits,
+  EmulatorRequest,
+  EmulatorResponse,
+  Holding,
+  PartnerEmulator,
+} from '../../src/emulator.ts';
 
 export interface FakeOptions {
   readonly partner?: string;

@@ -17,7 +17,8 @@ describe('fault draws', () => {
   });
 
   it('are the same for the same seed and partner, different for another seed, and replay after rewind', () => {
-    const sequence = (injector: FaultInjector): (FaultKind | null)[] => Array.from({ length: 200 }, () => injector.next().fault);
+    const sequence = (injector: FaultInjector): (FaultKind | null)[] =>
+      Array.from({ length: 200 }, () => injector.next().fault);
     const spec = { errorRate: 0.3 };
     const first = new FaultInjector(spec, 42, 'kv');
     const a = sequence(first);
@@ -49,7 +50,10 @@ describe('fault draws', () => {
 
 describe('fault configuration', () => {
   it("merges '*' with a partner's own entry", () => {
-    expect(specFor({ '*': { latencyMs: 5, errorRate: 0.1 }, kv: { errorRate: 0.5 } }, 'kv')).toEqual({ latencyMs: 5, errorRate: 0.5 });
+    expect(specFor({ '*': { latencyMs: 5, errorRate: 0.1 }, kv: { errorRate: 0.5 } }, 'kv')).toEqual({
+      latencyMs: 5,
+      errorRate: 0.5,
+    });
     expect(specFor({ '*': { latencyMs: 5 } }, 'other')).toEqual({ latencyMs: 5 });
   });
 
@@ -58,6 +62,8 @@ describe('fault configuration', () => {
     expect(() => validateFaults({ '*': { errorRate: 1.5 } }, [])).toThrow(/errorRate/);
     expect(() => validateFaults({ '*': { errorRate: 0.6, dropRate: 0.6 } }, [])).toThrow(/more than 1/);
     expect(() => validateFaults({ '*': { latencyMs: { min: 10, max: 5 } } }, [])).toThrow(/latencyMs/);
-    expect(() => validateFaults({ '*': { errorRate: 0.5, dropRate: 0.5, latencyMs: { min: 0, max: 5 } } }, [])).not.toThrow();
+    expect(() =>
+      validateFaults({ '*': { errorRate: 0.5, dropRate: 0.5, latencyMs: { min: 0, max: 5 } } }, []),
+    ).not.toThrow();
   });
 });

@@ -17,7 +17,8 @@ export interface CallInit {
 
 /** One request on its own connection (no agent), so a dropped socket affects only this call. */
 export function call(url: string, init: CallInit = {}): Promise<Reply> {
-  const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  const body =
+    init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
   return new Promise((resolve, reject) => {
     const req = request(
       url,

@@ -45,7 +45,9 @@ describe('sandbox inspection', () => {
     const box = await started();
     await call(`${box.url('kv')}/kv/a`, { method: 'PUT', body: { email: 'a@example.com' } });
     const reply = await call(`${box.inspectUrl}/partners/kv/holdings`);
-    expect(reply.json<Record<string, Holding>>()).toEqual({ a: { personal: { email: 'a@example.com' }, meta: { version: 1 } } });
+    expect(reply.json<Record<string, Holding>>()).toEqual({
+      a: { personal: { email: 'a@example.com' }, meta: { version: 1 } },
+    });
     expect(box.holdings('kv')).toEqual(reply.json());
     expect((await call(`${box.inspectUrl}/partners/nobody/holdings`)).status).toBe(404);
   });
@@ -66,7 +68,9 @@ describe('sandbox inspection', () => {
       expect(Date.parse(entry.time)).not.toBeNaN();
       expect(entry.durationMs).toBeGreaterThanOrEqual(0);
     }
-    const afterFirst = (await call(`${box.inspectUrl}/partners/kv/requests?since=${log[0]?.seq}`)).json<RequestLogEntry[]>();
+    const afterFirst = (await call(`${box.inspectUrl}/partners/kv/requests?since=${log[0]?.seq}`)).json<
+      RequestLogEntry[]
+    >();
     expect(afterFirst.map((entry) => entry.method)).toEqual(['GET', 'DELETE']);
     const byTime = await call(`${box.inspectUrl}/partners/kv/requests?since=${encodeURIComponent(log[0]?.time ?? '')}`);
     expect(byTime.json<RequestLogEntry[]>().length).toBe(3);
@@ -111,17 +115,22 @@ describe('sandbox inspection', () => {
     await call(`${box.url('kv')}/kv/a`, { method: 'PUT', body: { email: canary } });
     await call(`${box.url('kv')}/kv/a?email=${encodeURIComponent(canary)}`, { headers: { 'x-subject': canary } });
     const inspected = await Promise.all(
-      ['/partners', '/partners/kv/requests', '/stats'].map(async (path) => (await call(`${box.inspectUrl}${path}`)).text),
+      ['/partners', '/partners/kv/requests', '/stats'].map(
+        async (path) => (await call(`${box.inspectUrl}${path}`)).text,
+      ),
     );
     for (const text of inspected) expect(text).not.toContain(canary);
-    for (const value of [box.partners(), box.requests('kv'), box.stats()]) expect(JSON.stringify(value)).not.toContain(canary);
+    for (const value of [box.partners(), box.requests('kv'), box.stats()])
+      expect(JSON.stringify(value)).not.toContain(canary);
     expect((await call(`${box.inspectUrl}/partners/kv/holdings`)).text).toContain(canary);
   });
 
   it('refuses a foreign Host or Origin (DNS rebinding, cross-site reset)', async () => {
     const box = await started();
     expect((await call(`${box.inspectUrl}/stats`, { headers: { host: 'evil.example' } })).status).toBe(403);
-    expect((await call(`${box.inspectUrl}/reset`, { method: 'POST', headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    expect(
+      (await call(`${box.inspectUrl}/reset`, { method: 'POST', headers: { origin: 'https://evil.example' } })).status,
+    ).toBe(403);
     const local = await call(`${box.inspectUrl}/stats`, { headers: { origin: 'http://localhost:3000' } });
     expect(local.status).toBe(200);
     expect(local.headers['access-control-allow-origin']).toBe('http://localhost:3000');
@@ -165,10 +174,12 @@ describe('sandbox inspection', () => {
   });
 
   it('rejects duplicate partners and fault entries for partners it does not serve', async () => {
-    await expect(startSandbox({ emulators: [new FakeKvEmulator(), new FakeKvEmulator()] })).rejects.toThrow(/two emulators/);
-    await expect(startSandbox({ emulators: [new FakeKvEmulator()], faults: { stripe: { errorRate: 1 } } })).rejects.toThrow(
-      /stripe/,
+    await expect(startSandbox({ emulators: [new FakeKvEmulator(), new FakeKvEmulator()] })).rejects.toThrow(
+      /two emulators/,
     );
+    await expect(
+      startSandbox({ emulators: [new FakeKvEmulator()], faults: { stripe: { errorRate: 1 } } }),
+    ).rejects.toThrow(/stripe/);
     const box = await started();
     expect(() => box.url('stripe')).toThrow(/stripe/);
     expect(() => box.holdings('stripe')).toThrow(/stripe/);

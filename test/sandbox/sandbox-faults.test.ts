@@ -40,7 +40,10 @@ describe('sandbox faults', () => {
   });
 
   it('without a partner shape an injected error is a plain 503 with Retry-After', async () => {
-    sandbox = await startSandbox({ emulators: [new FakeKvEmulator()], faults: { '*': { errorRate: 1, retryAfterSeconds: 7 } } });
+    sandbox = await startSandbox({
+      emulators: [new FakeKvEmulator()],
+      faults: { '*': { errorRate: 1, retryAfterSeconds: 7 } },
+    });
     const reply = await call(`${sandbox.url('kv')}/kv/a`);
     expect(reply.status).toBe(503);
     expect(reply.headers['retry-after']).toBe('7');
@@ -91,7 +94,9 @@ describe('sandbox faults', () => {
   it('afterHandling: the partner acts but the answer is lost', async () => {
     const emulator = new FakeKvEmulator();
     sandbox = await startSandbox({ emulators: [emulator], faults: { kv: { dropRate: 1, afterHandling: true } } });
-    await expect(call(`${sandbox.url('kv')}/kv/a`, { method: 'PUT', body: { email: 'a@example.com' } })).rejects.toThrow();
+    await expect(
+      call(`${sandbox.url('kv')}/kv/a`, { method: 'PUT', body: { email: 'a@example.com' } }),
+    ).rejects.toThrow();
     expect(emulator.handled).toBe(1);
     expect(Object.keys(sandbox.holdings('kv'))).toEqual(['a']);
   });

@@ -44,7 +44,10 @@ describe('sandbox limits', () => {
 
   it('window: at most max requests per fixed window, Retry-After within the window', async () => {
     // An hour-long window: the burst straddles a boundary once in a blue moon, hence the tolerance.
-    sandbox = await startSandbox({ emulators: [new FakeKvEmulator({ limits: { window: { ms: 3_600_000, max: 5 } } })], limits: true });
+    sandbox = await startSandbox({
+      emulators: [new FakeKvEmulator({ limits: { window: { ms: 3_600_000, max: 5 } } })],
+      limits: true,
+    });
     const replies = await burst(sandbox.url('kv'), 15);
     expect(passed(replies).length).toBeGreaterThanOrEqual(5);
     expect(passed(replies).length).toBeLessThanOrEqual(10);
@@ -74,7 +77,9 @@ describe('sandbox limits', () => {
     const reads = await burst(sandbox.url('kv'), 20);
     expect(reads.every((reply) => reply.status === 404)).toBe(true);
     const writes = await all(
-      Array.from({ length: 5 }, (_, i) => call(`${sandbox?.url('kv')}/kv/k${i}`, { method: 'PUT', body: { email: 'x' } })),
+      Array.from({ length: 5 }, (_, i) =>
+        call(`${sandbox?.url('kv')}/kv/k${i}`, { method: 'PUT', body: { email: 'x' } }),
+      ),
     );
     const statuses = writes.map((result) => (result.status === 'fulfilled' ? result.value.status : 0));
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(3);

@@ -19,11 +19,19 @@ describe(`subject state on ${engine}`, () => {
     await migrate(db);
     // Entries 1..12 alternate grant / withdraw for subj-1; the last one (12) is a withdrawal.
     for (let i = 1; i <= 12; i++) {
-      await db.query(`insert into consent_ledger (subject_id, purpose, status, source) values ('subj-1', 'marketing', $1, 'test')`, [i % 2 ? 'granted' : 'withdrawn']);
+      await db.query(
+        `insert into consent_ledger (subject_id, purpose, status, source) values ('subj-1', 'marketing', $1, 'test')`,
+        [i % 2 ? 'granted' : 'withdrawn'],
+      );
     }
     // And for subj-2, nine withdrawals then a grant as entry 22.
-    for (let i = 13; i <= 21; i++) await db.query(`insert into consent_ledger (subject_id, purpose, status, source) values ('subj-2', 'marketing', 'withdrawn', 'test')`);
-    await db.query(`insert into consent_ledger (subject_id, purpose, status, source) values ('subj-2', 'marketing', 'granted', 'test')`);
+    for (let i = 13; i <= 21; i++)
+      await db.query(
+        `insert into consent_ledger (subject_id, purpose, status, source) values ('subj-2', 'marketing', 'withdrawn', 'test')`,
+      );
+    await db.query(
+      `insert into consent_ledger (subject_id, purpose, status, source) values ('subj-2', 'marketing', 'granted', 'test')`,
+    );
     const states = await loadStates(db, ['subj-1', 'subj-2']);
     expect(states.get('subj-1')!.directives.consent.marketing).toEqual({ status: 'withdrawn', entryId: '12' });
     expect(states.get('subj-2')!.directives.consent.marketing).toEqual({ status: 'granted', entryId: '22' });

@@ -24,8 +24,24 @@ describe(`store on ${engine}`, () => {
     const all = listMigrations().map((m) => m.version);
     expect(await migrate(db)).toEqual(all);
     expect(await migrate(db)).toEqual([]);
-    const tables = (await db.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = $1 order by 1`, [db.schema])).map((r) => r.table_name);
-    expect(tables).toEqual(expect.arrayContaining(['subjects', 'links', 'consent_ledger', 'tombstones', 'transfer_log', 'log_chain', 'rate_limits', 'schema_migrations']));
+    const tables = (
+      await db.query<{ table_name: string }>(
+        `select table_name from information_schema.tables where table_schema = $1 order by 1`,
+        [db.schema],
+      )
+    ).map((r) => r.table_name);
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'subjects',
+        'links',
+        'consent_ledger',
+        'tombstones',
+        'transfer_log',
+        'log_chain',
+        'rate_limits',
+        'schema_migrations',
+      ]),
+    );
   });
 
   it.runIf(engine === 'postgres')('lets processes starting together migrate without racing', async () => {
@@ -48,7 +64,12 @@ describe('embedded store in a directory', () => {
     const script = `import { openDatabase } from ${JSON.stringify(new URL('../../src/store/database.ts', import.meta.url).pathname)};
       try { await openDatabase({ dataDir: ${JSON.stringify(dir)} }); console.log('opened'); } catch (e) { console.log(e.message); }`;
     const output = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script]);
+      const child = spawn(process.execPath, [
+        '--disable-warning=ExperimentalWarning',
+        '--input-type=module',
+        '-e',
+        script,
+      ]);
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += String(d)));
       child.on('exit', () => resolve(out));

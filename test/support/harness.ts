@@ -17,9 +17,13 @@ export interface Harness {
 export const testSecrets = { pseudonymKey: 'test-pseudonym-key-0123456789abcdef' };
 
 /** A gateway on the test engine with an in-memory adapter for every partner in the default policy. */
-export async function startHarness(options: { records?: unknown[]; batch?: Record<string, number>; overrides?: Partial<GatewayOptions> } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { records?: unknown[]; batch?: Record<string, number>; overrides?: Partial<GatewayOptions> } = {},
+): Promise<Harness> {
   const policy = loadPolicyFile();
-  const adapters = new Map(policy.partnerNames.map((p) => [p, new MemoryAdapter(p, { batch: options.batch?.[p] ?? 0 })]));
+  const adapters = new Map(
+    policy.partnerNames.map((p) => [p, new MemoryAdapter(p, { batch: options.batch?.[p] ?? 0 })]),
+  );
   const source = new MemorySource(options.records ?? []);
   const db = await testDatabase();
   const { logger, text } = capturedLogger();

@@ -1,4 +1,11 @@
-import { PartnerError, type CallContext, type PartnerAdapter, type PartnerPayload, type SubjectRef, type UpsertInput } from '../../src/adapter.ts';
+import {
+  PartnerError,
+  type CallContext,
+  type PartnerAdapter,
+  type PartnerPayload,
+  type SubjectRef,
+  type UpsertInput,
+} from '../../src/adapter.ts';
 
 export interface RecordedCall {
   readonly operation: 'upsert' | 'upsert_batch' | 'erase' | 'suppress' | 'fetch' | 'act';
@@ -40,7 +47,13 @@ export class MemoryAdapter implements PartnerAdapter {
   }
 
   async upsert(input: UpsertInput, ctx: CallContext) {
-    this.calls.push({ operation: 'upsert', ref: input.ref, payload: input.payload, ...(input.subscription ? { subscription: input.subscription } : {}), ctx });
+    this.calls.push({
+      operation: 'upsert',
+      ref: input.ref,
+      payload: input.payload,
+      ...(input.subscription ? { subscription: input.subscription } : {}),
+      ctx,
+    });
     const failure = this.#failures.shift();
     if (failure) throw failure;
     return this.#store(input);
@@ -75,11 +88,22 @@ export class MemoryAdapter implements PartnerAdapter {
     const existing = input.ref.partnerIds.find((id) => this.held.has(id));
     const id = existing ?? `${this.partner}-${this.#next++}`;
     const previous = this.held.get(id);
-    this.held.set(id, { payload: input.payload, ...((input.subscription ?? previous?.status) ? { status: input.subscription ?? previous?.status } : {}) });
+    this.held.set(id, {
+      payload: input.payload,
+      ...((input.subscription ?? previous?.status) ? { status: input.subscription ?? previous?.status } : {}),
+    });
     return { partnerId: id, created: !existing };
   }
 }
 
 export const retryable = (partner: string, retryAfterMs?: number) =>
-  new PartnerError({ partner, operation: 'upsert', kind: 'retryable', status: 503, code: 'unavailable', ...(retryAfterMs ? { retryAfterMs } : {}) });
-export const permanent = (partner: string) => new PartnerError({ partner, operation: 'upsert', kind: 'permanent', status: 400, code: 'invalid' });
+  new PartnerError({
+    partner,
+    operation: 'upsert',
+    kind: 'retryable',
+    status: 503,
+    code: 'unavailable',
+    ...(retryAfterMs ? { retryAfterMs } : {}),
+  });
+export const permanent = (partner: string) =>
+  new PartnerError({ partner, operation: 'upsert', kind: 'permanent', status: 400, code: 'invalid' });

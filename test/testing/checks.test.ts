@@ -34,7 +34,9 @@ describe('canary records', () => {
       { subjectId: 'subj-2', field: 'email' },
       { subjectId: 'subj-3', field: 'address.city' },
     ]);
-    expect(findCanaries(planted, records, { ignoreCase: false })).toEqual([{ subjectId: 'subj-3', field: 'address.city' }]);
+    expect(findCanaries(planted, records, { ignoreCase: false })).toEqual([
+      { subjectId: 'subj-3', field: 'address.city' },
+    ]);
     const clean = '{"level":30,"msg":"sent","subject":"subj-2","partner":"stripe","fields":["name","email"]}';
     expect(findCanaries(clean, records)).toEqual([]);
     expect(() => assertNoCanaries(clean, records)).not.toThrow();
@@ -78,7 +80,12 @@ describe('holdings checks', () => {
       twilio: {},
     };
     expect(holdingsProblems(policy, holdings)).toEqual([]);
-    expect(checkPartnerHoldings(policy, 'resin', holdings.resin)).toMatchObject({ records: 1, held: ['ip_address'], allowed: ['ip_address'], problems: [] });
+    expect(checkPartnerHoldings(policy, 'resin', holdings.resin)).toMatchObject({
+      records: 1,
+      held: ['ip_address'],
+      allowed: ['ip_address'],
+      problems: [],
+    });
   });
 
   it('name the partner and field outside its allowlist, never the value', () => {
@@ -95,7 +102,8 @@ describe('holdings checks', () => {
     ]);
     expect(() => assertHoldingsAllowed(policy, holdings)).toThrow(/stripe holds email/);
     const text = problems.join('\n');
-    for (const value of ['Secret Person', 'secret@example.test', '00:11:22:33:44:55', 'other@example.test']) expect(text).not.toContain(value);
+    for (const value of ['Secret Person', 'secret@example.test', '00:11:22:33:44:55', 'other@example.test'])
+      expect(text).not.toContain(value);
   });
 
   it('find an erased subject by its email, also nested and in other case', () => {

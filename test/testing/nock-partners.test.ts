@@ -3,7 +3,13 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../../src/gateway.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
-import { assertHoldingsAllowed, canaryRecord, MemorySource, mockPartnersWithNock, type MockPartners } from '../../src/testing/index.ts';
+import {
+  assertHoldingsAllowed,
+  canaryRecord,
+  MemorySource,
+  mockPartnersWithNock,
+  type MockPartners,
+} from '../../src/testing/index.ts';
 
 const policy = loadPolicyFile();
 
@@ -78,9 +84,14 @@ describe('mockPartnersWithNock', () => {
     nock.cleanAll();
     partners = await mockPartnersWithNock({ baseUrls: { stripe: baseUrls.stripe } });
     expect(partners.partners).toEqual(['stripe']);
-    await expect(fetch('https://api.intercom.io/contacts')).rejects.toMatchObject({ cause: { name: 'NetConnectNotAllowedError' } });
+    await expect(fetch('https://api.intercom.io/contacts')).rejects.toMatchObject({
+      cause: { name: 'NetConnectNotAllowedError' },
+    });
     const stripe = partners.adapter('stripe');
-    await stripe.upsert!({ ref: { pseudonym: 'p1', partnerIds: [] }, payload: { name: { given: 'A', family: 'B' } } }, { correlationId: 'c', idempotencyKey: 'k' });
+    await stripe.upsert!(
+      { ref: { pseudonym: 'p1', partnerIds: [] }, payload: { name: { given: 'A', family: 'B' } } },
+      { correlationId: 'c', idempotencyKey: 'k' },
+    );
     expect(Object.values(partners.holdings('stripe')).map((h) => h.personal)).toEqual([{ name: 'A B' }]);
   });
 

@@ -59,7 +59,9 @@ describe('startTestPartners', () => {
     await gw.changed('subj-1');
     await gw.runUntilIdle();
 
-    expect(heldFields(partners, 'elogistik')).toEqual([['address.city', 'address.country', 'address.postalCode', 'address.street', 'email', 'name', 'phone']]);
+    expect(heldFields(partners, 'elogistik')).toEqual([
+      ['address.city', 'address.country', 'address.postalCode', 'address.street', 'email', 'name', 'phone'],
+    ]);
     expect(heldFields(partners, 'stripe')).toEqual([['name']]);
     expect(heldFields(partners, 'intercom')).toEqual([['email', 'name', 'phone']]);
     expect(heldFields(partners, 'auth0')).toHaveLength(1);
@@ -102,7 +104,10 @@ describe('startTestPartners', () => {
     // Auth0 without createUsers refuses a subject it has no user for, as production would.
     const auth0 = partners.adapter('auth0', { createUsers: false });
     await expect(
-      auth0.upsert!({ ref: { pseudonym: 'p1', partnerIds: [] }, payload: { email: 'x@example.test' } }, { correlationId: 'c', idempotencyKey: 'k' }),
+      auth0.upsert!(
+        { ref: { pseudonym: 'p1', partnerIds: [] }, payload: { email: 'x@example.test' } },
+        { correlationId: 'c', idempotencyKey: 'k' },
+      ),
     ).rejects.toMatchObject({ kind: 'permanent' });
   });
 
@@ -111,7 +116,10 @@ describe('startTestPartners', () => {
     try {
       const stripe = partners.adapter('stripe');
       await expect(
-        stripe.upsert!({ ref: { pseudonym: 'p1', partnerIds: [] }, payload: { name: { given: 'A', family: 'B' } } }, { correlationId: 'c', idempotencyKey: 'k' }),
+        stripe.upsert!(
+          { ref: { pseudonym: 'p1', partnerIds: [] }, payload: { name: { given: 'A', family: 'B' } } },
+          { correlationId: 'c', idempotencyKey: 'k' },
+        ),
       ).rejects.toMatchObject({ kind: 'retryable' });
       expect(partners.requests('stripe').some((entry) => entry.fault === 'error')).toBe(true);
     } finally {

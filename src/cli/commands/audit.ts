@@ -9,7 +9,9 @@ import { line, printJson, table, write } from '../output.ts';
 const PAGE = 1_000;
 
 export function auditCommand(program: Command): void {
-  const group = program.command('audit').description('the transfer log: every outbound call, its intent and outcome, hash-chained');
+  const group = program
+    .command('audit')
+    .description('the transfer log: every outbound call, its intent and outcome, hash-chained');
 
   group
     .command('list')
@@ -20,25 +22,52 @@ export function auditCommand(program: Command): void {
     .option('--after <seq>', 'rows after this sequence number (paging)', positiveInt)
     .option('--limit <n>', 'at most this many rows', positiveInt, 100)
     .action(
-      action(async (ctx, flags: { subject?: string; partner?: string; since?: Date; after?: number; limit: number }) => {
-        const gateway = await ctx.gateway({ partners: false });
-        const rows = await gateway.audit.list({
-          ...(flags.subject ? { subjectId: flags.subject } : {}),
-          ...(flags.partner ? { partner: flags.partner } : {}),
-          ...(flags.since ? { since: flags.since } : {}),
-          ...(flags.after ? { afterSeq: String(flags.after) } : {}),
-          limit: flags.limit,
-        });
-        if (ctx.json) return printJson(rows);
-        if (rows.length === 0) return line('no log rows');
-        await line(
-          table(
-            ['seq', 'at', 'kind', 'subject', 'partner', 'operation', 'trigger', 'operator', 'outcome', 'http', 'fields'],
-            rows.map((r) => [r.seq, r.at, r.kind, r.subjectId, r.partner, r.operation, r.trigger, r.operator, r.outcome, r.httpStatus, r.fields.join(',') || null]),
-          ),
-        );
-        if (rows.length === flags.limit) await line(`(first ${flags.limit} rows: --after ${rows[rows.length - 1]!.seq} for more)`);
-      }),
+      action(
+        async (ctx, flags: { subject?: string; partner?: string; since?: Date; after?: number; limit: number }) => {
+          const gateway = await ctx.gateway({ partners: false });
+          const rows = await gateway.audit.list({
+            ...(flags.subject ? { subjectId: flags.subject } : {}),
+            ...(flags.partner ? { partner: flags.partner } : {}),
+            ...(flags.since ? { since: flags.since } : {}),
+            ...(flags.after ? { afterSeq: String(flags.after) } : {}),
+            limit: flags.limit,
+          });
+          if (ctx.json) return printJson(rows);
+          if (rows.length === 0) return line('no log rows');
+          await line(
+            table(
+              [
+                'seq',
+                'at',
+                'kind',
+                'subject',
+                'partner',
+                'operation',
+                'trigger',
+                'operator',
+                'outcome',
+                'http',
+                'fields',
+              ],
+              rows.map((r) => [
+                r.seq,
+                r.at,
+                r.kind,
+                r.subjectId,
+                r.partner,
+                r.operation,
+                r.trigger,
+                r.operator,
+                r.outcome,
+                r.httpStatus,
+                r.fields.join(',') || null,
+              ]),
+            ),
+          );
+          if (rows.length === flags.limit)
+            await line(`(first ${flags.limit} rows: --after ${rows[rows.length - 1]!.seq} for more)`);
+        },
+      ),
     );
 
   group
@@ -50,13 +79,23 @@ export function auditCommand(program: Command): void {
         const result = await gateway.audit.verify();
         if (ctx.json) await printJson(result);
         else if (result.ok) {
-          await line(`audit log verified: ${result.rowsChecked} row(s) checked, ${result.purgedRows} purged by retention, ${result.unsealed} not sealed yet`);
+          await line(
+            `audit log verified: ${result.rowsChecked} row(s) checked, ${result.purgedRows} purged by retention, ${result.unsealed} not sealed yet`,
+          );
         } else {
-          await line(table(['chain position', 'seq', 'problem'], result.problems.map((p) => [p.chainPos, p.seq, p.problem])));
+          await line(
+            table(
+              ['chain position', 'seq', 'problem'],
+              result.problems.map((p) => [p.chainPos, p.seq, p.problem]),
+            ),
+          );
         }
         if (!result.ok) {
-          const shown = result.problems.slice(0, 5).map((p) => `${p.seq ? `seq ${p.seq}` : `chain position ${p.chainPos ?? '?'}`}: ${p.problem}`);
-          const more = result.problems.length > shown.length ? `; and ${result.problems.length - shown.length} more` : '';
+          const shown = result.problems
+            .slice(0, 5)
+            .map((p) => `${p.seq ? `seq ${p.seq}` : `chain position ${p.chainPos ?? '?'}`}: ${p.problem}`);
+          const more =
+            result.problems.length > shown.length ? `; and ${result.problems.length - shown.length} more` : '';
           throw new CliError(`audit verify failed: ${result.problems.length} problem(s): ${shown.join('; ')}${more}`);
         }
       }),
@@ -82,7 +121,8 @@ export function auditCommand(program: Command): void {
             ...(after ? { afterSeq: after } : {}),
             limit: PAGE,
           });
-          if (rows.length > 0) await write(rows.map(flags.format === 'csv' ? csvRow : (r) => `${JSON.stringify(r)}\n`).join(''));
+          if (rows.length > 0)
+            await write(rows.map(flags.format === 'csv' ? csvRow : (r) => `${JSON.stringify(r)}\n`).join(''));
           if (rows.length < PAGE) break;
           // The highest seq of the page (seq is a bigint, sent as text).
           after = rows.reduce((max, r) => (BigInt(r.seq) > BigInt(max) ? r.seq : max), rows[0]!.seq);
@@ -92,8 +132,29 @@ export function auditCommand(program: Command): void {
 }
 
 const CSV_COLUMNS = [
-  'seq', 'at', 'kind', 'intentSeq', 'subjectId', 'partner', 'operation', 'purpose', 'legalBasis', 'trigger', 'operator', 'correlationId',
-  'fields', 'categories', 'payloadDigest', 'partnerId', 'outcome', 'httpStatus', 'errorCode', 'attempt', 'durationMs', 'policyDigest', 'sealed',
+  'seq',
+  'at',
+  'kind',
+  'intentSeq',
+  'subjectId',
+  'partner',
+  'operation',
+  'purpose',
+  'legalBasis',
+  'trigger',
+  'operator',
+  'correlationId',
+  'fields',
+  'categories',
+  'payloadDigest',
+  'partnerId',
+  'outcome',
+  'httpStatus',
+  'errorCode',
+  'attempt',
+  'durationMs',
+  'policyDigest',
+  'sealed',
 ] as const satisfies readonly (keyof TransferRow)[];
 
 function csvRow(row: TransferRow): string {

@@ -15,7 +15,9 @@ interface ConsentFlags {
 }
 
 export function consentCommand(program: Command): void {
-  const group = program.command('consent').description('record a consent grant or withdrawal (partners that rest on it follow)');
+  const group = program
+    .command('consent')
+    .description('record a consent grant or withdrawal (partners that rest on it follow)');
   for (const verb of ['grant', 'withdraw'] as const) {
     group
       .command(verb)
@@ -27,19 +29,31 @@ export function consentCommand(program: Command): void {
       .argument('<subject>', 'the subject id', subjectId)
       .requiredOption('--purpose <purpose>', 'the consent-based purpose in the policy (e.g. marketing)', nonBlank)
       .requiredOption('--source <source>', 'where it came from: web-form, written-notice, support-ticket...', nonBlank)
-      .option('--evidence <ref>', 'a reference to the evidence (document id, ticket number), never the document itself', nonBlank)
+      .option(
+        '--evidence <ref>',
+        'a reference to the evidence (document id, ticket number), never the document itself',
+        nonBlank,
+      )
       .option('--no-wait', 'record and enqueue only; leave the partner calls to a running worker')
       .option('--timeout <seconds>', 'give up waiting for the partner calls after this long', positiveInt, 120)
       .action(
         action(async (ctx, subject: string, flags: ConsentFlags) => {
           const gateway = await ctx.gateway({ partners: true });
           checkConsentPurpose(gateway.policy, flags.purpose);
-          const input = { source: flags.source, operator: ctx.operator, ...(flags.evidence ? { evidence: flags.evidence } : {}) };
+          const input = {
+            source: flags.source,
+            operator: ctx.operator,
+            ...(flags.evidence ? { evidence: flags.evidence } : {}),
+          };
           const entry: ConsentEntry =
-            verb === 'grant' ? await gateway.consent.grant(subject, flags.purpose, input) : await gateway.consent.withdraw(subject, flags.purpose, input);
+            verb === 'grant'
+              ? await gateway.consent.grant(subject, flags.purpose, input)
+              : await gateway.consent.withdraw(subject, flags.purpose, input);
           await settle(gateway, flags.wait, flags.timeout);
           if (ctx.json) return printJson(entry);
-          await line(`consent for ${entry.purpose} ${entry.status} for ${entry.subjectId} (entry ${entry.id}, source ${entry.source}${entry.evidence ? `, evidence ${entry.evidence}` : ''})`);
+          await line(
+            `consent for ${entry.purpose} ${entry.status} for ${entry.subjectId} (entry ${entry.id}, source ${entry.source}${entry.evidence ? `, evidence ${entry.evidence}` : ''})`,
+          );
         }),
       );
   }

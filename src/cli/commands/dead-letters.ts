@@ -19,7 +19,12 @@ export function deadLettersCommand(program: Command): void {
         const letters = await gateway.deadLetters(flags.partner);
         if (ctx.json) return printJson(letters);
         if (letters.length === 0) return line(`no dead letters${flags.partner ? ` at ${flags.partner}` : ''}`);
-        await line(table(['id', 'partner', 'subject', 'trigger', 'created', 'last error'], letters.map((d) => [d.id, d.partner, d.subjectId, d.trigger, d.createdOn, d.error])));
+        await line(
+          table(
+            ['id', 'partner', 'subject', 'trigger', 'created', 'last error'],
+            letters.map((d) => [d.id, d.partner, d.subjectId, d.trigger, d.createdOn, d.error]),
+          ),
+        );
       }),
     );
 
@@ -36,13 +41,18 @@ export function deadLettersCommand(program: Command): void {
         if (flags.id) {
           const known = new Set((await gateway.deadLetters(flags.partner)).map((d) => d.id));
           const missing = flags.id.filter((id) => !known.has(id));
-          if (missing.length > 0) throw new CliError(`no dead letter ${missing.join(', ')} at ${flags.partner} (see: dead-letters list --partner ${flags.partner})`);
+          if (missing.length > 0)
+            throw new CliError(
+              `no dead letter ${missing.join(', ')} at ${flags.partner} (see: dead-letters list --partner ${flags.partner})`,
+            );
         }
         const requeued = await gateway.redrive(flags.partner, flags.id, { operator: ctx.operator });
         if (flags.wait && requeued > 0) await gateway.runUntilIdle();
         const left = (await gateway.deadLetters(flags.partner)).length;
         if (ctx.json) return printJson({ partner: flags.partner, requeued, deadLetters: left, waited: flags.wait });
-        await line(`requeued ${requeued} dead letter(s) at ${flags.partner}${flags.wait ? `; ${left} dead letter(s) left` : ''}`);
+        await line(
+          `requeued ${requeued} dead letter(s) at ${flags.partner}${flags.wait ? `; ${left} dead letter(s) left` : ''}`,
+        );
       }),
     );
 }

@@ -16,7 +16,9 @@ export function policyCommand(program: Command): void {
   const group = program.command('policy').description('the data map the gateway enforces');
   group
     .command('check')
-    .description("validate the policy (the config's, or the file given) and summarise it; non-zero exit on a broken policy")
+    .description(
+      "validate the policy (the config's, or the file given) and summarise it; non-zero exit on a broken policy",
+    )
     .argument('[file]', 'a policy YAML file')
     .action(
       action(async (ctx, file: string | undefined) => {

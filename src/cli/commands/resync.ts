@@ -22,7 +22,9 @@ const countColumns = ['creates', 'updates', 'erasures', 'suppressions', 'unchang
 export function resyncCommand(program: Command): void {
   program
     .command('resync')
-    .description('bring every partner in step with the master records: enqueue what differs, then work it off (unchanged subjects cost no partner call)')
+    .description(
+      'bring every partner in step with the master records: enqueue what differs, then work it off (unchanged subjects cost no partner call)',
+    )
     .option('--partner <name>', 'only this partner (repeatable)', collect(nonBlank))
     .option('--subject <id...>', 'only these subjects (default: the whole source)', collect(subjectId))
     .option('--force', 'send even where the digest says the partner is in step')
@@ -43,10 +45,15 @@ export function resyncCommand(program: Command): void {
         });
         if (summary.dryRun) return report(ctx.json, summary, undefined);
         if (!ctx.json) {
-          await line(`resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`);
+          await line(
+            `resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`,
+          );
         }
         if (!flags.wait) return report(ctx.json, summary, undefined);
-        const after = await workOff(gateway, summary, ctx.json, { timeoutMs: flags.timeout * 1_000, waitForRetries: flags.waitForRetries === true });
+        const after = await workOff(gateway, summary, ctx.json, {
+          timeoutMs: flags.timeout * 1_000,
+          waitForRetries: flags.waitForRetries === true,
+        });
         await report(ctx.json, summary, after);
       }),
     );
@@ -55,7 +62,12 @@ export function resyncCommand(program: Command): void {
 const toSend = (c: PartnerCounts) => c.creates + c.updates + c.erasures + c.suppressions;
 
 /** Works the queues to idle, with progress per partner from the queue depths. */
-async function workOff(gateway: Gateway, summary: ResyncSummary, json: boolean, idle: { timeoutMs: number; waitForRetries: boolean }): Promise<readonly PartnerStatus[]> {
+async function workOff(
+  gateway: Gateway,
+  summary: ResyncSummary,
+  json: boolean,
+  idle: { timeoutMs: number; waitForRetries: boolean },
+): Promise<readonly PartnerStatus[]> {
   const totals = Object.fromEntries(Object.entries(summary.perPartner).map(([p, c]) => [p, toSend(c)]));
   const before = new Map((await gateway.status()).partners.map((p) => [p.partner, p]));
   const progress = partnerProgress(totals, { json, label: 'resync' });
@@ -85,21 +97,42 @@ async function workOff(gateway: Gateway, summary: ResyncSummary, json: boolean, 
   }
   const after = await gateway.status();
   // Whatever is left is retrying (backoff) or dead-lettered; the bars show what was worked off.
-  progress.update(Object.fromEntries(after.partners.map((p) => [p.partner, (totals[p.partner] ?? 0) - p.retrying - Math.max(0, p.deadLetters - (before.get(p.partner)?.deadLetters ?? 0))])));
+  progress.update(
+    Object.fromEntries(
+      after.partners.map((p) => [
+        p.partner,
+        (totals[p.partner] ?? 0) - p.retrying - Math.max(0, p.deadLetters - (before.get(p.partner)?.deadLetters ?? 0)),
+      ]),
+    ),
+  );
   progress.stop();
   return after.partners;
 }
 
-async function report(json: boolean, summary: ResyncSummary, after: readonly PartnerStatus[] | undefined): Promise<void> {
+async function report(
+  json: boolean,
+  summary: ResyncSummary,
+  after: readonly PartnerStatus[] | undefined,
+): Promise<void> {
   const partners = Object.keys(summary.perPartner);
   if (json) {
     return printJson({
       ...summary,
-      ...(after ? { after: Object.fromEntries(after.filter((p) => partners.includes(p.partner)).map((p) => [p.partner, { retrying: p.retrying, queued: p.queued, deadLetters: p.deadLetters }])) } : {}),
+      ...(after
+        ? {
+            after: Object.fromEntries(
+              after
+                .filter((p) => partners.includes(p.partner))
+                .map((p) => [p.partner, { retrying: p.retrying, queued: p.queued, deadLetters: p.deadLetters }]),
+            ),
+          }
+        : {}),
     });
   }
   if (summary.dryRun) {
-    await line(`resync dry run: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; nothing sent, nothing enqueued`);
+    await line(
+      `resync dry run: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; nothing sent, nothing enqueued`,
+    );
   }
   const status = new Map(after?.map((p) => [p.partner, p]));
   const headers = ['partner', ...countColumns, ...(after ? ['retrying', 'dead letters'] : [])];

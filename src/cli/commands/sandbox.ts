@@ -16,7 +16,12 @@ export function sandboxCommand(program: Command): void {
   program
     .command('sandbox')
     .description("serve every partner's emulator on 127.0.0.1 (for demos and tests) until SIGINT/SIGTERM")
-    .option('--port-base <n>', 'partner i on port n+i, inspection after them (default: any free ports)', nonNegativeInt, 0)
+    .option(
+      '--port-base <n>',
+      'partner i on port n+i, inspection after them (default: any free ports)',
+      nonNegativeInt,
+      0,
+    )
     .option('--limits', "enforce the partners' documented rate limits")
     .option('--error-rate <r>', 'share of requests answered 503 (0..1)', rate)
     .option('--latency-ms <n>', 'added to every request', nonNegativeInt)
@@ -24,7 +29,10 @@ export function sandboxCommand(program: Command): void {
     .action(
       action(
         async (ctx, flags: SandboxFlags) => {
-          const [{ partnerModules }, { startSandbox }] = await Promise.all([import('../../../adapters/index.ts'), import('../../sandbox/index.ts')]);
+          const [{ partnerModules }, { startSandbox }] = await Promise.all([
+            import('../../../adapters/index.ts'),
+            import('../../sandbox/index.ts'),
+          ]);
           const fault = {
             ...(flags.errorRate !== undefined ? { errorRate: flags.errorRate } : {}),
             ...(flags.latencyMs !== undefined ? { latencyMs: flags.latencyMs } : {}),
@@ -44,8 +52,12 @@ export function sandboxCommand(program: Command): void {
           else {
             await line(table(['partner', 'url'], Object.entries(sandbox.urls)));
             await line();
-            await line(`inspect  ${sandbox.inspectUrl}  (GET /partners, /partners/{p}/holdings, /partners/{p}/requests, /stats; POST /reset)`);
-            await line(`use it:  export PARTNER_GATEWAY_SANDBOX_URL=${sandbox.inspectUrl}   (or --sandbox ${sandbox.inspectUrl})`);
+            await line(
+              `inspect  ${sandbox.inspectUrl}  (GET /partners, /partners/{p}/holdings, /partners/{p}/requests, /stats; POST /reset)`,
+            );
+            await line(
+              `use it:  export PARTNER_GATEWAY_SANDBOX_URL=${sandbox.inspectUrl}   (or --sandbox ${sandbox.inspectUrl})`,
+            );
             await line('Ctrl-C stops the sandbox');
           }
           await stopped;

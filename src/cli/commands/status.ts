@@ -6,7 +6,9 @@ import { line, printJson, table } from '../output.ts';
 export function statusCommand(program: Command): void {
   program
     .command('status')
-    .description('queues per partner (queued, retrying, active, dead letters, failed calls in 24 h), erasures pending and overdue, unsealed log rows')
+    .description(
+      'queues per partner (queued, retrying, active, dead letters, failed calls in 24 h), erasures pending and overdue, unsealed log rows',
+    )
     .action(
       action(async (ctx) => {
         const gateway = await ctx.gateway({ partners: true });

@@ -16,7 +16,12 @@ export async function settle(gateway: Gateway, wait: boolean, timeoutSeconds: nu
 function waitOptions(command: Command): Command {
   return command
     .option('--no-wait', 'enqueue only; leave the partner calls to a running worker')
-    .option('--timeout <seconds>', 'give up waiting for the partner calls after this long', positiveInt, DEFAULT_TIMEOUT_S);
+    .option(
+      '--timeout <seconds>',
+      'give up waiting for the partner calls after this long',
+      positiveInt,
+      DEFAULT_TIMEOUT_S,
+    );
 }
 
 export function eraseCommand(program: Command): void {
@@ -39,10 +44,17 @@ export function eraseCommand(program: Command): void {
 }
 
 async function printErasure(status: ErasureStatus): Promise<void> {
-  const state = status.complete ? `complete${status.completedAt ? ` at ${status.completedAt.toISOString()}` : ''}` : 'in progress';
+  const state = status.complete
+    ? `complete${status.completedAt ? ` at ${status.completedAt.toISOString()}` : ''}`
+    : 'in progress';
   await line(`erasure of ${status.subjectId}: ${state}`);
   if (status.partners.length > 0) {
-    await line(table(['partner', 'state', 'the partner keeps'], status.partners.map((p) => [p.partner, p.state, p.retainedAfterErasure.join('; ') || '-'])));
+    await line(
+      table(
+        ['partner', 'state', 'the partner keeps'],
+        status.partners.map((p) => [p.partner, p.state, p.retainedAfterErasure.join('; ') || '-']),
+      ),
+    );
   }
 }
 
@@ -82,18 +94,25 @@ export function restrictCommands(program: Command): void {
 export function accessCommand(program: Command): void {
   program
     .command('access')
-    .description('the access report for a subject: what each partner holds, what was sent when and why (personal data: for the subject only)')
+    .description(
+      'the access report for a subject: what each partner holds, what was sent when and why (personal data: for the subject only)',
+    )
     .argument('<subject>', 'the subject id', subjectId)
     .addOption(new Option('--format <format>', 'report format').choices(['json', 'md', 'html']).default('json'))
     .addOption(new Option('--lang <lang>', 'language of md and html').choices(['sv', 'en']).default('sv'))
     .option('--live', 'also ask each partner what it holds now')
     .action(
-      action(async (ctx, subject: string, flags: { format: 'json' | 'md' | 'html'; lang: 'sv' | 'en'; live?: boolean }) => {
-        const gateway = await ctx.gateway({ partners: true });
-        const report = await gateway.access(subject, { live: flags.live === true });
-        const { renderAccessReport } = await import('../../lifecycle/index.ts');
-        const text = renderAccessReport(report, gateway.policy, { format: ctx.json ? 'json' : flags.format, lang: flags.lang });
-        await write(text.endsWith('\n') ? text : `${text}\n`);
-      }),
+      action(
+        async (ctx, subject: string, flags: { format: 'json' | 'md' | 'html'; lang: 'sv' | 'en'; live?: boolean }) => {
+          const gateway = await ctx.gateway({ partners: true });
+          const report = await gateway.access(subject, { live: flags.live === true });
+          const { renderAccessReport } = await import('../../lifecycle/index.ts');
+          const text = renderAccessReport(report, gateway.policy, {
+            format: ctx.json ? 'json' : flags.format,
+            lang: flags.lang,
+          });
+          await write(text.endsWith('\n') ? text : `${text}\n`);
+        },
+      ),
     );
 }

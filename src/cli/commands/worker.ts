@@ -8,7 +8,9 @@ const MINUTE = 60_000;
 export function workerCommand(program: Command): void {
   program
     .command('worker')
-    .description('work the partner queues until SIGTERM/SIGINT (then finish the jobs in hand and exit 0); start due erasures every minute')
+    .description(
+      'work the partner queues until SIGTERM/SIGINT (then finish the jobs in hand and exit 0); start due erasures every minute',
+    )
     .option('--poll <seconds>', 'queue polling interval', positiveInt, 2)
     .action(
       action(
@@ -24,7 +26,10 @@ export function workerCommand(program: Command): void {
               const started = await gateway.processDueErasures();
               if (started > 0) log.info({ started }, 'due erasures started');
             } catch (error) {
-              log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'due erasures failed');
+              log.error(
+                { err: { message: error instanceof Error ? error.message : String(error) } },
+                'due erasures failed',
+              );
             }
           };
           await gateway.work({ pollingIntervalSeconds: flags.poll });
