@@ -199,6 +199,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(slots ? { slots } : {}),
     logger,
     now,
+    observer: options.observer,
   };
   const batchSizeOf = (partner: string) =>
     options.batchSize ??
@@ -233,6 +234,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         partner,
         jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 })),
       );
+      for (const r of results) options.observer?.jobSettled?.(partner, r.status);
       return toPgBossResults(jobs, results);
     } catch (error) {
       // A bug or a database failure: retry the jobs, and keep the raw error (its stack, a query's

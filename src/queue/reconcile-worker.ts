@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { PartnerError, type PartnerAdapter, type SubjectRef, type UpsertInput } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
+import type { GatewayObserver } from '../observe.ts';
 import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Trigger } from '../log/transfer-log.ts';
 import { describePayload, minimise } from '../minimise.ts';
 import type { Policy } from '../policy/index.ts';
@@ -27,6 +28,7 @@ export interface WorkerContext {
   readonly slots?: ConcurrencySlots;
   readonly logger: Logger;
   readonly now: () => Date;
+  readonly observer?: GatewayObserver | undefined;
   /** Called after a partner confirmed an erasure, so the lifecycle can tell when erasure is complete. */
   onErased?: (subjectId: string, partner: string) => Promise<void>;
 }
@@ -207,8 +209,21 @@ async function runUnits(
           })),
         );
         const retryAfter = settled.find((r) => !r.ok && r.error.retryAfterMs !== undefined);
-        if (retryAfter && !retryAfter.ok) await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
+        if (retryAfter && !retryAfter.ok) {
+          await ctx.limiter.pause(partner, retryAfter.error.retryAfterMs!);
+          ctx.observer?.paused?.(partner, retryAfter.error.retryAfterMs!);
+        }
         const durationMs = performance.now() - started;
+        const failure = settled.flatMap((r) => (r.ok ? [] : [r.error]))[0];
+        ctx.observer?.callSettled?.({
+          partner,
+          operation: unit.members[0]!.operation,
+          outcome: failure ? (failure.kind === 'unknown' ? 'unknown' : 'failed') : 'ok',
+          subjects: unit.members.length,
+          durationMs,
+          httpStatus: failure?.status,
+          errorCode: failure?.code,
+        });
         return settled.map((result, j) => ({ member: unit.members[j]!, result, durationMs }));
       }),
   );
