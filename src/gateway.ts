@@ -27,7 +27,7 @@ import type { GatewayObserver } from './observe.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './store/database.ts';
 import { createLifecycle } from './lifecycle/index.ts';
 import type { Lifecycle, LifecycleHooks } from './lifecycle/types.ts';
-import { migrate } from './store/migrate.ts';
+import { listMigrations, migrate } from './store/migrate.ts';
 
 export interface GatewayOptions {
   /** A path to a policy YAML file, a parsed document, or a loaded Policy. Default: config/policy.yaml. */
@@ -110,7 +110,17 @@ export interface Gateway extends Lifecycle {
   ): Promise<void>;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** For readiness probes: the database answers, its migrations are current, workers run in this process. */
+  health(): Promise<GatewayHealth>;
   stop(): Promise<void>;
+}
+
+export interface GatewayHealth {
+  readonly database: boolean;
+  readonly migrations: { readonly applied: number; readonly expected: number };
+  /** Partners whose worker runs in this process (empty before work()). */
+  readonly working: readonly string[];
+  readonly stopped: boolean;
 }
 
 export interface PartnerStatus {
@@ -483,6 +493,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         },
         log: { unsealed },
       };
+    },
+    health: async () => {
+      const expected = Math.max(0, ...listMigrations().map((m) => m.version));
+      try {
+        const [row] = await database.query<{ applied: number }>(
+          `select coalesce(max(version), 0)::int as applied from schema_migrations`,
+        );
+        return {
+          database: true,
+          migrations: { applied: row?.applied ?? 0, expected },
+          working: [...workerIds.keys()],
+          stopped,
+        };
+      } catch {
+        return { database: false, migrations: { applied: 0, expected }, working: [...workerIds.keys()], stopped };
+      }
     },
     stop: async () => {
       if (stopped) return;

@@ -5,7 +5,7 @@
  * exported here.
  */
 export { createGateway } from './gateway.ts';
-export type { Gateway, GatewayOptions, GatewayStatus, PartnerStatus, DeadLetter } from './gateway.ts';
+export type { Gateway, GatewayOptions, GatewayStatus, GatewayHealth, PartnerStatus, DeadLetter } from './gateway.ts';
 export type { RecordSource } from './source.ts';
 export type { GatewayObserver, CallObservation } from './observe.ts';
 export type { GatewaySecrets } from './keys.ts';
