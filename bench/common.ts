@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { partnerModules } from '../adapters/index.ts';
 import type { PartnerAdapter } from '../src/adapter.ts';
-import type { PartnerLimits } from '../src/queue/rate-limit.ts';
+import type { PartnerLimits } from '../src/transfer/rate-limit.ts';
 import type { MasterRecordInput } from '../src/record.ts';
 import type { FaultConfig, PartnerStats, RequestLogEntry } from '../src/sandbox/index.ts';
 import type { RecordSource } from '../src/source.ts';

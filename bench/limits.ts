@@ -13,7 +13,7 @@
 import { partnerModules } from '../adapters/index.ts';
 import type { EmulatorRequest } from '../src/emulator.ts';
 import { createGateway } from '../src/gateway.ts';
-import type { PartnerLimits } from '../src/queue/rate-limit.ts';
+import type { PartnerLimits } from '../src/transfer/rate-limit.ts';
 import type { RequestLogEntry } from '../src/sandbox/index.ts';
 import {
   SECRETS,

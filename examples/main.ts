@@ -15,7 +15,7 @@ import { partnerModules } from '../adapters/index.ts';
 import type { Auth0Emulator } from '../adapters/auth0/index.ts';
 import type { ResinEmulator } from '../adapters/resin/index.ts';
 import { createGateway } from '../src/gateway.ts';
-import { erasureDueAt } from '../src/lifecycle/erasure-schedule.ts';
+import { erasureDueAt } from '../src/erasure-schedule.ts';
 import { loadPolicyFile } from '../src/policy/index.ts';
 import { parseMasterRecord, type MasterRecordInput } from '../src/record.ts';
 import { startSandbox } from '../src/sandbox/index.ts';

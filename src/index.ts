@@ -10,12 +10,12 @@ export type { RecordSource } from './source.ts';
 export type { GatewayObserver, CallObservation } from './observe.ts';
 export type { GatewaySecrets } from './keys.ts';
 export type { DatabaseOptions } from './store/database.ts';
-export type { PartnerLimits } from './queue/rate-limit.ts';
-export type { RetryPolicy } from './queue/boss.ts';
+export type { PartnerLimits } from './transfer/rate-limit.ts';
+export type { RetryPolicy } from './schedule/boss.ts';
 export type { ResyncOptions, ResyncSummary, PartnerCounts } from './resync.ts';
 export type { TransferFilter, TransferRow } from './log/query.ts';
 export type { VerifyResult, VerifyProblem } from './log/chain.ts';
-export { ActionRefusedError } from './queue/action.ts';
+export { ActionRefusedError } from './transfer/action.ts';
 
 export { parseMasterRecord, masterRecordSchema, InvalidRecordError } from './record.ts';
 export type { MasterRecord, MasterRecordInput } from './record.ts';
@@ -26,7 +26,7 @@ export { renderNotice } from './policy/notice.ts';
 export { summarisePolicy } from './policy/summary.ts';
 
 export { renderAccessReport, LifecycleInputError } from './lifecycle/index.ts';
-export { erasureDueAt } from './lifecycle/erasure-schedule.ts';
+export { erasureDueAt } from './erasure-schedule.ts';
 export type * from './lifecycle/types.ts';
 
 export { PartnerError, classifyHttpStatus, parseRetryAfter, assertSafeBaseUrl, safeErrorCode } from './adapter.ts';

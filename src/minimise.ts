@@ -25,10 +25,6 @@ export function describePayload(payload: PartnerPayload, policy: Policy): { fiel
   return { fields, categories };
 }
 
-export function isEmptyPayload(payload: PartnerPayload): boolean {
-  return Object.keys(payload).length === 0;
-}
-
 function readPath(value: unknown, path: string): unknown {
   let current: unknown = value;
   for (const segment of path.split('.')) {

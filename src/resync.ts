@@ -1,10 +1,7 @@
 import type { PartnerAdapter } from './adapter.ts';
 import type { Keys } from './keys.ts';
-import { describePayload, minimise } from './minimise.ts';
 import type { Policy } from './policy/index.ts';
-import { withSubscriptionEnd } from './lifecycle/erasure-schedule.ts';
-import { InvalidRecordError, parseMasterRecord, type MasterRecord } from './record.ts';
-import { reconcile } from './reconcile.ts';
+import { planRecord, readRecord } from './plan/plan.ts';
 import type { RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
 import { loadStates } from './store/state.ts';
@@ -80,45 +77,27 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
       records.map((r) => r.id),
     );
     const now = deps.now();
-    const parsed = new Map<string, MasterRecord | null>();
-    for (const { id, record } of records) {
-      if (record === null) parsed.set(id, null);
-      else {
-        try {
-          parsed.set(id, parseMasterRecord(record));
-        } catch (error) {
-          // The worker would dead-letter it with the same message; nothing is sent for it.
-          if (!(error instanceof InvalidRecordError)) throw error;
-          invalid++;
-        }
-      }
-    }
+    // The same reading and the same plan as the workers: what is counted here is what they will do.
+    const read = records.flatMap(({ id, record }) => {
+      const r = readRecord(id, record);
+      if (r.ok) return [{ id, record: r.record }];
+      invalid++;
+      return [];
+    });
     for (const partner of partners) {
       const toEnqueue: string[] = [];
-      const partnerPolicy = deps.policy.partner(partner);
-      for (const { id } of records) {
-        if (!parsed.has(id)) continue;
-        const record = parsed.get(id)!;
-        const state = states.get(id)!;
-        const payload = record ? minimise(record, partner, deps.policy) : null;
-        const hostIdsRaw = record?.partnerIds[partner];
-        const hostIds = hostIdsRaw === undefined ? [] : Array.isArray(hostIdsRaw) ? hostIdsRaw : [hostIdsRaw];
-        const action = reconcile({
-          partner: partnerPolicy,
-          payload,
-          payloadCategories: payload ? describePayload(payload, deps.policy).categories : [],
-          digestOf: (p) => deps.keys.payloadDigest(p),
-          hostIds,
-          directives: withSubscriptionEnd(
-            state.directives,
-            record?.subscription?.end,
-            deps.policy.document.retention.timeZone,
-          ),
-          link: state.links.get(partner) ?? null,
+      const counts = perPartner[partner]!;
+      for (const { id, record } of read) {
+        const { action } = planRecord({
+          subjectId: id,
+          partner,
+          record,
+          state: states.get(id)!,
+          policy: deps.policy,
+          keys: deps.keys,
           now,
-          force: options.force ?? false,
+          force: options.force,
         });
-        const counts = perPartner[partner]!;
         if (action.kind === 'none') {
           if (action.reason === 'unchanged') counts.unchanged++;
           else counts.skipped++;

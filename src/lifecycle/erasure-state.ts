@@ -1,4 +1,4 @@
-import { queueStates, type QueueState } from './queue-state.ts';
+import type { QueueState } from '../schedule/subject-jobs.ts';
 import type { ErasureStatus, LifecycleDeps, PartnerErasureState } from './types.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { ErasureStatus, LifecycleDeps, PartnerErasureState } from './types.
  * in processDueErasures() ask for every open erasure at once.
  */
 export async function erasureStatuses(
-  deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters'>,
+  deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters' | 'subjectJobs'>,
   subjectIds: readonly string[],
 ): Promise<Map<string, ErasureStatus>> {
   const ids = [...new Set(subjectIds)];
@@ -39,7 +39,7 @@ export async function erasureStatuses(
        where outcome <> 'ok'`,
       [ids],
     ),
-    queueStates(deps.db, ids, partners),
+    deps.subjectJobs(ids),
   ]);
   const out = new Map<string, ErasureStatus>();
   for (const id of ids) {

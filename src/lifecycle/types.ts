@@ -4,6 +4,8 @@ import type { Keys } from '../keys.ts';
 import type { Trigger } from '../log/transfer-log.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
+import type { QueueState } from '../schedule/subject-jobs.ts';
+import type { Transfer } from '../transfer/transfer.ts';
 
 /** What the host is told, and asked to do, about a subject's lifecycle. */
 export interface LifecycleHooks {
@@ -28,6 +30,10 @@ export interface LifecycleDeps {
     trigger: Trigger,
     options?: { partners?: readonly string[]; operator?: string },
   ): Promise<void>;
+  /** Per subject, the partners with a reconcile job waiting or running, and those with a dead letter. */
+  subjectJobs(subjectIds: readonly string[]): Promise<Map<string, QueueState>>;
+  /** The one outbound path (live fetches for access reports go through it). */
+  readonly transfer: Transfer;
   logEvent(event: {
     subjectId?: string;
     partner?: string;

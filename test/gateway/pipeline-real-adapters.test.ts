@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
-import type { PartnerLimits } from '../../src/queue/rate-limit.ts';
+import type { PartnerLimits } from '../../src/transfer/rate-limit.ts';
 import {
   canariesOf,
   canaryRecord,

@@ -105,7 +105,7 @@ describe('the reconcile pipeline', () => {
       `insert into tombstones (subject_id, at, reason) values ('subj-2', now(), 'erasure request')`,
     );
     await h.gateway.changed('subj-2');
-    await h.gateway.enqueueSubject('subj-2', 'resync');
+    await h.gateway.resync({ subjects: ['subj-2'], force: true });
     await h.gateway.resync({ subjects: ['subj-2'] });
     await h.gateway.runUntilIdle();
     for (const adapter of h.adapters.values()) expect(adapter.calls, adapter.partner).toHaveLength(0);
@@ -119,7 +119,7 @@ describe('the reconcile pipeline', () => {
     await h.gateway.database.query(
       `insert into tombstones (subject_id, at, reason) values ('subj-3', now(), 'erasure request')`,
     );
-    await h.gateway.enqueueSubject('subj-3', 'erasure');
+    await h.gateway.processDueErasures();
     await h.gateway.runUntilIdle();
     for (const partner of ['elogistik', 'stripe', 'intercom', 'auth0']) {
       const adapter = h.adapters.get(partner)!;
@@ -212,7 +212,11 @@ describe('the reconcile pipeline', () => {
     expect(stripe.calls).toHaveLength(1);
     const dead = await h.gateway.deadLetters('stripe');
     expect(dead).toEqual([
-      expect.objectContaining({ partner: 'stripe', subjectId: 'subj-9', error: 'HTTP 400 invalid' }),
+      expect.objectContaining({
+        partner: 'stripe',
+        subjectId: 'subj-9',
+        error: 'stripe upsert failed (permanent), HTTP 400, code invalid',
+      }),
     ]);
     expect((await h.gateway.status()).partners.find((p) => p.partner === 'stripe')).toMatchObject({
       deadLetters: 1,
@@ -237,7 +241,10 @@ describe('the reconcile pipeline', () => {
     await h.gateway.runUntilIdle({ waitForRetries: true });
     expect(auth0.calls).toHaveLength(2);
     expect(await h.gateway.deadLetters('auth0')).toEqual([
-      expect.objectContaining({ subjectId: 'subj-10', error: 'HTTP 503 unavailable' }),
+      expect.objectContaining({
+        subjectId: 'subj-10',
+        error: 'auth0 upsert failed (retryable), HTTP 503, code unavailable',
+      }),
     ]);
   });
 

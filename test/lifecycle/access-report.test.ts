@@ -73,7 +73,9 @@ describe('access(subjectId)', () => {
     expect(stripe.collectedDirectly).toEqual(['payment_card']);
     expect(stripe.live).toEqual({ error: 'stripe fetch failed (retryable), HTTP 503, code unavailable' });
     // A foreign error's message may quote personal data: only its class is reported.
-    expect(report.partners.find((p) => p.partner === 'auth0')!.live).toEqual({ error: 'auth0 fetch failed (Error)' });
+    expect(report.partners.find((p) => p.partner === 'auth0')!.live).toEqual({
+      error: 'auth0 fetch failed (retryable), code unexpected_error, Error',
+    });
     const resin = report.partners.find((p) => p.partner === 'resin')!;
     expect(resin).toMatchObject({
       sentByUs: [],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { erasureDueAt, withSubscriptionEnd } from '../../src/lifecycle/erasure-schedule.ts';
+import { erasureDueAt, withSubscriptionEnd } from '../../src/erasure-schedule.ts';
 
 const tz = 'Europe/Stockholm';
 const due = (iso: string) => erasureDueAt(new Date(iso), tz).toISOString();

@@ -122,7 +122,7 @@ describe('erase()', () => {
     expect([...h.adapters.values()].every((a) => a.held.size === 0)).toBe(true);
 
     // The host still has the record (it may erase it later): nothing may bring the subject back.
-    await h.gateway.enqueueSubject('subj-4', 'change');
+    await h.gateway.resync({ subjects: ['subj-4'], force: true });
     await h.gateway.changed('subj-4');
     await h.gateway.resync();
     await h.gateway.resync({ force: true });

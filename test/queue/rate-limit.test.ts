@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RateLimiter, type PartnerLimits } from '../../src/queue/rate-limit.ts';
+import { RateLimiter, type PartnerLimits } from '../../src/transfer/rate-limit.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { engine, testDatabase } from '../support/database.ts';
 

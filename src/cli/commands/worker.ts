@@ -16,7 +16,7 @@ export function workerCommand(program: Command): void {
       action(
         async (ctx, flags: { poll: number }) => {
           const gateway = await ctx.gateway({ partners: true, service: true });
-          const log = gateway.logger;
+          const log = ctx.logger(true);
           const stopped = new Promise<NodeJS.Signals>((resolve) => {
             process.once('SIGTERM', () => resolve('SIGTERM'));
             process.once('SIGINT', () => resolve('SIGINT'));

@@ -141,23 +141,3 @@ export class RateLimiter {
     );
   }
 }
-
-/** Runs at most `limit` tasks at once (per process). */
-export class Semaphore {
-  #available: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(limit: number) {
-    this.#available = Math.max(1, limit);
-  }
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#available > 0) this.#available--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#available++;
-    }
-  }
-}

@@ -1,4 +1,4 @@
-import { deadLetterQueue, reconcileQueue } from '../queue/job.ts';
+import { deadLetterQueue, reconcileQueue } from './job.ts';
 import type { Database } from '../store/database.ts';
 
 /** Per subject, the partners with a reconcile job waiting or running, and those with a dead letter. */
@@ -8,10 +8,10 @@ export interface QueueState {
 }
 
 /**
- * Reads pg-boss's job table (the only place in the lifecycle that knows it), so an erasure's status
+ * Reads pg-boss's job table in bulk (findJobs asks one subject of one queue at a time), so an erasure's status
  * can tell "still being worked on" from "gave up". Jobs are keyed by subject (singleton key).
  */
-export async function queueStates(
+export async function subjectJobs(
   db: Database,
   subjectIds: readonly string[],
   partners: readonly string[],

@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import type { PartnerAdapter } from './adapter.ts';
+import type { GatewaySecrets } from './keys.ts';
+import type { Lifecycle, LifecycleHooks } from './lifecycle/types.ts';
+import type { VerifyResult } from './log/chain.ts';
+import type { TransferFilter, TransferRow } from './log/query.ts';
+import type { GatewayObserver } from './observe.ts';
+import type { Policy, PolicyDocument } from './policy/index.ts';
+import type { ResyncOptions, ResyncSummary } from './resync.ts';
+import type { EnqueueOptions, RetryPolicy } from './schedule/boss.ts';
+import type { RecordSource } from './source.ts';
+import type { Database, DatabaseOptions } from './store/database.ts';
+import type { PartnerLimits } from './transfer/rate-limit.ts';
+
+/** What createGateway() takes and returns: the public API the README documents. */
+export interface GatewayOptions {
+  /** A path to a policy YAML file, a parsed document, or a loaded Policy. Default: config/policy.yaml. */
+  readonly policy?: string | Policy | PolicyDocument;
+  /** Default: PARTNER_GATEWAY_DATABASE_URL, else embedded PGlite in ./.partner-gateway. */
+  readonly database?: DatabaseOptions | Database;
+  /** One adapter per partner; a partner without one is left alone. */
+  readonly adapters: readonly PartnerAdapter[];
+  readonly source: RecordSource;
+  readonly secrets: GatewaySecrets;
+  /** Per-partner limits; default: what each adapter declares (the partner's documented limits). */
+  readonly limits?: Readonly<Record<string, PartnerLimits>>;
+  readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Jobs a worker takes per fetch. Default: 100, or the adapter's largest batch call where it has one
+   * (Mailchimp: 500), so a resync fills whole batch calls.
+   */
+  readonly batchSize?: number;
+  readonly logger?: Logger;
+  /** The host's part in erasure: anonymise camera data, hear that a subject is erased. */
+  readonly hooks?: LifecycleHooks;
+  /** Injectable clock (tests). */
+  readonly now?: () => Date;
+  /** Hears every partner call, pause and job outcome (metrics). */
+  readonly observer?: GatewayObserver;
+}
+
+export interface Gateway extends Lifecycle {
+  readonly policy: Policy;
+  readonly database: Database;
+  /** The master record of a subject changed (or may have): bring every partner in step. */
+  changed(subjectId: string, options?: EnqueueOptions & { operator?: string }): Promise<void>;
+  resync(options?: ResyncOptions): Promise<ResyncSummary>;
+  /**
+   * A one-off action at an action partner, now (Twilio: `call(id, 'alarm', { twiml })`). Refused for
+   * an erased or restricted subject. Returns the partner's id for what it created (the call sid).
+   */
+  call(
+    subjectId: string,
+    action: string,
+    params: Readonly<Record<string, unknown>>,
+    options?: { partner?: string; operator?: string },
+  ): Promise<{ partnerId: string; correlationId: string }>;
+  /**
+   * Starts workers for every partner queue in this process (until stop()), the background sealing of
+   * the transfer log, and the check for erasures that fell due (every `dueErasureCheckSeconds`, 60).
+   */
+  work(options?: { pollingIntervalSeconds?: number; dueErasureCheckSeconds?: number }): Promise<void>;
+  /**
+   * Works until no job is ready, for tests, the CLI and one-shot runs. Retries waiting out their
+   * backoff are left for later unless `waitForRetries` (then it returns when the queues are empty).
+   */
+  runUntilIdle(options?: { timeoutMs?: number; waitForRetries?: boolean }): Promise<void>;
+  deadLetters(partner?: string): Promise<DeadLetter[]>;
+  /** Queue depth, in-flight, failures and dead letters per partner; erasures pending and overdue. */
+  status(): Promise<GatewayStatus>;
+  /** Puts dead letters back on their partner queue (all of a partner's, or the ids given). */
+  redrive(partner: string, ids?: readonly string[], options?: { operator?: string }): Promise<number>;
+  readonly audit: {
+    verify(): Promise<VerifyResult>;
+    list(filter?: TransferFilter): Promise<TransferRow[]>;
+    /** Seals every unsealed row now (workers also seal in the background). */
+    seal(): Promise<number>;
+  };
+  /** For readiness probes: the database answers, its migrations are current, workers run in this process. */
+  health(): Promise<GatewayHealth>;
+  stop(): Promise<void>;
+}
+
+export interface GatewayHealth {
+  readonly database: boolean;
+  readonly migrations: { readonly applied: number; readonly expected: number };
+  /** Partners whose worker runs in this process (empty before work()). */
+  readonly working: readonly string[];
+  readonly stopped: boolean;
+}
+
+export interface PartnerStatus {
+  readonly partner: string;
+  /** Ready to run now. */
+  readonly queued: number;
+  /** Waiting for a retry (backoff) or a later start. */
+  readonly retrying: number;
+  readonly active: number;
+  readonly deadLetters: number;
+  /** Calls that failed in the last 24 hours. */
+  readonly failedCalls24h: number;
+}
+
+export interface GatewayStatus {
+  readonly partners: readonly PartnerStatus[];
+  readonly erasures: { readonly pending: number; readonly overdue: number };
+  readonly log: { readonly unsealed: number };
+}
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly partner: string;
+  readonly subjectId: string;
+  readonly trigger: string;
+  readonly createdOn: Date | null;
+  readonly error: string | null;
+}

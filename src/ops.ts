@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { DeadLetter, Gateway, GatewayStatus } from './gateway-api.ts';
+import type { Lifecycle } from './lifecycle/types.ts';
+import { sealAll, verifyChain } from './log/chain.ts';
+import { listTransfers } from './log/query.ts';
+import { writeEvent } from './log/transfer-log.ts';
+import type { Policy } from './policy/index.ts';
+import type { Schedule } from './schedule/schedule.ts';
+import type { Database } from './store/database.ts';
+import { listMigrations } from './store/migrate.ts';
+
+type Ops = Pick<Gateway, 'status' | 'deadLetters' | 'redrive' | 'audit' | 'health'>;
+
+/** What operators see and steer: status, dead letters and their redrive, the audit trail, health. */
+export function createOps(deps: {
+  readonly db: Database;
+  readonly policy: Policy;
+  readonly partners: readonly string[];
+  readonly schedule: Schedule;
+  readonly lifecycle: Pick<Lifecycle, 'pendingErasures'>;
+  readonly now: () => Date;
+  readonly stopped: () => boolean;
+}): Ops {
+  const { db, schedule } = deps;
+  return {
+    status: async (): Promise<GatewayStatus> => {
+      const [counts, failures, pending, [log]] = await Promise.all([
+        schedule.counts(),
+        db.query<{ partner: string; n: number }>(
+          `select partner, count(*)::int as n from transfer_log
+           where kind = 'outcome' and outcome <> 'ok' and at > now() - interval '1 day' group by 1`,
+        ),
+        deps.lifecycle.pendingErasures(),
+        db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
+      ]);
+      const at = deps.now().getTime();
+      return {
+        partners: counts.map((c) => ({ ...c, failedCalls24h: failures.find((f) => f.partner === c.partner)?.n ?? 0 })),
+        erasures: {
+          pending: pending.length,
+          // Overdue: due more than a day ago and still not confirmed everywhere.
+          overdue: pending.filter((e) => e.dueAt && at - e.dueAt.getTime() > 24 * 3600 * 1000).length,
+        },
+        log: { unsealed: log?.unsealed ?? 0 },
+      };
+    },
+    deadLetters: async (partner) => {
+      const out: DeadLetter[] = [];
+      for (const p of partner ? [partner] : deps.partners) {
+        for (const job of await schedule.deadLetters(p)) {
+          out.push({
+            id: job.id,
+            partner: p,
+            subjectId: job.data.subjectId,
+            trigger: job.data.trigger,
+            createdOn: job.createdOn,
+            error: job.message ?? (await lastError(db, p, job.data.subjectId)),
+          });
+        }
+      }
+      return out;
+    },
+    redrive: async (partner, ids, options = {}) => {
+      const moved = await schedule.redrive(partner, ids);
+      if (moved > 0) {
+        await writeEvent(db, {
+          partner,
+          operation: 'redrive',
+          trigger: 'ops',
+          operator: options.operator ?? 'redrive',
+          correlationId: randomUUID(),
+          policyDigest: deps.policy.digest,
+        });
+      }
+      schedule.wake(partner);
+      return moved;
+    },
+    audit: {
+      verify: async () => {
+        await sealAll(db);
+        return verifyChain(db);
+      },
+      list: (filter) => listTransfers(db, filter),
+      seal: () => sealAll(db),
+    },
+    health: async () => {
+      const expected = Math.max(0, ...listMigrations().map((m) => m.version));
+      const base = { working: schedule.working(), stopped: deps.stopped() };
+      try {
+        const [row] = await db.query<{ applied: number }>(
+          `select coalesce(max(version), 0)::int as applied from schema_migrations`,
+        );
+        return { ...base, database: true, migrations: { applied: row?.applied ?? 0, expected } };
+      } catch {
+        return { ...base, database: false, migrations: { applied: 0, expected } };
+      }
+    },
+  };
+}
+
+async function lastError(db: Database, partner: string, subjectId: string): Promise<string | null> {
+  const [row] = await db.query<{ error_code: string | null; http_status: number | null }>(
+    `select error_code, http_status from transfer_log
+     where kind = 'outcome' and outcome <> 'ok' and partner = $1 and subject_id = $2 order by seq desc limit 1`,
+    [partner, subjectId],
+  );
+  if (!row) return null;
+  return [row.http_status ? `HTTP ${row.http_status}` : null, row.error_code].filter(Boolean).join(' ');
+}

@@ -1,0 +1,141 @@
+import type { PartnerPayload, SubjectRef } from '../adapter.ts';
+import { erasureDueAt, withSubscriptionEnd } from '../erasure-schedule.ts';
+import type { Keys } from '../keys.ts';
+import { describePayload, minimise } from '../minimise.ts';
+import type { Policy } from '../policy/index.ts';
+import { InvalidRecordError, parseMasterRecord, type MasterRecord } from '../record.ts';
+import { reconcile, type Action, type Directives } from '../reconcile.ts';
+import type { StoredLink, SubjectState } from '../store/state.ts';
+
+/**
+ * plan: (record, stored state, partner, policy, clock) -> what to do for one subject at one partner.
+ * The worker, resync (its dry run included) and actions all plan through this one function, so a dry
+ * run counts exactly what the workers then do.
+ */
+export type SubjectPlan = InvalidPlan | ReadyPlan;
+
+/** The master record did not parse, or is not the subject's: nothing is sent, the job is a dead letter. */
+export interface InvalidPlan {
+  readonly kind: 'invalid';
+  readonly subjectId: string;
+  readonly partner: string;
+  /** Names the bad fields, never their values. */
+  readonly reason: string;
+  readonly problems: readonly { readonly path: string; readonly message: string }[];
+}
+
+export interface ReadyPlan {
+  readonly kind: 'ready';
+  readonly subjectId: string;
+  readonly partner: string;
+  /** Null when the host has no record (any more). */
+  readonly record: MasterRecord | null;
+  readonly action: Action;
+  /** The subject's directives as reconcile saw them (the record's subscription end applied). */
+  readonly directives: Directives;
+  /** The minimised payload for this partner (null without a record). */
+  readonly payload: PartnerPayload | null;
+  /** Who the call is about, as the partner may know it: its pseudonym and every id it has for the subject. */
+  readonly ref: SubjectRef;
+  readonly link: StoredLink | null;
+  /** Field paths and categories of the minimised payload. */
+  readonly fields: readonly string[];
+  readonly categories: readonly string[];
+  /** The fields the policy allows this partner now. */
+  readonly allowed: readonly string[];
+  /** Ids the host's record names for this partner (an Auth0 user id, balena devices). */
+  readonly hostIds: readonly string[];
+  /** The subscription end the record carries, when the store has not seen it yet (the worker records it). */
+  readonly newSubscriptionEnd: { readonly endedAt: Date; readonly dueAt: Date } | null;
+}
+
+export interface PlanInput {
+  readonly subjectId: string;
+  readonly partner: string;
+  /** The record as the source returned it (unknown shape), or null. */
+  readonly raw: unknown;
+  readonly state: SubjectState;
+  readonly policy: Policy;
+  readonly keys: Keys;
+  readonly now: Date;
+  readonly force?: boolean | undefined;
+}
+
+export function planSubject(input: PlanInput): SubjectPlan {
+  const parsed = readRecord(input.subjectId, input.raw);
+  if (!parsed.ok) return { kind: 'invalid', subjectId: input.subjectId, partner: input.partner, ...parsed.invalid };
+  return planRecord({ ...input, record: parsed.record });
+}
+
+export type RecordRead =
+  | { readonly ok: true; readonly record: MasterRecord | null }
+  | { readonly ok: false; readonly invalid: Pick<InvalidPlan, 'reason' | 'problems'> };
+
+/** Parses the source's answer for a subject: the record, null (none), or why it is not usable. */
+export function readRecord(subjectId: string, raw: unknown): RecordRead {
+  try {
+    const record = raw === null || raw === undefined ? null : parseMasterRecord(raw);
+    if (record && record.id !== subjectId) {
+      throw new InvalidRecordError(subjectId, [{ path: 'id', message: 'does not match the subject id asked for' }]);
+    }
+    return { ok: true, record };
+  } catch (error) {
+    if (!(error instanceof InvalidRecordError)) throw error;
+    return { ok: false, invalid: { reason: error.message, problems: error.problems } };
+  }
+}
+
+/** plan for a record already read (resync reads each record once for every partner). */
+export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: MasterRecord | null }): ReadyPlan {
+  const { subjectId, partner, policy, keys, state, record } = input;
+  const timeZone = policy.document.retention.timeZone;
+  const link = state.links.get(partner) ?? null;
+  const hostIds = record ? hostIdsOf(record, partner) : [];
+  const payload = record ? minimise(record, partner, policy) : null;
+  const described = payload ? describePayload(payload, policy) : { fields: [], categories: [] };
+  const end = record?.subscription?.end ?? null;
+  const directives = withSubscriptionEnd(state.directives, end, timeZone);
+  const action = reconcile({
+    partner: policy.partner(partner),
+    payload,
+    payloadCategories: described.categories,
+    digestOf: (p) => keys.payloadDigest(p),
+    hostIds,
+    directives,
+    link,
+    now: input.now,
+    force: input.force ?? false,
+  });
+  return {
+    kind: 'ready',
+    subjectId,
+    partner,
+    record,
+    action,
+    directives,
+    payload,
+    ref: {
+      pseudonym: keys.pseudonym(partner, subjectId),
+      // Ids of an erased record are history, not something to update.
+      partnerIds: union(link && !link.erased ? link.partnerIds : [], hostIds),
+    },
+    link,
+    fields: described.fields,
+    categories: described.categories,
+    allowed: policy.allowedFields(partner),
+    hostIds,
+    newSubscriptionEnd:
+      end && state.subscriptionEndedAt?.getTime() !== end.getTime()
+        ? { endedAt: end, dueAt: erasureDueAt(end, timeZone) }
+        : null,
+  };
+}
+
+export function hostIdsOf(record: MasterRecord, partner: string): string[] {
+  const ids = record.partnerIds[partner];
+  return ids === undefined ? [] : Array.isArray(ids) ? ids : [ids];
+}
+
+export function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
+}

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import type { Job, PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Trigger } from '../log/transfer-log.ts';
+import type { Database } from '../store/database.ts';
+import {
+  createPartnerQueues,
+  enqueue,
+  startBoss,
+  toPgBossResults,
+  type EnqueueOptions,
+  type RetryPolicy,
+} from './boss.ts';
+import { deadLetterQueue, reconcileQueue, type JobResult, type ReconcileJobData } from './job.ts';
+import { subjectJobs, type QueueState } from './subject-jobs.ts';
+
+/**
+ * schedule: everything pg-boss. Queues per partner keyed by subject, workers, retries, dead letters
+ * and the counts status() shows. The only module that knows pg-boss or its tables: it uses pg-boss's
+ * API where it has one (findJobs, redrive) and owns the few statements it has none for (exact counts
+ * for runUntilIdle and status, which getQueueStats serves from a monitor's cache).
+ */
+export interface WorkItem {
+  readonly data: ReconcileJobData;
+  /** 1 on the first try. */
+  readonly attempt: number;
+}
+
+export type BatchHandler = (partner: string, items: readonly WorkItem[], signal: AbortSignal) => Promise<JobResult[]>;
+
+export interface QueueCounts {
+  readonly partner: string;
+  readonly queued: number;
+  readonly retrying: number;
+  readonly active: number;
+  readonly deadLetters: number;
+}
+
+export interface DeadLetterJob {
+  readonly id: string;
+  readonly partner: string;
+  readonly data: ReconcileJobData;
+  readonly createdOn: Date | null;
+  /** The job's own last error message (no personal value), when it recorded one. */
+  readonly message: string | null;
+}
+
+export interface Schedule {
+  enqueue(partner: string, jobs: readonly ReconcileJobData[], options?: EnqueueOptions): Promise<void>;
+  /** One job per partner given (default: every partner) for the subject, sharing a correlation id. */
+  enqueueSubject(
+    subjectId: string,
+    trigger: Trigger,
+    options?: { partners?: readonly string[]; operator?: string; tx?: EnqueueOptions['tx'] },
+  ): Promise<void>;
+  /** Starts a worker per partner in this process (idempotent). */
+  work(
+    handler: BatchHandler,
+    options: {
+      batchSize(partner: string): number;
+      concurrency(partner: string): number;
+      pollingIntervalSeconds: number;
+    },
+  ): Promise<void>;
+  /** Jobs not yet settled, and the partners that have jobs ready to fetch now. */
+  pending(includeDeferred: boolean): Promise<{ total: number; ready: string[] }>;
+  wake(partner: string): void;
+  working(): string[];
+  counts(): Promise<QueueCounts[]>;
+  /** Per subject, the partners with a job waiting or running, and those with a dead letter. */
+  subjectJobs(subjectIds: readonly string[]): Promise<Map<string, QueueState>>;
+  deadLetters(partner: string): Promise<DeadLetterJob[]>;
+  /** Moves dead letters back to their partner queue with the data they carried; returns how many. */
+  redrive(partner: string, ids?: readonly string[]): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function createSchedule(deps: {
+  readonly db: Database;
+  readonly partners: readonly string[];
+  readonly retry: RetryPolicy;
+  readonly logger: Logger;
+}): Promise<Schedule> {
+  const { db, partners } = deps;
+  const boss: PgBoss = await startBoss(db, deps.retry, (error) =>
+    deps.logger.error({ err: { message: error.message } }, 'queue error'),
+  );
+  await createPartnerQueues(boss, partners, deps.retry);
+  const workerIds = new Map<string, string>();
+  const wake = (partner: string) => {
+    const id = workerIds.get(partner);
+    if (id) boss.notifyWorker(id);
+  };
+
+  return {
+    enqueue: async (partner, jobs, options = {}) => {
+      await enqueue(boss, partner, jobs, options);
+      wake(partner);
+    },
+    enqueueSubject: async (subjectId, trigger, options = {}) => {
+      const correlationId = randomUUID();
+      for (const partner of options.partners ?? partners) {
+        const job = { subjectId, trigger, correlationId, ...(options.operator ? { operator: options.operator } : {}) };
+        await enqueue(boss, partner, [job], options.tx ? { tx: options.tx } : {});
+        wake(partner);
+      }
+    },
+    work: async (handler, options) => {
+      for (const partner of partners) {
+        if (workerIds.has(partner)) continue;
+        const id = await boss.work<ReconcileJobData>(
+          reconcileQueue(partner),
+          // burstWhenBatchFull: a full batch means more are waiting, so fetch again at once rather than
+          // sleep out the polling interval between batches. Stately queues hand each subject to one
+          // batch at a time, whatever the concurrency.
+          {
+            batchSize: options.batchSize(partner),
+            burstWhenBatchFull: true,
+            localConcurrency: options.concurrency(partner),
+            perJobResults: true,
+            pollingIntervalSeconds: options.pollingIntervalSeconds,
+          },
+          async (jobs: Job<ReconcileJobData>[]) => {
+            const signal = jobs[0]?.signal ?? new AbortController().signal;
+            const items = jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 }));
+            return toPgBossResults(jobs, await handler(partner, items, signal));
+          },
+        );
+        workerIds.set(partner, id);
+      }
+    },
+    pending: async (includeDeferred) => {
+      const rows = await db.query<{ name: string; n: number; ready: number }>(
+        `select name, count(*)::int as n,
+           (count(*) filter (where state <> 'active' and start_after <= now()))::int as ready
+         from ${db.schema}_queue.job
+         where name = any($1::text[]) and state in ('active', 'created', 'retry')
+           and ($2 or state = 'active' or start_after <= now())
+         group by name`,
+        [partners.map(reconcileQueue), includeDeferred],
+      );
+      return {
+        total: rows.reduce((sum, r) => sum + r.n, 0),
+        ready: partners.filter((p) => rows.some((r) => r.name === reconcileQueue(p) && r.ready > 0)),
+      };
+    },
+    wake,
+    working: () => [...workerIds.keys()],
+    counts: async () => {
+      const rows = await db.query<{ name: string; state: string; ready: boolean; n: number }>(
+        `select name, state, start_after <= now() as ready, count(*)::int as n from ${db.schema}_queue.job
+         where name = any($1::text[]) and state in ('created', 'retry', 'active') group by 1, 2, 3`,
+        [partners.flatMap((p) => [reconcileQueue(p), deadLetterQueue(p)])],
+      );
+      const count = (name: string, match: (r: { state: string; ready: boolean }) => boolean) =>
+        rows.filter((r) => r.name === name && match(r)).reduce((sum, r) => sum + r.n, 0);
+      return partners.map((p) => ({
+        partner: p,
+        queued: count(reconcileQueue(p), (r) => r.state !== 'active' && r.ready),
+        retrying: count(reconcileQueue(p), (r) => r.state !== 'active' && !r.ready),
+        active: count(reconcileQueue(p), (r) => r.state === 'active'),
+        deadLetters: count(deadLetterQueue(p), () => true),
+      }));
+    },
+    subjectJobs: (subjectIds) => subjectJobs(db, subjectIds, partners),
+    deadLetters: async (partner) => {
+      const jobs = await boss.findJobs<ReconcileJobData>(deadLetterQueue(partner), { queued: true });
+      return jobs.map((job) => ({
+        id: job.id,
+        partner,
+        data: job.data,
+        createdOn: job.createdOn ?? null,
+        message: messageOf(job.sourceOutput) ?? messageOf(job.output),
+      }));
+    },
+    redrive: async (partner, ids) => {
+      if (ids && ids.length === 0) return 0;
+      return boss.redrive(deadLetterQueue(partner), { ...(ids ? { ids: [...ids] } : {}), limit: 100_000 });
+    },
+    stop: async () => {
+      // Graceful: workers finish the jobs in hand (their outcome rows are written) before we close.
+      await boss.stop({ graceful: true, timeout: 30_000, close: !('pglite' in db.boss) });
+    },
+  };
+}
+
+function messageOf(output: object | null | undefined): string | null {
+  const message = (output as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : null;
+}

@@ -1,0 +1,272 @@
+import { PartnerError, type PartnerAdapter, type UpsertInput } from '../adapter.ts';
+import type { Keys } from '../keys.ts';
+import type { Trigger } from '../log/transfer-log.ts';
+import type { BatchPlan } from '../plan/batch.ts';
+import { union, type ReadyPlan } from '../plan/plan.ts';
+import type { Action } from '../reconcile.ts';
+import type { JobResult } from '../schedule/job.ts';
+import type { Sql } from '../store/database.ts';
+import { noteSubscriptionEnd, saveLinks, type LinkUpdate } from '../store/state.ts';
+import { idempotencyKey } from './idempotency.ts';
+import type { MemberResult, Transfer, TransferMember, TransferUnit } from './transfer.ts';
+
+/** Who, why and which attempt: what a reconcile job carries besides its subject. */
+export interface JobContext {
+  readonly trigger: Trigger;
+  readonly correlationId: string;
+  readonly operator?: string | undefined;
+  /** 1 on the first try. */
+  readonly attempt: number;
+}
+
+export interface ReconcileBatchDeps {
+  readonly db: Sql;
+  readonly keys: Keys;
+  readonly transfer: Transfer;
+  /** A partner confirmed an erasure (or had nothing left to erase): the lifecycle checks completeness. */
+  readonly onErased: (subjectId: string, partner: string) => Promise<void>;
+}
+
+/**
+ * Carries out one batch of plans for one partner: records what the plans learned (subscription ends,
+ * ids the host named), then makes the calls through transfer, upserts grouped into batch calls where
+ * the adapter has them. Returns one result per plan, in order.
+ */
+export async function runReconcileBatch(
+  deps: ReconcileBatchDeps,
+  adapter: PartnerAdapter,
+  batch: readonly { readonly plan: BatchPlan; readonly job: JobContext }[],
+  signal?: AbortSignal,
+): Promise<JobResult[]> {
+  const partner = adapter.partner;
+  const results: (JobResult | undefined)[] = batch.map(({ plan }) =>
+    plan.kind === 'invalid'
+      ? { status: 'deadletter', error: plan.reason }
+      : plan.kind === 'source-failed'
+        ? { status: 'failed', error: plan.reason }
+        : undefined,
+  );
+  const ready = batch.flatMap(({ plan, job }, index) => (plan.kind === 'ready' ? [{ index, plan, job }] : []));
+
+  await Promise.all(
+    ready.flatMap(({ plan }) =>
+      plan.newSubscriptionEnd
+        ? [noteSubscriptionEnd(deps.db, plan.subjectId, plan.newSubscriptionEnd.endedAt, plan.newSubscriptionEnd.dueAt)]
+        : [],
+    ),
+  );
+  // Remember ids the host told us (balena devices) so an erasure can reach them after the record is gone.
+  await saveLinks(
+    deps.db,
+    partner,
+    ready
+      .filter(({ plan }) => plan.action.kind === 'none' && learnsIds(plan))
+      .map(({ plan }) => ({
+        subjectId: plan.subjectId,
+        update: {
+          partnerIds: plan.ref.partnerIds,
+          digest: plan.link?.digest ?? null,
+          holds: plan.link?.holds ?? false,
+          suppressed: plan.link?.suppressed ?? false,
+        },
+      })),
+  );
+
+  const toCall: typeof ready = [];
+  for (const entry of ready) {
+    const { plan, index } = entry;
+    if (plan.action.kind === 'none') {
+      if (plan.action.reason === 'erased') await deps.onErased(plan.subjectId, partner);
+      results[index] = { status: 'completed', action: `none:${plan.action.reason}` };
+    } else if (!canCall(adapter, plan.action)) {
+      results[index] = { status: 'deadletter', error: `the ${partner} adapter cannot ${plan.action.kind}` };
+    } else toCall.push(entry);
+  }
+
+  const members = new Map<TransferMember, { index: number; plan: ReadyPlan }>();
+  const units = callUnits(adapter, deps.keys, toCall, members);
+  const settled = (await deps.transfer.run(partner, units, signal ? { signal } : {})).flat();
+  for (const entry of settled) {
+    const { index, plan } = members.get(entry.member)!;
+    if (entry.outcome === 'skipped') {
+      results[index] = { status: 'completed', action: 'none:erased' };
+      continue;
+    }
+    const { result } = entry;
+    if (result.ok) {
+      if (plan.action.kind === 'erase') await deps.onErased(plan.subjectId, partner);
+      results[index] = { status: 'completed', action: entry.member.intent.operation };
+    } else {
+      results[index] = result.error.retryable
+        ? { status: 'failed', error: result.error.message }
+        : { status: 'deadletter', error: result.error.message };
+    }
+  }
+  return results.map((r) => r ?? { status: 'failed', error: 'no result' });
+}
+
+function canCall(adapter: PartnerAdapter, action: Action): boolean {
+  if (action.kind === 'upsert') return Boolean(adapter.upsert || adapter.upsertBatch);
+  if (action.kind === 'suppress') return Boolean(adapter.suppress);
+  return action.kind === 'erase';
+}
+
+function learnsIds(plan: ReadyPlan): boolean {
+  const { link, ref } = plan;
+  return link === null ? ref.partnerIds.length > 0 : !link.erased && ref.partnerIds.length !== link.partnerIds.length;
+}
+
+type Entry = { readonly index: number; readonly plan: ReadyPlan; readonly job: JobContext };
+
+function callUnits(
+  adapter: PartnerAdapter,
+  keys: Keys,
+  entries: readonly Entry[],
+  members: Map<TransferMember, { index: number; plan: ReadyPlan }>,
+): TransferUnit[] {
+  const member = (entry: Entry, operation: string): TransferMember => {
+    const m = toMember(entry, operation);
+    members.set(m, entry);
+    return m;
+  };
+  const upserts = entries.filter((e) => e.plan.action.kind === 'upsert');
+  const batched = adapter.upsertBatch && (upserts.length > 1 || !adapter.upsert) ? upserts : [];
+  const units: TransferUnit[] = [];
+  const size = Math.max(1, adapter.maxBatchSize ?? 500);
+  for (let i = 0; i < batched.length; i += size) {
+    const chunk = batched.slice(i, i + size).map((e) => member(e, 'upsert_batch'));
+    const transitions = chunk.map((m) => transitionOf(members.get(m)!.plan));
+    units.push({
+      operation: 'upsert_batch',
+      correlationId: chunk[0]!.intent.correlationId,
+      idempotencyKey: idempotencyKey(keys, adapter.partner, 'upsert_batch', transitions),
+      members: chunk,
+      call: async (ctx, live) => {
+        const plans = live.map((m) => members.get(m)!.plan);
+        const answers = await adapter.upsertBatch!(plans.map(upsertInput), ctx);
+        return plans.map((p, i): MemberResult => {
+          const r = answers[i];
+          if (r?.ok) return { ok: true, partnerIds: union([r.partnerId], p.ref.partnerIds) };
+          return {
+            ok: false,
+            error:
+              r?.error ??
+              new PartnerError({
+                partner: adapter.partner,
+                operation: 'upsert_batch',
+                kind: 'retryable',
+                code: 'missing_result',
+              }),
+          };
+        });
+      },
+    });
+  }
+  const inBatch = new Set(batched);
+  for (const entry of entries) {
+    if (inBatch.has(entry)) continue;
+    const { plan } = entry;
+    const operation = plan.action.kind;
+    units.push({
+      operation,
+      correlationId: entry.job.correlationId,
+      idempotencyKey: idempotencyKey(keys, adapter.partner, operation, transitionOf(plan)),
+      members: [member(entry, operation)],
+      call: async (ctx) => [{ ok: true, partnerIds: await singleCall(adapter, plan, ctx) }],
+    });
+  }
+  return units;
+}
+
+/** The adapter call for one plan, returning the partner ids the subject has there afterwards. */
+async function singleCall(
+  adapter: PartnerAdapter,
+  plan: ReadyPlan,
+  ctx: Parameters<PartnerAdapter['erase']>[2],
+): Promise<string[]> {
+  const { action, ref } = plan;
+  switch (action.kind) {
+    case 'upsert':
+      return union([(await adapter.upsert!(upsertInput(plan), ctx)).partnerId], ref.partnerIds);
+    case 'suppress':
+      return union([(await adapter.suppress!(ref, ctx)).partnerId], ref.partnerIds);
+    case 'erase':
+      await adapter.erase(ref, action.mode, ctx);
+      // Kept as the record of what was erased: ids the host still names are not erased again.
+      return [...ref.partnerIds];
+    default:
+      throw new Error(`no call for ${action.kind}`);
+  }
+}
+
+function toMember(entry: Entry, operation: string): TransferMember {
+  const { plan, job } = entry;
+  const sends = plan.action.kind === 'upsert';
+  return {
+    subjectId: plan.subjectId,
+    sendsData: sends || plan.action.kind === 'suppress',
+    intent: {
+      operation,
+      trigger: triggerFor(plan.action, job.trigger),
+      operator: job.operator,
+      correlationId: job.correlationId,
+      fields: sends ? plan.fields : [],
+      categories: sends ? plan.categories : [],
+      payloadDigest: plan.action.kind === 'upsert' ? plan.action.digest : undefined,
+      partnerId: plan.ref.partnerIds[0],
+      attempt: job.attempt,
+    },
+    linkAfter: (partnerIds) => linkAfter(plan, partnerIds),
+  };
+}
+
+/** What the partner acknowledged last -> what this plan sends now (see idempotencyKey). */
+function transitionOf(plan: ReadyPlan): unknown {
+  const { action, link } = plan;
+  const target =
+    action.kind === 'upsert' ? { digest: action.digest, subscription: action.subscription ?? null } : action.kind;
+  return {
+    subject: plan.ref.pseudonym,
+    from: link?.digest ?? null,
+    suppressed: link?.suppressed ?? false,
+    target,
+  };
+}
+
+function upsertInput(plan: ReadyPlan): UpsertInput {
+  const action = plan.action as Extract<Action, { kind: 'upsert' }>;
+  const cleared = (plan.link?.lastFields ?? []).filter((f) => !plan.fields.includes(f) && plan.allowed.includes(f));
+  return {
+    payload: action.payload,
+    ref: plan.ref,
+    ...(action.subscription ? { subscription: action.subscription } : {}),
+    ...(cleared.length > 0 ? { cleared } : {}),
+  };
+}
+
+function linkAfter(plan: ReadyPlan, partnerIds: readonly string[]): LinkUpdate {
+  const { action, link } = plan;
+  switch (action.kind) {
+    case 'upsert':
+      return {
+        partnerIds,
+        digest: action.digest,
+        holds: true,
+        suppressed: false,
+        sentFields: plan.fields,
+        ...(action.consentEntryId ? { consentEntryApplied: action.consentEntryId } : {}),
+      };
+    case 'suppress':
+      return { partnerIds, digest: link?.digest ?? null, holds: true, suppressed: true };
+    default:
+      return { partnerIds, digest: null, holds: false, suppressed: false, erased: true, consentEntryApplied: null };
+  }
+}
+
+function triggerFor(action: Action, jobTrigger: Trigger): Trigger {
+  if (action.kind === 'erase' && action.reason === 'erasure') return 'erasure';
+  if (action.kind === 'suppress' || (action.kind === 'erase' && action.reason === 'consent-withdrawn'))
+    return 'consent';
+  if (action.kind === 'upsert' && action.subscription) return 'consent';
+  return jobTrigger;
+}

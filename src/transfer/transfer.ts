@@ -1,0 +1,232 @@
+import type { Logger } from 'pino';
+import { PartnerError, safeErrorCode, type CallContext } from '../adapter.ts';
+import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Outcome } from '../log/transfer-log.ts';
+import type { GatewayObserver } from '../observe.ts';
+import type { Policy } from '../policy/index.ts';
+import type { Database } from '../store/database.ts';
+import { saveLinks, type LinkUpdate } from '../store/state.ts';
+import type { Pacing } from './pacing.ts';
+
+/**
+ * transfer: the one path every outbound partner call takes (syncs, batches, erasures, suppressions,
+ * actions, live fetches). For a set of calls to one partner, in a constant number of statements:
+ * intent rows committed before any call (DESIGN §6: an attempt that died before its outcome is closed
+ * as unknown by the next one), the calls paced (rate, Retry-After pause, calls in flight here and
+ * across processes), every failure mapped to a PartnerError, then every outcome row and link in one
+ * transaction after them. No transaction is ever held across a partner call.
+ */
+
+/** One subject a call is about. */
+export interface TransferMember {
+  readonly subjectId: string;
+  readonly intent: MemberIntent;
+  /**
+   * The call sends the subject's data (an upsert, an action). Checked against the tombstone in the
+   * transaction that writes the intent: nothing is sent for a subject once its erasure is committed.
+   */
+  readonly sendsData: boolean;
+  /** The link to store once the partner confirmed, from the partner ids the subject has there afterwards. */
+  readonly linkAfter?: ((partnerIds: readonly string[]) => LinkUpdate) | undefined;
+}
+
+export type MemberIntent = Pick<
+  IntentRow,
+  | 'operation'
+  | 'trigger'
+  | 'operator'
+  | 'correlationId'
+  | 'fields'
+  | 'categories'
+  | 'payloadDigest'
+  | 'partnerId'
+  | 'attempt'
+>;
+
+/** One partner call: a single operation, or one batch call carrying several subjects. */
+export interface TransferUnit {
+  readonly operation: string;
+  readonly correlationId: string;
+  readonly idempotencyKey: string;
+  readonly members: readonly TransferMember[];
+  /** Makes the call for the members still wanted: one result per member given, in order. */
+  call(ctx: CallContext, members: readonly TransferMember[]): Promise<readonly MemberResult[]>;
+}
+
+export type MemberResult =
+  { readonly ok: true; readonly partnerIds: readonly string[] } | { readonly ok: false; readonly error: PartnerError };
+
+export type Settled =
+  | { readonly member: TransferMember; readonly outcome: Outcome; readonly result: MemberResult }
+  /** Dropped before the call: the subject was erased meanwhile. */
+  | { readonly member: TransferMember; readonly outcome: 'skipped' };
+
+export interface TransferDeps {
+  readonly db: Database;
+  readonly policy: Policy;
+  readonly pacing: Pacing;
+  readonly logger: Logger;
+  readonly observer?: GatewayObserver | undefined;
+}
+
+export interface Transfer {
+  /** Runs the calls; per unit, one settled entry per member, in order. */
+  run(partner: string, units: readonly TransferUnit[], options?: { signal?: AbortSignal }): Promise<Settled[][]>;
+  /** Whether the partner has a rate to keep (its calls then wait for their slots). */
+  hasRate(partner: string): boolean;
+}
+
+export function createTransfer(deps: TransferDeps): Transfer {
+  return {
+    run: (partner, units, options = {}) => runUnits(deps, partner, units, options.signal),
+    hasRate: (partner) => deps.pacing.hasRate(partner),
+  };
+}
+
+async function runUnits(
+  deps: TransferDeps,
+  partner: string,
+  units: readonly TransferUnit[],
+  signal: AbortSignal | undefined,
+): Promise<Settled[][]> {
+  const members = units.flatMap((u) => u.members);
+  if (members.length === 0) return units.map(() => []);
+  const partnerPolicy = deps.policy.partner(partner);
+  const { erased, seqs } = await deps.db.transaction(async (tx) => {
+    const subjectIds = [...new Set(members.map((m) => m.subjectId))];
+    await closeOpenIntents(tx, subjectIds, partner);
+    const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
+    const tombstoned =
+      senders.length === 0
+        ? []
+        : await tx.query<{ subject_id: string }>(
+            `select subject_id from tombstones where subject_id = any($1::text[])`,
+            [senders],
+          );
+    const erased = new Set(tombstoned.map((t) => t.subject_id));
+    const going = members.filter((m) => !(m.sendsData && erased.has(m.subjectId)));
+    const written = await writeIntents(
+      tx,
+      going.map((m) => ({
+        ...m.intent,
+        subjectId: m.subjectId,
+        partner,
+        purpose: partnerPolicy.purpose,
+        legalBasis: deps.policy.legalBasis(partner),
+        policyDigest: deps.policy.digest,
+      })),
+    );
+    return { erased, seqs: new Map(going.map((m, i) => [m, written[i]!])) };
+  });
+
+  const calls = units.map((unit) => async () => {
+    const live = unit.members.filter((m) => seqs.has(m));
+    if (live.length === 0) return { unit, live, results: [] as MemberResult[], durationMs: 0 };
+    const started = performance.now();
+    const results = await unit
+      .call(
+        { correlationId: unit.correlationId, idempotencyKey: unit.idempotencyKey, ...(signal ? { signal } : {}) },
+        live,
+      )
+      .then((r) => live.map((_, i) => r[i] ?? missingResult(partner, unit.operation)))
+      .catch((error: unknown) =>
+        live.map(() => ({ ok: false as const, error: asPartnerError(error, partner, unit.operation) })),
+      );
+    const durationMs = performance.now() - started;
+    const retryAfterMs = results.flatMap((r) =>
+      !r.ok && r.error.retryAfterMs !== undefined ? [r.error.retryAfterMs] : [],
+    )[0];
+    if (retryAfterMs !== undefined) {
+      await deps.pacing.pause(partner, retryAfterMs);
+      deps.observer?.paused?.(partner, retryAfterMs);
+    }
+    const failure = results.flatMap((r) => (r.ok ? [] : [r.error]))[0];
+    deps.observer?.callSettled?.({
+      partner,
+      operation: unit.operation,
+      outcome: failure ? outcomeOf(failure) : 'ok',
+      subjects: live.length,
+      durationMs,
+      httpStatus: failure?.status,
+      errorCode: failure?.code,
+    });
+    return { unit, live, results, durationMs };
+  });
+  const done = await deps.pacing.run(partner, calls);
+
+  const called = done.flatMap(({ live, results, durationMs }) =>
+    live.map((member, i) => ({ member, result: results[i]!, durationMs })),
+  );
+  await deps.db.transaction(async (tx) => {
+    await writeOutcomes(
+      tx,
+      called.map(({ member, result, durationMs }) => {
+        const intentSeq = seqs.get(member)!;
+        return result.ok
+          ? { intentSeq, outcome: 'ok' as const, partnerId: result.partnerIds[0], durationMs }
+          : {
+              intentSeq,
+              outcome: outcomeOf(result.error),
+              httpStatus: result.error.status,
+              errorCode: result.error.code ?? result.error.kind,
+              durationMs,
+            };
+      }),
+    );
+    await saveLinks(
+      tx,
+      partner,
+      called.flatMap(({ member, result }) =>
+        result.ok && member.linkAfter
+          ? [{ subjectId: member.subjectId, update: member.linkAfter(result.partnerIds) }]
+          : [],
+      ),
+    );
+  });
+
+  for (const { member, result } of called) logCall(deps.logger, partner, member, result);
+  const byMember = new Map(called.map((c) => [c.member, c.result]));
+  return units.map((unit) =>
+    unit.members.map((member): Settled => {
+      const result = byMember.get(member);
+      if (!result) {
+        if (!erased.has(member.subjectId)) throw new Error('transfer: a member neither called nor skipped');
+        return { member, outcome: 'skipped' };
+      }
+      return { member, result, outcome: result.ok ? 'ok' : outcomeOf(result.error) };
+    }),
+  );
+}
+
+function outcomeOf(error: PartnerError): Outcome {
+  return error.kind === 'unknown' ? 'unknown' : 'failed';
+}
+
+function logCall(logger: Logger, partner: string, member: TransferMember, result: MemberResult): void {
+  const base = {
+    subjectId: member.subjectId,
+    partner,
+    operation: member.intent.operation,
+    correlationId: member.intent.correlationId,
+  };
+  if (result.ok) logger.info({ ...base, fields: member.intent.fields }, 'transfer ok');
+  else {
+    const e = result.error;
+    logger.warn({ ...base, status: e.status, code: e.code, kind: e.kind }, 'transfer failed');
+  }
+}
+
+function missingResult(partner: string, operation: string): MemberResult {
+  return { ok: false, error: new PartnerError({ partner, operation, kind: 'retryable', code: 'missing_result' }) };
+}
+
+/** Anything not a PartnerError is a bug or an unwrapped network error: retry it, never echo its message. */
+export function asPartnerError(error: unknown, partner: string, operation: string): PartnerError {
+  if (error instanceof PartnerError) return error;
+  return new PartnerError({
+    partner,
+    operation,
+    kind: 'retryable',
+    code: safeErrorCode((error as { code?: unknown })?.code) ?? 'unexpected_error',
+    detail: (error as Error)?.name,
+  });
+}

@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import type { PartnerAdapter } from './adapter.ts';
+import { sealAll, sealBatch } from './log/chain.ts';
+import type { GatewayObserver } from './observe.ts';
+import { planBatch, type PlanDeps } from './plan/batch.ts';
+import type { Schedule, WorkItem } from './schedule/schedule.ts';
+import type { JobResult } from './schedule/job.ts';
+import type { Database } from './store/database.ts';
+import { runReconcileBatch } from './transfer/reconcile-batch.ts';
+import type { Transfer } from './transfer/transfer.ts';
+
+export interface WorkersDeps extends PlanDeps {
+  readonly db: Database;
+  readonly adapters: ReadonlyMap<string, PartnerAdapter>;
+  readonly schedule: Schedule;
+  readonly transfer: Transfer;
+  readonly logger: Logger;
+  readonly observer?: GatewayObserver | undefined;
+  readonly batchSize?: number | undefined;
+  readonly onErased: (subjectId: string, partner: string) => Promise<void>;
+  readonly processDueErasures: () => Promise<unknown>;
+}
+
+export interface Workers {
+  work(options?: { pollingIntervalSeconds?: number; dueErasureCheckSeconds?: number }): Promise<void>;
+  runUntilIdle(options?: { timeoutMs?: number; waitForRetries?: boolean }): Promise<void>;
+  stop(): void;
+}
+
+/** The workers of this process: reconcile jobs (plan, then transfer), log sealing, due erasures. */
+export function createWorkers(deps: WorkersDeps): Workers {
+  let sealTimer: NodeJS.Timeout | undefined;
+  let dueTimer: NodeJS.Timeout | undefined;
+  const logFailure = (what: string) => (error: Error) =>
+    deps.logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, what);
+
+  const handle = async (partner: string, items: readonly WorkItem[], signal: AbortSignal): Promise<JobResult[]> => {
+    try {
+      const plans = await planBatch(
+        deps,
+        partner,
+        items.map((i) => ({ subjectId: i.data.subjectId, force: i.data.force })),
+      );
+      const results = await runReconcileBatch(
+        deps,
+        deps.adapters.get(partner)!,
+        plans.map((plan, i) => ({ plan, job: { ...items[i]!.data, attempt: items[i]!.attempt } })),
+        signal,
+      );
+      for (const r of results) deps.observer?.jobSettled?.(partner, r.status);
+      for (const [i, r] of results.entries()) {
+        if (r.status === 'deadletter' && plans[i]!.kind === 'invalid') {
+          const { subjectId } = items[i]!.data;
+          deps.logger.warn(
+            { subjectId, partner, problems: (plans[i] as { problems: unknown }).problems },
+            'invalid master record: nothing sent',
+          );
+        }
+      }
+      return results;
+    } catch (error) {
+      // A bug or a database failure: retry the jobs, and keep the raw error (its stack, a query's
+      // parameters) out of the job table and the log; its class and code say enough to find it.
+      const { name, code } = error as { name?: string; code?: string };
+      deps.logger.error({ partner, jobs: items.length, error: { name, code } }, 'reconcile batch failed');
+      const message = `internal error (${name ?? 'Error'}${code ? ` ${code}` : ''})`;
+      return items.map(() => ({ status: 'failed' as const, error: message }));
+    }
+  };
+
+  const batchSizeOf = (partner: string) => {
+    const adapter = deps.adapters.get(partner)!;
+    return deps.batchSize ?? Math.max(100, adapter.upsertBatch ? (adapter.maxBatchSize ?? 0) : 0);
+  };
+
+  const work: Workers['work'] = async (options = {}) => {
+    // Two batches at once for a rated partner: one batch's statements overlap the other's paced calls.
+    // An unrated partner is bound by CPU, where a second batch only adds contention.
+    await deps.schedule.work(handle, {
+      batchSize: batchSizeOf,
+      concurrency: (partner) => (deps.transfer.hasRate(partner) ? 2 : 1),
+      pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
+    });
+    sealTimer ??= setInterval(() => void sealBatch(deps.db).catch(logFailure('log sealing failed')), 1_000);
+    sealTimer.unref();
+    if (options.dueErasureCheckSeconds !== 0 && !dueTimer) {
+      const every = (options.dueErasureCheckSeconds ?? 60) * 1_000;
+      dueTimer = setInterval(() => void deps.processDueErasures().catch(logFailure('due erasure check failed')), every);
+      dueTimer.unref();
+    }
+  };
+
+  return {
+    work,
+    runUntilIdle: async ({ timeoutMs = 120_000, waitForRetries = false } = {}) => {
+      await work({ pollingIntervalSeconds: 0.5 });
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const pending = await deps.schedule.pending(waitForRetries);
+        if (pending.total === 0) break;
+        if (Date.now() > deadline) throw new Error(`queues not idle after ${timeoutMs} ms`);
+        // Only workers with jobs to fetch: waking the others costs an empty fetch each, every turn.
+        for (const partner of pending.ready) deps.schedule.wake(partner);
+        // Full batches go on by themselves (burstWhenBatchFull); this check is for partial batches and
+        // the end, and counting the job table more often cost the database more than it saved.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await sealAll(deps.db);
+    },
+    stop: () => {
+      if (sealTimer) clearInterval(sealTimer);
+      if (dueTimer) clearInterval(dueTimer);
+    },
+  };
+}
