@@ -21,6 +21,8 @@ export interface GatewayOptions {
   /** One adapter per partner; a partner without one is left alone. */
   readonly adapters: readonly PartnerAdapter[];
   readonly source: RecordSource;
+  /** How long one source.get/getMany may take before its subjects are retried later. Default 30 s. */
+  readonly sourceTimeoutMs?: number;
   readonly secrets: GatewaySecrets;
   /** Per-partner limits; default: what each adapter declares (the partner's documented limits). */
   readonly limits?: Readonly<Record<string, PartnerLimits>>;

@@ -4,6 +4,7 @@ import { checkAdapters } from './adapters-check.ts';
 import type { Gateway, GatewayOptions } from './gateway-api.ts';
 import { createKeys } from './keys.ts';
 import { createLifecycle } from './lifecycle/index.ts';
+import { inputs } from './lifecycle/inputs.ts';
 import { writeEvent } from './log/transfer-log.ts';
 import { createOps } from './ops.ts';
 import { resolvePolicy } from './policy/resolve.ts';
@@ -47,7 +48,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const transfer = createTransfer({ db: database, policy, pacing, logger, observer: options.observer });
   const logEvent = (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) =>
     writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
-  const base = { db: database, policy, keys, adapters, now, logger, transfer, source: options.source };
+  const base = {
+    db: database,
+    policy,
+    keys,
+    adapters,
+    now,
+    logger,
+    transfer,
+    source: options.source,
+    sourceTimeoutMs: options.sourceTimeoutMs,
+  };
   const enqueueSubject = schedule.enqueueSubject;
   const lifecycle = createLifecycle({
     ...base,
@@ -81,7 +92,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     policy,
     database,
     // Partners in mode action/none hold nothing we sync; a change concerns them only on erasure.
-    changed: (subjectId, opts = {}) => enqueueSubject(subjectId, 'change', { ...opts, partners: synced }),
+    changed: async (subjectId, opts = {}) =>
+      enqueueSubject(inputs.subjectId(subjectId), 'change', { ...opts, partners: synced }),
     resync: async (resyncOptions = {}) => {
       const correlationId = randomUUID();
       const { force, operator } = resyncOptions;
@@ -110,7 +122,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     call: async (subjectId, action, params, callOptions = {}) => {
       const partner = callOptions.partner ?? partners.find((p) => policy.partner(p).mode === 'action');
       if (!partner) throw new Error('no action partner is configured');
-      return performAction(base, partner, subjectId, action, params, callOptions.operator);
+      return performAction(base, partner, inputs.subjectId(subjectId), action, params, callOptions.operator);
     },
     stop: async () => {
       if (stopped) return;

@@ -27,10 +27,35 @@ export { summarisePolicy } from './policy/summary.ts';
 
 export { renderAccessReport, LifecycleInputError } from './lifecycle/index.ts';
 export { erasureDueAt } from './erasure-schedule.ts';
-export type * from './lifecycle/types.ts';
+export type {
+  LifecycleHooks,
+  ActorOptions,
+  ConsentEntry,
+  ConsentInput,
+  PartnerErasureState,
+  ErasureStatus,
+  AccessReportPartner,
+  AccessReport,
+  PurgeResult,
+} from './lifecycle/types.ts';
 
 export { PartnerError, classifyHttpStatus, parseRetryAfter, assertSafeBaseUrl, safeErrorCode } from './adapter.ts';
-export type * from './adapter.ts';
+export type {
+  PartnerAdapter,
+  PartnerPayload,
+  SubjectRef,
+  CallContext,
+  UpsertInput,
+  UpsertResult,
+  EraseMode,
+  EraseResult,
+  SuppressResult,
+  ActionInput,
+  ActionResult,
+  HeldData,
+  BatchItemResult,
+  PartnerErrorKind,
+} from './adapter.ts';
 export type {
   PartnerEmulator,
   PartnerModule,

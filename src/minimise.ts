@@ -9,7 +9,9 @@ import type { Policy } from './policy/index.ts';
  * dropped, so a nested object cannot ride along inside an allowed field.
  */
 export function minimise(record: unknown, partner: string, policy: Policy): PartnerPayload {
-  const out: Record<string, unknown> = {};
+  // Null-prototype objects: an adapter reading `payload.phone` must find only what was projected,
+  // never a `phone` that something else in the process put on Object.prototype.
+  const out: Record<string, unknown> = Object.create(null);
   for (const path of policy.allowedFields(partner)) {
     const value = readPath(record, path);
     if (isPlainValue(value)) writePath(out, path, value);
@@ -39,7 +41,7 @@ function writePath(target: Record<string, unknown>, path: string, value: unknown
   const segments = path.split('.');
   let current = target;
   for (const segment of segments.slice(0, -1)) {
-    current[segment] ??= {};
+    current[segment] ??= Object.create(null);
     current = current[segment] as Record<string, unknown>;
   }
   current[segments[segments.length - 1]!] = value;

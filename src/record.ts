@@ -6,7 +6,18 @@ import { z } from 'zod';
  * see it, and a record that does not parse never reaches a partner.
  */
 
-const nonBlank = z.string().trim().min(1, 'must not be blank');
+/**
+ * Control characters (NUL, CR/LF, escapes) have no place in a name or an address, and partners treat
+ * them as line breaks, terminators or injection: refused rather than sent.
+ */
+const noControl = /^[^\u0000-\u001f\u007f]*$/;
+const nonBlank = z.string().trim().min(1, 'must not be blank').regex(noControl, 'must not contain control characters');
+
+/** Partner ids the host knows (an Auth0 user id, balena device ids): id-shaped, never an email or free text. */
+const hostPartnerId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:|-]{1,128}$/, 'must be 1-128 characters of letters, digits, _ . : | -');
+const partnerName = /^[a-z][a-z0-9_-]{0,31}$/;
 
 export const addressSchema = z.object({
   street: nonBlank.max(200),
@@ -41,14 +52,21 @@ export const masterRecordSchema = z.object({
     .string()
     .regex(/^\+[1-9][0-9]{6,14}$/, 'must be in E.164 form, e.g. +46701234567')
     .optional(),
-  email: z.email('must be an email address').max(254).optional(),
+  // Internationalised addresses (RFC 6531) are addresses too.
+  email: z.email({ pattern: z.regexes.unicodeEmail, message: 'must be an email address' }).max(254).optional(),
   devices: z.array(deviceSchema).default([]),
   subscription: subscriptionSchema.optional(),
   /**
    * Ids that partners gave the host directly and the host already knows, per partner name:
    * e.g. `{ auth0: 'auth0|abc', resin: ['1234', '5678'] }` (balena device ids).
    */
-  partnerIds: z.record(z.string(), z.union([nonBlank, z.array(nonBlank)])).default({}),
+  partnerIds: z
+    .record(
+      z.string().regex(partnerName, 'must be a partner name'),
+      z.union([hostPartnerId, z.array(hostPartnerId).max(100, 'must name at most 100 ids')]),
+    )
+    .refine((ids) => Object.keys(ids).length <= 32, 'must name at most 32 partners')
+    .default({}),
 });
 
 export type MasterRecord = z.infer<typeof masterRecordSchema>;
@@ -76,7 +94,15 @@ export class InvalidRecordError extends Error {
  * never echoes the value (it may be personal data).
  */
 export function parseMasterRecord(input: unknown): MasterRecord {
-  const result = masterRecordSchema.safeParse(input);
+  let own: unknown;
+  try {
+    own = ownData(input, 0);
+  } catch (error) {
+    throw new InvalidRecordError(undefined, [
+      { path: '', message: `could not be read (${error instanceof Error ? error.name : typeof error})` },
+    ]);
+  }
+  const result = masterRecordSchema.safeParse(own);
   if (result.success) return result.data;
   const id =
     typeof input === 'object' && input !== null && typeof (input as { id?: unknown }).id === 'string'
@@ -86,6 +112,20 @@ export function parseMasterRecord(input: unknown): MasterRecord {
     id,
     result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
   );
+}
+
+/**
+ * The record's own data only: own enumerable properties of plain objects and arrays, copied, so a
+ * property set on Object.prototype elsewhere in the process (a `phone` on every object) is never read
+ * as the subject's, and a getter runs once, here, where its failure is caught.
+ */
+function ownData(value: unknown, depth: number): unknown {
+  if (depth > 8) throw new RangeError('nested too deeply');
+  if (Array.isArray(value)) return value.map((v) => ownData(v, depth + 1));
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value)) out[key] = ownData((value as Record<string, unknown>)[key], depth + 1);
+  return out;
 }
 
 /** A subject id goes into logs; only echo it when it has the shape of an id, not of free text. */

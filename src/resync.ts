@@ -1,8 +1,9 @@
 import type { PartnerAdapter } from './adapter.ts';
 import type { Keys } from './keys.ts';
 import type { Policy } from './policy/index.ts';
+import { inputs, LifecycleInputError } from './lifecycle/inputs.ts';
 import { planRecord, readRecord } from './plan/plan.ts';
-import type { RecordSource } from './source.ts';
+import { getRecords, type RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
 import { loadStates } from './store/state.ts';
 
@@ -32,6 +33,8 @@ export interface PartnerCounts {
 export interface ResyncProgress {
   readonly scanned: number;
   readonly invalid: number;
+  /** Subjects whose record the source could not give (get() threw or did not answer in time). */
+  readonly unreadable: number;
   readonly perPartner: Readonly<Record<string, PartnerCounts>>;
 }
 
@@ -67,6 +70,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
   const seen = new Set<string>();
   let scanned = 0;
   let invalid = 0;
+  let unreadable = 0;
   let enqueued = 0;
   const chunk: { id: string; record: unknown }[] = [];
 
@@ -115,17 +119,24 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         enqueued += toEnqueue.length;
       }
     }
-    options.onProgress?.({ scanned, invalid, perPartner });
+    options.onProgress?.({ scanned, invalid, unreadable, perPartner });
   };
 
-  const wanted = options.subjects ? new Set(options.subjects) : undefined;
+  const wanted = options.subjects ? new Set(checkSubjects(options.subjects)) : undefined;
   if (wanted) {
-    for (const id of wanted) {
-      const record = await deps.source.get(id);
-      scanned++;
-      chunk.push({ id, record });
-      seen.add(id);
-      if (chunk.length >= CHUNK) await flush(chunk.splice(0));
+    const ids = [...wanted];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const slice = ids.slice(i, i + CHUNK);
+      // Read as the workers read: one subject whose source call fails is counted, never the others.
+      const reads = await getRecords(deps.source, slice);
+      for (const id of slice) {
+        scanned++;
+        seen.add(id);
+        const read = reads.get(id)!;
+        if (read.ok) chunk.push({ id, record: read.record });
+        else unreadable++;
+      }
+      await flush(chunk.splice(0));
     }
   } else {
     for await (const record of deps.source.scan()) {
@@ -155,7 +166,18 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     for (let i = 0; i < orphans.length; i += CHUNK)
       await flush(orphans.slice(i, i + CHUNK).map((id) => ({ id, record: null })));
   }
-  return { dryRun: options.dryRun ?? false, scanned, invalid, perPartner, enqueued, correlationId };
+  return { dryRun: options.dryRun ?? false, scanned, invalid, unreadable, perPartner, enqueued, correlationId };
+}
+
+/** Every id checked before anything is enqueued; the error names the position, never the value. */
+function checkSubjects(subjects: readonly unknown[]): string[] {
+  return subjects.map((id, i) => {
+    try {
+      return inputs.subjectId(id);
+    } catch (error) {
+      throw new LifecycleInputError(`resync subjects[${i}]: ${(error as Error).message}`, { cause: error });
+    }
+  });
 }
 
 function selectPartners(deps: ResyncDeps, partner: ResyncOptions['partner']): string[] {

@@ -23,7 +23,7 @@ export const SOURCE_TIMEOUT_MS = 30_000;
 export async function getRecords(
   source: RecordSource,
   ids: readonly string[],
-  timeoutMs = SOURCE_TIMEOUT_MS,
+  timeoutMs: number = SOURCE_TIMEOUT_MS,
 ): Promise<Map<string, SourceRead>> {
   if (source.getMany) {
     const many = await withDeadline(() => source.getMany!(ids), timeoutMs, 'source.getMany');

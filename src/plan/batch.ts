@@ -11,6 +11,8 @@ export interface PlanDeps {
   readonly keys: Keys;
   readonly source: RecordSource;
   readonly now: () => Date;
+  /** How long one source call may take (default SOURCE_TIMEOUT_MS). */
+  readonly sourceTimeoutMs?: number | undefined;
 }
 
 /** The source could not be read for the subject (threw, or no answer in time): try again later. */
@@ -30,7 +32,10 @@ export async function planBatch(
   items: readonly { readonly subjectId: string; readonly force?: boolean | undefined }[],
 ): Promise<BatchPlan[]> {
   const ids = items.map((i) => i.subjectId);
-  const [records, states] = await Promise.all([getRecords(deps.source, ids), loadStates(deps.db, ids, partner)]);
+  const [records, states] = await Promise.all([
+    getRecords(deps.source, ids, deps.sourceTimeoutMs),
+    loadStates(deps.db, ids, partner),
+  ]);
   const now = deps.now();
   return items.map(({ subjectId, force }): BatchPlan => {
     const read = records.get(subjectId)!;
