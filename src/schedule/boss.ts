@@ -8,9 +8,18 @@ export interface RetryPolicy {
   /** First retry delay, in seconds; doubles each retry, with jitter (pg-boss retryBackoff). */
   readonly retryDelaySeconds: number;
   readonly retryDelayMaxSeconds: number;
-  /** A job still active after this long is presumed dead (its worker crashed) and retried. */
+  /**
+   * The longest a batch may hold its jobs. A worker stops starting calls a margin before it (the
+   * jobs it did not reach are retried), so pg-boss never hands a job that is still being worked on
+   * to a second worker.
+   */
   readonly expireInSeconds: number;
-  /** How often expired jobs are looked for. */
+  /**
+   * A worker refreshes each job it holds this often (half of it, in fact); a job whose heartbeat
+   * lapses (its worker died) is retried at the next monitor pass. At least 10 (pg-boss's minimum).
+   */
+  readonly heartbeatSeconds: number;
+  /** How often lapsed heartbeats and expired jobs are looked for (pg-boss's monitor and supervise passes). */
   readonly superviseIntervalSeconds: number;
 }
 
@@ -18,13 +27,23 @@ export const defaultRetryPolicy: RetryPolicy = {
   retryLimit: 8,
   retryDelaySeconds: 5,
   retryDelayMaxSeconds: 3_600,
-  expireInSeconds: 900,
-  superviseIntervalSeconds: 60,
+  expireInSeconds: 3_600,
+  // A dead worker's jobs are retried within heartbeat + one pass: at most 15 s, typically ~12 s.
+  heartbeatSeconds: 10,
+  superviseIntervalSeconds: 5,
 };
 
 export async function startBoss(db: Database, retry: RetryPolicy, onError: (error: Error) => void): Promise<PgBoss> {
   const schema = `${db.schema}_queue`;
-  const common = { schema, schedule: false, supervise: true, superviseIntervalSeconds: retry.superviseIntervalSeconds };
+  // Expiry and lapsed heartbeats are found in the monitor pass, which runs at the slower of the two
+  // intervals: both are set, or superviseIntervalSeconds alone would change nothing.
+  const common = {
+    schema,
+    schedule: false,
+    supervise: true,
+    superviseIntervalSeconds: retry.superviseIntervalSeconds,
+    monitorIntervalSeconds: retry.superviseIntervalSeconds,
+  };
   const boss =
     'pglite' in db.boss
       ? new PgBoss({ ...common, db: fromPglite(db.boss.pglite) })
@@ -55,6 +74,7 @@ export async function createPartnerQueues(
       retryBackoff: true,
       retryDelayMax: retry.retryDelayMaxSeconds,
       expireInSeconds: retry.expireInSeconds,
+      heartbeatSeconds: Math.max(10, Math.round(retry.heartbeatSeconds)),
       deadLetter: dead,
     };
     if (await boss.getQueue(reconcileQueue(partner))) {

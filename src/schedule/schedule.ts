@@ -121,7 +121,12 @@ export async function createSchedule(deps: {
             pollingIntervalSeconds: options.pollingIntervalSeconds,
           },
           async (jobs: Job<ReconcileJobData>[]) => {
-            const signal = jobs[0]?.signal ?? new AbortController().signal;
+            // Calls stop when any job's claim is lost (pg-boss aborts its signal) or when the batch
+            // nears its expiry, so no job is ever worked on by two workers at once.
+            const signal = AbortSignal.any([
+              ...jobs.map((job) => job.signal),
+              ...batchDeadline(deps.retry.expireInSeconds),
+            ]);
             const items = jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 }));
             return toPgBossResults(jobs, await handler(partner, items, signal));
           },
@@ -182,6 +187,16 @@ export async function createSchedule(deps: {
       await boss.stop({ graceful: true, timeout: 30_000, close: !('pglite' in db.boss) });
     },
   };
+}
+
+/**
+ * A batch stops starting calls a margin before its jobs expire (the margin: a third of the expiry, at
+ * most 30 s, for the calls in flight and the outcome rows). Expiries under 6 s are for tests that
+ * want a dead worker's jobs back fast, where no margin would leave time for any call.
+ */
+function batchDeadline(expireInSeconds: number): AbortSignal[] {
+  if (expireInSeconds < 6) return [];
+  return [AbortSignal.timeout((expireInSeconds - Math.min(30, expireInSeconds / 3)) * 1000)];
 }
 
 function messageOf(output: object | null | undefined): string | null {

@@ -13,7 +13,7 @@ export class ConcurrencySlots {
   readonly #holder = randomUUID();
   readonly #leaseSeconds: number;
 
-  constructor(sql: Sql, limits: ReadonlyMap<string, number>, leaseSeconds = 300) {
+  constructor(sql: Sql, limits: ReadonlyMap<string, number>, leaseSeconds = 30) {
     this.#sql = sql;
     this.#limits = limits;
     this.#leaseSeconds = leaseSeconds;

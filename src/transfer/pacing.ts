@@ -21,9 +21,10 @@ export class Pacing {
   /**
    * Runs the calls, each when the partner may take it. A partner with a rate: each call takes its slot
    * just before it goes, so a Retry-After pause set by one call holds the next ones back. Without a
-   * rate, one reservation for all of them honours a pause.
+   * rate, one reservation for all of them honours a pause. When the signal aborts, waiting calls
+   * stop waiting at once (each call checks the signal itself and is then not made).
    */
-  async run<T>(partner: string, calls: readonly (() => Promise<T>)[]): Promise<T[]> {
+  async run<T>(partner: string, calls: readonly (() => Promise<T>)[], signal?: AbortSignal): Promise<T[]> {
     const paced = this.#limiter.hasRate(partner);
     const reservedAt = performance.now();
     const waits = paced ? [] : await this.#limiter.reserve(partner, calls.length);
@@ -31,8 +32,8 @@ export class Pacing {
     const tasks = calls.map(
       (call, i) => () =>
         semaphore.run(async () => {
-          if (paced) await this.#limiter.acquire(partner);
-          else await this.#limiter.sleep(waits[i]! - (performance.now() - reservedAt));
+          if (paced) await this.#limiter.acquire(partner, signal);
+          else await this.#limiter.sleep(waits[i]! - (performance.now() - reservedAt), signal);
           return call();
         }),
     );

@@ -115,10 +115,30 @@ export class RateLimiter {
    * statement) that the next one, on its slot, would reach the partner sooner than the partner
    * tolerates moves the schedule on from now: the next call keeps a whole interval from this one.
    */
-  async acquire(partner: string): Promise<void> {
-    const [wait = 0] = await this.reserve(partner, 1);
-    const due = performance.now() + wait;
-    if (wait > 0) await this.#sleep(wait);
+  async acquire(partner: string, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const [wait = 0] = await this.reserve(partner, 1);
+      const due = performance.now() + wait;
+      if (wait <= 0) return this.#noteLate(partner, due);
+      await this.sleep(wait, signal);
+      // Given up (the batch lost its claim or reached its deadline): the caller makes no call.
+      if (signal?.aborted) return;
+      // Another worker may have been told to pause while this one slept on its slot: a reservation
+      // made before the pause must not go out when it wakes (calls queued during a pause would all
+      // leave together when it ends), so a paused partner's slot is taken again, after the pause.
+      if (!(await this.#pausedNow(partner))) return this.#noteLate(partner, due);
+    }
+  }
+
+  async #pausedNow(partner: string): Promise<boolean> {
+    const [row] = await this.#sql.query<{ paused: boolean }>(
+      `select coalesce(paused_until > clock_timestamp(), false) as paused from rate_limits where partner = $1`,
+      [partner],
+    );
+    return row?.paused ?? false;
+  }
+
+  async #noteLate(partner: string, due: number): Promise<void> {
     const late = performance.now() - due;
     if (late > this.#lateTolerance(partner)) {
       await this.#sql.query(
@@ -128,8 +148,18 @@ export class RateLimiter {
     }
   }
 
-  sleep(ms: number): Promise<void> {
-    return ms > 0 ? this.#sleep(ms) : Promise.resolve();
+  /** Sleeps `ms`, or less when the signal aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0 || signal?.aborted) return Promise.resolve();
+    if (!signal) return this.#sleep(ms);
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      void this.#sleep(ms).then(done);
+    });
   }
 
   /** The partner said "slow down": no worker calls it again before `ms` from now. */

@@ -121,6 +121,12 @@ async function runUnits(
   const calls = units.map((unit) => async () => {
     const live = unit.members.filter((m) => seqs.has(m));
     if (live.length === 0) return { unit, live, results: [] as MemberResult[], durationMs: 0 };
+    if (signal?.aborted) {
+      // The batch lost its claim or reached its deadline before this call: it is not made, and the job
+      // is retried (by whichever worker holds it then).
+      const error = new PartnerError({ partner, operation: unit.operation, kind: 'retryable', code: 'not_sent' });
+      return { unit, live, results: live.map(() => ({ ok: false as const, error })), durationMs: 0 };
+    }
     const started = performance.now();
     const results = await unit
       .call(
@@ -151,7 +157,7 @@ async function runUnits(
     });
     return { unit, live, results, durationMs };
   });
-  const done = await deps.pacing.run(partner, calls);
+  const done = await deps.pacing.run(partner, calls, signal);
 
   const called = done.flatMap(({ live, results, durationMs }) =>
     live.map((member, i) => ({ member, result: results[i]!, durationMs })),
