@@ -106,6 +106,12 @@ export interface PartnerAdapter {
    */
   readonly retainedAfterErasure: readonly string[];
   /**
+   * The partner's ids are derived from a personal value (Mailchimp's subscriber hash is the md5 of
+   * the email, and an unkeyed hash of an email is personal data). The transfer log then names them by
+   * a keyed reference, and a link keeps them only while the partner holds the subject.
+   */
+  readonly personalIds?: boolean;
+  /**
    * The partner's documented limits, which the gateway keeps to across all its workers unless the
    * host configures others (an account on a higher plan). `headroom`: the share of the rate kept
    * spare against arrival jitter (default 0.05); 0 where the partner counts in long windows.

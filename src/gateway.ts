@@ -14,6 +14,7 @@ import { createSchedule } from './schedule/schedule.ts';
 import { openStore } from './store/open.ts';
 import { performAction } from './transfer/action.ts';
 import { createPacing } from './transfer/create-pacing.ts';
+import { recordedIds } from './transfer/log-ids.ts';
 import { createTransfer } from './transfer/transfer.ts';
 import { createWorkers } from './workers.ts';
 
@@ -45,7 +46,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     retry: { ...defaultRetryPolicy, ...options.retry },
     logger,
   });
-  const transfer = createTransfer({ db: database, policy, pacing, logger, observer: options.observer });
+  const recordedId = recordedIds(keys, adapters);
+  const transfer = createTransfer({ db: database, policy, pacing, logger, observer: options.observer, recordedId });
   const logEvent = (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) =>
     writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
   const base = {
@@ -70,6 +72,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const workers = createWorkers({
     ...base,
     schedule,
+    recordedId,
     observer: options.observer,
     batchSize: options.batchSize,
     onErased: lifecycle.internals.onPartnerErased,

@@ -7,6 +7,7 @@ import type { Schedule, WorkItem } from './schedule/schedule.ts';
 import type { JobResult } from './schedule/job.ts';
 import type { Database } from './store/database.ts';
 import { runReconcileBatch } from './transfer/reconcile-batch.ts';
+import type { RecordedId } from './transfer/log-ids.ts';
 import type { Transfer } from './transfer/transfer.ts';
 
 export interface WorkersDeps extends PlanDeps {
@@ -14,6 +15,7 @@ export interface WorkersDeps extends PlanDeps {
   readonly adapters: ReadonlyMap<string, PartnerAdapter>;
   readonly schedule: Schedule;
   readonly transfer: Transfer;
+  readonly recordedId: RecordedId;
   readonly logger: Logger;
   readonly observer?: GatewayObserver | undefined;
   readonly batchSize?: number | undefined;

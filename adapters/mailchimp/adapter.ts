@@ -105,6 +105,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
     partner: PARTNER,
     // Mailchimp allows 10 simultaneous connections per account and publishes no request rate.
     limits: { maxConcurrent: 10 },
+    personalIds: true,
     retainedAfterErasure: [
       'After a permanent deletion Mailchimp keeps a record that the address was deleted, so that it cannot be imported again; the person can only come back by subscribing through a Mailchimp form.',
       'Archiving (erase mode "archive") removes the contact from the audience but Mailchimp keeps the whole contact (address, name, history); only mode "delete" erases it.',

@@ -8,6 +8,7 @@ import type { JobResult } from '../schedule/job.ts';
 import type { Sql } from '../store/database.ts';
 import { noteSubscriptionEnd, saveLinks, type LinkUpdate } from '../store/state.ts';
 import { idempotencyKey } from './idempotency.ts';
+import type { RecordedId } from './log-ids.ts';
 import type { MemberResult, Transfer, TransferMember, TransferUnit } from './transfer.ts';
 
 /** Who, why and which attempt: what a reconcile job carries besides its subject. */
@@ -23,6 +24,7 @@ export interface ReconcileBatchDeps {
   readonly db: Sql;
   readonly keys: Keys;
   readonly transfer: Transfer;
+  readonly recordedId: RecordedId;
   /** A partner confirmed an erasure (or had nothing left to erase): the lifecycle checks completeness. */
   readonly onErased: (subjectId: string, partner: string) => Promise<void>;
 }
@@ -84,7 +86,7 @@ export async function runReconcileBatch(
   }
 
   const members = new Map<TransferMember, { index: number; plan: ReadyPlan }>();
-  const units = callUnits(adapter, deps.keys, toCall, members);
+  const units = callUnits(adapter, deps.keys, deps.recordedId, toCall, members);
   const settled = (await deps.transfer.run(partner, units, signal ? { signal } : {})).flat();
   for (const entry of settled) {
     const { index, plan } = members.get(entry.member)!;
@@ -121,11 +123,12 @@ type Entry = { readonly index: number; readonly plan: ReadyPlan; readonly job: J
 function callUnits(
   adapter: PartnerAdapter,
   keys: Keys,
+  recordedId: RecordedId,
   entries: readonly Entry[],
   members: Map<TransferMember, { index: number; plan: ReadyPlan }>,
 ): TransferUnit[] {
   const member = (entry: Entry, operation: string): TransferMember => {
-    const m = toMember(entry, operation);
+    const m = toMember(entry, operation, (id) => recordedId(adapter.partner, id)!);
     members.set(m, entry);
     return m;
   };
@@ -199,7 +202,7 @@ async function singleCall(
   }
 }
 
-function toMember(entry: Entry, operation: string): TransferMember {
+function toMember(entry: Entry, operation: string, recordedId: (id: string) => string): TransferMember {
   const { plan, job } = entry;
   const sends = plan.action.kind === 'upsert';
   return {
@@ -216,7 +219,7 @@ function toMember(entry: Entry, operation: string): TransferMember {
       partnerId: plan.ref.partnerIds[0],
       attempt: job.attempt,
     },
-    linkAfter: (partnerIds) => linkAfter(plan, partnerIds),
+    linkAfter: (partnerIds) => linkAfter(plan, partnerIds, recordedId),
   };
 }
 
@@ -244,7 +247,7 @@ function upsertInput(plan: ReadyPlan): UpsertInput {
   };
 }
 
-function linkAfter(plan: ReadyPlan, partnerIds: readonly string[]): LinkUpdate {
+function linkAfter(plan: ReadyPlan, partnerIds: readonly string[], recordedId: (id: string) => string): LinkUpdate {
   const { action, link } = plan;
   switch (action.kind) {
     case 'upsert':
@@ -259,7 +262,15 @@ function linkAfter(plan: ReadyPlan, partnerIds: readonly string[]): LinkUpdate {
     case 'suppress':
       return { partnerIds, digest: link?.digest ?? null, holds: true, suppressed: true };
     default:
-      return { partnerIds, digest: null, holds: false, suppressed: false, erased: true, consentEntryApplied: null };
+      // What was erased, kept as the record: where an id is itself personal, by its keyed reference.
+      return {
+        partnerIds: partnerIds.map(recordedId),
+        digest: null,
+        holds: false,
+        suppressed: false,
+        erased: true,
+        consentEntryApplied: null,
+      };
   }
 }
 

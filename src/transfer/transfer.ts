@@ -5,6 +5,7 @@ import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
 import { saveLinks, type LinkUpdate } from '../store/state.ts';
+import type { RecordedId } from './log-ids.ts';
 import type { Pacing } from './pacing.ts';
 
 /**
@@ -66,6 +67,8 @@ export interface TransferDeps {
   readonly pacing: Pacing;
   readonly logger: Logger;
   readonly observer?: GatewayObserver | undefined;
+  /** How partner ids are written into the log (a keyed reference where the id is personal). */
+  readonly recordedId: RecordedId;
 }
 
 export interface Transfer {
@@ -108,6 +111,7 @@ async function runUnits(
       tx,
       going.map((m) => ({
         ...m.intent,
+        partnerId: deps.recordedId(partner, m.intent.partnerId),
         subjectId: m.subjectId,
         partner,
         purpose: partnerPolicy.purpose,
@@ -168,7 +172,7 @@ async function runUnits(
       called.map(({ member, result, durationMs }) => {
         const intentSeq = seqs.get(member)!;
         return result.ok
-          ? { intentSeq, outcome: 'ok' as const, partnerId: result.partnerIds[0], durationMs }
+          ? { intentSeq, outcome: 'ok' as const, partnerId: deps.recordedId(partner, result.partnerIds[0]), durationMs }
           : {
               intentSeq,
               outcome: outcomeOf(result.error),
