@@ -1,7 +1,8 @@
 /**
  * The notice's fixed wording, per language. Every fact in it (names, lists, years, authority, contact)
  * is a parameter filled in from the policy by notice.ts; only the phrasing lives here. The Swedish text
- * follows shared/seed/privacy-notice.sv.txt, the published reference, as closely as the data allows.
+ * follows test/fixtures/published-notice/privacy-notice.sv.txt, the published reference, as closely as
+ * the data allows.
  */
 
 export type NoticeLang = 'sv' | 'en';
