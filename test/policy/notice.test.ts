@@ -268,6 +268,10 @@ describe('the notice follows the policy', () => {
         requires: [],
         collects: [],
         erasure: 'delete',
+        transfer: { outsideEea: false },
+        keepsAfterErasure: [],
+        actions: {},
+        partnerFields: {},
       };
     });
     for (const lang of ['sv', 'en'] as const) {
