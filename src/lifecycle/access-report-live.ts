@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PartnerError, type PartnerAdapter } from '../adapter.ts';
 import { writeIntent, writeOutcome } from '../log/transfer-log.ts';
+import { liveItems } from './access-report-items.ts';
 import type { AccessReportPartner, LifecycleDeps } from './types.ts';
 
 /**
@@ -39,7 +40,8 @@ export async function fetchLive(
       idempotencyKey: `pg-${ref.pseudonym.slice(0, 16)}-${partner}-fetch-${correlationId}`,
     });
     await writeOutcome(deps.db, intentSeq, { outcome: 'ok', durationMs: performance.now() - started });
-    return { found: held.found, fields: { ...held.fields } };
+    const fields = { ...held.fields };
+    return { found: held.found, fields, items: held.found ? liveItems(deps.policy, partner, fields) : [] };
   } catch (error) {
     const partnerError = error instanceof PartnerError ? error : undefined;
     await writeOutcome(deps.db, intentSeq, {
