@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PartnerAdapter } from '../../src/adapter.ts';
+import type { PartnerEmulator } from '../../src/emulator.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { createKeys } from '../../src/keys.ts';
 import { createLifecycle, renderAccessReport, type AccessReport, type Lifecycle } from '../../src/lifecycle/index.ts';
@@ -121,7 +122,7 @@ async function heldEverywhere() {
   return { r, record, device, call, requestId: received.id };
 }
 
-type PartnerEmulatorWithDevices = import('../../src/emulator.ts').PartnerEmulator & {
+type PartnerEmulatorWithDevices = PartnerEmulator & {
   seedDevice(seed: Record<string, unknown>): { id: number };
 };
 
