@@ -4,7 +4,7 @@ import { exampleReport, renderExamples } from '../../examples/render-access-repo
 import { PartnerError } from '../../src/adapter.ts';
 import { liveItems } from '../../src/lifecycle/access-report-items.ts';
 import { renderAccessReport } from '../../src/lifecycle/index.ts';
-import type { AccessReport } from '../../src/lifecycle/types.ts';
+import type { AccessReport, LiveHoldings } from '../../src/lifecycle/types.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
 import { canaryRecord } from '../support/records.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -63,12 +63,7 @@ describe('access(subjectId)', () => {
     expect(elogistik.transfers.map((t) => [t.operation, t.trigger, t.outcome])).toEqual([['upsert', 'change', 'ok']]);
     expect(elogistik.live).toMatchObject({ found: true, fields: h.adapters.get('elogistik')!.calls[0]!.payload });
     // Every field the partner returned, mapped to the policy's category.
-    expect(
-      (elogistik.live as { items: { path: string; category: string | null }[] }).items.map((i) => [
-        i.path,
-        i.category,
-      ]),
-    ).toEqual([
+    expect((elogistik.live as LiveHoldings).items.map((i) => [i.path, i.category])).toEqual([
       ['address.city', 'address'],
       ['address.country', 'address'],
       ['address.postalCode', 'address'],
