@@ -7,6 +7,7 @@
  * requestId }). What reaches the transfer log is the event and the request id, never a reference,
  * a reason or anything the requester wrote.
  */
+import { touchSubject } from '../store/state.ts';
 import { inputs, LifecycleInputError } from './inputs.ts';
 import { requestDueAt } from './requests-due.ts';
 import { requestInputs } from './requests-inputs.ts';
@@ -111,11 +112,17 @@ export function createRequestRegister(deps: LifecycleDeps): RequestRegister {
       const receivedAt = input?.receivedAt === undefined ? now : requestInputs.at(input.receivedAt, 'receivedAt', now);
       const operator = inputs.operator(input?.operator);
       const dueAt = requestDueAt(receivedAt, rights.answerWithinMonths, timeZone);
-      const [row] = await deps.db.query<RequestRow>(
-        `insert into subject_requests (subject_id, kind, received_at, channel, reference, due_at, operator)
-         values ($1, $2, $3, $4, $5, $6, $7) returning ${COLUMNS}`,
-        [id, kind, receivedAt, channel, reference, dueAt, operator ?? null],
-      );
+      const row = await deps.db.transaction(async (tx) => {
+        // The subject's row stands until the retention purge removes it: the register's own purge
+        // takes that as the sign that the subject's records are gone.
+        await touchSubject(tx, id);
+        const [inserted] = await tx.query<RequestRow>(
+          `insert into subject_requests (subject_id, kind, received_at, channel, reference, due_at, operator)
+           values ($1, $2, $3, $4, $5, $6, $7) returning ${COLUMNS}`,
+          [id, kind, receivedAt, channel, reference, dueAt, operator ?? null],
+        );
+        return inserted;
+      });
       await event(row!, 'received', operator);
       return toRequest(row!, now);
     },
@@ -251,9 +258,11 @@ export function createRequestRegister(deps: LifecycleDeps): RequestRegister {
 
 /**
  * Retention for the register: an answered request is the company's proof that it answered, so it is
- * kept one retention period after the answer, and goes once the subject's other rows are gone (the
- * retention purge removed the subject). An open request is never purged: it is still owed. Call it
- * after the retention purge of the subject's other rows (purgeExpired in retention.ts).
+ * kept one retention period after the answer, and goes once the subject's other rows are gone:
+ * receive() makes sure the subject has a `subjects` row, and only the retention purge (one retention
+ * period after the relationship ended, nothing left at any partner) removes it. An open request is
+ * never purged: it is still owed. Call it after the retention purge of the subject's other rows
+ * (purgeExpired in retention.ts).
  */
 export async function purgeExpiredRequests(deps: Pick<LifecycleDeps, 'db' | 'policy' | 'now' | 'logEvent' | 'logger'>) {
   const cutoff = new Date(deps.now().getTime());
