@@ -120,6 +120,7 @@ const sv: AccessReportText = {
     'written-notice': 'Skriftligt meddelande',
     'support-ticket': 'Supportärende',
     app: 'Appen',
+    mailchimp: 'Avregistrering via nyhetsbrevet (Mailchimp)',
   },
   erasureHeading: 'Radering',
   noErasure: 'Ingen radering är aktuell.',
@@ -274,6 +275,7 @@ const en: AccessReportText = {
     'written-notice': 'Written notice',
     'support-ticket': 'Support ticket',
     app: 'The app',
+    mailchimp: 'Unsubscribed through the newsletter (Mailchimp)',
   },
   erasureHeading: 'Erasure',
   noErasure: 'No erasure is due.',
@@ -382,7 +384,8 @@ const en: AccessReportText = {
   transferOutside: 'Processed outside the EU/EEA',
   transferYes: (country, safeguard) => `Yes, in ${country}, under ${safeguard}`,
   transferNo: 'No, inside the EU/EEA',
-  collectsFor: (categories, ids) => `Yes: what the partner collects itself (${categories}), for the partner's ids ${ids}`,
+  collectsFor: (categories, ids) =>
+    `Yes: what the partner collects itself (${categories}), for the partner's ids ${ids}`,
   retentionHeading: 'How long data is kept',
   erasureRule: (timeZone, camera) =>
     `When your subscription ends we erase all your personal data, with us and at our partners${camera ? ', and anonymise camera data,' : ''} at the first month boundary after it ends (${timeZone} time).`,
