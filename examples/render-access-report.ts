@@ -2,7 +2,7 @@
  * Regenerates the example access reports in examples/ from a made-up subject (no real person) and
  * config/policy.yaml:
  *   npx node examples/render-access-report.ts
- * test/lifecycle/access-report-examples.test.ts fails when these files no longer match the renderer
+ * test/lifecycle/access-report.test.ts fails when these files no longer match the renderer
  * or the policy, so a change to either shows up in review as a change to the documents people get.
  */
 import { writeFileSync } from 'node:fs';
