@@ -2,12 +2,13 @@
  * Regenerates the example access reports in examples/ from a made-up subject (no real person) and
  * config/policy.yaml:
  *   npx node examples/render-access-report.ts
- * test/lifecycle/access-report-examples.test.ts fails when these files no longer match the renderer
+ * test/lifecycle/access-report.test.ts fails when these files no longer match the renderer
  * or the policy, so a change to either shows up in review as a change to the documents people get.
  */
 import { writeFileSync } from 'node:fs';
 import { renderAccessReport, type AccessReportFormat, type AccessReportLang } from '../src/lifecycle/index.ts';
-import type { AccessReport, AccessReportPartner } from '../src/lifecycle/types.ts';
+import { liveItems } from '../src/lifecycle/access-report-items.ts';
+import type { AccessReport, AccessReportPartner, LiveHoldings, SubjectRequest } from '../src/lifecycle/types.ts';
 import { loadPolicyFile, type Policy } from '../src/policy/index.ts';
 
 export const renderedExamples: readonly {
@@ -18,6 +19,7 @@ export const renderedExamples: readonly {
   { file: 'access-report.json', format: 'json', lang: 'en' },
   { file: 'access-report.sv.md', format: 'md', lang: 'sv' },
   { file: 'access-report.en.md', format: 'md', lang: 'en' },
+  { file: 'access-report.sv.html', format: 'html', lang: 'sv' },
   { file: 'access-report.en.html', format: 'html', lang: 'en' },
 ];
 
@@ -33,8 +35,17 @@ const allFields = [
   'email',
 ];
 
-/** A fictional customer of two years who withdrew newsletter consent in writing. */
+/**
+ * A fictional customer of two years, held at all seven partners: one camera at balena, one alarm call
+ * through Twilio, newsletter consent withdrawn in writing, and a signed access request that this
+ * report answers.
+ */
 export function exampleReport(policy: Policy): AccessReport {
+  const live = (partner: string, fields: Record<string, unknown>): LiveHoldings => ({
+    found: true,
+    fields,
+    items: liveItems(policy, partner, fields),
+  });
   const partner = (name: string, rest: Partial<AccessReportPartner>): AccessReportPartner => {
     const p = policy.partner(name);
     return {
@@ -49,8 +60,48 @@ export function exampleReport(policy: Policy): AccessReport {
       lastSentFields: [],
       transfers: [],
       retainedAfterErasure: [],
+      collectsFor: [],
       ...rest,
     };
+  };
+  const accessRequest: SubjectRequest = {
+    id: '57',
+    subjectId: 'cust-20417',
+    kind: 'access',
+    receivedAt: at('2026-03-02T09:30:00Z'),
+    channel: 'letter',
+    reference: 'letter:2026-0107',
+    verifiedAt: at('2026-03-03T14:10:00Z'),
+    verification: 'signed-letter',
+    verificationReference: 'letter:2026-0107',
+    originalDueAt: at('2026-04-02T21:59:59.999Z'),
+    extendedTo: null,
+    extensionReason: null,
+    dueAt: at('2026-04-02T21:59:59.999Z'),
+    answeredAt: null,
+    answerChannel: null,
+    answerReference: null,
+    outcome: null,
+    operator: 'ops-lina',
+    state: 'open',
+  };
+  const rectification: SubjectRequest = {
+    ...accessRequest,
+    id: '31',
+    kind: 'rectification',
+    receivedAt: at('2026-01-10T08:00:00Z'),
+    channel: 'email',
+    reference: 'ticket:88120',
+    verifiedAt: at('2026-01-10T08:20:00Z'),
+    verification: 'account-login',
+    verificationReference: null,
+    originalDueAt: at('2026-02-10T22:59:59.999Z'),
+    dueAt: at('2026-02-10T22:59:59.999Z'),
+    answeredAt: at('2026-01-12T15:35:00Z'),
+    answerChannel: 'email',
+    answerReference: 'ticket:88120',
+    outcome: 'fulfilled',
+    state: 'answered',
   };
   const person = {
     name: { given: 'Alex', family: 'Exempelsson' },
@@ -85,6 +136,28 @@ export function exampleReport(policy: Policy): AccessReport {
       },
     ],
     erasure: null,
+    company: {
+      record: {
+        found: true,
+        fields: [
+          { path: 'name.given', category: 'name', value: person.name.given },
+          { path: 'name.family', category: 'name', value: person.name.family },
+          { path: 'address.street', category: 'address', value: 'Exempelvägen 1' },
+          { path: 'address.postalCode', category: 'address', value: '12345' },
+          { path: 'address.city', category: 'address', value: 'Exempelstad' },
+          { path: 'address.country', category: 'address', value: 'SE' },
+          { path: 'phone', category: 'phone', value: person.phone },
+          { path: 'email', category: 'email', value: person.email },
+        ],
+      },
+      other: {
+        camera_sensor_data: ['Temperature and humidity readings from camera CAM-0417, 2024-03-01 to today'],
+        camera_timelapse: ['1,204 timelapse images from camera CAM-0417, 2025-06-01 to today'],
+        camera_video: ['3 recorded videos from camera CAM-0417 (2026-02-11, 2026-02-20, 2026-03-01)'],
+      },
+    },
+    requests: [accessRequest, rectification],
+    answersRequest: accessRequest,
     partners: [
       partner('elogistik', {
         holds: true,
@@ -97,13 +170,10 @@ export function exampleReport(policy: Policy): AccessReport {
         retainedAfterErasure: [
           'Shipments already booked keep the recipient name and address under the partner’s own retention for transport and bookkeeping records.',
         ],
-        live: {
-          found: true,
-          fields: {
-            ...person,
-            address: { street: 'Exempelvägen 1', postalCode: '12345', city: 'Exempelstad', country: 'SE' },
-          },
-        },
+        live: live('elogistik', {
+          ...person,
+          address: { street: 'Exempelvägen 1', postalCode: '12345', city: 'Exempelstad', country: 'SE' },
+        }),
       }),
       partner('mailchimp', {
         holds: true,
@@ -122,7 +192,8 @@ export function exampleReport(policy: Policy): AccessReport {
         retainedAfterErasure: [
           'After a permanent deletion Mailchimp keeps a record that the address was deleted, so that it cannot be imported again.',
         ],
-        live: { found: true, fields: { email: person.email, name: person.name, status: 'unsubscribed' } },
+        // What Mailchimp returns beyond what we sent is shown too, flagged where the policy does not cover it.
+        live: live('mailchimp', { email: person.email, name: person.name, status: 'unsubscribed', language: 'sv' }),
       }),
       partner('stripe', {
         holds: true,
@@ -163,12 +234,24 @@ export function exampleReport(policy: Policy): AccessReport {
         retainedAfterErasure: [
           'A deleted contact can be restored by Intercom for 7 days, then it is permanently destroyed.',
         ],
-        live: { found: true, fields: { name: person.name, email: person.email, phone: person.phone } },
+        live: live('intercom', { name: person.name, email: person.email, phone: person.phone }),
       }),
       partner('twilio', {
+        holds: true,
+        collectsFor: ['CA5f0c2e8d41b6a7c9e3f1d2b4a6c8e0f1'],
         transfers: [
-          { at: at('2025-11-03T02:41:00Z'), operation: 'action', trigger: 'action', outcome: 'ok', fields: ['phone'] },
+          {
+            at: at('2025-11-03T02:41:00Z'),
+            operation: 'action:alarm',
+            trigger: 'action',
+            outcome: 'ok',
+            fields: ['phone'],
+          },
         ],
+        live: live('twilio', {
+          phone: person.phone,
+          calls: [{ sid: 'CA5f0c2e8d41b6a7c9e3f1d2b4a6c8e0f1', status: 'completed', date: '2025-11-03T02:41:07.000Z' }],
+        }),
         retainedAfterErasure: ['Twilio keeps the called phone number in its call records for at least 120 days.'],
       }),
       partner('auth0', {
@@ -184,13 +267,19 @@ export function exampleReport(policy: Policy): AccessReport {
             fields: ['name.given', 'name.family', 'email'],
           },
         ],
-        live: { found: true, fields: { name: person.name, email: person.email } },
+        live: live('auth0', { name: person.name, email: person.email }),
       }),
       partner('resin', {
+        holds: true,
+        collectsFor: ['1041'],
         retainedAfterErasure: [
           'balena keeps its own logs of the device, including IP addresses seen, under its own retention.',
         ],
-        live: { found: false, fields: {} },
+        live: live('resin', {
+          ip_address: { '1041': '192.168.1.23' },
+          public_address: { '1041': '203.0.113.45' },
+          device_name: { '1041': 'CAM-0417' },
+        }),
       }),
     ],
   };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from './adapter.ts';
 import type { GatewaySecrets } from './keys.ts';
-import type { Lifecycle, LifecycleHooks } from './lifecycle/types.ts';
+import type { Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
 import type { VerifyResult } from './log/chain.ts';
 import type { TransferFilter, TransferRow } from './log/query.ts';
 import type { GatewayObserver } from './observe.ts';
@@ -107,6 +107,8 @@ export interface GatewayStatus {
   readonly partners: readonly PartnerStatus[];
   readonly erasures: { readonly pending: number; readonly overdue: number };
   readonly log: { readonly unsealed: number };
+  /** Data-subject requests: open, overdue (past their one-month due date), unverified, due soon. */
+  readonly requests: RequestSummary;
 }
 
 export interface DeadLetter {

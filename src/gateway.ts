@@ -7,7 +7,7 @@ import { createLifecycle } from './lifecycle/index.ts';
 import { inputs } from './lifecycle/inputs.ts';
 import { writeEvent } from './log/transfer-log.ts';
 import { createOps } from './ops.ts';
-import { resolvePolicy } from './policy/resolve.ts';
+import { resolvePolicy } from './policy/index.ts';
 import { resync } from './resync.ts';
 import { defaultRetryPolicy } from './schedule/boss.ts';
 import { createSchedule } from './schedule/schedule.ts';

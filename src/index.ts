@@ -20,7 +20,20 @@ export { ActionRefusedError } from './transfer/action.ts';
 export { parseMasterRecord, masterRecordSchema, InvalidRecordError } from './record.ts';
 export type { MasterRecord, MasterRecordInput } from './record.ts';
 
-export { loadPolicyFile, parsePolicy, fromDocument, defaultPolicyPath, PolicyError } from './policy/index.ts';
+export {
+  loadPolicyFile,
+  parsePolicy,
+  fromDocument,
+  resolvePolicy,
+  defaultPolicyPath,
+  PolicyError,
+} from './policy/index.ts';
+export {
+  createMailchimpWebhookHandler,
+  type MailchimpWebhookOptions,
+  type NodeRequestHandler,
+  type WebhookGateway,
+} from './webhooks/index.ts';
 export type { Policy, PolicyDocument, PartnerPolicy } from './policy/index.ts';
 export { renderNotice } from './policy/notice.ts';
 export { summarisePolicy } from './policy/summary.ts';

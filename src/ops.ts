@@ -17,14 +17,14 @@ export function createOps(deps: {
   readonly policy: Policy;
   readonly partners: readonly string[];
   readonly schedule: Schedule;
-  readonly lifecycle: Pick<Lifecycle, 'pendingErasures'>;
+  readonly lifecycle: Pick<Lifecycle, 'pendingErasures' | 'requests'>;
   readonly now: () => Date;
   readonly stopped: () => boolean;
 }): Ops {
   const { db, schedule } = deps;
   return {
     status: async (): Promise<GatewayStatus> => {
-      const [counts, failures, pending, [log]] = await Promise.all([
+      const [counts, failures, pending, [log], requests] = await Promise.all([
         schedule.counts(),
         db.query<{ partner: string; n: number }>(
           `select partner, count(*)::int as n from transfer_log
@@ -32,6 +32,7 @@ export function createOps(deps: {
         ),
         deps.lifecycle.pendingErasures(),
         db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
+        deps.lifecycle.requests.summary(),
       ]);
       const at = deps.now().getTime();
       return {
@@ -42,6 +43,7 @@ export function createOps(deps: {
           overdue: pending.filter((e) => e.dueAt && at - e.dueAt.getTime() > 24 * 3600 * 1000).length,
         },
         log: { unsealed: log?.unsealed ?? 0 },
+        requests,
       };
     },
     deadLetters: async (partner) => {

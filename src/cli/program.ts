@@ -8,6 +8,7 @@ import { consentCommand } from './commands/consent.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { accessCommand, eraseCommand, restrictCommands } from './commands/subject.ts';
 import { noticeCommand, policyCommand } from './commands/policy.ts';
+import { requestsCommand } from './commands/requests.ts';
 import { resyncCommand } from './commands/resync.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
 import { statusCommand } from './commands/status.ts';
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
     consentCommand,
     restrictCommands,
     accessCommand,
+    requestsCommand,
     auditCommand,
     policyCommand,
     noticeCommand,

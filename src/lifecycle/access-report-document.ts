@@ -1,5 +1,6 @@
 import type { Policy } from '../policy/index.ts';
 import { accessReportText, type AccessReportLang, type AccessReportText } from './access-report-text.ts';
+import { own } from '../policy/schema.ts';
 import type { AccessReport, AccessReportPartner } from './types.ts';
 
 /**
@@ -25,9 +26,10 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
   const doc = policy.document;
   const timeZone = doc.retention.timeZone;
   const when = (d: Date) => formatTime(d, timeZone);
-  const category = (name: string) => doc.categories[name]?.label[lang] ?? name;
-  const purpose = (name: string) => doc.purposes[name]?.label[lang] ?? name;
-  const controller = (doc.controller as { displayName?: string }).displayName ?? doc.controller.name;
+  const category = (name: string) => own(doc.categories, name)?.label[lang] ?? name;
+  const purpose = (name: string) => own(doc.purposes, name)?.label[lang] ?? name;
+  const word = (w: string) => t.channels[w] ?? w;
+  const controller = doc.controller.displayName ?? doc.controller.name;
   const blocks: Block[] = [
     { kind: 'heading', level: 1, text: t.title },
     { kind: 'paragraph', text: t.intro(controller) },
@@ -40,9 +42,18 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
         [t.policyDigest, report.policyDigest.slice(0, 12)],
       ],
     },
-    { kind: 'heading', level: 2, text: t.restrictionHeading },
   ];
+  const asked = report.answersRequest;
+  if (asked)
+    blocks.push({
+      kind: 'paragraph',
+      text: t.answersRequest(when(asked.receivedAt), asked.verification ? word(asked.verification) : null),
+    });
 
+  blocks.push(...companyBlocks(report, policy, t, category));
+  blocks.push(...requestBlocks(report, t, when, word));
+
+  blocks.push({ kind: 'heading', level: 2, text: t.restrictionHeading });
   const r = report.restriction;
   if (r.restricted) {
     blocks.push({ kind: 'paragraph', text: t.restricted(r.since ? when(r.since) : '–') });
@@ -77,16 +88,128 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
     blocks.push({
       kind: 'table',
       head: t.erasureColumns,
-      rows: e.partners.map((p) => [
-        policy.document.partners[p.partner]?.displayName ?? p.partner,
-        t.erasureStates[p.state],
-      ]),
+      rows: e.partners.map((p) => [own(doc.partners, p.partner)?.displayName ?? p.partner, t.erasureStates[p.state]]),
     });
   }
 
+  const camera = Object.values(doc.categories).some((c) => c.camera);
+  blocks.push(
+    { kind: 'heading', level: 2, text: t.retentionHeading },
+    {
+      kind: 'list',
+      items: [
+        t.erasureRule(timeZone, camera),
+        t.recordsRule(doc.retention.gatewayRecordsAfterRelationshipEnds.years),
+        t.partnerKeepsRule,
+      ],
+    },
+  );
+
   blocks.push({ kind: 'heading', level: 2, text: t.partnersHeading });
   for (const p of report.partners) blocks.push(...partnerBlocks(p, policy, lang, t, when, category, purpose));
+
+  blocks.push(...rightsBlocks(policy, lang, t));
   return { lang, title: t.title, blocks };
+}
+
+function companyBlocks(
+  report: AccessReport,
+  policy: Policy,
+  t: AccessReportText,
+  category: (name: string) => string,
+): Block[] {
+  const doc = policy.document;
+  const company = doc.controller.displayName ?? doc.controller.name;
+  const blocks: Block[] = [
+    { kind: 'heading', level: 2, text: t.companyHeading(company) },
+    { kind: 'paragraph', text: t.companyIntro(company) },
+    { kind: 'facts', rows: [[t.heldCategories, doc.held.map(category).join(', ')]] },
+  ];
+  if (doc.held.some((c) => own(doc.categories, c)?.camera)) blocks.push({ kind: 'paragraph', text: t.cameraStays });
+
+  blocks.push({ kind: 'heading', level: 3, text: t.recordHeading });
+  const record = report.company.record;
+  if ('error' in record) blocks.push({ kind: 'paragraph', text: t.recordError(record.error) });
+  else if (!record.found || record.fields.length === 0) blocks.push({ kind: 'paragraph', text: t.recordNotFound });
+  else
+    blocks.push({
+      kind: 'table',
+      head: t.recordColumns,
+      rows: record.fields.map((f) => [f.category ? category(f.category) : t.notCovered, f.path, f.value]),
+    });
+
+  const other = report.company.other;
+  if (other !== null) {
+    blocks.push({ kind: 'heading', level: 3, text: t.otherHoldingsHeading });
+    if ('error' in other && typeof other.error === 'string')
+      blocks.push({ kind: 'paragraph', text: t.otherHoldingsError(other.error) });
+    else {
+      const entries = Object.entries(other as Readonly<Record<string, readonly string[]>>);
+      // In the policy's order of categories the company holds; anything else the host named after.
+      const rank = (c: string) => (doc.held.includes(c) ? doc.held.indexOf(c) : doc.held.length);
+      entries.sort(([a], [b]) => rank(a) - rank(b));
+      if (entries.length === 0) blocks.push({ kind: 'paragraph', text: t.noOtherHoldings });
+      else
+        blocks.push({
+          kind: 'list',
+          items: entries.flatMap(([c, items]) =>
+            items.map((item) => `${own(doc.categories, c) ? category(c) : t.notCovered}: ${item}`),
+          ),
+        });
+    }
+  }
+  return blocks;
+}
+
+function requestBlocks(
+  report: AccessReport,
+  t: AccessReportText,
+  when: (d: Date) => string,
+  word: (w: string) => string,
+): Block[] {
+  const blocks: Block[] = [{ kind: 'heading', level: 2, text: t.requestsHeading }];
+  if (report.requests.length === 0) return [...blocks, { kind: 'paragraph', text: t.noRequests }];
+  blocks.push({
+    kind: 'table',
+    head: t.requestColumns,
+    rows: report.requests.map((r) => [
+      `${when(r.receivedAt)} (${word(r.channel)})`,
+      t.requestKinds[r.kind] ?? r.kind,
+      r.verifiedAt ? `${when(r.verifiedAt)}${r.verification ? ` (${word(r.verification)})` : ''}` : t.notVerified,
+      `${when(r.dueAt)}${r.extendedTo ? ` (${t.extendedTo(when(r.extendedTo))})` : ''}`,
+      r.answeredAt
+        ? `${when(r.answeredAt)} (${[
+            r.answerChannel ? word(r.answerChannel) : null,
+            r.outcome ? (t.outcomes2[r.outcome] ?? r.outcome) : null,
+          ]
+            .filter(Boolean)
+            .join(', ')})`
+        : t.requestStates[r.state],
+    ]),
+  });
+  return blocks;
+}
+
+function rightsBlocks(policy: Policy, lang: AccessReportLang, t: AccessReportText): Block[] {
+  const doc = policy.document;
+  const bases = new Set(Object.values(doc.purposes).map((p) => p.legalBasis));
+  const items = [
+    t.rights.access,
+    t.rights.rectification,
+    t.rights.erasure,
+    t.rights.restriction,
+    // Art. 21 applies to processing on legitimate interest; Art. 20 to consent and contract.
+    ...(bases.has('legitimate_interest') ? [t.rights.objection] : []),
+    ...(bases.has('consent') || bases.has('contract') ? [t.rights.portability] : []),
+    ...(bases.has('consent') ? [t.rights.withdraw] : []),
+  ];
+  return [
+    { kind: 'heading', level: 2, text: t.rightsHeading },
+    { kind: 'list', items },
+    { kind: 'paragraph', text: t.howToRequest(doc.rights.howToRequest[lang]) },
+    { kind: 'paragraph', text: t.answerWithin(doc.rights.answerWithinMonths, doc.rights.maxExtensionMonths) },
+    { kind: 'paragraph', text: t.complaint(doc.controller.supervisoryAuthority[lang]) },
+  ];
 }
 
 function partnerBlocks(
@@ -111,17 +234,40 @@ function partnerBlocks(
             }),
           ),
         ].join(', ');
-  const description = policy.document.partners[p.partner]?.description[lang];
+  const partnerPolicy = own(policy.document.partners, p.partner);
+  const operation = (op: string) => {
+    // 'action:alarm' -> the action's own label (Larmsamtal / Alarm call).
+    if (op.startsWith('action:')) {
+      const name = op.slice('action:'.length);
+      return (partnerPolicy && own(partnerPolicy.actions, name)?.label[lang]) ?? t.operations.action ?? op;
+    }
+    return t.operations[op] ?? op;
+  };
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: p.displayName }];
-  if (description) blocks.push({ kind: 'paragraph', text: description });
+  if (partnerPolicy) blocks.push({ kind: 'paragraph', text: partnerPolicy.description[lang] });
+  const transfer = partnerPolicy?.transfer;
+  const holds =
+    p.collectsFor.length > 0
+      ? t.collectsFor(list(p.collectedDirectly), p.collectsFor.join(', '))
+      : p.holds
+        ? t.yes
+        : t.no;
   blocks.push({
     kind: 'facts',
     rows: [
       [t.purpose, purpose(p.purpose)],
       [t.legalBasis, t.legalBases[p.legalBasis] ?? p.legalBasis],
+      ...(transfer
+        ? [
+            [
+              t.transferOutside,
+              transfer.outsideEea ? t.transferYes(transfer.country[lang], transfer.safeguard[lang]) : t.transferNo,
+            ] as const,
+          ]
+        : []),
       [t.sentByUs, list(p.sentByUs)],
       [t.collectedDirectly, list(p.collectedDirectly)],
-      [t.holdsNow, p.holds ? t.yes : t.no],
+      [t.holdsNow, holds],
       [t.lastSent, p.lastSentAt ? `${when(p.lastSentAt)} (${fieldsAsCategories(p.lastSentFields)})` : t.never],
     ],
   });
@@ -133,32 +279,37 @@ function partnerBlocks(
       head: t.transferColumns,
       rows: p.transfers.map((x) => [
         when(x.at),
-        t.operations[x.operation] ?? x.operation,
+        operation(x.operation),
         t.triggers[x.trigger] ?? x.trigger,
         t.outcomes[(x.outcome ?? 'pending') as keyof AccessReportText['outcomes']] ?? x.outcome ?? '',
         fieldsAsCategories(x.fields),
       ]),
     });
   }
-  if (p.retainedAfterErasure.length > 0) {
-    blocks.push(
-      { kind: 'heading', level: 4, text: t.retainedHeading },
-      { kind: 'list', items: p.retainedAfterErasure },
-    );
+  // The policy's statements in the reader's language; the adapter's (English) only where the policy has none.
+  const kept = partnerPolicy?.keepsAfterErasure.map((k) => k[lang]) ?? [];
+  const retained = kept.length > 0 ? kept : p.retainedAfterErasure;
+  if (retained.length > 0) {
+    blocks.push({ kind: 'heading', level: 4, text: t.retainedHeading }, { kind: 'list', items: retained });
   }
   if (p.live) {
     blocks.push({ kind: 'heading', level: 4, text: t.liveHeading(p.displayName) });
     if ('error' in p.live) blocks.push({ kind: 'paragraph', text: t.liveError(p.live.error) });
-    else {
-      const rows = flatten(p.live.fields);
-      if (!p.live.found || rows.length === 0) blocks.push({ kind: 'paragraph', text: t.liveNotFound });
-      else
-        blocks.push({
-          kind: 'table',
-          head: t.liveColumns,
-          rows: rows.map(([k, v]) => [liveLabel(k, policy, lang), v]),
-        });
-    }
+    else if (!p.live.found || p.live.items.length === 0) blocks.push({ kind: 'paragraph', text: t.liveNotFound });
+    else
+      blocks.push({
+        kind: 'table',
+        head: t.liveColumns,
+        rows: p.live.items.map((item) => [
+          item.category === null
+            ? t.notCovered
+            : item.outsidePolicy
+              ? t.outsidePolicy(category(item.category))
+              : category(item.category),
+          item.path,
+          item.value,
+        ]),
+      });
   }
   return blocks;
 }
@@ -179,24 +330,4 @@ export function formatTime(at: Date, timeZone: string): string {
       .map((p) => [p.type, p.value]),
   );
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
-}
-
-/** Nested values as dotted paths with printable values, in a stable order. */
-function flatten(value: Readonly<Record<string, unknown>>, prefix = ''): [string, string][] {
-  const out: [string, string][] = [];
-  for (const key of Object.keys(value).sort()) {
-    const v = value[key];
-    const path = prefix ? `${prefix}.${key}` : key;
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
-      out.push(...flatten(v as Record<string, unknown>, path));
-    else if (v !== undefined && v !== null)
-      out.push([path, v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.map(String).join(', ') : String(v)]);
-  }
-  return out;
-}
-
-function liveLabel(path: string, policy: Policy, lang: AccessReportLang): string {
-  const category = policy.categoryOfField(path);
-  const label = category ? policy.document.categories[category]?.label[lang] : undefined;
-  return label ? `${label} (${path})` : path;
 }

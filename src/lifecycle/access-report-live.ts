@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HeldData, PartnerAdapter } from '../adapter.ts';
 import { idempotencyKey } from '../transfer/idempotency.ts';
+import { liveItems } from './access-report-items.ts';
 import type { AccessReportPartner, LifecycleDeps } from './types.ts';
 
 /**
@@ -10,7 +11,7 @@ import type { AccessReportPartner, LifecycleDeps } from './types.ts';
  * the PartnerError message (which never quotes a body).
  */
 export async function fetchLive(
-  deps: Pick<LifecycleDeps, 'keys' | 'transfer'>,
+  deps: Pick<LifecycleDeps, 'keys' | 'transfer' | 'policy'>,
   adapter: PartnerAdapter,
   subjectId: string,
   partnerIds: readonly string[],
@@ -48,5 +49,6 @@ export async function fetchLive(
   const settled = unitSettled![0]!;
   if (settled.outcome === 'skipped') return { error: `${partner} fetch skipped` };
   if (!settled.result.ok) return { error: settled.result.error.message };
-  return { found: held!.found, fields: { ...held!.fields } };
+  const fields = { ...held!.fields };
+  return { found: held!.found, fields, items: held!.found ? liveItems(deps.policy, partner, fields) : [] };
 }

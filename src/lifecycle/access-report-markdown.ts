@@ -12,7 +12,7 @@ function block(b: Block): string {
     case 'paragraph':
       return inline(b.text);
     case 'facts':
-      return b.rows.map(([k, v]) => `- **${inline(k)}:** ${inline(v)}`).join('\n');
+      return b.rows.map(([k, v]) => `- **${inline(k)}:** ${inline(v, false)}`).join('\n');
     case 'list':
       return b.items.map((item) => `- ${inline(item)}`).join('\n');
     case 'table':
@@ -21,24 +21,26 @@ function block(b: Block): string {
 }
 
 function row(cells: readonly string[]): string {
-  return `| ${cells.map(inline).join(' | ')} |`;
+  return `| ${cells.map((c) => inline(c, false)).join(' | ')} |`;
 }
 
 /**
  * One line of literal text: inline markup characters are backslash-escaped, '&' and '<' become
  * entities (so no HTML or entity passes through a Markdown-to-HTML step), line breaks become spaces
  * (a newline would end a table row or start a block), and a leading block marker is escaped. With
- * '[' and ']' escaped no link can form, so parentheses and '!' need nothing.
+ * '[' and ']' escaped no link can form, so parentheses and '!' need nothing. Inside a table cell or
+ * after a label (`lineStart` false) nothing can open a block, so "192.168.1.23" stays as it is.
  */
-export function inline(text: string): string {
-  return text
+export function inline(text: string, lineStart = true): string {
+  const escaped = text
     .replace(/[\r\n\u2028\u2029]+/g, ' ')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
-    .replace(
-      /^(\s*)(#|[-+=]|\d+[.)])/,
-      (_m, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`,
-    );
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`);
+  if (!lineStart) return escaped;
+  return escaped.replace(
+    /^(\s*)(#|[-+=]|\d+[.)])/,
+    (_m, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`,
+  );
 }

@@ -51,13 +51,57 @@ export interface AccessReportText {
   liveHeading(partner: string): string;
   readonly liveNotFound: string;
   liveError(message: string): string;
-  readonly liveColumns: readonly [string, string];
+  readonly liveColumns: readonly [string, string, string];
+  readonly notCovered: string;
+  outsidePolicy(category: string): string;
+  answersRequest(received: string, verification: string | null): string;
+  readonly companyHeading: (company: string) => string;
+  companyIntro(company: string): string;
+  readonly recordHeading: string;
+  readonly recordColumns: readonly [string, string, string];
+  readonly recordNotFound: string;
+  recordError(message: string): string;
+  readonly otherHoldingsHeading: string;
+  readonly noOtherHoldings: string;
+  otherHoldingsError(message: string): string;
+  readonly heldCategories: string;
+  readonly cameraStays: string;
+  readonly requestsHeading: string;
+  readonly noRequests: string;
+  readonly requestColumns: readonly [string, string, string, string, string];
+  readonly requestKinds: Readonly<Record<string, string>>;
+  readonly requestStates: Readonly<Record<'open' | 'overdue' | 'answered', string>>;
+  readonly outcomes2: Readonly<Record<string, string>>;
+  readonly channels: Readonly<Record<string, string>>;
+  readonly notVerified: string;
+  extendedTo(date: string): string;
+  readonly transferOutside: string;
+  transferYes(country: string, safeguard: string): string;
+  readonly transferNo: string;
+  collectsFor(categories: string, ids: string): string;
+  readonly retentionHeading: string;
+  erasureRule(timeZone: string, anonymiseCamera: boolean): string;
+  recordsRule(years: number): string;
+  readonly partnerKeepsRule: string;
+  readonly rightsHeading: string;
+  readonly rights: {
+    readonly access: string;
+    readonly rectification: string;
+    readonly erasure: string;
+    readonly restriction: string;
+    readonly objection: string;
+    readonly portability: string;
+    readonly withdraw: string;
+  };
+  howToRequest(how: string): string;
+  answerWithin(months: number, extension: number): string;
+  complaint(authority: string): string;
 }
 
 const sv: AccessReportText = {
-  title: 'Registerutdrag: dina uppgifter hos våra partner',
+  title: 'Registerutdrag: dina uppgifter hos oss och våra partner',
   intro: (controller) =>
-    `Här ser du vilka uppgifter ${controller} har lämnat till varje partner, när och varför, vilka uppgifter partnern samlar in direkt, och vad som gäller för samtycke, begränsning och radering.`,
+    `Här ser du vilka uppgifter ${controller} har om dig, vad vi har lämnat till varje partner, när och varför, vilka uppgifter partnern samlar in direkt, vad som gäller för samtycke, begränsning och radering, hur länge uppgifterna sparas och vilka rättigheter du har.`,
   subjectId: 'Kundnummer',
   generated: 'Skapat',
   timeZone: 'Tider anges i tidszonen',
@@ -76,6 +120,7 @@ const sv: AccessReportText = {
     'written-notice': 'Skriftligt meddelande',
     'support-ticket': 'Supportärende',
     app: 'Appen',
+    mailchimp: 'Avregistrering via nyhetsbrevet (Mailchimp)',
   },
   erasureHeading: 'Radering',
   noErasure: 'Ingen radering är aktuell.',
@@ -134,13 +179,84 @@ const sv: AccessReportText = {
   liveHeading: (partner) => `Vad ${partner} har om dig just nu`,
   liveNotFound: 'Partnern har inga uppgifter om dig.',
   liveError: (message) => `Partnern kunde inte tillfrågas: ${message}`,
-  liveColumns: ['Uppgift', 'Värde'],
+  liveColumns: ['Kategori', 'Fält', 'Värde'],
+  notCovered: 'Finns inte i vår policy (vi utreder det)',
+  outsidePolicy: (category) => `${category} (ska enligt vår policy inte finnas hos partnern; vi utreder det)`,
+  answersRequest: (received, verification) =>
+    `Detta utdrag besvarar din begäran om registerutdrag som vi tog emot ${received}${verification ? `, verifierad genom ${verification}` : ''}.`,
+  companyHeading: (company) => `Hos ${company}`,
+  companyIntro: (company) =>
+    `${company} har huvudkopian på dina uppgifter; våra partner får sina uppgifter från oss. Så här ser dina uppgifter ut hos oss i dag.`,
+  recordHeading: 'Dina kunduppgifter',
+  recordColumns: ['Kategori', 'Fält', 'Värde'],
+  recordNotFound: 'Vi har inga kunduppgifter om dig.',
+  recordError: (message) => `Kunduppgifterna kunde inte läsas just nu: ${message}`,
+  otherHoldingsHeading: 'Övriga uppgifter vi har om dig',
+  noOtherHoldings: 'Inga övriga uppgifter.',
+  otherHoldingsError: (message) => `Uppgifterna kunde inte hämtas just nu: ${message}`,
+  heldCategories: 'Kategorier av uppgifter vi har',
+  cameraStays: 'Data från kamerorna lämnar inte våra servrar, utom när du ber om det.',
+  requestsHeading: 'Dina begäranden',
+  noRequests: 'Inga begäranden har registrerats.',
+  requestColumns: ['Mottagen', 'Begäran', 'Verifierad', 'Ska besvaras senast', 'Besvarad'],
+  requestKinds: {
+    access: 'Registerutdrag',
+    rectification: 'Rättelse',
+    restriction: 'Begränsning',
+    erasure: 'Radering',
+    objection: 'Invändning',
+  },
+  requestStates: { open: 'Pågår', overdue: 'Försenad', answered: 'Besvarad' },
+  outcomes2: {
+    fulfilled: 'tillgodosedd',
+    'partly-fulfilled': 'delvis tillgodosedd',
+    refused: 'avslagen',
+    withdrawn: 'återkallad',
+  },
+  channels: {
+    letter: 'brev',
+    email: 'e-post',
+    'web-form': 'webbformulär',
+    phone: 'telefon',
+    'signed-letter': 'egenhändigt undertecknat brev',
+    bankid: 'BankID',
+    'id-document': 'id-handling',
+    'account-login': 'inloggning på ditt konto',
+    'secure-message': 'säkert meddelande',
+  },
+  notVerified: 'Inte ännu',
+  extendedTo: (date) => `förlängt till ${date}`,
+  transferOutside: 'Behandlas utanför EU/EES',
+  transferYes: (country, safeguard) => `Ja, i ${country}, med stöd av ${safeguard}`,
+  transferNo: 'Nej, inom EU/EES',
+  collectsFor: (categories, ids) => `Ja: det partnern samlar in själv (${categories}), för partnerns id ${ids}`,
+  retentionHeading: 'Hur länge uppgifterna sparas',
+  erasureRule: (timeZone, camera) =>
+    `När ditt abonnemang upphör raderar vi alla dina personuppgifter hos oss och våra partner${camera ? ' och anonymiserar data från kamerorna' : ''} vid närmaste månadsskifte (tidszon ${timeZone}).`,
+  recordsRule: (years) =>
+    `Våra egna uppgifter om vad som skickats till vem (överföringslogg, samtycken, begäranden) sparas så länge kundrelationen pågår${years > 0 ? ` och ${years === 1 ? 'ett år' : `${years} år`} därefter` : ''}.`,
+  partnerKeepsRule: 'Vad varje partner sparar även efter radering står under partnern nedan.',
+  rightsHeading: 'Dina rättigheter',
+  rights: {
+    access: 'Att få veta vilka uppgifter vi behandlar om dig (det här utdraget).',
+    rectification: 'Att få felaktiga uppgifter rättade; rättelsen når alla partner som har uppgiften.',
+    erasure: 'Att få dina uppgifter raderade.',
+    restriction: 'Att få behandlingen begränsad ("blockerad"), till exempel medan en uppgift prövas.',
+    objection: 'Att invända mot behandling som grundar sig på vårt berättigade intresse.',
+    portability: 'Att få ut de uppgifter du lämnat till oss i ett maskinläsbart format.',
+    withdraw:
+      'Att när som helst återkalla ett samtycke; det påverkar inte lagligheten i behandlingen innan du återkallade det.',
+  },
+  howToRequest: (how) => `Så gör du en begäran: ${how}`,
+  answerWithin: (months, extension) =>
+    `Vi besvarar en begäran inom ${months === 1 ? 'en månad' : `${months} månader`}. Är begäran omfattande kan tiden förlängas med högst ${extension === 1 ? 'en månad' : `${extension} månader`}; då får du veta det, och varför, inom den första månaden.`,
+  complaint: (authority) => `Är du missnöjd med hur vi behandlar dina uppgifter kan du klaga hos ${authority}.`,
 };
 
 const en: AccessReportText = {
-  title: 'Access report: your data at our partners',
+  title: 'Access report: your data with us and at our partners',
   intro: (controller) =>
-    `This report shows what ${controller} has shared with each partner, when and why, what each partner collects directly, and where your consent, restriction and erasure stand.`,
+    `This report shows what ${controller} holds about you, what it has shared with each partner, when and why, what each partner collects directly, where your consent, restriction and erasure stand, how long data is kept and what your rights are.`,
   subjectId: 'Customer number',
   generated: 'Generated',
   timeZone: 'Times are given in the time zone',
@@ -159,6 +275,7 @@ const en: AccessReportText = {
     'written-notice': 'Written notice',
     'support-ticket': 'Support ticket',
     app: 'The app',
+    mailchimp: 'Unsubscribed through the newsletter (Mailchimp)',
   },
   erasureHeading: 'Erasure',
   noErasure: 'No erasure is due.',
@@ -217,7 +334,79 @@ const en: AccessReportText = {
   liveHeading: (partner) => `What ${partner} holds about you now`,
   liveNotFound: 'The partner holds no data about you.',
   liveError: (message) => `The partner could not be asked: ${message}`,
-  liveColumns: ['Item', 'Value'],
+  liveColumns: ['Category', 'Field', 'Value'],
+  notCovered: 'Not in our policy (we are looking into it)',
+  outsidePolicy: (category) => `${category} (our policy says the partner should not have it; we are looking into it)`,
+  answersRequest: (received, verification) =>
+    `This report answers your access request, received ${received}${verification ? ` and verified by ${verification}` : ''}.`,
+  companyHeading: (company) => `At ${company}`,
+  companyIntro: (company) =>
+    `${company} holds the master copy of your data; our partners get theirs from us. This is what we hold about you today.`,
+  recordHeading: 'Your customer record',
+  recordColumns: ['Category', 'Field', 'Value'],
+  recordNotFound: 'We hold no customer record about you.',
+  recordError: (message) => `The customer record could not be read just now: ${message}`,
+  otherHoldingsHeading: 'Other data we hold about you',
+  noOtherHoldings: 'No other data.',
+  otherHoldingsError: (message) => `This could not be read just now: ${message}`,
+  heldCategories: 'Categories of data we hold',
+  cameraStays: 'Camera data does not leave our servers, except when you ask for it.',
+  requestsHeading: 'Your requests',
+  noRequests: 'No requests have been recorded.',
+  requestColumns: ['Received', 'Request', 'Verified', 'Due by', 'Answered'],
+  requestKinds: {
+    access: 'Access',
+    rectification: 'Rectification',
+    restriction: 'Restriction',
+    erasure: 'Erasure',
+    objection: 'Objection',
+  },
+  requestStates: { open: 'In progress', overdue: 'Overdue', answered: 'Answered' },
+  outcomes2: {
+    fulfilled: 'fulfilled',
+    'partly-fulfilled': 'partly fulfilled',
+    refused: 'refused',
+    withdrawn: 'withdrawn',
+  },
+  channels: {
+    letter: 'letter',
+    email: 'email',
+    'web-form': 'web form',
+    phone: 'phone',
+    'signed-letter': 'a personally signed letter',
+    bankid: 'BankID',
+    'id-document': 'an identity document',
+    'account-login': 'signing in to your account',
+    'secure-message': 'secure message',
+  },
+  notVerified: 'Not yet',
+  extendedTo: (date) => `extended to ${date}`,
+  transferOutside: 'Processed outside the EU/EEA',
+  transferYes: (country, safeguard) => `Yes, in ${country}, under ${safeguard}`,
+  transferNo: 'No, inside the EU/EEA',
+  collectsFor: (categories, ids) =>
+    `Yes: what the partner collects itself (${categories}), for the partner's ids ${ids}`,
+  retentionHeading: 'How long data is kept',
+  erasureRule: (timeZone, camera) =>
+    `When your subscription ends we erase all your personal data, with us and at our partners${camera ? ', and anonymise camera data,' : ''} at the first month boundary after it ends (${timeZone} time).`,
+  recordsRule: (years) =>
+    `Our own records of what was sent where (the transfer log, consents, requests) are kept while the customer relationship lasts${years > 0 ? ` and ${years === 1 ? 'one year' : `${years} years`} after it` : ''}.`,
+  partnerKeepsRule: 'What each partner keeps even after erasure is listed under the partner below.',
+  rightsHeading: 'Your rights',
+  rights: {
+    access: 'To know what data we process about you (this report).',
+    rectification: 'To have incorrect data corrected; the correction reaches every partner that has the data.',
+    erasure: 'To have your data erased.',
+    restriction: 'To have processing restricted ("blocked"), for example while a correction is checked.',
+    objection: 'To object to processing that rests on our legitimate interest.',
+    portability: 'To receive the data you gave us in a machine-readable format.',
+    withdraw:
+      'To withdraw a consent at any time; this does not affect the lawfulness of processing before you withdrew it.',
+  },
+  howToRequest: (how) => `How to make a request: ${how}`,
+  answerWithin: (months, extension) =>
+    `We answer a request within ${months === 1 ? 'one month' : `${months} months`}. Where a request is complex the time can be extended by at most ${extension === 1 ? 'one month' : `${extension} months`}; you are then told so, and why, within the first month.`,
+  complaint: (authority) => `If you are unhappy with how we process your data, you can complain to ${authority}.`,
 };
 
 export const accessReportText: Readonly<Record<AccessReportLang, AccessReportText>> = { sv, en };

@@ -1,22 +1,30 @@
+import { companyHoldings } from './access-report-company.ts';
+import { fetchLive } from './access-report-live.ts';
 import { consentHistory } from './consent.ts';
 import { erasureStatuses } from './erasure-state.ts';
-import { inputs } from './inputs.ts';
-import { fetchLive } from './access-report-live.ts';
-import type { AccessReport, AccessReportPartner, LifecycleDeps } from './types.ts';
+import { inputs, LifecycleInputError } from './inputs.ts';
+import type { MasterRecord } from '../record.ts';
+import type { AccessReport, AccessReportPartner, LifecycleDeps, RequestRegister, SubjectRequest } from './types.ts';
 
 /**
- * The access report (right of access): per partner in the policy, what the policy says it holds, what
- * the gateway last sent and every transfer logged, and, on request, what the partner itself returns
- * now. Built from the gateway's own records; only the live part calls partners.
+ * The access report (right of access, GDPR Art. 15): what the company itself holds (the master
+ * record, and what the host says it holds beyond it, camera data above all), per partner in the
+ * policy what the policy says it holds, what the gateway last sent, every transfer logged, what a
+ * partner that collects directly holds as far as we know, and, on request, what each partner itself
+ * returns now, field by field, mapped to the policy's categories; the subject's requests in the
+ * register, and the one this report answers. Built from the gateway's own records; only the live
+ * part calls partners.
  */
 export async function buildAccessReport(
   deps: LifecycleDeps,
+  requests: RequestRegister,
   subjectId: string,
-  options: { live?: boolean } = {},
+  options: { live?: boolean; requestId?: string } = {},
 ): Promise<AccessReport> {
   const id = inputs.subjectId(subjectId);
   const generatedAt = deps.now();
-  const [subjects, links, transfers, consent, erasure] = await Promise.all([
+  const answersRequest = options.requestId === undefined ? null : await requestFor(requests, id, options.requestId);
+  const [subjects, links, transfers, consent, erasure, company, register] = await Promise.all([
     deps.db.query<{ restricted_at: Date | null; restriction_reason: string | null; erasure_due_at: Date | null }>(
       `select restricted_at, restriction_reason, erasure_due_at from subjects where id = $1`,
       [id],
@@ -27,7 +35,11 @@ export async function buildAccessReport(
       partner_ids: string[] | string;
       last_sent_at: Date | null;
       last_fields: string[];
-    }>(`select partner, holds, partner_ids, last_sent_at, last_fields from links where subject_id = $1`, [id]),
+      erased: boolean;
+    }>(
+      `select partner, holds, partner_ids, last_sent_at, last_fields, erased_at is not null as erased from links where subject_id = $1`,
+      [id],
+    ),
     // Each intent with its outcome (none yet: in flight, or the process died before writing it).
     deps.db.query<{
       partner: string;
@@ -44,6 +56,8 @@ export async function buildAccessReport(
     ),
     consentHistory(deps, id),
     erasureStatuses(deps, [id]),
+    companyHoldings(deps, id),
+    requests.list({ subjectId: id }),
   ]);
   const subject = subjects[0];
   const erasureStatus = erasure.get(id)!;
@@ -54,12 +68,16 @@ export async function buildAccessReport(
     const p = deps.policy.partner(partner);
     const link = links.find((l) => l.partner === partner);
     const adapter = deps.adapters.get(partner);
-    const partnerIds = link
+    const linkIds = link
       ? typeof link.partner_ids === 'string'
         ? (JSON.parse(link.partner_ids) as string[])
         : link.partner_ids
       : [];
-    const live = options.live && adapter?.fetch ? await fetchLive(deps, adapter, id, partnerIds) : undefined;
+    const known = link?.erased ? [] : union(linkIds, hostIds(company.record, partner));
+    // A partner that collects directly (balena's IP addresses, Twilio's call records) holds what it
+    // collected for every id of it we know, whatever the gateway sent it.
+    const collectsFor = p.collects.length > 0 ? known : [];
+    const live = options.live && adapter?.fetch ? await fetchLive(deps, adapter, id, known) : undefined;
     partners.push({
       partner,
       displayName: p.displayName,
@@ -67,7 +85,7 @@ export async function buildAccessReport(
       legalBasis: deps.policy.legalBasis(partner),
       sentByUs: [...p.sends],
       collectedDirectly: [...p.collects],
-      holds: link?.holds ?? false,
+      holds: (link?.holds ?? false) || collectsFor.length > 0,
       lastSentAt: link?.last_sent_at ? new Date(link.last_sent_at) : null,
       lastSentFields: link?.last_fields ?? [],
       transfers: transfers
@@ -80,6 +98,7 @@ export async function buildAccessReport(
           fields: t.fields,
         })),
       retainedAfterErasure: adapter?.retainedAfterErasure ?? [],
+      collectsFor,
       ...(live ? { live } : {}),
     });
   }
@@ -95,6 +114,27 @@ export async function buildAccessReport(
     },
     consent,
     erasure: underErasure ? erasureStatus : null,
+    company: company.report,
     partners,
+    requests: register,
+    answersRequest,
   };
+}
+
+async function requestFor(requests: RequestRegister, subjectId: string, requestId: string): Promise<SubjectRequest> {
+  const request = await requests.get(requestId);
+  if (request.subjectId !== subjectId)
+    throw new LifecycleInputError(`request ${request.id} is another subject’s: it cannot be answered with this report`);
+  if (request.kind !== 'access')
+    throw new LifecycleInputError(`request ${request.id} is a ${request.kind} request, not an access request`);
+  return request;
+}
+
+function hostIds(record: MasterRecord | null, partner: string): string[] {
+  const ids = record?.partnerIds[partner];
+  return ids === undefined ? [] : Array.isArray(ids) ? ids : [ids];
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
 }

@@ -1,4 +1,5 @@
 import { sealAll } from '../log/chain.ts';
+import { purgeExpiredRequests } from './requests.ts';
 import type { LifecycleDeps, PurgeResult } from './types.ts';
 
 const BATCH = 500;
@@ -31,6 +32,8 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
            and (s.erasure_completed_at is not null
              or not exists (select 1 from links l where l.subject_id = s.id
                and (l.holds or (l.partner = any($3::text[]) and jsonb_array_length(l.partner_ids) > 0 and l.erased_at is null))))
+           -- a request still open keeps the subject's records: it has to be answered from them
+           and not exists (select 1 from subject_requests r where r.subject_id = s.id and r.answered_at is null)
            -- a row written since sealAll() has no content hash yet: leave the subject for the next run
            and not exists (select 1 from transfer_log t where t.subject_id = s.id and t.chain_pos is null)
          order by s.id limit $2 for update`,
@@ -72,5 +75,6 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
     await deps.logEvent({ operation: 'retention_purge', trigger: 'retention' });
     deps.logger.info(total, 'retention purge');
   }
+  await purgeExpiredRequests(deps);
   return total;
 }

@@ -3,6 +3,7 @@ import type { PartnerAdapter } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
 import type { Trigger } from '../log/transfer-log.ts';
 import type { Policy } from '../policy/index.ts';
+import type { RecordSource } from '../source.ts';
 import type { Database } from '../store/database.ts';
 import type { QueueState } from '../schedule/subject-jobs.ts';
 import type { Transfer } from '../transfer/transfer.ts';
@@ -13,7 +14,17 @@ export interface LifecycleHooks {
   anonymiseCameraData?(subjectId: string): Promise<void>;
   /** Every partner confirmed the erasure. */
   erased?(subjectId: string): Promise<void>;
+  /**
+   * For access reports: what the company itself holds about the subject beyond the master record,
+   * by policy category (camera data above all, which never reaches the gateway): e.g.
+   * `{ camera_video: ['12 recordings, 2026-01-03 to 2026-03-01'] }`. Personal data: it goes into
+   * the report and nowhere else.
+   */
+  companyHoldings?(subjectId: string): Promise<CompanyHoldings>;
 }
+
+/** Category name (of the policy's `held` list) -> what is held, in words the subject can read. */
+export type CompanyHoldings = Readonly<Record<string, readonly string[]>>;
 
 /** What the lifecycle needs from the gateway; built by createGateway. */
 export interface LifecycleDeps {
@@ -24,6 +35,12 @@ export interface LifecycleDeps {
   readonly hooks: LifecycleHooks;
   readonly now: () => Date;
   readonly logger: Logger;
+  /**
+   * The host's master records: the access report shows the subject what the company holds in them.
+   * Optional so a gateway that does not pass it still builds; the report then says the record could
+   * not be read.
+   */
+  readonly source?: RecordSource;
   /** Enqueue reconcile jobs for the subject (default: every partner with an adapter). */
   enqueueSubject(
     subjectId: string,
@@ -104,9 +121,43 @@ export interface AccessReportPartner {
     fields: readonly string[];
   }[];
   readonly retainedAfterErasure: readonly string[];
+  /**
+   * The partner's own ids for records we know it keeps of what it collects directly (balena device
+   * ids named by the host's record or learned before): why `holds` can be true for a partner the
+   * gateway sends nothing.
+   */
+  readonly collectsFor: readonly string[];
   /** With { live: true }: what the partner itself returns now (personal data: for the subject only). */
-  readonly live?:
-    { readonly found: boolean; readonly fields: Readonly<Record<string, unknown>> } | { readonly error: string };
+  readonly live?: LiveHoldings | { readonly error: string };
+}
+
+export interface LiveHoldings {
+  readonly found: boolean;
+  readonly fields: Readonly<Record<string, unknown>>;
+  /**
+   * Every personal field the partner returned, as a dotted path with its value in words, and the
+   * policy category it is (null: the policy does not cover it, which the report flags).
+   */
+  readonly items: readonly LiveItem[];
+}
+
+export interface LiveItem {
+  readonly path: string;
+  readonly value: string;
+  readonly category: string | null;
+  /** The category is not one the policy lets this partner have (sent or collected). */
+  readonly outsidePolicy: boolean;
+}
+
+/** What the company itself holds, for the access report's first section. */
+export interface CompanyHoldingsReport {
+  /** The master record's personal fields, as dotted paths with their values, by category. */
+  readonly record:
+    | { readonly found: true; readonly fields: readonly { path: string; category: string | null; value: string }[] }
+    | { readonly found: false }
+    | { readonly error: string };
+  /** From the host's companyHoldings hook, by category (camera data...). */
+  readonly other: Readonly<Record<string, readonly string[]>> | { readonly error: string } | null;
 }
 
 export interface AccessReport {
@@ -116,7 +167,98 @@ export interface AccessReport {
   readonly restriction: { readonly restricted: boolean; readonly since: Date | null; readonly reason: string | null };
   readonly consent: readonly ConsentEntry[];
   readonly erasure: ErasureStatus | null;
+  readonly company: CompanyHoldingsReport;
   readonly partners: readonly AccessReportPartner[];
+  /** Every request of the subject in the register, and the one this report answers (if given). */
+  readonly requests: readonly SubjectRequest[];
+  readonly answersRequest: SubjectRequest | null;
+}
+
+export const requestKinds = ['access', 'rectification', 'restriction', 'erasure', 'objection'] as const;
+export type RequestKind = (typeof requestKinds)[number];
+export const requestOutcomes = ['fulfilled', 'partly-fulfilled', 'refused', 'withdrawn'] as const;
+export type RequestOutcome = (typeof requestOutcomes)[number];
+
+/** A data subject's request in the register (GDPR Art. 12): received, verified, due, answered. */
+export interface SubjectRequest {
+  readonly id: string;
+  readonly subjectId: string;
+  readonly kind: RequestKind;
+  readonly receivedAt: Date;
+  /** How it arrived: 'letter', 'email', 'web-form', 'phone'... */
+  readonly channel: string;
+  /** A reference to the request itself (a letter's number, a ticket): never its content. */
+  readonly reference: string | null;
+  readonly verifiedAt: Date | null;
+  /** How the requester's identity was verified: 'signed-letter', 'bankid', 'id-document'... */
+  readonly verification: string | null;
+  readonly verificationReference: string | null;
+  /** One month after receipt (Art. 12(3)); `dueAt` is the extended date when there is one. */
+  readonly originalDueAt: Date;
+  readonly extendedTo: Date | null;
+  readonly extensionReason: string | null;
+  readonly dueAt: Date;
+  readonly answeredAt: Date | null;
+  /** How the answer went out: 'letter', 'email', 'secure-message'... */
+  readonly answerChannel: string | null;
+  readonly answerReference: string | null;
+  readonly outcome: RequestOutcome | null;
+  readonly operator: string | null;
+  /** At the time it was read: answered, or open and past its due date (overdue), or open. */
+  readonly state: 'open' | 'overdue' | 'answered';
+}
+
+export interface ReceiveRequestInput extends ActorOptions {
+  readonly kind: RequestKind;
+  readonly channel: string;
+  /** Default: now. Never in the future. */
+  readonly receivedAt?: Date;
+  readonly reference?: string;
+}
+
+export interface RequestRegister {
+  receive(subjectId: string, input: ReceiveRequestInput): Promise<SubjectRequest>;
+  verify(
+    requestId: string,
+    input: { readonly method: string; readonly reference?: string; readonly at?: Date } & ActorOptions,
+  ): Promise<SubjectRequest>;
+  /** Art. 12(3): only within the first month, by at most the policy's maxExtensionMonths in all. */
+  extend(
+    requestId: string,
+    input: { readonly months: number; readonly reason: string } & ActorOptions,
+  ): Promise<SubjectRequest>;
+  answer(
+    requestId: string,
+    input: {
+      readonly channel: string;
+      readonly outcome?: RequestOutcome;
+      readonly reference?: string;
+      readonly at?: Date;
+    } & ActorOptions,
+  ): Promise<SubjectRequest>;
+  get(requestId: string): Promise<SubjectRequest>;
+  /** Overdue first (most overdue first), then open by due date, then answered (latest first). */
+  list(filter?: {
+    readonly subjectId?: string;
+    readonly open?: boolean;
+    readonly kind?: RequestKind;
+  }): Promise<SubjectRequest[]>;
+  /** Open requests past their due date, most overdue first: what `status` shows first. */
+  overdue(): Promise<SubjectRequest[]>;
+  /** Counts for `status`. */
+  summary(): Promise<RequestSummary>;
+  /** Removes answered requests of subjects the retention purge removed, one retention period after the answer. */
+  purgeExpired(): Promise<number>;
+}
+
+export interface RequestSummary {
+  readonly open: number;
+  readonly overdue: number;
+  /** Open and not yet verified. */
+  readonly unverified: number;
+  /** Open and due within the next 7 days. */
+  readonly dueSoon: number;
+  readonly oldestOverdueDueAt: Date | null;
 }
 
 export interface PurgeResult {
@@ -142,7 +284,10 @@ export interface Lifecycle {
   pendingErasures(): Promise<ErasureStatus[]>;
   /** Tombstones subjects whose erasure fell due and enqueues their erasure everywhere. */
   processDueErasures(): Promise<number>;
-  access(subjectId: string, options?: { live?: boolean }): Promise<AccessReport>;
+  /** `requestId`: the register's access request this report answers (shown in the report). */
+  access(subjectId: string, options?: { live?: boolean; requestId?: string }): Promise<AccessReport>;
+  /** The register of data subjects' requests (access, rectification, restriction, erasure, objection). */
+  readonly requests: RequestRegister;
   /** Removes the gateway's own rows one retention period after the relationship ended. */
   purgeExpired(): Promise<PurgeResult>;
 }

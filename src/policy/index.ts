@@ -1,2 +1,18 @@
-export { loadPolicyFile, parsePolicy, fromDocument, defaultPolicyPath, PolicyError, type Policy } from './load.ts';
-export type { PolicyDocument, PartnerPolicy, CategoryPolicy, LegalBasis } from './schema.ts';
+export {
+  loadPolicyFile,
+  parsePolicy,
+  fromDocument,
+  resolvePolicy,
+  defaultPolicyPath,
+  PolicyError,
+  type Policy,
+} from './load.ts';
+export type {
+  PolicyDocument,
+  PolicyDocumentInput,
+  PartnerPolicy,
+  PartnerTransfer,
+  CategoryPolicy,
+  LegalBasis,
+} from './schema.ts';
+export { categoryFieldPaths } from './record-fields.ts';

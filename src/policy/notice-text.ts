@@ -1,8 +1,11 @@
 /**
  * The notice's fixed wording, per language. Every fact in it (names, lists, years, authority, contact)
  * is a parameter filled in from the policy by notice.ts; only the phrasing lives here. The Swedish text
- * follows shared/seed/privacy-notice.sv.txt, the published reference, as closely as the data allows.
+ * follows test/fixtures/published-notice/privacy-notice.sv.txt, the published reference, as closely as
+ * the data allows.
  */
+
+import type { LegalBasis } from './schema.ts';
 
 export type NoticeLang = 'sv' | 'en';
 
@@ -15,9 +18,20 @@ export interface NoticeText {
   readonly leavingHeading: string;
   leaving(o: { readonly anonymiseCamera: boolean; readonly timeZone: string }): string;
   archivedInstead(partners: readonly string[]): string;
+  /** Before the list of what partners keep after erasure. */
+  readonly keptAfterErasure: string;
+  /** `purpose` in running-text case; `basis` one of the legal bases. */
+  legalBasis(purpose: string, basis: LegalBasis): string;
+  /** The interest a legitimate-interest purpose pursues, as the policy states it (a sentence). */
+  legitimateInterest(interest: string): string;
+  readonly rightToObject: string;
+  transfer(partner: string, country: string, safeguard: string): string;
   readonly otherHeading: string;
   /** `purposes` are the consent-based purposes' labels, in running-text case. */
   consentWithdrawal(purposes: readonly string[], company: string): string;
+  /** GDPR Art. 7(3): withdrawal does not undo the lawfulness of what came before. */
+  readonly withdrawalEffect: string;
+  answerWithin(months: number): string;
   retention(years: number, company: string): string;
   access(company: string): string;
   readonly rectification: string;
@@ -52,9 +66,29 @@ const sv: NoticeText = {
   leaving: ({ anonymiseCamera, timeZone }) =>
     `Vi raderar alla dina personuppgifter${anonymiseCamera ? ' och vi anonymiserar data från kamerorna' : ''} vid närmaste månadsskifte efter avslutat abonnemang (räknat i tidszonen ${timeZone}).`,
   archivedInstead: (partners) => `Hos ${joinList(partners, 'och')} arkiveras uppgifterna i stället för att raderas.`,
+  keptAfterErasure: 'Det här sparar våra partner även efter radering, enligt sina egna regler eller lagkrav:',
+  legalBasis: (purpose, basis) =>
+    `Rättslig grund för ${purpose}: ${
+      {
+        consent: 'ditt samtycke',
+        contract: 'avtal (uppgifterna behövs för att fullgöra vårt avtal med dig)',
+        legal_obligation: 'rättslig förpliktelse',
+        vital_interests: 'skydd av grundläggande intressen',
+        public_task: 'uppgift av allmänt intresse',
+        legitimate_interest: 'vårt berättigade intresse',
+      }[basis]
+    }.`,
+  legitimateInterest: (interest) => `Vårt berättigade intresse: ${interest}`,
+  rightToObject: 'Du har rätt att när som helst invända mot den här behandlingen.',
+  transfer: (partner, country, safeguard) =>
+    `${partner} behandlar uppgifterna i ${country}, utanför EU/EES. Överföringen sker med stöd av ${safeguard}.`,
   otherHeading: 'Övrigt',
   consentWithdrawal: (purposes, company) =>
     `Du kan när som helst återkalla ditt samtycke till ${joinList(purposes, 'och')} genom skriftligt meddelande till ${company}.`,
+  withdrawalEffect:
+    'Att du återkallar samtycket påverkar inte lagligheten i den behandling som skedde innan du återkallade det.',
+  answerWithin: (months) =>
+    `Vi besvarar din begäran inom ${months === 1 ? 'en månad' : `${svNumbers[months] ?? String(months)} månader`} från att vi tagit emot den.`,
   retention: (years, company) =>
     `För dig som träffat avtal med ${company} sparas uppgifterna så länge det finns en pågående kundrelation${
       years > 0 ? ` och ${svNumbers[years] ?? String(years)} år därefter` : ''
@@ -78,9 +112,28 @@ const en: NoticeText = {
   leaving: ({ anonymiseCamera, timeZone }) =>
     `All your personal data is deleted${anonymiseCamera ? ', and camera data is anonymised,' : ''} at the first month boundary after the subscription ends (in the ${timeZone} time zone).`,
   archivedInstead: (partners) => `At ${joinList(partners, 'and')} the data is archived instead of deleted.`,
+  keptAfterErasure: 'What our partners keep even after erasure, under their own rules or the law:',
+  legalBasis: (purpose, basis) =>
+    `Legal basis for ${purpose}: ${
+      {
+        consent: 'your consent',
+        contract: 'contract (the data is needed to perform our agreement with you)',
+        legal_obligation: 'a legal obligation',
+        vital_interests: 'the protection of vital interests',
+        public_task: 'a task in the public interest',
+        legitimate_interest: 'our legitimate interest',
+      }[basis]
+    }.`,
+  legitimateInterest: (interest) => `Our legitimate interest: ${interest}`,
+  rightToObject: 'You have the right to object to this processing at any time.',
+  transfer: (partner, country, safeguard) =>
+    `${partner} processes the data in ${country}, outside the EU/EEA. The transfer rests on ${safeguard}.`,
   otherHeading: 'Other',
   consentWithdrawal: (purposes, company) =>
     `You can withdraw your consent to ${joinList(purposes, 'and')} at any time by written notice to ${company}.`,
+  withdrawalEffect: 'Withdrawing your consent does not affect the lawfulness of the processing before you withdrew it.',
+  answerWithin: (months) =>
+    `We answer your request within ${months === 1 ? 'one month' : `${enNumbers[months] ?? String(months)} months`} of receiving it.`,
   retention: (years, company) =>
     `If you have an agreement with ${company}, your data is kept while the customer relationship lasts${
       years > 0 ? ` and ${enNumbers[years] ?? String(years)} year${years === 1 ? '' : 's'} after it` : ''

@@ -4,7 +4,7 @@
  * notice exactly when it exists in the policy.
  */
 import type { Policy } from './load.ts';
-import type { PolicyDocument } from './schema.ts';
+import { own, type PolicyDocument } from './schema.ts';
 import { inSentence, noticeText, type NoticeLang } from './notice-text.ts';
 
 export type { NoticeLang } from './notice-text.ts';
@@ -82,16 +82,36 @@ export function noticeModel(policy: Policy, lang: NoticeLang): NoticeModel {
   ];
 
   for (const [name, partner] of Object.entries(doc.partners)) {
+    const purpose = own(doc.purposes, partner.purpose);
+    if (!purpose) throw new Error(`unknown purpose ${partner.purpose} in the policy`);
     sections.push({
       id: `partner:${name}`,
       heading: partner.displayName,
-      paragraphs: [partner.description[lang]],
+      // The published description first, word for word; then what the regulator looks for and the
+      // original left implicit: why (legal basis, the interest pursued) and where (outside the EU/EEA).
+      paragraphs: [
+        partner.description[lang],
+        t.legalBasis(inSentence(purpose.label[lang]), purpose.legalBasis),
+        ...(purpose.legitimateInterest
+          ? [`${t.legitimateInterest(purpose.legitimateInterest[lang])} ${t.rightToObject}`]
+          : []),
+        ...(partner.transfer.outsideEea
+          ? [t.transfer(partner.displayName, partner.transfer.country[lang], partner.transfer.safeguard[lang])]
+          : []),
+      ],
       list: noticeCategories(doc, name).map(label),
       listKind: 'categories',
       closing: [],
     });
   }
 
+  // Each statement stands alone (the access report shows it under its partner); here, in one list,
+  // one that does not name its partner gets the name in front.
+  const kept = Object.values(doc.partners).flatMap((p) =>
+    p.keepsAfterErasure.map(({ [lang]: statement }) =>
+      statement.toLowerCase().includes(p.displayName.toLowerCase()) ? statement : `${p.displayName}: ${statement}`,
+    ),
+  );
   const archiving = Object.values(doc.partners)
     .filter((p) => p.erasure === 'archive')
     .map((p) => p.displayName);
@@ -102,8 +122,9 @@ export function noticeModel(policy: Policy, lang: NoticeLang): NoticeModel {
       t.leaving({ anonymiseCamera: cameraKinds.length > 0, timeZone: doc.retention.timeZone }),
       // "We erase everything" would be false for a partner that only archives: say so.
       ...(archiving.length > 0 ? [t.archivedInstead(archiving)] : []),
+      ...(kept.length > 0 ? [t.keptAfterErasure] : []),
     ],
-    list: [],
+    list: kept,
     listKind: 'categories',
     closing: [],
   });
@@ -117,9 +138,10 @@ export function noticeModel(policy: Policy, lang: NoticeLang): NoticeModel {
     paragraphs: [],
     list: [
       // Only processing that rests on consent can have its consent withdrawn.
-      ...(consentPurposes.length > 0 ? [t.consentWithdrawal(consentPurposes, company)] : []),
+      ...(consentPurposes.length > 0 ? [t.consentWithdrawal(consentPurposes, company), t.withdrawalEffect] : []),
       t.retention(doc.retention.gatewayRecordsAfterRelationshipEnds.years, company),
       t.access(company),
+      t.answerWithin(doc.rights.answerWithinMonths),
       t.rectification,
       t.complaint(doc.controller.supervisoryAuthority[lang]),
     ],

@@ -1,11 +1,43 @@
 import { z } from 'zod';
+import { fieldPathProblem } from './record-fields.ts';
 
-const localized = z.object({ sv: z.string().min(1), en: z.string().min(1) });
-const key = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case');
-/** A record field path the minimiser may copy: a dotted path of plain names. */
+/** Text the notice and the access report show, in each language they are rendered in. */
+const localized = z.strictObject({ sv: z.string().trim().min(1), en: z.string().trim().min(1) });
+
+/**
+ * Names every JavaScript object answers to (constructor, toString, __proto__...): as a policy key one
+ * would be "found" on Object.prototype by a plain lookup, so `purpose: constructor` passed as a known
+ * purpose. No such name can be a key.
+ */
+export function isReservedName(name: string): boolean {
+  return name in Object.prototype || name === '__proto__' || name === 'prototype';
+}
+
+const key = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case')
+  .superRefine((k, ctx) => {
+    if (isReservedName(k))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${k} is a reserved name (every JavaScript object has a property of that name)`,
+      });
+  });
+
+/** A record field path the minimiser may copy: a dotted path of plain names, of a field the record has. */
 const fieldPath = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'must be a dotted field path such as name.given');
+  .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'must be a dotted field path such as name.given')
+  .superRefine((path, ctx) => {
+    const problem = fieldPathProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A field path in a partner's own answer (e.g. Mailchimp `ip_signup`, balena `public_address`). */
+const partnerFieldPath = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a dotted field path such as ip_signup')
+  .refine((p) => !p.split('.').some(isReservedName), 'names a reserved name');
 
 export const legalBases = [
   'consent',
@@ -33,7 +65,27 @@ const categorySchema = z.strictObject({
 const purposeSchema = z.strictObject({
   label: localized,
   legalBasis: z.enum(legalBases),
+  /**
+   * For legalBasis legitimate_interest: the interest pursued, as the notice states it (GDPR Art.
+   * 13(1)(d)). Required there, refused elsewhere.
+   */
+  legitimateInterest: localized.optional(),
 });
+
+/**
+ * Where the partner processes the data, as the notice must say (GDPR Art. 13(1)(f)): inside the
+ * EU/EEA, or in which third country and under which safeguard.
+ */
+const transferSchema = z.discriminatedUnion('outsideEea', [
+  z.strictObject({ outsideEea: z.literal(false) }),
+  z.strictObject({
+    outsideEea: z.literal(true),
+    /** The country, as it reads in running text: "USA" / "the United States". */
+    country: localized,
+    /** What the transfer rests on (an adequacy decision, standard contractual clauses...). */
+    safeguard: localized,
+  }),
+]);
 
 const partnerSchema = z.strictObject({
   displayName: z.string().min(1),
@@ -55,6 +107,20 @@ const partnerSchema = z.strictObject({
   consent: z
     .strictObject({ purpose: key, onWithdrawal: z.enum(['unsubscribe', 'delete']).default('unsubscribe') })
     .optional(),
+  transfer: transferSchema,
+  /**
+   * What the partner keeps after an erasure whatever we ask (Twilio: the called number for 120 days),
+   * one statement each: the notice and the access report say it.
+   */
+  keepsAfterErasure: z.array(localized).default([]),
+  /** The one-off actions an action partner carries out, by name ('alarm'), with how they read. */
+  actions: z.record(key, z.strictObject({ label: localized })).default({}),
+  /**
+   * The partner's own names for what it holds, for access reports: a field path of the partner's
+   * answer (or its first segments) -> the category it is. Fields named after record fields or
+   * categories need no entry; anything else the partner returns is shown as not covered by the policy.
+   */
+  partnerFields: z.record(partnerFieldPath, key).default({}),
 });
 
 export const policySchema = z
@@ -67,6 +133,7 @@ export const policySchema = z
       displayName: z.string().min(1).optional(),
       contact: z.string().min(1),
       hosting: localized,
+      /** Where complaints go (GDPR Art. 77), with its address: in Sweden IMY. */
       supervisoryAuthority: localized,
     }),
     categories: z.record(key, categorySchema),
@@ -78,19 +145,29 @@ export const policySchema = z
       erasureAfterSubscriptionEnds: z.literal('first-month-boundary'),
       gatewayRecordsAfterRelationshipEnds: z.strictObject({ years: z.number().int().min(0).max(10) }),
     }),
+    /** How the data subject's requests are made and answered (GDPR Art. 12). */
+    rights: z.strictObject({
+      /** How to make a request, as the notice and the access report say it. */
+      howToRequest: localized,
+      /** Art. 12(3): one month from receipt, extendable by at most two further months. */
+      answerWithinMonths: z.literal(1),
+      maxExtensionMonths: z.number().int().min(0).max(2),
+    }),
   })
   .superRefine((policy, ctx) => {
-    const categoryNames = new Set(Object.keys(policy.categories));
+    // Own properties only: a plain lookup would find `constructor` on Object.prototype.
+    const category = (c: string) => own(policy.categories, c);
+    const purposeOf = (p: string) => own(policy.purposes, p);
     const fieldOwner = new Map<string, string>();
-    for (const [name, category] of Object.entries(policy.categories)) {
-      if (category.camera && category.fields.length > 0) {
+    for (const [name, c] of Object.entries(policy.categories)) {
+      if (c.camera && c.fields.length > 0) {
         ctx.addIssue({
           code: 'custom',
           path: ['categories', name, 'fields'],
           message: 'a camera category must not map record fields: camera data never goes through the gateway',
         });
       }
-      category.fields.forEach((field, i) => {
+      c.fields.forEach((field, i) => {
         const owner = fieldOwner.get(field);
         if (owner)
           ctx.addIssue({
@@ -101,24 +178,42 @@ export const policySchema = z
         fieldOwner.set(field, name);
       });
     }
+    for (const [name, purpose] of Object.entries(policy.purposes)) {
+      const interest = purpose.legalBasis === 'legitimate_interest';
+      if (interest && !purpose.legitimateInterest)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['purposes', name, 'legalBasis'],
+          message: 'a purpose resting on legitimate_interest must state the interest (legitimateInterest, sv and en)',
+        });
+      if (!interest && purpose.legitimateInterest)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['purposes', name, 'legitimateInterest'],
+          message: `legitimateInterest belongs only to a purpose resting on legitimate_interest, not ${purpose.legalBasis}`,
+        });
+    }
     policy.held.forEach((c, i) => {
-      if (!categoryNames.has(c)) ctx.addIssue({ code: 'custom', path: ['held', i], message: `unknown category ${c}` });
+      if (!category(c) && !isReservedName(c))
+        ctx.addIssue({ code: 'custom', path: ['held', i], message: `unknown category ${c}` });
     });
     for (const [name, partner] of Object.entries(policy.partners)) {
       const at = (...rest: (string | number)[]) => ['partners', name, ...rest];
-      if (!policy.purposes[partner.purpose])
+      if (!purposeOf(partner.purpose) && !isReservedName(partner.purpose))
         ctx.addIssue({ code: 'custom', path: at('purpose'), message: `unknown purpose ${partner.purpose}` });
       for (const list of ['sends', 'requires', 'collects'] as const) {
         partner[list].forEach((c, i) => {
-          const category = policy.categories[c];
-          if (!category) ctx.addIssue({ code: 'custom', path: at(list, i), message: `unknown category ${c}` });
-          else if (category.camera)
+          const found = category(c);
+          if (!found) {
+            if (!isReservedName(c))
+              ctx.addIssue({ code: 'custom', path: at(list, i), message: `unknown category ${c}` });
+          } else if (found.camera)
             ctx.addIssue({
               code: 'custom',
               path: at(list, i),
               message: `camera category ${c} must never leave the company`,
             });
-          else if (list === 'sends' && category.fields.length === 0)
+          else if (list === 'sends' && found.fields.length === 0)
             ctx.addIssue({
               code: 'custom',
               path: at(list, i),
@@ -132,21 +227,33 @@ export const policySchema = z
       });
       if (partner.mode === 'none' && partner.sends.length > 0)
         ctx.addIssue({ code: 'custom', path: at('sends'), message: 'a partner in mode none is sent nothing' });
-      if (partner.consent) {
-        const purpose = policy.purposes[partner.consent.purpose];
-        if (!purpose)
+      if (partner.mode !== 'action' && Object.keys(partner.actions).length > 0)
+        ctx.addIssue({ code: 'custom', path: at('actions'), message: 'only a partner in mode action has actions' });
+      const holds = new Set([...partner.sends, ...partner.collects]);
+      for (const [field, c] of Object.entries(partner.partnerFields)) {
+        if (!holds.has(c))
           ctx.addIssue({
             code: 'custom',
-            path: at('consent', 'purpose'),
-            message: `unknown purpose ${partner.consent.purpose}`,
+            path: at('partnerFields', field),
+            message: `category ${c} is neither sent to nor collected by ${name}: list it under sends or collects first`,
           });
-        else if (purpose.legalBasis !== 'consent')
+      }
+      if (partner.consent) {
+        const purpose = purposeOf(partner.consent.purpose);
+        if (!purpose) {
+          if (!isReservedName(partner.consent.purpose))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('consent', 'purpose'),
+              message: `unknown purpose ${partner.consent.purpose}`,
+            });
+        } else if (purpose.legalBasis !== 'consent')
           ctx.addIssue({
             code: 'custom',
             path: at('consent', 'purpose'),
             message: `purpose ${partner.consent.purpose} has legal basis ${purpose.legalBasis}, not consent`,
           });
-      } else if (policy.purposes[partner.purpose]?.legalBasis === 'consent') {
+      } else if (purposeOf(partner.purpose)?.legalBasis === 'consent') {
         ctx.addIssue({
           code: 'custom',
           path: at('consent'),
@@ -156,10 +263,17 @@ export const policySchema = z
     }
   });
 
+/** A record's own entry, never one inherited from Object.prototype. */
+export function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
 export type PolicyDocument = z.infer<typeof policySchema>;
 export type PartnerPolicy = PolicyDocument['partners'][string];
 export type CategoryPolicy = PolicyDocument['categories'][string];
 export type LegalBasis = (typeof legalBases)[number];
+export type PolicyDocumentInput = z.input<typeof policySchema>;
+export type PartnerTransfer = PartnerPolicy['transfer'];
 
 function isTimeZone(tz: string): boolean {
   try {

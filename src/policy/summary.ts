@@ -16,6 +16,7 @@ export function summarisePolicy(policy: Policy): string {
     `erasure     at the ${doc.retention.erasureAfterSubscriptionEnds} after a subscription ends (${doc.retention.timeZone})`,
     `records     the gateway's own kept ${plural(doc.retention.gatewayRecordsAfterRelationshipEnds.years, 'year')} after the relationship ends`,
     `held        ${doc.held.join(', ') || none}`,
+    `requests    answered within ${plural(doc.rights.answerWithinMonths, 'month')} (extendable by ${plural(doc.rights.maxExtensionMonths, 'month')})`,
   ];
 
   for (const name of policy.partnerNames) {
@@ -39,6 +40,8 @@ export function summarisePolicy(policy: Policy): string {
       ],
       ['erasure', p.erasure],
       ['consent', p.consent ? `${p.consent.purpose}, on withdrawal: ${p.consent.onWithdrawal}` : none],
+      ['processes in', p.transfer.outsideEea ? `${p.transfer.country.en} (outside the EU/EEA)` : 'the EU/EEA'],
+      ['kept after', p.keepsAfterErasure.length > 0 ? p.keepsAfterErasure.map((k) => k.en) : none],
     ];
     out.push('', `${name} (${p.displayName})`);
     for (const [key, value] of rows) {

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exampleReport, renderExamples } from '../../examples/render-access-report.ts';
 import { PartnerError } from '../../src/adapter.ts';
+import { liveItems } from '../../src/lifecycle/access-report-items.ts';
 import { renderAccessReport } from '../../src/lifecycle/index.ts';
-import type { AccessReport } from '../../src/lifecycle/types.ts';
+import type { AccessReport, LiveHoldings } from '../../src/lifecycle/types.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
 import { canaryRecord } from '../support/records.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -60,7 +61,18 @@ describe('access(subjectId)', () => {
     expect(elogistik.lastSentAt).toBeInstanceOf(Date);
     expect([...elogistik.lastSentFields].sort()).toEqual([...h.gateway.policy.allowedFields('elogistik')].sort());
     expect(elogistik.transfers.map((t) => [t.operation, t.trigger, t.outcome])).toEqual([['upsert', 'change', 'ok']]);
-    expect(elogistik.live).toEqual({ found: true, fields: h.adapters.get('elogistik')!.calls[0]!.payload });
+    expect(elogistik.live).toMatchObject({ found: true, fields: h.adapters.get('elogistik')!.calls[0]!.payload });
+    // Every field the partner returned, mapped to the policy's category.
+    expect((elogistik.live as LiveHoldings).items.map((i) => [i.path, i.category])).toEqual([
+      ['address.city', 'address'],
+      ['address.country', 'address'],
+      ['address.postalCode', 'address'],
+      ['address.street', 'address'],
+      ['email', 'email'],
+      ['name.family', 'name'],
+      ['name.given', 'name'],
+      ['phone', 'phone'],
+    ]);
 
     const mailchimp = report.partners.find((p) => p.partner === 'mailchimp')!;
     expect(mailchimp.transfers.map((t) => [t.operation, t.trigger, t.outcome])).toEqual([
@@ -81,8 +93,9 @@ describe('access(subjectId)', () => {
       sentByUs: [],
       collectedDirectly: ['ip_address'],
       holds: false,
+      collectsFor: [],
       transfers: [],
-      live: { found: false, fields: {} },
+      live: { found: false, fields: {}, items: [] },
     });
 
     // Each live fetch is an outbound call: logged with an intent and an outcome, no field names.
@@ -130,6 +143,7 @@ describe('access(subjectId)', () => {
 describe('renderAccessReport', () => {
   const policy = loadPolicyFile();
   const hostile = '<script>alert("x")</script> & \'q\' | [link](javascript:alert(1)) *bold*\n# heading';
+  const hostileFields = { name: { given: '<img src=x onerror=alert(1)>', family: 'A|B' }, note: hostile };
   const report = (): AccessReport => {
     const base = exampleReport(policy);
     return {
@@ -142,7 +156,8 @@ describe('renderAccessReport', () => {
               ...p,
               live: {
                 found: true,
-                fields: { name: { given: '<img src=x onerror=alert(1)>', family: 'A|B' }, note: hostile },
+                fields: hostileFields,
+                items: liveItems(policy, 'elogistik', hostileFields),
               },
             }
           : p,
@@ -192,7 +207,7 @@ describe('renderAccessReport', () => {
     expect(md).not.toMatch(/<script|<img|<b>/);
     expect(md).toContain('&lt;script&gt;');
     expect(md).toContain('\\[link\\](javascript:alert(1)) \\*bold\\* # heading');
-    expect(md).toContain('| Namn (name.family) | A\\|B |');
+    expect(md).toContain('| Namn | name.family | A\\|B |');
     expect(md).not.toMatch(/^# heading/m);
     for (const line of md.split('\n').filter((l) => l.startsWith('|'))) expect(line.endsWith('|')).toBe(true);
   });

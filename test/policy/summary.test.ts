@@ -29,6 +29,10 @@ describe('summarisePolicy', () => {
     expect(block('mailchimp')).toMatch(/consent\s+marketing, on withdrawal: unsubscribe/);
     expect(block('stripe')).toMatch(/collects\s+payment_card\n/);
     expect(block('intercom')).toMatch(/collects\s+app_usage \(activity/);
+    expect(block('stripe')).toMatch(/processes in\s+the United States \(outside the EU\/EEA\)\n/);
+    expect(block('elogistik')).toMatch(/processes in\s+the EU\/EEA\n/);
+    expect(block('twilio')).toMatch(/kept after\s+Twilio keeps the called phone number .* 120 days/);
+    expect(summary).toMatch(/requests {4}answered within 1 month \(extendable by 2 months\)/);
     expect(block('resin')).toMatch(/mode\s+none\n[\s\S]*legal basis\s+legitimate_interest\n\s+sends\s+-\n/);
   });
 });

@@ -1,0 +1,6 @@
+export {
+  createMailchimpWebhookHandler,
+  type MailchimpWebhookOptions,
+  type NodeRequestHandler,
+  type WebhookGateway,
+} from './mailchimp.ts';
