@@ -9,7 +9,9 @@
  * or query, compared in constant time), optionally the source address, an audience id, the form
  * encoding and a size cap. The member is matched through the subscriber hash already in the links
  * (md5 of the lower-cased address, Mailchimp's own member id): the address in the event is hashed
- * and dropped, never stored, logged or echoed.
+ * and dropped, never stored, logged or echoed. The fields read (`type`, `data[list_id]`, `data[email]`,
+ * `data[action]`, `data[campaign_id]`) are those of the unsubscribe payload in Mailchimp's guide "Sync
+ * audience data with webhooks".
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
