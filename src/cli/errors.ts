@@ -3,6 +3,8 @@
  * is wrong (a file, an option, a subject id, a partner) and never echo a personal value.
  */
 
+export const PROGRAM = 'partner-gateway';
+
 /** An error whose message is already meant for the operator. */
 export class CliError extends Error {
   override readonly name = 'CliError';

@@ -12,11 +12,9 @@ import { resyncCommand } from './commands/resync.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
 import { statusCommand } from './commands/status.ts';
 import { workerCommand } from './commands/worker.ts';
-import { CliContext, defaultOperator, type GlobalOptions } from './context.ts';
-import { EXIT_USAGE, exitCodeOf, oneLine } from './errors.ts';
+import { defaultOperator } from './context.ts';
+import { EXIT_USAGE, PROGRAM, exitCodeOf, oneLine } from './errors.ts';
 import { flushStdout } from './output.ts';
-
-export const PROGRAM = 'partner-gateway';
 
 export function buildProgram(): Command {
   const program = new Command(PROGRAM)
@@ -100,58 +98,6 @@ function commanderError(text: string, write: (text: string) => void): void {
     .join(' ')
     .replace(/^error: /, '');
   write(`${PROGRAM}: ${message}\n`);
-}
-
-export type Handler<A extends unknown[]> = (ctx: CliContext, ...args: A) => Promise<void>;
-
-export interface ActionOptions {
-  /** The command handles SIGINT/SIGTERM itself (worker, sandbox); otherwise a signal stops the gateway and exits. */
-  readonly handlesSignals?: boolean;
-}
-
-/**
- * Wraps a command's handler: builds the context from the global options, and always closes the gateway
- * (workers finish their jobs, the store is closed) before the process exits.
- */
-export function action<A extends unknown[]>(handler: Handler<A>, options: ActionOptions = {}) {
-  return async (...args: unknown[]): Promise<void> => {
-    const command = args[args.length - 1] as Command;
-    const ctx = new CliContext(globalsOf(command));
-    const stopOnSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`${PROGRAM}: ${signal}: stopping (in-flight jobs finish first)\n`);
-      process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
-      void ctx.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    if (!options.handlesSignals) {
-      process.once('SIGINT', stopOnSignal);
-      process.once('SIGTERM', stopOnSignal);
-    }
-    try {
-      await handler(ctx, ...(args.slice(0, -1) as A));
-    } finally {
-      await ctx.close();
-    }
-  };
-}
-
-function globalsOf(command: Command): GlobalOptions {
-  const opts = command.optsWithGlobals<{
-    config?: string;
-    operator: string;
-    sandbox?: string;
-    dataDir?: string;
-    json?: boolean;
-    logLevel?: string;
-  }>();
-  const operator = opts.operator.trim();
-  return {
-    ...(opts.config ? { config: opts.config } : {}),
-    operator: operator === '' ? defaultOperator() : operator,
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-    json: opts.json === true,
-  };
 }
 
 /** Runs the CLI and returns the exit code; every error becomes one line on stderr. */

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import type { TransferRow } from '../../log/query.ts';
 import { isoDate, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table, write } from '../output.ts';
 
 const PAGE = 1_000;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { ConsentEntry } from '../../lifecycle/types.ts';
 import { checkConsentPurpose, nonBlank, positiveInt, subjectId } from '../args.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson } from '../output.ts';
 import { settle } from './subject.ts';
 

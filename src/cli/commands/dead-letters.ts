@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { checkPartners, collect, nonBlank } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table } from '../output.ts';
 
 export function deadLettersCommand(program: Command): void {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Gateway, PartnerStatus } from '../../gateway.ts';
 import type { PartnerCounts, ResyncSummary } from '../../resync.ts';
 import { checkPartners, collect, nonBlank, positiveInt, subjectId } from '../args.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table } from '../output.ts';
 import { partnerProgress } from '../progress.ts';
 

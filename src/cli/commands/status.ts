@@ -1,6 +1,6 @@
 /** `status`: queue depth, retries, in-flight and dead letters per partner; erasures pending and overdue. */
 import type { Command } from 'commander';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table } from '../output.ts';
 
 export function statusCommand(program: Command): void {

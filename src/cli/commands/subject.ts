@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import type { Gateway } from '../../gateway.ts';
 import type { ErasureStatus } from '../../lifecycle/types.ts';
 import { nonBlank, positiveInt, subjectId } from '../args.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table, write } from '../output.ts';
 
 const DEFAULT_TIMEOUT_S = 120;

@@ -1,7 +1,7 @@
 /** `worker`: works every partner queue until SIGTERM/SIGINT; erasures that fall due are started every minute. */
 import type { Command } from 'commander';
 import { positiveInt } from '../args.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 
 const MINUTE = 60_000;
 
