@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { CliContext, defaultOperator, type GlobalOptions } from './context.ts';
 import { PROGRAM } from './errors.ts';
+import { setQuiet } from './output.ts';
 
 export type Handler<A extends unknown[]> = (ctx: CliContext, ...args: A) => Promise<void>;
 
@@ -19,6 +20,7 @@ export function action<A extends unknown[]>(handler: Handler<A>, options: Action
   return async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
     const ctx = new CliContext(globalsOf(command));
+    setQuiet(ctx.quiet);
     const stopOnSignal = (signal: NodeJS.Signals) => {
       process.stderr.write(`${PROGRAM}: ${signal}: stopping (in-flight jobs finish first)\n`);
       process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -43,7 +45,9 @@ function globalsOf(command: Command): GlobalOptions {
     sandbox?: string;
     dataDir?: string;
     json?: boolean;
+    quiet?: boolean;
     logLevel?: string;
+    server?: string;
   }>();
   const operator = opts.operator.trim();
   return {
@@ -53,5 +57,7 @@ function globalsOf(command: Command): GlobalOptions {
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     json: opts.json === true,
+    quiet: opts.quiet === true,
+    ...(opts.server ? { server: opts.server } : {}),
   };
 }

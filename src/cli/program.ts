@@ -10,11 +10,13 @@ import { accessCommand, eraseCommand, restrictCommands } from './commands/subjec
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { resyncCommand } from './commands/resync.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
+import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { workerCommand } from './commands/worker.ts';
 import { defaultOperator } from './context.ts';
 import { EXIT_USAGE, PROGRAM, exitCodeOf, oneLine } from './errors.ts';
-import { flushStdout } from './output.ts';
+import { flushStdout, jsonReplacer } from './output.ts';
+import { packageVersion } from './version.ts';
 
 export function buildProgram(): Command {
   const program = new Command(PROGRAM)
@@ -45,7 +47,15 @@ export function buildProgram(): Command {
         'PARTNER_GATEWAY_LOG_LEVEL',
       ),
     )
-    .option('--json', 'machine-readable output', false)
+    .addOption(
+      new Option(
+        '--server <url>',
+        'talk to a running ops server (serve, worker --serve) instead of opening the store; token in PARTNER_GATEWAY_OPS_TOKEN',
+      ).env('PARTNER_GATEWAY_SERVER_URL'),
+    )
+    .option('--json', 'machine-readable output (errors too: one JSON object on stderr)', false)
+    .option('-q, --quiet', 'no progress and no informational lines; the exit code tells', false)
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -56,9 +66,20 @@ export function buildProgram(): Command {
         '  PARTNER_GATEWAY_DIGEST_KEY      optional: keys payload digests (default: derived from the pseudonym key)',
         '  PARTNER_GATEWAY_DATABASE_URL    PostgreSQL instead of the embedded store (unless the config names a database)',
         '  PARTNER_GATEWAY_DATA_DIR        the embedded store directory (default ./.partner-gateway; --data-dir wins)',
-        '  partner credentials             per partner (e.g. STRIPE_API_KEY); not needed with --sandbox',
+        '  PARTNER_GATEWAY_OPS_TOKENS      serve, worker --serve: name:role:token entries (role read or operator)',
+        '  PARTNER_GATEWAY_OPS_TOKEN       with --server: the bearer token to send',
+        '  partner credentials             per partner (e.g. STRIPE_API_KEY); not needed with --sandbox or --server,',
+        '                                  nor by status, dead-letters list and audit',
         '',
-        'Exit codes: 0 done, 1 error, 2 usage error.',
+        'Examples:',
+        '  partner-gateway status                                        # queues, dead letters, erasures',
+        '  partner-gateway resync --dry-run                              # what a resync would send, per partner',
+        '  partner-gateway worker --serve --port 8080                    # work the queues, with the ops server',
+        '  partner-gateway --server http://127.0.0.1:8080 dead-letters list   # while the worker holds the store',
+        '  partner-gateway erase cust-42 --reason "erasure request (letter 2026-11-25)"',
+        '',
+        'Exit codes: 0 done; 1 error; 2 usage error; 3 work left (queued, running or retrying when the command',
+        'stopped waiting: the workers go on with it); 4 dead letters (jobs out of retries: see dead-letters list).',
       ].join('\n'),
     );
   program.exitOverride();
@@ -67,6 +88,7 @@ export function buildProgram(): Command {
   for (const register of [
     resyncCommand,
     workerCommand,
+    serveCommand,
     statusCommand,
     deadLettersCommand,
     eraseCommand,
@@ -90,6 +112,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** --json anywhere before `--`: errors are JSON too, even those commander finds before parsing is done. */
+let jsonErrors = false;
+
+/** One error on stderr: a line for people, or `{"error":{"message","exitCode"}}` under --json. */
+function errorText(message: string, exitCode: number): string {
+  return jsonErrors
+    ? `${JSON.stringify({ error: { message, exitCode } }, jsonReplacer)}\n`
+    : `${PROGRAM}: ${message}\n`;
+}
+
 /** Commander's own errors (unknown option, missing argument) in the CLI's one-line shape. */
 function commanderError(text: string, write: (text: string) => void): void {
   const message = text
@@ -97,11 +129,13 @@ function commanderError(text: string, write: (text: string) => void): void {
     .split(/\s*\n\s*/)
     .join(' ')
     .replace(/^error: /, '');
-  write(`${PROGRAM}: ${message}\n`);
+  write(errorText(message, EXIT_USAGE));
 }
 
 /** Runs the CLI and returns the exit code; every error becomes one line on stderr. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  const end = argv.indexOf('--');
+  jsonErrors = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
@@ -111,7 +145,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       // Commander already wrote its one-line message (or the help text asked for).
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    process.stderr.write(`${PROGRAM}: ${oneLine(error)}\n`);
+    process.stderr.write(errorText(oneLine(error), exitCodeOf(error)));
     return exitCodeOf(error);
   }
 }
@@ -119,7 +153,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 /** The process entry: runs, flushes stdout, exits with the code (open handles never keep it alive). */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   const fail = (error: unknown) => {
-    process.stderr.write(`${PROGRAM}: ${oneLine(error)}\n`);
+    process.stderr.write(errorText(oneLine(error), exitCodeOf(error)));
     process.exit(exitCodeOf(error));
   };
   process.on('uncaughtException', fail);
