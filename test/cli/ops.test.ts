@@ -169,6 +169,41 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
   });
 });
 
+describe('serve', { timeout: TIMEOUT }, () => {
+  it('runs the ops server alone until SIGTERM, health public and the rest behind a token', async () => {
+    const config = await writeConfig('serve-only', '');
+    const served = startCli(['--json', '--config', config, 'serve', '--port', '0'], {
+      env: envFor('serve-only-data', { PARTNER_GATEWAY_OPS_TOKENS: `grafana:read:${readToken}` }),
+      ready: /"openapi"/,
+    });
+    await served.ready;
+    const printed = JSON.parse(
+      served
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('"openapi"'))!,
+    ) as { url: string };
+    expect((await fetch(`${printed.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${printed.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${printed.url}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`${printed.url}/metrics`, { headers: { authorization: `Bearer ${readToken}` } });
+    expect(await metrics.text()).toMatch(/partner_gateway_queue_jobs\{partner="stripe",state="queued"\} 0/);
+    served.child.kill('SIGTERM');
+    expect((await served.exited).code).toBe(0);
+  });
+
+  it('refuses a malformed token list, naming the entry and not the token', async () => {
+    const config = await writeConfig('serve-bad', '');
+    const result = await runCli(['--config', config, 'serve', '--port', '0'], {
+      env: envFor('serve-bad-data', { PARTNER_GATEWAY_OPS_TOKENS: 'alice:admin:secret-secret-secret-secret' }),
+    });
+    expect(oneLineError(result)).toMatch(
+      /PARTNER_GATEWAY_OPS_TOKENS entry 1 \(alice\): the role must be read or operator/,
+    );
+    expect(result.stderr).not.toContain('secret-secret');
+  });
+});
+
 describe('progress under faults', { timeout: TIMEOUT }, () => {
   afterAll(() => sandbox.setFaults({}));
 
