@@ -19,9 +19,14 @@ import { erasureDueAt } from '../src/erasure-schedule.ts';
 import { loadPolicyFile } from '../src/policy/index.ts';
 import { parseMasterRecord, type MasterRecordInput } from '../src/record.ts';
 import { startSandbox } from '../src/sandbox/index.ts';
+import { createOpsMetrics } from '../src/server/index.ts';
 import { checkHoldings, formatTable } from './holdings-check.ts';
+import { serveUntilStopped } from './serve-demo.ts';
 
 const started = Date.now();
+// `npm start -- --serve`: the walk-through, then the ops server until Ctrl-C.
+const serve = process.argv.includes('--serve');
+const metrics = serve ? createOpsMetrics() : undefined;
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (title: string) => say(`\n== ${title}`);
 
@@ -74,6 +79,7 @@ const gateway = await createGateway({
   // free-plan 2 calls/s the walk-through would wait two minutes on its 260 users alone. The
   // benchmark (npm run bench) runs the partners' real limits against the paced gateway.
   limits: Object.fromEntries(partnerModules.map((m) => [m.partner, { perSecond: undefined }])),
+  ...(metrics ? { observer: metrics.observer } : {}),
 });
 say(
   `  embedded store in ${dataDir}; partner rate limits off in the sandbox and the gateway (npm run bench measures them)`,
@@ -205,6 +211,7 @@ try {
     `\n${failures.length === 0 ? 'PASS' : 'FAIL'}: ${failures.length === 0 ? 'every partner holds only what the policy allows, and nothing of an erased subject' : failures.join('; ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
   process.exitCode = failures.length === 0 ? 0 : 1;
+  if (metrics) await serveUntilStopped(gateway, metrics, {}, say);
 } finally {
   await gateway.stop();
   await sandbox.close();

@@ -11,10 +11,13 @@ import { pino, type Logger } from 'pino';
 import type { PartnerAdapter } from '../adapter.ts';
 import type { PartnerModule } from '../emulator.ts';
 import type { Gateway } from '../gateway.ts';
+import type { GatewayObserver } from '../observe.ts';
 import { loadPolicyFile, type Policy } from '../policy/index.ts';
 import type { DatabaseOptions } from '../store/database.ts';
 import { defaultConfigPath, loadConfig, type LoadedConfig, type PartnerGatewayConfig } from './config.ts';
 import { CliError } from './errors.ts';
+import { offlineAdapter } from './offline-adapter.ts';
+import { localOps, type OpsClient } from './ops-client.ts';
 
 export interface GlobalOptions {
   /** Undefined: the default path (./partner-gateway.config.ts), which may not exist. */
@@ -23,7 +26,10 @@ export interface GlobalOptions {
   readonly sandbox?: string;
   readonly dataDir?: string;
   readonly json: boolean;
+  readonly quiet: boolean;
   readonly logLevel?: string;
+  /** A running ops server to talk to instead of opening the store. */
+  readonly server?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -39,16 +45,24 @@ export function defaultOperator(): string {
 }
 
 export interface GatewayRequest {
-  /** Wire the enabled partners' adapters (commands that call partners or report per partner). */
-  readonly partners: boolean;
+  /**
+   * Wire the enabled partners' adapters (commands that call partners); 'offline': name the enabled
+   * partners without reading their credentials (read-only commands that report per partner).
+   */
+  readonly partners: boolean | 'offline';
   /** Logs to stdout at info (the worker); otherwise to stderr, silent unless a level is asked for. */
   readonly service?: boolean;
+  /** Hears every partner call and job (the ops server's metrics, progress bars). */
+  readonly observer?: GatewayObserver;
+  /** Set by ops(): the command also works against a server. */
+  readonly viaOps?: boolean;
 }
 
 export class CliContext {
   readonly globals: GlobalOptions;
   #config: Promise<LoadedConfig> | undefined;
   #gateway: Gateway | undefined;
+  #limits: Record<string, { perSecond?: number | undefined }> = {};
   #closing: Promise<void> | undefined;
 
   constructor(globals: GlobalOptions) {
@@ -57,6 +71,10 @@ export class CliContext {
 
   get json(): boolean {
     return this.globals.json;
+  }
+
+  get quiet(): boolean {
+    return this.globals.quiet;
   }
 
   get operator(): string {
@@ -92,6 +110,8 @@ export class CliContext {
   /** Opens the gateway once per process; close() stops it. */
   async gateway(request: GatewayRequest): Promise<Gateway> {
     if (this.#gateway) return this.#gateway;
+    if (this.globals.server && !request.viaOps)
+      throw new CliError('--server: this command opens the store itself; leave --server out');
     const { config } = await this.config();
     const policy = await this.policy();
     const database = databaseOptions(this.globals.dataDir, config.database);
@@ -102,7 +122,12 @@ export class CliContext {
       );
     }
     const digestKey = process.env.PARTNER_GATEWAY_DIGEST_KEY;
-    const adapters = request.partners ? await this.#adapters(policy) : [];
+    const adapters =
+      request.partners === 'offline' && !this.globals.sandbox
+        ? (await this.enabledPartners(policy)).map(({ name }) => offlineAdapter(name))
+        : request.partners
+          ? await this.#adapters(policy)
+          : [];
     const { createGateway } = await import('../gateway.ts');
     this.#gateway = await createGateway({
       policy,
@@ -114,8 +139,31 @@ export class CliContext {
       ...(config.hooks ? { hooks: config.hooks } : {}),
       ...(config.limits ? { limits: config.limits } : {}),
       ...(config.retry ? { retry: config.retry } : {}),
+      ...(request.observer ? { observer: request.observer } : {}),
     });
+    for (const adapter of adapters)
+      this.#limits[adapter.partner] = { ...adapter.limits, ...config.limits?.[adapter.partner] };
     return this.#gateway;
+  }
+
+  /** The operator commands' side: a running ops server with --server, else the gateway in this process. */
+  async ops(request: GatewayRequest): Promise<OpsClient> {
+    if (this.globals.server) {
+      const { remoteOps, OPS_TOKEN_VARIABLE } = await import('./remote-ops.ts');
+      return remoteOps(this.globals.server, process.env[OPS_TOKEN_VARIABLE]);
+    }
+    return localOps(await this.gateway({ ...request, viaOps: true }));
+  }
+
+  /** The transfer log, from the store (no partner is wired) or from the ops server. */
+  async auditLog(): Promise<{ audit: Pick<Gateway['audit'], 'list' | 'verify'> }> {
+    const ops = await this.ops({ partners: false });
+    return { audit: { list: (filter = {}) => ops.auditList(filter), verify: () => ops.auditVerify() } };
+  }
+
+  /** The rate limits the gateway paces each partner to (the adapter's, or the config's), once it is open. */
+  partnerLimits(): Readonly<Record<string, { perSecond?: number | undefined }>> {
+    return this.#limits;
   }
 
   /** The partners to work with: the config's list (checked against the policy and adapters/), or all. */

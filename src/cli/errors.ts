@@ -3,6 +3,8 @@
  * is wrong (a file, an option, a subject id, a partner) and never echo a personal value.
  */
 
+export const PROGRAM = 'partner-gateway';
+
 /** An error whose message is already meant for the operator. */
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -13,9 +15,15 @@ export class CliError extends Error {
   }
 }
 
-/** Exit codes: 1 an error, 2 a usage error (bad option or argument). */
+/**
+ * Exit codes (the README's table): 0 done; 1 an error; 2 a usage error (bad option or argument);
+ * 3 work left that the workers will still do (jobs queued, running or waiting for a retry when the
+ * command stopped waiting); 4 jobs that ran out of retries (dead letters: an operator must look).
+ */
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_WORK_LEFT = 3;
+export const EXIT_DEAD_LETTERS = 4;
 
 export function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE);

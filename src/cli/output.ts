@@ -13,6 +13,18 @@ export function line(text = ''): Promise<void> {
   return write(`${text}\n`);
 }
 
+let quiet = false;
+
+/** --quiet: informational lines (what was done, counts) are left out; data and errors are not. */
+export function setQuiet(value: boolean): void {
+  quiet = value;
+}
+
+/** A line that tells what happened, for people; --quiet leaves it out. */
+export function info(text: string): Promise<void> {
+  return quiet ? Promise.resolve() : line(text);
+}
+
 export function printJson(value: unknown): Promise<void> {
   return write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
 }

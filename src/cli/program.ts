@@ -11,13 +11,13 @@ import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
 import { resyncCommand } from './commands/resync.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
+import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { workerCommand } from './commands/worker.ts';
-import { CliContext, defaultOperator, type GlobalOptions } from './context.ts';
-import { EXIT_USAGE, exitCodeOf, oneLine } from './errors.ts';
-import { flushStdout } from './output.ts';
-
-export const PROGRAM = 'partner-gateway';
+import { defaultOperator } from './context.ts';
+import { EXIT_USAGE, PROGRAM, exitCodeOf, oneLine } from './errors.ts';
+import { flushStdout, jsonReplacer } from './output.ts';
+import { packageVersion } from './version.ts';
 
 export function buildProgram(): Command {
   const program = new Command(PROGRAM)
@@ -48,7 +48,15 @@ export function buildProgram(): Command {
         'PARTNER_GATEWAY_LOG_LEVEL',
       ),
     )
-    .option('--json', 'machine-readable output', false)
+    .addOption(
+      new Option(
+        '--server <url>',
+        'talk to a running ops server (serve, worker --serve) instead of opening the store; token in PARTNER_GATEWAY_OPS_TOKEN',
+      ).env('PARTNER_GATEWAY_SERVER_URL'),
+    )
+    .option('--json', 'machine-readable output (errors too: one JSON object on stderr)', false)
+    .option('-q, --quiet', 'no progress and no informational lines; the exit code tells', false)
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -59,9 +67,20 @@ export function buildProgram(): Command {
         '  PARTNER_GATEWAY_DIGEST_KEY      optional: keys payload digests (default: derived from the pseudonym key)',
         '  PARTNER_GATEWAY_DATABASE_URL    PostgreSQL instead of the embedded store (unless the config names a database)',
         '  PARTNER_GATEWAY_DATA_DIR        the embedded store directory (default ./.partner-gateway; --data-dir wins)',
-        '  partner credentials             per partner (e.g. STRIPE_API_KEY); not needed with --sandbox',
+        '  PARTNER_GATEWAY_OPS_TOKENS      serve, worker --serve: name:role:token entries (role read or operator)',
+        '  PARTNER_GATEWAY_OPS_TOKEN       with --server: the bearer token to send',
+        '  partner credentials             per partner (e.g. STRIPE_API_KEY); not needed with --sandbox or --server,',
+        '                                  nor by status, dead-letters list and audit',
         '',
-        'Exit codes: 0 done, 1 error, 2 usage error.',
+        'Examples:',
+        '  partner-gateway status                                        # queues, dead letters, erasures',
+        '  partner-gateway resync --dry-run                              # what a resync would send, per partner',
+        '  partner-gateway worker --serve --port 8080                    # work the queues, with the ops server',
+        '  partner-gateway --server http://127.0.0.1:8080 dead-letters list   # while the worker holds the store',
+        '  partner-gateway erase cust-42 --reason "erasure request (letter 2026-11-25)"',
+        '',
+        'Exit codes: 0 done; 1 error; 2 usage error; 3 work left (queued, running or retrying when the command',
+        'stopped waiting: the workers go on with it); 4 dead letters (jobs out of retries: see dead-letters list).',
       ].join('\n'),
     );
   program.exitOverride();
@@ -70,6 +89,7 @@ export function buildProgram(): Command {
   for (const register of [
     resyncCommand,
     workerCommand,
+    serveCommand,
     statusCommand,
     deadLettersCommand,
     eraseCommand,
@@ -94,6 +114,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** --json anywhere before `--`: errors are JSON too, even those commander finds before parsing is done. */
+let jsonErrors = false;
+
+/** One error on stderr: a line for people, or `{"error":{"message","exitCode"}}` under --json. */
+function errorText(message: string, exitCode: number): string {
+  return jsonErrors
+    ? `${JSON.stringify({ error: { message, exitCode } }, jsonReplacer)}\n`
+    : `${PROGRAM}: ${message}\n`;
+}
+
 /** Commander's own errors (unknown option, missing argument) in the CLI's one-line shape. */
 function commanderError(text: string, write: (text: string) => void): void {
   const message = text
@@ -101,63 +131,13 @@ function commanderError(text: string, write: (text: string) => void): void {
     .split(/\s*\n\s*/)
     .join(' ')
     .replace(/^error: /, '');
-  write(`${PROGRAM}: ${message}\n`);
-}
-
-export type Handler<A extends unknown[]> = (ctx: CliContext, ...args: A) => Promise<void>;
-
-export interface ActionOptions {
-  /** The command handles SIGINT/SIGTERM itself (worker, sandbox); otherwise a signal stops the gateway and exits. */
-  readonly handlesSignals?: boolean;
-}
-
-/**
- * Wraps a command's handler: builds the context from the global options, and always closes the gateway
- * (workers finish their jobs, the store is closed) before the process exits.
- */
-export function action<A extends unknown[]>(handler: Handler<A>, options: ActionOptions = {}) {
-  return async (...args: unknown[]): Promise<void> => {
-    const command = args[args.length - 1] as Command;
-    const ctx = new CliContext(globalsOf(command));
-    const stopOnSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`${PROGRAM}: ${signal}: stopping (in-flight jobs finish first)\n`);
-      process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
-      void ctx.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    if (!options.handlesSignals) {
-      process.once('SIGINT', stopOnSignal);
-      process.once('SIGTERM', stopOnSignal);
-    }
-    try {
-      await handler(ctx, ...(args.slice(0, -1) as A));
-    } finally {
-      await ctx.close();
-    }
-  };
-}
-
-function globalsOf(command: Command): GlobalOptions {
-  const opts = command.optsWithGlobals<{
-    config?: string;
-    operator: string;
-    sandbox?: string;
-    dataDir?: string;
-    json?: boolean;
-    logLevel?: string;
-  }>();
-  const operator = opts.operator.trim();
-  return {
-    ...(opts.config ? { config: opts.config } : {}),
-    operator: operator === '' ? defaultOperator() : operator,
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-    json: opts.json === true,
-  };
+  write(errorText(message, EXIT_USAGE));
 }
 
 /** Runs the CLI and returns the exit code; every error becomes one line on stderr. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  const end = argv.indexOf('--');
+  jsonErrors = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
@@ -167,7 +147,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       // Commander already wrote its one-line message (or the help text asked for).
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    process.stderr.write(`${PROGRAM}: ${oneLine(error)}\n`);
+    process.stderr.write(errorText(oneLine(error), exitCodeOf(error)));
     return exitCodeOf(error);
   }
 }
@@ -175,7 +155,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 /** The process entry: runs, flushes stdout, exits with the code (open handles never keep it alive). */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   const fail = (error: unknown) => {
-    process.stderr.write(`${PROGRAM}: ${oneLine(error)}\n`);
+    process.stderr.write(errorText(oneLine(error), exitCodeOf(error)));
     process.exit(exitCodeOf(error));
   };
   process.on('uncaughtException', fail);

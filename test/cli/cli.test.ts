@@ -199,11 +199,19 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
     );
     const envWithoutSandbox = { ...env };
     delete envWithoutSandbox.PARTNER_GATEWAY_SANDBOX_URL;
-    const result = await runCli(['--config', subsetConfig, 'status'], { env: envWithoutSandbox });
+    const result = await runCli(['--config', subsetConfig, 'resync', '--dry-run'], { env: envWithoutSandbox });
     const line = oneLineError(result);
     expect(line).toMatch(/ELOGISTIK_TOKEN/);
     expect(line).toMatch(/STRIPE_API_KEY/);
     expect(line).not.toMatch(/MAILCHIMP|AUTH0/);
+    // Read-only commands name the partners without reading their credentials.
+    const status = await runCli(['--config', subsetConfig, '--json', 'status'], { env: envWithoutSandbox });
+    expectOk(status);
+    expect(status.json<{ partners: { partner: string }[] }>().partners.map((p) => p.partner)).toEqual([
+      'elogistik',
+      'stripe',
+    ]);
+    expectOk(await runCli(['--config', subsetConfig, 'dead-letters', 'list'], { env: envWithoutSandbox }));
     const unknown = join(dir, 'unknown-partner.config.ts');
     await writeFile(
       unknown,

@@ -105,7 +105,7 @@ export function startCli(
       reject(new Error(`exited before ready (${stderr.trim()})`));
     });
   });
-  return { child, ready, exited };
+  return { child, ready, exited, stdout: () => stdout };
 }
 
 /** What every failure must look like: exactly one line on stderr, a non-zero exit, no stack trace. */

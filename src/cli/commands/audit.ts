@@ -1,9 +1,9 @@
 /** `audit list|verify|export`: the transfer log (field names and digests, never a personal value). */
 import { Option, type Command } from 'commander';
-import type { TransferRow } from '../../log/query.ts';
+import { CSV_COLUMNS, csvRow } from '../../server/audit-csv.ts';
 import { isoDate, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table, write } from '../output.ts';
 
 const PAGE = 1_000;
@@ -24,7 +24,7 @@ export function auditCommand(program: Command): void {
     .action(
       action(
         async (ctx, flags: { subject?: string; partner?: string; since?: Date; after?: number; limit: number }) => {
-          const gateway = await ctx.gateway({ partners: false });
+          const gateway = await ctx.auditLog();
           const rows = await gateway.audit.list({
             ...(flags.subject ? { subjectId: flags.subject } : {}),
             ...(flags.partner ? { partner: flags.partner } : {}),
@@ -75,7 +75,7 @@ export function auditCommand(program: Command): void {
     .description('recompute the hash chain; exits non-zero, naming the rows, on any edit, deletion or reordering')
     .action(
       action(async (ctx) => {
-        const gateway = await ctx.gateway({ partners: false });
+        const gateway = await ctx.auditLog();
         const result = await gateway.audit.verify();
         if (ctx.json) await printJson(result);
         else if (result.ok) {
@@ -110,7 +110,7 @@ export function auditCommand(program: Command): void {
     .option('--partner <name>', 'only this partner', nonBlank)
     .action(
       action(async (ctx, flags: { format: 'jsonl' | 'csv'; since?: Date; subject?: string; partner?: string }) => {
-        const gateway = await ctx.gateway({ partners: false });
+        const gateway = await ctx.auditLog();
         if (flags.format === 'csv') await write(`${CSV_COLUMNS.join(',')}\n`);
         let after: string | undefined;
         for (;;) {
@@ -129,40 +129,4 @@ export function auditCommand(program: Command): void {
         }
       }),
     );
-}
-
-const CSV_COLUMNS = [
-  'seq',
-  'at',
-  'kind',
-  'intentSeq',
-  'subjectId',
-  'partner',
-  'operation',
-  'purpose',
-  'legalBasis',
-  'trigger',
-  'operator',
-  'correlationId',
-  'fields',
-  'categories',
-  'payloadDigest',
-  'partnerId',
-  'outcome',
-  'httpStatus',
-  'errorCode',
-  'attempt',
-  'durationMs',
-  'policyDigest',
-  'sealed',
-] as const satisfies readonly (keyof TransferRow)[];
-
-function csvRow(row: TransferRow): string {
-  return `${CSV_COLUMNS.map((column) => csvCell(row[column])).join(',')}\n`;
-}
-
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = value instanceof Date ? value.toISOString() : Array.isArray(value) ? value.join(';') : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -1,9 +1,9 @@
 /** `consent grant|withdraw`: the consent ledger, with where it came from and the evidence reference. */
 import type { Command } from 'commander';
-import type { ConsentEntry } from '../../lifecycle/types.ts';
-import { checkConsentPurpose, nonBlank, positiveInt, subjectId } from '../args.ts';
-import { action } from '../program.ts';
-import { line, printJson } from '../output.ts';
+import { nonBlank, positiveInt, subjectId } from '../args.ts';
+import { action } from '../action.ts';
+import { examples } from '../help.ts';
+import { info, printJson } from '../output.ts';
 import { settle } from './subject.ts';
 
 interface ConsentFlags {
@@ -19,8 +19,19 @@ export function consentCommand(program: Command): void {
     .command('consent')
     .description('record a consent grant or withdrawal (partners that rest on it follow)');
   for (const verb of ['grant', 'withdraw'] as const) {
-    group
-      .command(verb)
+    const command = group.command(verb);
+    examples(
+      command,
+      verb === 'grant'
+        ? [['partner-gateway consent grant cust-42 --purpose marketing --source web-form --evidence form-0042', '']]
+        : [
+            [
+              'partner-gateway consent withdraw cust-42 --purpose marketing --source written-notice --evidence letter-1187',
+              '',
+            ],
+          ],
+    );
+    command
       .description(
         verb === 'grant'
           ? 'record a consent grant; consent-based partners (newsletters) may then be told the subject subscribed'
@@ -38,22 +49,20 @@ export function consentCommand(program: Command): void {
       .option('--timeout <seconds>', 'give up waiting for the partner calls after this long', positiveInt, 120)
       .action(
         action(async (ctx, subject: string, flags: ConsentFlags) => {
-          const gateway = await ctx.gateway({ partners: true });
-          checkConsentPurpose(gateway.policy, flags.purpose);
+          const ops = await ctx.ops({ partners: true });
+          ops.checkConsentPurpose(flags.purpose);
           const input = {
             source: flags.source,
             operator: ctx.operator,
             ...(flags.evidence ? { evidence: flags.evidence } : {}),
           };
-          const entry: ConsentEntry =
-            verb === 'grant'
-              ? await gateway.consent.grant(subject, flags.purpose, input)
-              : await gateway.consent.withdraw(subject, flags.purpose, input);
-          await settle(gateway, flags.wait, flags.timeout);
-          if (ctx.json) return printJson(entry);
-          await line(
-            `consent for ${entry.purpose} ${entry.status} for ${entry.subjectId} (entry ${entry.id}, source ${entry.source}${entry.evidence ? `, evidence ${entry.evidence}` : ''})`,
-          );
+          const entry = await ops.consent(verb, subject, flags.purpose, input);
+          if (ctx.json) await printJson(entry);
+          else
+            await info(
+              `consent for ${entry.purpose} ${entry.status} for ${entry.subjectId} (entry ${entry.id}, source ${entry.source}${entry.evidence ? `, evidence ${entry.evidence}` : ''})`,
+            );
+          await settle(ops, flags.wait, flags.timeout, `consent ${verb}`);
         }),
       );
   }

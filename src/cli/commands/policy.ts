@@ -4,7 +4,7 @@ import { loadPolicyFile, type Policy } from '../../policy/index.ts';
 import { renderNotice } from '../../policy/notice.ts';
 import { summarisePolicy } from '../../policy/summary.ts';
 import type { CliContext } from '../context.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, write } from '../output.ts';
 
 /** An explicit file, else the config's policy (when there is a config), else the package default. */

@@ -8,7 +8,7 @@ import { requestKinds, requestOutcomes, type SubjectRequest } from '../../lifecy
 import { isoDate, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { usageError } from '../errors.ts';
 import { line, printJson, table, write } from '../output.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 
 const REQUEST_ID = /^[1-9][0-9]{0,17}$/;
 

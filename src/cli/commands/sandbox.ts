@@ -1,7 +1,7 @@
 /** `sandbox`: every partner's emulator on loopback, with an inspection endpoint, until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
 import { nonNegativeInt, positiveInt, rate } from '../args.ts';
-import { action } from '../program.ts';
+import { action } from '../action.ts';
 import { line, printJson, table } from '../output.ts';
 
 interface SandboxFlags {

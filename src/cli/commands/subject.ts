@@ -1,16 +1,31 @@
 /** Data-subject rights from the command line: erase, restrict/unrestrict, access. */
 import { Option, type Command } from 'commander';
-import type { Gateway } from '../../gateway.ts';
-import type { ErasureStatus } from '../../lifecycle/types.ts';
+import type { ErasureStatus } from '../../index.ts';
 import { nonBlank, positiveInt, subjectId } from '../args.ts';
-import { action } from '../program.ts';
-import { line, printJson, table, write } from '../output.ts';
+import { action } from '../action.ts';
+import { CliError, EXIT_DEAD_LETTERS, EXIT_WORK_LEFT } from '../errors.ts';
+import { examples } from '../help.ts';
+import type { OpsClient } from '../ops-client.ts';
+import { QueuesNotIdle } from '../ops-client.ts';
+import { info, line, printJson, table, write } from '../output.ts';
 
 const DEFAULT_TIMEOUT_S = 120;
 
-/** Works the queued jobs to idle, so the command's effect is visible when it returns. */
-export async function settle(gateway: Gateway, wait: boolean, timeoutSeconds: number): Promise<void> {
-  if (wait) await gateway.runUntilIdle({ timeoutMs: timeoutSeconds * 1_000 });
+/**
+ * Waits for the partner calls the command caused, so its effect is visible when it returns; a
+ * timeout is exit 3 (the workers go on with them).
+ */
+export async function settle(ops: OpsClient, wait: boolean, timeoutSeconds: number, command: string): Promise<void> {
+  if (!wait) return;
+  try {
+    await ops.workOff({ timeoutMs: timeoutSeconds * 1_000, waitForRetries: false });
+  } catch (error) {
+    if (!(error instanceof QueuesNotIdle)) throw error;
+    throw new CliError(
+      `${command}: the partner calls were not done after ${timeoutSeconds} s; the workers go on with them`,
+      EXIT_WORK_LEFT,
+    );
+  }
 }
 
 function waitOptions(command: Command): Command {
@@ -25,20 +40,48 @@ function waitOptions(command: Command): Command {
 }
 
 export function eraseCommand(program: Command): void {
-  waitOptions(
+  const command = waitOptions(
     program
       .command('erase')
       .description('erase the subject at every partner, now and for good (a tombstone stops any re-creation)')
       .argument('<subject>', 'the subject id', subjectId)
       .requiredOption('--reason <text>', 'why (e.g. the request ticket); logged', nonBlank),
-  ).action(
+  );
+  examples(command, [
+    [
+      'partner-gateway erase cust-42 --reason "erasure request (letter 2026-11-25)"',
+      'exit 0 once every partner confirmed',
+    ],
+    ['partner-gateway erase cust-42 --reason "ticket 1187" --no-wait', 'leave it to the running worker'],
+  ]);
+  command.action(
     action(async (ctx, subject: string, flags: { reason: string; wait: boolean; timeout: number }) => {
-      const gateway = await ctx.gateway({ partners: true });
-      let status = await gateway.erase(subject, { reason: flags.reason, operator: ctx.operator });
-      await settle(gateway, flags.wait, flags.timeout);
-      if (flags.wait) status = await gateway.erasureStatus(subject);
-      if (ctx.json) return printJson(status);
-      await printErasure(status);
+      const ops = await ctx.ops({ partners: true });
+      let status = await ops.erase(subject, flags.reason, ctx.operator);
+      let timedOut = false;
+      if (flags.wait) {
+        try {
+          await settle(ops, true, flags.timeout, 'erase');
+        } catch (error) {
+          if (!(error instanceof CliError) || error.exitCode !== EXIT_WORK_LEFT) throw error;
+          timedOut = true;
+        }
+        status = await ops.erasureStatus(subject);
+      }
+      if (ctx.json) await printJson(status);
+      else if (!ctx.quiet) await printErasure(status);
+      if (!flags.wait || status.complete) return;
+      const failed = status.partners.filter((p) => p.state === 'failed').map((p) => p.partner);
+      if (failed.length > 0)
+        throw new CliError(
+          `erase: not complete: ${failed.join(', ')} failed for good (see: dead-letters list)`,
+          EXIT_DEAD_LETTERS,
+        );
+      const pending = status.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
+      throw new CliError(
+        `erase: not complete${timedOut ? ` after ${flags.timeout} s` : ''}: ${pending.join(', ') || 'the host hooks'} pending; the workers go on with it`,
+        EXIT_WORK_LEFT,
+      );
     }),
   );
 }
@@ -59,40 +102,44 @@ async function printErasure(status: ErasureStatus): Promise<void> {
 }
 
 export function restrictCommands(program: Command): void {
-  waitOptions(
+  const restrict = waitOptions(
     program
       .command('restrict')
       .description('restrict processing ("blocking"): partners are sent nothing new for the subject until unrestricted')
       .argument('<subject>', 'the subject id', subjectId)
       .requiredOption('--reason <text>', 'why (e.g. accuracy contested, ticket 123); logged', nonBlank),
-  ).action(
+  );
+  examples(restrict, [['partner-gateway restrict cust-42 --reason "accuracy disputed (ticket 123)"', '']]);
+  restrict.action(
     action(async (ctx, subject: string, flags: { reason: string; wait: boolean; timeout: number }) => {
-      const gateway = await ctx.gateway({ partners: true });
-      await gateway.restrict(subject, flags.reason, { operator: ctx.operator });
-      await settle(gateway, flags.wait, flags.timeout);
-      if (ctx.json) return printJson({ subjectId: subject, restricted: true, reason: flags.reason });
-      await line(`${subject} is restricted`);
+      const ops = await ctx.ops({ partners: true });
+      await ops.restrict(subject, flags.reason, ctx.operator);
+      if (ctx.json) await printJson({ subjectId: subject, restricted: true, reason: flags.reason });
+      else await info(`${subject} is restricted`);
+      await settle(ops, flags.wait, flags.timeout, 'restrict');
     }),
   );
 
-  waitOptions(
+  const unrestrict = waitOptions(
     program
       .command('unrestrict')
       .description('lift a restriction: partners are brought back in step')
       .argument('<subject>', 'the subject id', subjectId),
-  ).action(
+  );
+  examples(unrestrict, [['partner-gateway unrestrict cust-42', 'partners get what changed meanwhile']]);
+  unrestrict.action(
     action(async (ctx, subject: string, flags: { wait: boolean; timeout: number }) => {
-      const gateway = await ctx.gateway({ partners: true });
-      await gateway.unrestrict(subject, { operator: ctx.operator });
-      await settle(gateway, flags.wait, flags.timeout);
-      if (ctx.json) return printJson({ subjectId: subject, restricted: false });
-      await line(`${subject} is no longer restricted`);
+      const ops = await ctx.ops({ partners: true });
+      await ops.unrestrict(subject, ctx.operator);
+      if (ctx.json) await printJson({ subjectId: subject, restricted: false });
+      else await info(`${subject} is no longer restricted`);
+      await settle(ops, flags.wait, flags.timeout, 'unrestrict');
     }),
   );
 }
 
 export function accessCommand(program: Command): void {
-  program
+  const command = program
     .command('access')
     .description(
       'the access report for a subject: what each partner holds, what was sent when and why (personal data: for the subject only)',
@@ -100,19 +147,22 @@ export function accessCommand(program: Command): void {
     .argument('<subject>', 'the subject id', subjectId)
     .addOption(new Option('--format <format>', 'report format').choices(['json', 'md', 'html']).default('json'))
     .addOption(new Option('--lang <lang>', 'language of md and html').choices(['sv', 'en']).default('sv'))
-    .option('--live', 'also ask each partner what it holds now')
-    .action(
-      action(
-        async (ctx, subject: string, flags: { format: 'json' | 'md' | 'html'; lang: 'sv' | 'en'; live?: boolean }) => {
-          const gateway = await ctx.gateway({ partners: true });
-          const report = await gateway.access(subject, { live: flags.live === true });
-          const { renderAccessReport } = await import('../../lifecycle/index.ts');
-          const text = renderAccessReport(report, gateway.policy, {
-            format: ctx.json ? 'json' : flags.format,
-            lang: flags.lang,
-          });
-          await write(text.endsWith('\n') ? text : `${text}\n`);
-        },
-      ),
-    );
+    .option('--live', 'also ask each partner what it holds now');
+  examples(command, [
+    ['partner-gateway access cust-42 --format md --lang sv > utdrag.md', 'the report to send the subject'],
+    ['partner-gateway access cust-42 --live', 'as JSON, with what each partner returns now'],
+  ]);
+  command.action(
+    action(
+      async (ctx, subject: string, flags: { format: 'json' | 'md' | 'html'; lang: 'sv' | 'en'; live?: boolean }) => {
+        const ops = await ctx.ops({ partners: true });
+        const text = await ops.accessText(subject, {
+          format: ctx.json ? 'json' : flags.format,
+          lang: flags.lang,
+          live: flags.live === true,
+        });
+        await write(text.endsWith('\n') ? text : `${text}\n`);
+      },
+    ),
+  );
 }
