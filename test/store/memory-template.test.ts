@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,26 +13,19 @@ afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 const databaseModule = new URL('../../src/store/database.ts', import.meta.url).pathname;
 
 /** Opens an in-memory database in a new process with the given cache directory; returns what it saw. */
-function openInChild(cacheDirSetting: string): { migrations: number; queueTables: number; stderr: string } {
+async function openInChild(cacheDirSetting: string): Promise<{ migrations: number; queueTables: number }> {
   const script = `import { openDatabase } from ${JSON.stringify(databaseModule)};
     const db = await openDatabase({ memory: true });
     const [m] = await db.query('select count(*)::int as n from schema_migrations');
     const [q] = await db.query("select count(*)::int as n from information_schema.tables where table_schema = 'partner_gateway_queue'");
     console.log(JSON.stringify({ migrations: m.n, queueTables: q.n }));
     await db.close();`;
-  const child = spawnSync(
+  const child = await promisify(execFile)(
     process.execPath,
     ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script],
-    {
-      env: { ...process.env, PARTNER_GATEWAY_CACHE_DIR: cacheDirSetting },
-      encoding: 'utf8',
-    },
+    { env: { ...process.env, PARTNER_GATEWAY_CACHE_DIR: cacheDirSetting } },
   );
-  if (child.status !== 0) throw new Error(`child failed: ${child.stderr}`);
-  return {
-    ...(JSON.parse(child.stdout.trim().split('\n').pop()!) as { migrations: number; queueTables: number }),
-    stderr: child.stderr,
-  };
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as { migrations: number; queueTables: number };
 }
 
 async function withEnv<T>(values: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
@@ -102,20 +96,23 @@ describe('in-memory databases from a migrated template', () => {
     expect(readdirSync(join(cacheRoot, 'partner-gateway')).filter((f) => f.endsWith('.tar'))).toHaveLength(1);
   });
 
-  it('is cached on disk for the next process, and rebuilt when the cached file is damaged', () => {
+  it('is cached on disk for the next process, and rebuilt when the cached file is damaged', async () => {
     const dir = join(cacheDir, 'cache');
-    expect(openInChild(dir)).toMatchObject({ migrations: listMigrations().length, queueTables: expect.any(Number) });
+    expect(await openInChild(dir)).toMatchObject({
+      migrations: listMigrations().length,
+      queueTables: expect.any(Number),
+    });
     const files = readdirSync(dir).filter((f) => f.endsWith('.tar'));
     expect(files).toHaveLength(1);
     const path = join(dir, files[0]!);
     const written = statSync(path).mtimeMs;
 
     // The next process reads the file instead of building (the file is left as it was).
-    expect(openInChild(dir).migrations).toBe(listMigrations().length);
+    expect((await openInChild(dir)).migrations).toBe(listMigrations().length);
     expect(statSync(path).mtimeMs).toBe(written);
 
     writeFileSync(path, 'not a tarball');
-    const again = openInChild(dir);
+    const again = await openInChild(dir);
     expect(again.migrations).toBe(listMigrations().length);
     expect(again.queueTables).toBeGreaterThan(0);
     expect(statSync(path).size).toBeGreaterThan(1_000_000);
