@@ -134,9 +134,19 @@ async function cliWithConfig(dir: string, nodeBinary: string) {
       '--json',
       'status',
     ],
-    { cwd: dir, env: { ...quietEnv, PARTNER_GATEWAY_PSEUDONYM_KEY: 'packaging-test-key-0123456789' } },
+    {
+      cwd: dir,
+      env: {
+        ...quietEnv,
+        PARTNER_GATEWAY_PSEUDONYM_KEY: 'packaging-test-key-0123456789',
+        // Dummy credentials: status reads the queues and calls no partner.
+        ELOGISTIK_TOKEN: 'packaging-test',
+        ELOGISTIK_BASE_URL: 'https://api.elogistik.example',
+        STRIPE_API_KEY: 'sk_test_packaging',
+      },
+    },
   );
-  const status = lastJson<{ partners: { partner: string }[] }>(out.stdout);
+  const status = JSON.parse(out.stdout) as { partners: { partner: string }[] };
   assert.deepEqual(status.partners.map((p) => p.partner).sort(), ['elogistik', 'stripe']);
 }
 
