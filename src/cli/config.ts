@@ -1,10 +1,15 @@
 /**
- * The CLI's config module: `partner-gateway.config.ts` default-exports `defineConfig({...})`.
- * Secrets never live here: they come from the environment (PARTNER_GATEWAY_PSEUDONYM_KEY, each
- * partner's credentials).
+ * The CLI's config module: `partner-gateway.config.ts` default-exports `defineConfig({...})`
+ * (`import { defineConfig } from 'partner-gateway/config'`). Secrets never live here: they come from
+ * the environment (PARTNER_GATEWAY_PSEUDONYM_KEY, each partner's credentials).
+ *
+ * The module is loaded with tsx's scoped import (tsx/esm/api), not Node's own type stripping: it runs
+ * on every Node the package supports (22.12 strips no types), and it resolves imports of the host's
+ * own TypeScript the way the host's tsc does (extension-less and .js specifiers of .ts files,
+ * tsconfig `paths`, CommonJS and ESM alike), which stripping does not.
  */
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { LifecycleHooks } from '../lifecycle/types.ts';
@@ -106,12 +111,12 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   }
   let module: { default?: unknown };
   try {
-    module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+    module = await importConfigModule(absolute);
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new CliError(`cannot load config ${path}: ${message}`);
   }
-  const value = module.default;
+  const value = unwrapDefault(module);
   if (value === undefined)
     throw new CliError(`invalid config ${path}: it has no default export (export default defineConfig({ ... }))`);
   const result = configSchema.safeParse(value);
@@ -130,4 +135,34 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
         ? config.policy
         : resolve(dirname(absolute), config.policy);
   return { path, config, policyPath };
+}
+
+async function importConfigModule(absolute: string): Promise<{ default?: unknown }> {
+  // Loaded only when a config is: commands that need none (--help) do not pay for esbuild.
+  const { tsImport } = await import('tsx/esm/api');
+  const tsconfig = nearestTsconfig(dirname(absolute));
+  return (await tsImport(pathToFileURL(absolute).href, {
+    parentURL: import.meta.url,
+    ...(tsconfig ? { tsconfig } : {}),
+  })) as { default?: unknown };
+}
+
+/** The host's tsconfig.json that governs the config file (its paths, its module settings), if any. */
+function nearestTsconfig(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const candidate = join(at, 'tsconfig.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(at) === at) return undefined;
+  }
+}
+
+/**
+ * A config compiled as CommonJS (a host without "type": "module") reaches us as
+ * { default: { default: config } } through ESM interop: take the config itself.
+ */
+function unwrapDefault(module: { default?: unknown }): unknown {
+  const value = module.default;
+  if (value && typeof value === 'object' && 'default' in value && !('source' in value))
+    return (value as { default: unknown }).default;
+  return value;
 }

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { getConstructionPlans } from 'pg-boss';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
+import { openFromTemplate, type TemplateRecipe } from './memory-template.ts';
+import { migrate, migrationsDigest } from './migrate.ts';
 
 /** The one SQL surface the core uses, the same on PGlite and on PostgreSQL. */
 export interface Sql {
@@ -26,7 +30,8 @@ export type DatabaseOptions =
 
 /**
  * PostgreSQL when a url is given (or PARTNER_GATEWAY_DATABASE_URL is set), otherwise embedded PGlite
- * in a directory (default ./.partner-gateway) or in memory.
+ * in a directory (default ./.partner-gateway) or in memory. An in-memory database opens with the
+ * migrations and the queue's tables in place, loaded from a template made once (memory-template.ts).
  */
 export async function openDatabase(options?: DatabaseOptions, env: NodeJS.ProcessEnv = process.env): Promise<Database> {
   const resolved =
@@ -46,19 +51,29 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
   const lock: DirectoryLock | undefined = dataDir ? acquireDirectoryLock(dataDir) : undefined;
   let db: PGlite;
   try {
-    // PGlite wants a directory of its own (initdb refuses a non-empty one); the lock sits beside it.
-    db = new PGlite(dataDir ? join(dataDir, 'pgdata') : undefined);
-    await db.waitReady;
+    if (dataDir) {
+      // PGlite wants a directory of its own (initdb refuses a non-empty one); the lock sits beside it.
+      db = new PGlite(join(dataDir, 'pgdata'));
+      await db.waitReady;
+    } else {
+      db = await openFromTemplate(memoryRecipe(schema));
+    }
     await db.exec(`create schema if not exists ${schema}; set search_path to ${schema}, public;`);
   } catch (error) {
     lock?.release();
     throw error;
   }
-  const sql: Sql = { query: async (text, params) => (await db.query(text, params as unknown[])).rows as never };
+  return wrapPglite(db, schema, async () => {
+    await db.close();
+    lock?.release();
+  });
+}
+
+function wrapPglite(db: PGlite, schema: string, close: () => Promise<void>): Database {
   return {
     engine: 'pglite',
     schema,
-    query: sql.query,
+    query: async (text, params) => (await db.query(text, params as unknown[])).rows as never,
     // PGlite runs one statement at a time on its single connection; its transaction() holds that
     // connection for the callback, so other work waits (hence: never across a partner call).
     transaction: (fn) =>
@@ -66,9 +81,28 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
         fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never }),
       ),
     boss: { pglite: db },
-    close: async () => {
-      await db.close();
-      lock?.release();
+    close,
+  };
+}
+
+/** The gateway's schema with every migration applied, and pg-boss's schema installed beside it. */
+const recipeVersion = 2;
+function memoryRecipe(schema: string): TemplateRecipe {
+  // The queue's schema is named by src/queue/boss.ts; if that name changes, the template merely
+  // lacks it and pg-boss installs its schema at start as it would without a template.
+  const queueSchema = `${schema}_queue`;
+  const queuePlans = getConstructionPlans(queueSchema);
+  return {
+    key: [recipeVersion, schema, migrationsDigest(), createHash('sha256').update(queuePlans).digest('hex')].join('\n'),
+    prepare: async (db) => {
+      await db.exec(`create schema if not exists ${schema}; set search_path to ${schema}, public;`);
+      await migrate(wrapPglite(db, schema, () => db.close()));
+      await db.exec(queuePlans);
+      // PGlite's one connection is to template1: the other two databases are half the dump's files,
+      // and every file costs time when a dump is loaded.
+      await db.exec(`drop database postgres`);
+      await db.exec(`update pg_database set datistemplate = false where datname = 'template0'`);
+      await db.exec(`drop database template0`);
     },
   };
 }

@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Database } from './database.ts';
 
 const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -21,11 +21,28 @@ export function listMigrations(): Migration[] {
     }));
 }
 
+/** What migrate() needs of a database: its schema and a transaction (a Database, or a template being made). */
+export interface MigrationTarget {
+  readonly schema: string;
+  transaction<T>(
+    fn: (tx: {
+      query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+    }) => Promise<T>,
+  ): Promise<T>;
+}
+
+/** A digest of every migration's name and text: a template made before a migration changed is not reused. */
+export function migrationsDigest(): string {
+  const hash = createHash('sha256');
+  for (const m of listMigrations()) hash.update(`${m.version}\0${m.name}\0${m.sql}\0`);
+  return hash.digest('hex');
+}
+
 /**
  * Applies the migrations not yet applied, in one transaction under an advisory lock, so processes
  * starting together on one PostgreSQL server do not race.
  */
-export async function migrate(db: Database): Promise<number[]> {
+export async function migrate(db: MigrationTarget): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(hashtext($1))`, [`partner-gateway:migrate:${db.schema}`]);
     await tx.query(

@@ -4,6 +4,7 @@
  * would hold. Nothing here depends on a test runner: checks return problems or throw an Error whose
  * message names subjects and fields, never a personal value.
  */
+export { createTestGateway, testLogger, testSecrets, type TestGatewayOptions } from './test-gateway.ts';
 export { startTestPartners, type TestPartners, type TestPartnersOptions } from './test-partners.ts';
 export { mockPartnersWithNock, type NockPartnersOptions } from './nock-partners.ts';
 export type { MockPartners, AdapterOverrides } from './inspection.ts';

@@ -1,4 +1,4 @@
-import type { EmulatorRequest, EmulatorResponse, PartnerEmulator } from '../emulator.ts';
+import type { EmulatorRequest, EmulatorResponse, PartnerEmulator, PartnerModule } from '../emulator.ts';
 import { specFor, validateFaults, type FaultConfig } from '../sandbox/faults.ts';
 import { PartnerLane } from '../sandbox/partner-lane.ts';
 import { adapterFactory, knownPartner, type MockPartners } from './inspection.ts';
@@ -15,6 +15,8 @@ export interface NockPartnersOptions {
   readonly limits?: boolean;
   readonly faults?: FaultConfig;
   readonly seed?: number;
+  /** Partner modules of your own, mocked like the shipped ones; each needs its entry in baseUrls. */
+  readonly modules?: readonly PartnerModule<unknown>[];
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -30,7 +32,10 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
  */
 export async function mockPartnersWithNock(options: NockPartnersOptions): Promise<MockPartners> {
   const nock = await loadNock();
-  const modules = selectModules(Object.keys(options.baseUrls));
+  const own = options.modules ?? [];
+  for (const m of own)
+    if (!options.baseUrls[m.partner]) throw new Error(`mockPartnersWithNock: no baseUrls entry for ${m.partner}`);
+  const modules = selectModules(Object.keys(options.baseUrls), own);
   const partners = modules.map((m) => m.partner);
   const faults = options.faults ?? {};
   validateFaults(faults, partners);

@@ -12,6 +12,11 @@ export interface TestPartnersOptions {
   readonly faults?: FaultConfig;
   /** Seeds the fault draws, so a flaky run repeats exactly. Default 1. */
   readonly seed?: number;
+  /**
+   * Partner modules of your own (adapter and emulator, see "Writing your own adapter"), served
+   * beside the shipped partners named in `partners`. A module named like a shipped one replaces it.
+   */
+  readonly modules?: readonly PartnerModule<unknown>[];
 }
 
 export interface TestPartners extends MockPartners {
@@ -28,7 +33,7 @@ export interface TestPartners extends MockPartners {
  * Under nock's disableNetConnect, allow loopback: nock.enableNetConnect('127.0.0.1').
  */
 export async function startTestPartners(options: TestPartnersOptions = {}): Promise<TestPartners> {
-  const modules = selectModules(options.partners);
+  const modules = selectModules(options.partners, options.modules);
   const partners = modules.map((m) => m.partner);
   const sandbox = await startSandbox({
     emulators: modules.map((m) => m.createEmulator()),
@@ -51,7 +56,19 @@ export async function startTestPartners(options: TestPartnersOptions = {}): Prom
   };
 }
 
-/** The shipped partner modules named, in the order given; all of them by default. */
-export function selectModules(names?: readonly string[]): PartnerModule<never>[] {
-  return names === undefined ? [...partnerModules] : [...new Set(names)].map((name) => partnerModule(name));
+/**
+ * The partner modules named, in the order given (every shipped one by default), then the host's own
+ * modules; a host module replaces a shipped one of the same name.
+ */
+export function selectModules(
+  names?: readonly string[],
+  own: readonly PartnerModule<unknown>[] = [],
+): PartnerModule<never>[] {
+  const ownNames = new Set(own.map((m) => m.partner));
+  if (ownNames.size !== own.length) throw new Error('two partner modules of your own have the same name');
+  const shipped = names === undefined ? partnerModules.map((m) => m.partner) : [...new Set(names)];
+  return [
+    ...shipped.filter((name) => !ownNames.has(name)).map((name) => partnerModule(name)),
+    ...(own as PartnerModule<never>[]),
+  ];
 }

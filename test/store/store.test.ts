@@ -17,9 +17,16 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
 describe(`store on ${engine}`, () => {
   it('applies every migration once, and again is a no-op', async () => {
-    const db = await testDatabase();
+    // An in-memory PGlite comes migrated (from the template): a fresh directory is a blank database.
+    const db = engine === 'postgres' ? await testDatabase() : await openDatabase({ dataDir: tempDir('pgw-migrate-') });
     opened.push(db);
     const all = listMigrations().map((m) => m.version);
     expect(await migrate(db)).toEqual(all);

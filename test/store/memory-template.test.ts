@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.ts';
+import { listMigrations } from '../../src/store/migrate.ts';
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'pgw-template-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const databaseModule = new URL('../../src/store/database.ts', import.meta.url).pathname;
+
+/** Opens an in-memory database in a new process with the given cache directory; returns what it saw. */
+async function openInChild(cacheDirSetting: string): Promise<{ migrations: number; queueTables: number }> {
+  const script = `import { openDatabase } from ${JSON.stringify(databaseModule)};
+    const db = await openDatabase({ memory: true });
+    const [m] = await db.query('select count(*)::int as n from schema_migrations');
+    const [q] = await db.query("select count(*)::int as n from information_schema.tables where table_schema = 'partner_gateway_queue'");
+    console.log(JSON.stringify({ migrations: m.n, queueTables: q.n }));
+    await db.close();`;
+  const child = await promisify(execFile)(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script],
+    { env: { ...process.env, PARTNER_GATEWAY_CACHE_DIR: cacheDirSetting } },
+  );
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as { migrations: number; queueTables: number };
+}
+
+async function withEnv<T>(values: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+  const set = (v: Record<string, string | undefined>) => {
+    for (const [k, value] of Object.entries(v)) {
+      if (value === undefined) delete process.env[k];
+      else process.env[k] = value;
+    }
+  };
+  set(values);
+  try {
+    return await fn();
+  } finally {
+    set(saved);
+  }
+}
+
+describe('in-memory databases from a migrated template', () => {
+  it('open with every migration applied and the queue schema installed', async () => {
+    const db = await openDatabase({ memory: true });
+    try {
+      const applied = await db.query<{ version: number }>('select version from schema_migrations order by 1');
+      expect(applied.map((r) => r.version)).toEqual(listMigrations().map((m) => m.version));
+      const queueTables = await db.query<{ table_name: string }>(
+        `select table_name from information_schema.tables where table_schema = 'partner_gateway_queue'`,
+      );
+      expect(queueTables.map((r) => r.table_name)).toEqual(expect.arrayContaining(['job', 'queue', 'version']));
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('are independent of each other', async () => {
+    const [a, b] = [await openDatabase({ memory: true }), await openDatabase({ memory: true })];
+    try {
+      await a.query(`insert into subjects (id) values ('subj-only-in-a')`);
+      expect(await a.query(`select id from subjects`)).toEqual([{ id: 'subj-only-in-a' }]);
+      expect(await b.query(`select id from subjects`)).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('keeps a schema of its own for a custom schema name, and writes nothing when the cache is off', async () => {
+    const cacheRoot = join(cacheDir, 'cache-root');
+    const db = await withEnv({ PARTNER_GATEWAY_CACHE_DIR: 'off', CACHE_DIR: cacheRoot }, () =>
+      openDatabase({ memory: true, schema: 'other_gateway' }),
+    );
+    try {
+      const [row] = await db.query<{ n: number }>(
+        `select count(*)::int as n from information_schema.tables where table_schema = 'other_gateway' and table_name = 'subjects'`,
+      );
+      expect(row!.n).toBe(1);
+      expect(existsSync(cacheRoot)).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("is cached where find-cache-dir says by default (the project's node_modules/.cache, or CACHE_DIR)", async () => {
+    const cacheRoot = join(cacheDir, 'cache-root');
+    const db = await withEnv({ PARTNER_GATEWAY_CACHE_DIR: undefined, CACHE_DIR: cacheRoot }, () =>
+      openDatabase({ memory: true, schema: 'third_gateway' }),
+    );
+    await db.close();
+    expect(readdirSync(join(cacheRoot, 'partner-gateway')).filter((f) => f.endsWith('.tar'))).toHaveLength(1);
+  });
+
+  it('is cached on disk for the next process, and rebuilt when the cached file is damaged', async () => {
+    const dir = join(cacheDir, 'cache');
+    expect(await openInChild(dir)).toMatchObject({
+      migrations: listMigrations().length,
+      queueTables: expect.any(Number),
+    });
+    const files = readdirSync(dir).filter((f) => f.endsWith('.tar'));
+    expect(files).toHaveLength(1);
+    const path = join(dir, files[0]!);
+    const written = statSync(path).mtimeMs;
+
+    // The next process reads the file instead of building (the file is left as it was).
+    expect((await openInChild(dir)).migrations).toBe(listMigrations().length);
+    expect(statSync(path).mtimeMs).toBe(written);
+
+    writeFileSync(path, 'not a tarball');
+    const again = await openInChild(dir);
+    expect(again.migrations).toBe(listMigrations().length);
+    expect(again.queueTables).toBeGreaterThan(0);
+    expect(statSync(path).size).toBeGreaterThan(1_000_000);
+    // Three processes, two of which build the template (initdb): slow on a loaded machine.
+  }, 120_000);
+});
