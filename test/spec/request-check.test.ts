@@ -235,4 +235,18 @@ describe('spec check: through the emulators, in every test', () => {
     expect((failure as Error).message).not.toContain(`${CANARY}@`);
     expect(check.seen()).toContain('mailchimp PUT /3.0/lists/{list_id}/members/{subscriber_hash}');
   });
+
+  it('a request the emulator refused as invalid is not held against the test: that refusal is what it sees', async () => {
+    const check = installSpecCheck();
+    check.take();
+    const auth = `Basic ${Buffer.from('any:sandbox0000000000000000000000000-us1').toString('base64')}`;
+    const email = `${CANARY}@example.test`;
+    const res = await fetch(`${partners.urls.mailchimp}/3.0/lists/sbx0list01/members/${subscriberHash(email)}`, {
+      method: 'PUT',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ email_address: email }),
+    });
+    expect(res.status).toBe(400);
+    expect(check.take()).toEqual([]);
+  });
 });
