@@ -89,15 +89,20 @@ export function closed(schema: unknown): unknown {
   return out;
 }
 
+interface OperationValidators {
+  readonly path: ValidateFunction;
+  readonly query: ValidateFunction;
+  readonly headers: ValidateFunction;
+  readonly bodies: ReadonlyMap<string, ValidateFunction>;
+}
+
 interface CompiledOperation {
   readonly op: SpecOperation;
   readonly name: string;
   readonly pattern: RegExp;
   readonly pathNames: readonly string[];
-  readonly path: ValidateFunction;
-  readonly query: ValidateFunction;
-  readonly headers: ValidateFunction;
-  readonly bodies: ReadonlyMap<string, ValidateFunction>;
+  /** Compiled on the first request that reaches the operation: most test files reach only a few. */
+  validators(): OperationValidators;
 }
 
 const compiled = new Map<string, CompiledOperation[]>();
@@ -112,7 +117,6 @@ function operationsOf(spec: PartnerSpec): CompiledOperation[] {
 }
 
 function compile(op: SpecOperation): CompiledOperation {
-  const { json, text } = validators();
   const pathNames: string[] = [];
   const pattern = new RegExp(
     `^${op.path
@@ -125,6 +129,18 @@ function compile(op: SpecOperation): CompiledOperation {
       })
       .join('')}$`,
   );
+  let compiledValidators: OperationValidators | undefined;
+  return {
+    op,
+    name: operationName(op),
+    pattern,
+    pathNames,
+    validators: () => (compiledValidators ??= compileValidators(op, pathNames)),
+  };
+}
+
+function compileValidators(op: SpecOperation, pathNames: readonly string[]): OperationValidators {
+  const { json, text } = validators();
   const group = (where: 'path' | 'query' | 'header', lower: boolean, open: boolean): JsonSchema => {
     const params = op.parameters.filter((p) => p.in === where);
     const key = (name: string) => (lower ? name.toLowerCase() : name);
@@ -145,10 +161,6 @@ function compile(op: SpecOperation): CompiledOperation {
     bodies.set(type, ajv.compile(closed(content.schema) as JsonSchema));
   }
   return {
-    op,
-    name: operationName(op),
-    pattern,
-    pathNames,
     path: text.compile(group('path', false, false)),
     query: text.compile(group('query', false, false)),
     headers: text.compile(group('header', true, true)),
@@ -189,19 +201,20 @@ export function checkRequest(partner: string, request: EmulatorRequest): Request
     return { violations };
   }
   const { compiled: c, values } = match;
+  const v = c.validators();
   const at = (where: SpecViolation['where'], problem: string) => report(c.name, where, problem);
 
   const pathValues = Object.fromEntries(c.pathNames.map((name, i) => [name, safeDecode(values[i] ?? '')]));
-  if (!c.path(pathValues)) for (const problem of describe(c.path.errors)) at('path', problem);
+  if (!v.path(pathValues)) for (const problem of describe(v.path.errors)) at('path', problem);
 
   const query = fromEntries(request.query);
-  if (!c.query(query)) for (const problem of describe(c.query.errors)) at('query', problem);
+  if (!v.query(query)) for (const problem of describe(v.query.errors)) at('query', problem);
   if (c.op.odata) for (const problem of odataProblems(c.op.odata, request.query)) at('query', problem);
 
   const headers = Object.fromEntries(
     Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
   );
-  if (!c.headers(headers)) for (const problem of describe(c.headers.errors)) at('header', problem);
+  if (!v.headers(headers)) for (const problem of describe(v.headers.errors)) at('header', problem);
 
   if (c.op.security === undefined || c.op.security.length > 0) {
     const scheme = String(request.headers.authorization ?? '')
@@ -213,27 +226,27 @@ export function checkRequest(partner: string, request: EmulatorRequest): Request
     }
   }
 
-  for (const problem of bodyProblems(c, request)) at('body', problem);
+  for (const problem of bodyProblems(v.bodies, request)) at('body', problem);
   return { operation: c.name, violations };
 }
 
-function bodyProblems(c: CompiledOperation, request: EmulatorRequest): string[] {
+function bodyProblems(bodies: OperationValidators['bodies'], request: EmulatorRequest): string[] {
   const empty = request.body.length === 0;
-  if (c.bodies.size === 0) return empty ? [] : ['a body was sent, but the operation takes none'];
+  if (bodies.size === 0) return empty ? [] : ['a body was sent, but the operation takes none'];
   const type = String(request.headers['content-type'] ?? '')
     .split(';')[0]!
     .trim()
     .toLowerCase();
   if (empty && type === '') {
     // A bodiless request is an empty object to a form operation (Stripe's GET and DELETE).
-    const form = c.bodies.get('application/x-www-form-urlencoded');
+    const form = bodies.get('application/x-www-form-urlencoded');
     if (form) return form({}) ? [] : describe(form.errors);
-    const anyBody = [...c.bodies.values()][0]!;
+    const anyBody = [...bodies.values()][0]!;
     return anyBody({}) ? [] : describe(anyBody.errors);
   }
-  const validate = c.bodies.get(type);
+  const validate = bodies.get(type);
   if (validate === undefined)
-    return [`content type ${type || '(none)'} is not one the spec takes (${[...c.bodies.keys()].join(', ')})`];
+    return [`content type ${type || '(none)'} is not one the spec takes (${[...bodies.keys()].join(', ')})`];
   let data: unknown;
   const text = request.body.toString('utf8');
   if (type === 'application/json') {
