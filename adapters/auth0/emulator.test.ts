@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest, PartnerEmulator } from '../../src/emulator.ts';
-import { createAuth0Emulator } from './emulator.ts';
+import { errorFormatProblems } from '../../test/spec/error-format.ts';
+import { AUTH0_SANDBOX_CLIENT_ID, AUTH0_SANDBOX_CLIENT_SECRET, createAuth0Emulator } from './emulator.ts';
 
 // Auth0's wire behaviour the sandbox relies on, checked on the emulator directly.
 function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): EmulatorRequest {
@@ -13,18 +14,17 @@ function request(method: string, path: string, body?: unknown, headers: Record<s
     body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
   };
 }
+const CLIENT = {
+  grant_type: 'client_credentials',
+  client_id: AUTH0_SANDBOX_CLIENT_ID,
+  client_secret: AUTH0_SANDBOX_CLIENT_SECRET,
+};
+const AUDIENCE = 'https://sandbox.auth0.invalid/api/v2/';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- emulator bodies are read loosely in these tests
 const bodyOf = (r: { body?: unknown }) => r.body as Record<string, any>;
 
 async function withToken(emulator: PartnerEmulator) {
-  const token = await emulator.handle(
-    request('POST', '/oauth/token', {
-      grant_type: 'client_credentials',
-      client_id: 'c',
-      client_secret: 's',
-      audience: 'a',
-    }),
-  );
+  const token = await emulator.handle(request('POST', '/oauth/token', { ...CLIENT, audience: AUDIENCE }));
   const auth = { authorization: `Bearer ${bodyOf(token).access_token}` };
   return (method: string, path: string, body?: unknown) => emulator.handle(request(method, path, body, auth));
 }
@@ -95,5 +95,55 @@ describe('auth0 emulator', () => {
     expect(r.headers).toMatchObject({ 'retry-after': '3', 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '0' });
     expect(Number(r.headers?.['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000);
     expect(createAuth0Emulator().limits.perSecond).toBe(2);
+  });
+
+  describe('refuses what Auth0 refuses (test/fixtures/partner-specs/auth0.json)', () => {
+    it('the token call: other client credentials, no audience, or not the Management API', async () => {
+      const emulator = createAuth0Emulator();
+      const token = (body: object) => emulator.handle(request('POST', '/oauth/token', body));
+      expect(await token({ ...CLIENT, client_secret: 'guess', audience: AUDIENCE })).toMatchObject({
+        status: 401,
+        body: { error: 'access_denied' },
+      });
+      expect(await token(CLIENT)).toMatchObject({
+        status: 403,
+        body: { error: 'access_denied', error_description: expect.stringContaining('No audience') },
+      });
+      expect(await token({ ...CLIENT, audience: 'https://sandbox.auth0.invalid/userinfo' })).toMatchObject({
+        status: 403,
+        body: { error: 'access_denied', error_description: expect.stringContaining('Service not found') },
+      });
+      expect(await token({ ...CLIENT, audience: AUDIENCE })).toMatchObject({ status: 200 });
+    });
+
+    it('profile fields of the wrong type or length, on create and on update', async () => {
+      const call = await withToken(createAuth0Emulator());
+      const refused = async (pending: ReturnType<typeof call>, property: string) => {
+        const r = await pending;
+        expect(r).toMatchObject({ status: 400, body: { errorCode: 'invalid_body' } });
+        expect(bodyOf(r).message).toMatch(new RegExp(`^Payload validation error: '.+' on property ${property}\\.$`));
+        expect(errorFormatProblems('auth0', r)).toEqual([]);
+      };
+      await refused(call('POST', '/api/v2/users', { ...newUser, name: 'n'.repeat(301) }), 'name');
+      await refused(call('POST', '/api/v2/users', { ...newUser, given_name: '' }), 'given_name');
+      await refused(call('POST', '/api/v2/users', { ...newUser, email: 'not-an-address' }), 'email');
+      await refused(call('POST', '/api/v2/users', { ...newUser, name: null }), 'name');
+      await refused(call('POST', '/api/v2/users', { ...newUser, email_verified: 'yes' }), 'email_verified');
+      const id = encodeURIComponent(bodyOf(await call('POST', '/api/v2/users', newUser)).user_id);
+      await refused(call('PATCH', `/api/v2/users/${id}`, { family_name: 'f'.repeat(151) }), 'family_name');
+      await refused(call('PATCH', `/api/v2/users/${id}`, { name: '' }), 'name');
+      await refused(call('PATCH', `/api/v2/users/${id}`, { user_metadata: [] }), 'user_metadata');
+      // null unsets a profile field on an update.
+      expect(await call('PATCH', `/api/v2/users/${id}`, { name: null, given_name: null })).toMatchObject({
+        status: 200,
+      });
+    });
+
+    it('users-by-email without the email it requires', async () => {
+      const call = await withToken(createAuth0Emulator());
+      const r = await call('GET', '/api/v2/users-by-email');
+      expect(r).toMatchObject({ status: 400, body: { errorCode: 'invalid_query_string' } });
+      expect(errorFormatProblems('auth0', r)).toEqual([]);
+    });
   });
 });

@@ -61,6 +61,55 @@ const UPDATE_KEYS = new Set([
   'username',
 ]);
 
+/** The machine-to-machine application the emulator knows; the token call refuses any other. */
+export const AUTH0_SANDBOX_CLIENT_ID = 'sandbox-client';
+export const AUTH0_SANDBOX_CLIENT_SECRET = 'sandbox-secret';
+
+type FieldRule = {
+  readonly type: 'string' | 'boolean' | 'object';
+  readonly min?: number;
+  readonly max?: number;
+  readonly email?: boolean;
+};
+/**
+ * The types and lengths of the users endpoints' bodies (node-auth0's Fern definition of the
+ * Management API: CreateUserRequestContent, UpdateUserRequestContent). On an update the profile
+ * strings may be null, which unsets them.
+ */
+const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
+  email: { type: 'string', email: true },
+  phone_number: { type: 'string' },
+  user_metadata: { type: 'object' },
+  app_metadata: { type: 'object' },
+  blocked: { type: 'boolean' },
+  email_verified: { type: 'boolean' },
+  phone_verified: { type: 'boolean' },
+  verify_email: { type: 'boolean' },
+  verify_phone_number: { type: 'boolean' },
+  given_name: { type: 'string', min: 1, max: 150 },
+  family_name: { type: 'string', min: 1, max: 150 },
+  name: { type: 'string', min: 1, max: 300 },
+  nickname: { type: 'string', min: 1, max: 300 },
+  picture: { type: 'string' },
+  user_id: { type: 'string', max: 255 },
+  connection: { type: 'string', min: 1 },
+  client_id: { type: 'string', min: 1 },
+  password: { type: 'string', min: 1 },
+  username: { type: 'string', min: 1, max: 128 },
+};
+/** What an update may set to null (the SDK's UpdateUserRequestContent types them `string | null`). */
+const NULLABLE_ON_UPDATE = new Set([
+  'email',
+  'phone_number',
+  'given_name',
+  'family_name',
+  'name',
+  'nickname',
+  'picture',
+  'password',
+  'username',
+]);
+
 /** A user the tenant already has (people sign up through the app's login, not through the gateway). */
 export interface SeedUser {
   readonly user_id: string;
@@ -71,7 +120,14 @@ export interface SeedUser {
 
 export type Auth0Emulator = PartnerEmulator & { seedUser(user: SeedUser): void };
 
-export function createAuth0Emulator(): Auth0Emulator {
+export interface Auth0EmulatorOptions {
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+}
+
+export function createAuth0Emulator(options: Auth0EmulatorOptions = {}): Auth0Emulator {
+  const clientId = options.clientId ?? AUTH0_SANDBOX_CLIENT_ID;
+  const clientSecret = options.clientSecret ?? AUTH0_SANDBOX_CLIENT_SECRET;
   const users = new Map<string, User>();
   const tokens = new Set<string>();
 
@@ -85,6 +141,14 @@ export function createAuth0Emulator(): Auth0Emulator {
     if (req.path === '/api/v2/users' && req.method === 'POST') return create(req);
     if (req.path === '/api/v2/users-by-email' && req.method === 'GET') {
       const email = req.query.get('email')?.toLowerCase();
+      if (!email) {
+        return apiError(
+          400,
+          'Bad Request',
+          "Query validation error: 'Missing required property: email'.",
+          'invalid_query_string',
+        );
+      }
       return json(200, [...users.values()].filter((u) => u.email === email).map(render));
     }
     const match = /^\/api\/v2\/users\/([^/]+)$/.exec(req.path);
@@ -109,8 +173,18 @@ export function createAuth0Emulator(): Auth0Emulator {
     if (params.grant_type !== 'client_credentials') {
       return json(403, { error: 'unsupported_grant_type', error_description: 'Unsupported grant type' });
     }
-    if (!params.client_id || !params.client_secret) {
+    if (params.client_id !== clientId || params.client_secret !== clientSecret) {
       return json(401, { error: 'access_denied', error_description: 'Unauthorized' });
+    }
+    // The Management API's audience is https://{tenant domain}/api/v2/; Auth0 wants it named.
+    if (typeof params.audience !== 'string' || params.audience === '') {
+      return json(403, {
+        error: 'access_denied',
+        error_description: 'No audience parameter was provided, and no default audience has been configured',
+      });
+    }
+    if (!/^https:\/\/[^/]+\/api\/v2\/$/.test(params.audience)) {
+      return json(403, { error: 'access_denied', error_description: `Service not found: ${params.audience}` });
     }
     const accessToken = randomBytes(24).toString('base64url');
     tokens.add(accessToken);
@@ -125,7 +199,8 @@ export function createAuth0Emulator(): Auth0Emulator {
   function create(req: EmulatorRequest): EmulatorResponse {
     const body = parseBody(req);
     if (!body) return badJson();
-    const invalid = validate(body, CREATE_KEYS) ?? missing(body, ['connection', 'email', 'password']);
+    const invalid =
+      validate(body, CREATE_KEYS) ?? typed(body, false) ?? missing(body, ['connection', 'email', 'password']);
     if (invalid) return invalid;
     const email = String(body.email).toLowerCase();
     const connection = String(body.connection);
@@ -149,7 +224,7 @@ export function createAuth0Emulator(): Auth0Emulator {
   function update(user: User, req: EmulatorRequest): EmulatorResponse {
     const body = parseBody(req);
     if (!body) return badJson();
-    const invalid = validate(body, UPDATE_KEYS);
+    const invalid = validate(body, UPDATE_KEYS) ?? typed(body, true);
     if (invalid) return invalid;
     if (Object.keys(body).length === 0) {
       return apiError(
@@ -247,6 +322,32 @@ function validate(body: Record<string, unknown>, allowed: ReadonlySet<string>): 
     `Payload validation error: 'Additional properties not allowed: ${extra.join(',')}'.`,
     'invalid_body',
   );
+}
+
+/** Auth0's payload validation messages, one property at a time, as its schema checker words them. */
+function typed(body: Record<string, unknown>, update: boolean): EmulatorResponse | undefined {
+  for (const [key, value] of Object.entries(body)) {
+    const rule = FIELD_RULES[key];
+    if (rule === undefined) continue;
+    const problem = fieldProblem(rule, value, update && NULLABLE_ON_UPDATE.has(key));
+    if (problem)
+      return apiError(400, 'Bad Request', `Payload validation error: '${problem}' on property ${key}.`, 'invalid_body');
+  }
+  return undefined;
+}
+
+function fieldProblem(rule: FieldRule, value: unknown, nullable: boolean): string | undefined {
+  if (value === null) return nullable ? undefined : `Expected type ${rule.type} but found type null`;
+  const found = Array.isArray(value) ? 'array' : typeof value;
+  if (found !== rule.type) return `Expected type ${rule.type} but found type ${found}`;
+  if (typeof value !== 'string') return undefined;
+  if (rule.min !== undefined && value.length < rule.min)
+    return `String is too short (${value.length} chars), minimum ${rule.min}`;
+  if (rule.max !== undefined && value.length > rule.max)
+    return `String is too long (${value.length} chars), maximum ${rule.max}`;
+  // Auth0 quotes the address here; the emulator does not, so no test's value lands in an answer.
+  if (rule.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) return "Object didn't pass validation for format email";
+  return undefined;
 }
 
 function missing(body: Record<string, unknown>, required: readonly string[]): EmulatorResponse | undefined {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest } from '../../src/emulator.ts';
+import { errorFormatProblems } from '../../test/spec/error-format.ts';
 import { createIntercomEmulator, INTERCOM_SANDBOX_TOKEN } from './emulator.ts';
 
 const good = { authorization: `Bearer ${INTERCOM_SANDBOX_TOKEN}`, 'intercom-version': '2.14' };
@@ -72,5 +73,64 @@ describe('intercom emulator fidelity', () => {
     });
     expect(Number(limited.headers?.['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000);
     expect(createIntercomEmulator().limits).toEqual({ window: { ms: 10_000, max: 1667 } });
+  });
+
+  describe('refuses what Intercom 2.14 refuses (test/fixtures/partner-specs/intercom.json)', () => {
+    const created = async () => {
+      const emulator = createIntercomEmulator();
+      const res = await emulator.handle(
+        req('POST', '/contacts', { role: 'user', external_id: 'p1', email: 'a@example.test' }),
+      );
+      return { emulator, id: (res.body as { id: string }).id };
+    };
+    const refusedFor = async (res: ReturnType<ReturnType<typeof createIntercomEmulator>['handle']>, field: string) => {
+      const answer = await res;
+      expect(answer).toMatchObject({
+        status: 400,
+        body: { type: 'error.list', errors: [{ code: 'parameter_invalid', field }] },
+      });
+      expect(errorFormatProblems('intercom', answer)).toEqual([]);
+    };
+
+    it('email: null does not wipe an address (email is not nullable); phone and name may be null', async () => {
+      const { emulator, id } = await created();
+      await refusedFor(emulator.handle(req('PUT', `/contacts/${id}`, { email: null })), 'email');
+      expect(emulator.holdings()[id]?.personal).toEqual({ email: 'a@example.test' });
+      await emulator.handle(req('PUT', `/contacts/${id}`, { name: 'A B', phone: '+46701234567' }));
+      expect(await emulator.handle(req('PUT', `/contacts/${id}`, { name: null, phone: null }))).toMatchObject({
+        status: 200,
+      });
+      expect(emulator.holdings()[id]?.personal).toEqual({ email: 'a@example.test' });
+    });
+
+    it('nor on create; external_id and role cannot be null either', async () => {
+      const emulator = createIntercomEmulator();
+      await refusedFor(emulator.handle(req('POST', '/contacts', { external_id: 'p1', email: null })), 'email');
+      await refusedFor(emulator.handle(req('POST', '/contacts', { role: 'user', external_id: null })), 'external_id');
+      expect(emulator.holdings()).toEqual({});
+      const { emulator: other, id } = await created();
+      await refusedFor(other.handle(req('PUT', `/contacts/${id}`, { role: null })), 'role');
+    });
+
+    it('attributes of the wrong type: timestamps and owner ids are integers, the rest as the spec types them', async () => {
+      const { emulator, id } = await created();
+      await refusedFor(emulator.handle(req('PUT', `/contacts/${id}`, { signed_up_at: '2026-01-01' })), 'signed_up_at');
+      await refusedFor(emulator.handle(req('PUT', `/contacts/${id}`, { owner_id: 1.5 })), 'owner_id');
+      await refusedFor(
+        emulator.handle(req('PUT', `/contacts/${id}`, { unsubscribed_from_emails: 'yes' })),
+        'unsubscribed_from_emails',
+      );
+      await refusedFor(
+        emulator.handle(req('PUT', `/contacts/${id}`, { custom_attributes: ['x'] })),
+        'custom_attributes',
+      );
+      const fine = {
+        signed_up_at: 1571672154,
+        owner_id: null,
+        unsubscribed_from_emails: true,
+        custom_attributes: { plan: 'x' },
+      };
+      expect(await emulator.handle(req('PUT', `/contacts/${id}`, fine))).toMatchObject({ status: 200 });
+    });
   });
 });

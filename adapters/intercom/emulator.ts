@@ -7,19 +7,39 @@ export const INTERCOM_SANDBOX_TOKEN = 'sandbox-intercom-token';
 /** 10,000 calls a minute per app, enforced in 10-second windows. */
 const WINDOW_MAX = Math.ceil(10_000 / 6);
 
-const WRITABLE = new Set([
-  'role',
-  'external_id',
-  'email',
-  'phone',
-  'name',
-  'avatar',
-  'signed_up_at',
-  'last_seen_at',
-  'owner_id',
-  'unsubscribed_from_emails',
-  'custom_attributes',
-]);
+/**
+ * The attributes a create or an update takes (create_contact_request / update_contact_request of
+ * Intercom's OpenAPI 2.14), with their types: role, external_id and email are not nullable, so
+ * `email: null` cannot wipe an address; phone, name and the rest may be null.
+ */
+const WRITABLE: Readonly<
+  Record<string, { readonly type: 'string' | 'integer' | 'boolean' | 'object'; readonly nullable: boolean }>
+> = {
+  role: { type: 'string', nullable: false },
+  external_id: { type: 'string', nullable: false },
+  email: { type: 'string', nullable: false },
+  phone: { type: 'string', nullable: true },
+  name: { type: 'string', nullable: true },
+  avatar: { type: 'string', nullable: true },
+  signed_up_at: { type: 'integer', nullable: true },
+  last_seen_at: { type: 'integer', nullable: true },
+  owner_id: { type: 'integer', nullable: true },
+  unsubscribed_from_emails: { type: 'boolean', nullable: true },
+  custom_attributes: { type: 'object', nullable: true },
+};
+
+function typeProblem(key: string, value: unknown): string | undefined {
+  const spec = WRITABLE[key];
+  if (spec === undefined) return `${key} is not a valid parameter`;
+  if (value === null) return spec.nullable ? undefined : `${key} cannot be null`;
+  const ok =
+    spec.type === 'integer'
+      ? Number.isInteger(value)
+      : spec.type === 'object'
+        ? typeof value === 'object' && !Array.isArray(value)
+        : typeof value === spec.type;
+  return ok ? undefined : `${key} must be ${spec.type === 'integer' ? 'an integer' : `a ${spec.type}`}`;
+}
 
 interface Contact {
   id: string;
@@ -46,14 +66,8 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
 
   function write(contact: Contact, body: Record<string, unknown>): EmulatorResponse | undefined {
     for (const [key, value] of Object.entries(body)) {
-      if (!WRITABLE.has(key)) return error(400, 'parameter_invalid', `${key} is not a valid parameter`);
-      if (
-        ['role', 'external_id', 'email', 'phone', 'name'].includes(key) &&
-        value !== null &&
-        typeof value !== 'string'
-      ) {
-        return error(400, 'parameter_invalid', `${key} must be a string`);
-      }
+      const problem = typeProblem(key, value);
+      if (problem) return error(400, 'parameter_invalid', problem, key);
     }
     if (body.role !== undefined && body.role !== 'user' && body.role !== 'lead') {
       return error(400, 'parameter_invalid', 'role must be user or lead');
@@ -67,9 +81,9 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
     }
     for (const key of ['role', 'external_id', 'email', 'phone', 'name'] as const) {
       const value = body[key];
-      if (value === null) {
-        if (key !== 'role') contact[key] = null;
-      } else if (typeof value === 'string') contact[key] = value;
+      // Only phone and name can be null here (see WRITABLE).
+      if (value === null && (key === 'phone' || key === 'name')) contact[key] = null;
+      else if (typeof value === 'string') contact[key] = value;
     }
     contact.updated_at = now();
     return undefined;
@@ -222,10 +236,10 @@ function json(req: EmulatorRequest): Record<string, unknown> | undefined {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function errorList(code: string, message: string) {
-  return { type: 'error.list', request_id: randomUUID(), errors: [{ code, message }] };
+function errorList(code: string, message: string, field?: string) {
+  return { type: 'error.list', request_id: randomUUID(), errors: [{ code, message, ...(field ? { field } : {}) }] };
 }
 
-function error(status: number, code: string, message: string): EmulatorResponse {
-  return { status, body: errorList(code, message) };
+function error(status: number, code: string, message: string, field?: string): EmulatorResponse {
+  return { status, body: errorList(code, message, field) };
 }

@@ -63,7 +63,6 @@ describe('mailchimp adapter: upsert', () => {
         exactly({
           email_address: CANARIES.email,
           merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family },
-          status_if_new: 'subscribed',
           status: 'subscribed',
         }),
       )
@@ -73,11 +72,15 @@ describe('mailchimp adapter: upsert', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('writes no status field at all on a plain update', async () => {
+  it('writes no status on a plain update: only status_if_new, which leaves an existing member alone', async () => {
     const scope = api()
       .put(
         MEMBER,
-        exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }),
+        exactly({
+          email_address: CANARIES.email,
+          merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family },
+          status_if_new: 'unsubscribed',
+        }),
       )
       .reply(200, { id: HASH, email_address: CANARIES.email, status: 'unsubscribed' });
     const result = await adapter().upsert!(input({ ref: { pseudonym: CANARIES.pseudonym, partnerIds: [HASH] } }), ctx);
@@ -87,7 +90,7 @@ describe('mailchimp adapter: upsert', () => {
 
   it('sends no merge fields when the payload has no name', async () => {
     const scope = api()
-      .put(MEMBER, exactly({ email_address: CANARIES.email }))
+      .put(MEMBER, exactly({ email_address: CANARIES.email, status_if_new: 'unsubscribed' }))
       .reply(200, {});
     await adapter().upsert!(
       input({ payload: { email: CANARIES.email }, ref: { pseudonym: 'p', partnerIds: [HASH] } }),
@@ -100,7 +103,11 @@ describe('mailchimp adapter: upsert', () => {
     const scope = api()
       .put(
         MEMBER,
-        exactly({ email_address: CANARIES.newEmail, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }),
+        exactly({
+          email_address: CANARIES.newEmail,
+          merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family },
+          status_if_new: 'unsubscribed',
+        }),
       )
       .reply(200, { id: subscriberHash(CANARIES.newEmail) });
     const result = await adapter().upsert!(
@@ -113,7 +120,14 @@ describe('mailchimp adapter: upsert', () => {
 
   it('clears a removed name with empty merge fields on update, and sends nothing else extra', async () => {
     const scope = api()
-      .put(MEMBER, exactly({ email_address: CANARIES.email, merge_fields: { FNAME: '', LNAME: '' } }))
+      .put(
+        MEMBER,
+        exactly({
+          email_address: CANARIES.email,
+          merge_fields: { FNAME: '', LNAME: '' },
+          status_if_new: 'unsubscribed',
+        }),
+      )
       .reply(200, { id: HASH, email_address: CANARIES.email, status: 'subscribed' });
     const result = await adapter().upsert!(
       input({
@@ -129,11 +143,15 @@ describe('mailchimp adapter: upsert', () => {
 
   it('ignores cleared fields Mailchimp does not hold, and a name the payload still carries', async () => {
     const scope = api()
-      .put(MEMBER, exactly({ email_address: CANARIES.email }))
+      .put(MEMBER, exactly({ email_address: CANARIES.email, status_if_new: 'unsubscribed' }))
       .reply(200, {})
       .put(
         MEMBER,
-        exactly({ email_address: CANARIES.email, merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family } }),
+        exactly({
+          email_address: CANARIES.email,
+          merge_fields: { FNAME: CANARIES.given, LNAME: CANARIES.family },
+          status_if_new: 'unsubscribed',
+        }),
       )
       .reply(200, {});
     const ref = { pseudonym: 'p', partnerIds: [HASH] };
@@ -150,7 +168,7 @@ describe('mailchimp adapter: upsert', () => {
 
   it('ignores cleared on create', async () => {
     const scope = api()
-      .put(MEMBER, exactly({ email_address: CANARIES.email, status_if_new: 'subscribed', status: 'subscribed' }))
+      .put(MEMBER, exactly({ email_address: CANARIES.email, status: 'subscribed' }))
       .reply(200, { id: HASH, email_address: CANARIES.email, status: 'subscribed' });
     const result = await adapter().upsert!(
       input({ payload: { email: CANARIES.email }, subscription: 'subscribed', cleared: ['name.given', 'name.family'] }),
@@ -280,7 +298,7 @@ describe('mailchimp adapter: upsertBatch', () => {
       })
       .post(`/3.0/lists/${LIST}`, batchBody(500, 501))
       .reply(200, { new_members: [], updated_members: [{ email_address: email(500) }], errors: [], error_count: 0 })
-      .put(MEMBER, exactly({ email_address: CANARIES.email }))
+      .put(MEMBER, exactly({ email_address: CANARIES.email, status_if_new: 'unsubscribed' }))
       .reply(200, {});
 
     const results = await adapter().upsertBatch!([noEmail, ...granted, plain], ctx);

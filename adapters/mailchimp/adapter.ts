@@ -190,8 +190,10 @@ function memberBody(input: UpsertInput, email: string, existing: boolean): objec
   return {
     email_address: email,
     ...mergeFields(input, existing),
-    // Never on a plain upsert: a resync must not re-subscribe someone who unsubscribed.
-    ...(input.subscription === 'subscribed' ? { status_if_new: 'subscribed', status: 'subscribed' } : {}),
+    // The PUT takes exactly one of status (a consent grant: new or existing, the member is subscribed)
+    // and status_if_new (anything else: an existing member's status is left alone, so a resync never
+    // re-subscribes anyone; a member Mailchimp no longer has comes back unsubscribed).
+    ...(input.subscription === 'subscribed' ? { status: 'subscribed' } : { status_if_new: 'unsubscribed' }),
   };
 }
 

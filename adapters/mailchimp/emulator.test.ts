@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest, EmulatorResponse } from '../../src/emulator.ts';
+import { errorFormatProblems } from '../../test/spec/error-format.ts';
 import { subscriberHash } from './adapter.ts';
 import {
   MAILCHIMP_SANDBOX_API_KEY as KEY,
@@ -138,5 +139,84 @@ describe('mailchimp emulator', () => {
     expect((await send(emulator, 'GET', `/3.0/lists/nolist/members/${HASH}`)).status).toBe(404);
     expect((await send(emulator, 'GET', '/3.0/campaigns')).status).toBe(404);
     expect((await send(emulator, 'GET', `/3.0/lists/${LIST}`)).status).toBe(405);
+  });
+
+  describe('refuses what the spec refuses (test/fixtures/partner-specs/mailchimp.json)', () => {
+    const refused = (res: EmulatorResponse & { body: Record<string, unknown> }, field: string) => {
+      expect(res).toMatchObject({ status: 400, body: { title: 'Invalid Resource', errors: [{ field }] } });
+      expect(errorFormatProblems('mailchimp', res)).toEqual([]);
+    };
+    const subscribed = async () => {
+      const emulator = createMailchimpEmulator();
+      await send(emulator, 'PUT', member(), {
+        email_address: EMAIL,
+        status: 'subscribed',
+        merge_fields: { FNAME: 'A' },
+      });
+      return emulator;
+    };
+
+    it('PUT without status or status_if_new, even to an existing member (the oneOf needs one)', async () => {
+      const emulator = await subscribed();
+      refused(
+        await send(emulator, 'PUT', member(), { email_address: EMAIL, merge_fields: { FNAME: 'B' } }),
+        'status_if_new',
+      );
+      expect(emulator.holdings()[HASH]?.personal['name.given']).toBe('A');
+    });
+
+    it('PUT with both status and status_if_new (it would match both schemas of the oneOf)', async () => {
+      const emulator = await subscribed();
+      const both = { email_address: EMAIL, status: 'unsubscribed', status_if_new: 'unsubscribed' };
+      refused(await send(emulator, 'PUT', member(), both), 'status');
+      expect(emulator.holdings()[HASH]?.meta.status).toBe('subscribed');
+    });
+
+    it('PUT: status_if_new leaves an existing member alone; status writes over it', async () => {
+      const emulator = await subscribed();
+      await send(emulator, 'PUT', member(), { email_address: EMAIL, status_if_new: 'unsubscribed' });
+      expect(emulator.holdings()[HASH]?.meta.status).toBe('subscribed');
+      await send(emulator, 'PUT', member(), { email_address: EMAIL, status: 'unsubscribed' });
+      expect(emulator.holdings()[HASH]?.meta.status).toBe('unsubscribed');
+    });
+
+    it('PUT without email_address, or fields of the wrong type', async () => {
+      const emulator = createMailchimpEmulator();
+      refused(await send(emulator, 'PUT', member(), { status_if_new: 'subscribed' }), 'email_address');
+      refused(await send(emulator, 'PUT', member(), { email_address: EMAIL, status: 'subscribed', vip: 'yes' }), 'vip');
+      expect(emulator.holdings()).toEqual({});
+    });
+
+    it('PATCH to transactional (PATCH status excludes it), or with status_if_new', async () => {
+      const emulator = await subscribed();
+      refused(await send(emulator, 'PATCH', member(), { status: 'transactional' }), 'status');
+      refused(await send(emulator, 'PATCH', member(), { status_if_new: 'pending' }), 'status_if_new');
+      expect(emulator.holdings()[HASH]?.meta.status).toBe('subscribed');
+      expect(await send(emulator, 'PATCH', member(), { status: 'unsubscribed' })).toMatchObject({ status: 200 });
+      expect(emulator.holdings()[HASH]?.meta.status).toBe('unsubscribed');
+    });
+
+    it('batch: a member with only status_if_new is allowed (anyOf), and it does not touch an existing status', async () => {
+      const emulator = await subscribed();
+      const other = 'other@example.test';
+      const res = await send(emulator, 'POST', `/3.0/lists/${LIST}`, {
+        members: [
+          { email_address: EMAIL, status_if_new: 'unsubscribed', status: null },
+          { email_address: other, status_if_new: 'transactional' },
+        ],
+        update_existing: true,
+      });
+      expect(res.body).toMatchObject({ total_created: 1, total_updated: 1, error_count: 0 });
+      expect(emulator.holdings()[HASH]?.meta.status).toBe('subscribed');
+      expect(emulator.holdings()[subscriberHash(other)]?.meta.status).toBe('transactional');
+    });
+
+    it('batch: a member with neither status is refused by name of the field, the rest go in', async () => {
+      const emulator = createMailchimpEmulator();
+      const res = await send(emulator, 'POST', `/3.0/lists/${LIST}`, {
+        members: [{ email_address: EMAIL }, { email_address: 'ok@example.test', status: 'subscribed' }],
+      });
+      expect(res.body).toMatchObject({ total_created: 1, error_count: 1, errors: [{ field: 'status' }] });
+    });
   });
 });

@@ -12,7 +12,9 @@ export interface MailchimpEmulatorOptions {
 }
 
 type Status = 'subscribed' | 'unsubscribed' | 'cleaned' | 'pending' | 'transactional' | 'archived';
+/** What PUT and the batch may write (the spec's enum); PATCH may not make a member transactional. */
 const WRITABLE: readonly string[] = ['subscribed', 'unsubscribed', 'cleaned', 'pending', 'transactional'];
+const PATCHABLE: readonly string[] = ['subscribed', 'unsubscribed', 'cleaned', 'pending'];
 
 interface Member {
   email_address: string;
@@ -29,16 +31,33 @@ interface List {
 
 const md5 = (email: string) => createHash('md5').update(email.toLowerCase()).digest('hex');
 
+/** A field Mailchimp names in an Invalid Resource answer; the message never quotes the value. */
+interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
 class Problem {
   readonly status: number;
   readonly title: string;
   readonly detail: string;
-  constructor(status: number, title: string, detail: string) {
+  readonly errors: readonly FieldError[] | undefined;
+  constructor(status: number, title: string, detail: string, errors?: readonly FieldError[]) {
     this.status = status;
     this.title = title;
     this.detail = detail;
+    this.errors = errors;
   }
 }
+
+/** A body that does not match the operation's schema: Mailchimp lists the fields at fault. */
+const invalidResource = (errors: readonly FieldError[]) =>
+  new Problem(
+    400,
+    'Invalid Resource',
+    "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+    errors,
+  );
 
 export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}): PartnerEmulator {
   const apiKey = options.apiKey ?? MAILCHIMP_SANDBOX_API_KEY;
@@ -117,11 +136,26 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
 }
 
 function put(list: List, listId: string, hash: string, body: Record<string, unknown>): EmulatorResponse {
+  // The PUT's body is oneOf {email_address, status_if_new} and {email_address, status}: exactly one.
+  const problems = memberProblems(body, WRITABLE);
+  if (body.email_address === undefined)
+    problems.push({ field: 'email_address', message: 'This value should not be blank.' });
+  const given = ['status', 'status_if_new'].filter((field) => body[field] !== undefined);
+  if (given.length !== 1) {
+    problems.push({
+      field: given.length === 0 ? 'status_if_new' : 'status',
+      message:
+        given.length === 0
+          ? 'status_if_new or status is required.'
+          : 'Send status or status_if_new, not both: the body must match exactly one of the two schemas.',
+    });
+  }
+  if (problems.length > 0) throw invalidResource(problems);
   const email = validEmail(body.email_address);
   const newHash = md5(email);
   if (list.forgotten.has(newHash)) throw forgotten(email);
   const current = list.members.get(hash);
-  const status = optionalStatus(body, 'status');
+  const status = body.status as Status | undefined;
   if (current && current.status !== 'archived') {
     rekey(list, hash, newHash, current);
     current.email_address = email;
@@ -134,17 +168,9 @@ function put(list: List, listId: string, hash: string, body: Record<string, unkn
   if (hash !== newHash) {
     throw new Problem(400, 'Invalid Resource', 'The subscriber hash in the URL does not match the email_address.');
   }
-  const initial = optionalStatus(body, 'status_if_new') ?? status;
-  if (!initial) {
-    throw new Problem(
-      400,
-      'Invalid Resource',
-      'The resource submitted could not be validated: status_if_new is required for a new member.',
-    );
-  }
   const member: Member = {
     email_address: email,
-    status: initial,
+    status: status ?? (body.status_if_new as Status),
     merge_fields: mergeFields(body),
     last_changed: now(),
   };
@@ -153,6 +179,10 @@ function put(list: List, listId: string, hash: string, body: Record<string, unkn
 }
 
 function patch(list: List, listId: string, hash: string, body: Record<string, unknown>): EmulatorResponse {
+  const problems = memberProblems(body, PATCHABLE);
+  // PATCH has no status_if_new: the member exists, so it would mean nothing.
+  if (body.status_if_new !== undefined) problems.push({ field: 'status_if_new', message: 'Unknown field.' });
+  if (problems.length > 0) throw invalidResource(problems);
   const member = existing(list, hash);
   let key = hash;
   if (body.email_address !== undefined) {
@@ -161,8 +191,7 @@ function patch(list: List, listId: string, hash: string, body: Record<string, un
     rekey(list, hash, key, member);
     member.email_address = email;
   }
-  const status = optionalStatus(body, 'status');
-  if (status) member.status = status;
+  if (typeof body.status === 'string') member.status = body.status as Status;
   Object.assign(member.merge_fields, mergeFields(body));
   member.last_changed = now();
   return { status: 200, body: view(listId, key, member) };
@@ -177,13 +206,16 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
   const seen = new Set<string>();
   for (const item of members as Record<string, unknown>[]) {
     const email = typeof item?.email_address === 'string' ? item.email_address : '';
-    const fail = (error: string, error_code = 'ERROR_GENERIC') =>
-      result.errors.push({ email_address: email, error, error_code, field: '', field_message: '' });
-    const status =
-      typeof item?.status === 'string' && WRITABLE.includes(item.status) ? (item.status as Status) : undefined;
-    if (!email.includes('@')) fail(`${email} looks fake or invalid, please enter a real email address.`);
-    else if (!status)
-      fail('status is required and must be one of subscribed, unsubscribed, cleaned, pending, transactional.');
+    const fail = (error: string, error_code = 'ERROR_GENERIC', field = '', field_message = '') =>
+      result.errors.push({ email_address: email, error, error_code, field, field_message });
+    // A batch member needs status or status_if_new (anyOf); each may also be null, i.e. not given.
+    const status = batchStatus(item, 'status');
+    const statusIfNew = batchStatus(item, 'status_if_new');
+    const problems = isObject(item) ? memberProblems(item, WRITABLE, { nullable: true }) : [];
+    if (!isObject(item) || problems.length > 0)
+      fail('The member could not be validated.', 'ERROR_GENERIC', problems[0]?.field ?? '', problems[0]?.message ?? '');
+    else if (!email.includes('@')) fail(`${email} looks fake or invalid, please enter a real email address.`);
+    else if (!status && !statusIfNew) fail('status or status_if_new is required.', 'ERROR_GENERIC', 'status');
     else if (seen.has(md5(email))) fail(`${email} appears more than once in this batch.`);
     else if (list.forgotten.has(md5(email)))
       fail(
@@ -198,13 +230,18 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
           fail(`${email} is already a list member. Use update_existing to update it.`, 'ERROR_CONTACT_EXISTS');
           continue;
         }
-        // update_existing writes the given status over the member's: that is what the endpoint is for.
-        current.status = status;
+        // update_existing writes a given status over the member's; status_if_new leaves it alone.
+        if (status) current.status = status;
         Object.assign(current.merge_fields, mergeFields(item));
         current.last_changed = now();
         result.updated_members.push(view(listId, hash, current));
       } else {
-        const member: Member = { email_address: email, status, merge_fields: mergeFields(item), last_changed: now() };
+        const member: Member = {
+          email_address: email,
+          status: (status ?? statusIfNew)!,
+          merge_fields: mergeFields(item),
+          last_changed: now(),
+        };
         list.members.set(hash, member);
         result.new_members.push(view(listId, hash, member));
       }
@@ -281,13 +318,56 @@ function validEmail(value: unknown): string {
   return value;
 }
 
-function optionalStatus(body: Record<string, unknown>, field: string): Status | undefined {
-  const value = body[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !WRITABLE.includes(value)) {
-    throw new Problem(400, 'Invalid Resource', `${field} must be one of ${WRITABLE.join(', ')}.`);
+function batchStatus(item: unknown, field: 'status' | 'status_if_new'): Status | undefined {
+  const value = isObject(item) ? item[field] : undefined;
+  return typeof value === 'string' && WRITABLE.includes(value) ? (value as Status) : undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown) => typeof v === 'string';
+
+/**
+ * The member fields of the spec (ListsMembersMembers request bodies) with their types. Fields the
+ * spec does not define are ignored, as Mailchimp ignores them; the spec check in the project's tests
+ * is what refuses an adapter that sends one.
+ */
+const MEMBER_FIELDS: Readonly<Record<string, (value: unknown) => boolean>> = {
+  email_address: isString,
+  email_type: isString,
+  interests: (v) => isObject(v) && Object.values(v).every((x) => typeof x === 'boolean'),
+  ip_opt: isString,
+  ip_signup: isString,
+  language: isString,
+  location: (v) =>
+    isObject(v) && ['latitude', 'longitude'].every((k) => v[k] === undefined || typeof v[k] === 'number'),
+  marketing_permissions: Array.isArray,
+  merge_fields: (v) => v === null || isObject(v),
+  tags: Array.isArray,
+  timestamp_opt: isString,
+  timestamp_signup: isString,
+  vip: (v) => typeof v === 'boolean',
+};
+
+/** The fields of a member body whose type (or status value) the spec refuses; the value is never quoted. */
+function memberProblems(
+  body: Record<string, unknown>,
+  statuses: readonly string[],
+  { nullable = false } = {},
+): FieldError[] {
+  const problems: FieldError[] = [];
+  for (const [field, value] of Object.entries(body)) {
+    if (value === undefined || (nullable && value === null)) continue;
+    if (field === 'status' || field === 'status_if_new') {
+      if (typeof value !== 'string' || !statuses.includes(value))
+        problems.push({
+          field,
+          message: `The value you selected is not a valid choice: use one of ${statuses.join(', ')}.`,
+        });
+    } else if (MEMBER_FIELDS[field] && !MEMBER_FIELDS[field](value)) {
+      problems.push({ field, message: 'This value is not of the type the schema describes.' });
+    }
   }
-  return value as Status;
+  return problems;
 }
 
 function mergeFields(body: Record<string, unknown>): Record<string, string> {
@@ -321,6 +401,7 @@ function problem(p: Problem, headers: Record<string, string> = {}): EmulatorResp
       status: p.status,
       detail: p.detail,
       instance: randomUUID(),
+      ...(p.errors ? { errors: p.errors } : {}),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PartnerError, type CallContext, type PartnerAdapter, type UpsertInput } from '../../src/adapter.ts';
+import { type CallContext, type PartnerAdapter, type UpsertInput } from '../../src/adapter.ts';
 import { serveEmulator, type ServedEmulator } from '../../src/sandbox/serve.ts';
 import { createMailchimpEmulator, mailchimpPartner, subscriberHash } from './index.ts';
 
@@ -76,11 +76,13 @@ describe('mailchimp adapter against the sandbox', () => {
     expect(holdings[subscriberHash(moved)]?.personal.email).toBe(moved);
   });
 
-  it('a plain upsert cannot create a member: there is no consent to write', async () => {
-    const err = await adapter.upsert!(input({ ref: { pseudonym: 'p', partnerIds: [] } }), ctx).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PartnerError);
-    expect(err).toMatchObject({ kind: 'permanent', status: 400, code: 'Invalid Resource' });
-    expect(served.emulator.holdings()).toEqual({});
+  it('a plain upsert never subscribes: a member Mailchimp does not have comes back unsubscribed', async () => {
+    await adapter.upsert!(input({ ref: { pseudonym: 'p', partnerIds: [] } }), ctx);
+    expect(holding()).toMatchObject({ meta: { status: 'unsubscribed' } });
+    // ...and an existing member's status is left as it is, whatever it was.
+    await adapter.upsert!(input({ subscription: 'subscribed' }), ctx);
+    await adapter.upsert!(input({ ref: { pseudonym: 'p', partnerIds: [HASH] } }), ctx);
+    expect(holding()).toMatchObject({ meta: { status: 'subscribed' } });
   });
 
   it('archive keeps the data, delete erases it for good', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest } from '../../src/emulator.ts';
+import { errorFormatProblems } from '../../test/spec/error-format.ts';
 import { createResinEmulator, RESIN_SANDBOX_API_KEY } from './emulator.ts';
 
 function req(method: string, path: string, query = '', body?: unknown, key = RESIN_SANDBOX_API_KEY): EmulatorRequest {
@@ -42,17 +43,56 @@ describe('resin emulator fidelity', () => {
     expect(emulator.holdings()).toEqual({});
   });
 
-  it('answers 401 and 429 as balena does: plain text', async () => {
+  it('answers 401 as pinejs does, with no body; 429 in plain text', async () => {
     const emulator = createResinEmulator();
-    expect(await emulator.handle(req('GET', '/v7/device', '', undefined, 'wrong'))).toMatchObject({
-      status: 401,
-      body: 'Unauthorized',
-    });
+    const denied = await emulator.handle(req('GET', '/v7/device', '', undefined, 'wrong'));
+    expect(denied).toEqual({ status: 401 });
+    expect(errorFormatProblems('resin', denied)).toEqual([]);
     expect(emulator.rateLimited(5)).toMatchObject({
       status: 429,
       headers: { 'retry-after': '5' },
       body: 'Too Many Requests',
     });
     expect(emulator.limits).toEqual({ perSecond: 10 });
+  });
+
+  describe('answers as pinejs does (test/fixtures/partner-specs/resin.json)', () => {
+    it('errors are the reason as a JSON string, successful deletes and patches have no body', async () => {
+      const emulator = createResinEmulator();
+      const bad = await emulator.handle(req('GET', '/v7/device', '$select=nope'));
+      expect(bad).toMatchObject({
+        status: 400,
+        headers: { 'content-type': expect.stringMatching(/^application\/json/) },
+      });
+      expect(JSON.parse(bad.body as string)).toBe('Bad Request');
+      expect(errorFormatProblems('resin', bad)).toEqual([]);
+      const dev = emulator.seedDevice();
+      expect(await emulator.handle(req('PATCH', `/v7/device(${dev.id})`, '', { note: 'n' }))).toEqual({ status: 200 });
+      expect(await emulator.handle(req('DELETE', '/v7/device', `$filter=id eq ${dev.id}`))).toEqual({ status: 200 });
+    });
+
+    it('$select takes every field of the device model, and the location fields are held', async () => {
+      const emulator = createResinEmulator();
+      const dev = emulator.seedDevice({ custom_latitude: '59.3', custom_longitude: '18.0', location: 'Stockholm' });
+      const read = await emulator.handle(
+        req(
+          'GET',
+          '/v7/device',
+          `$filter=id eq ${dev.id}&$select=id,location,custom_latitude,custom_longitude,os_version`,
+        ),
+      );
+      expect(read).toEqual({
+        status: 200,
+        body: {
+          d: [
+            { id: dev.id, location: 'Stockholm', custom_latitude: '59.3', custom_longitude: '18.0', os_version: null },
+          ],
+        },
+      });
+      expect(emulator.holdings()[String(dev.id)]?.personal).toEqual({
+        'location.custom': { latitude: '59.3', longitude: '18.0' },
+        'location.place': 'Stockholm',
+      });
+    });
   });
 });

@@ -19,6 +19,10 @@ export interface Device {
   mac_address: string | null;
   latitude: string | null;
   longitude: string | null;
+  custom_latitude: string | null;
+  custom_longitude: string | null;
+  /** What balena derives from the public address ("City, Region, Country"). */
+  location: string | null;
   note: string | null;
   is_online: boolean;
   created_at: string;
@@ -32,7 +36,67 @@ export type ResinEmulator = PartnerEmulator & {
   seedDevice(device?: SeedDevice): Device;
 };
 
+/**
+ * Every field a device read may $select (balena-sdk's v7 model, Device.Read): a field the emulator
+ * does not model answers null, as a real device that never reported it.
+ */
 const FIELDS = new Set([
+  'created_at',
+  'modified_at',
+  'id',
+  'actor',
+  'api_heartbeat_state',
+  'changed_api_heartbeat_state_on__date',
+  'uuid',
+  'local_id',
+  'device_name',
+  'note',
+  'is_of__device_type',
+  'belongs_to__application',
+  'is_online',
+  'last_connectivity_event',
+  'is_connected_to_vpn',
+  'last_vpn_event',
+  'is_locked_until__date',
+  'public_address',
+  'ip_address',
+  'mac_address',
+  'memory_usage',
+  'memory_total',
+  'storage_block_device',
+  'storage_usage',
+  'storage_total',
+  'cpu_usage',
+  'cpu_temp',
+  'is_undervolted',
+  'cpu_id',
+  'is_running__release',
+  'download_progress',
+  'status',
+  'os_version',
+  'os_variant',
+  'supervisor_version',
+  'provisioning_progress',
+  'provisioning_state',
+  'api_port',
+  'api_secret',
+  'is_managed_by__service_instance',
+  'is_pinned_on__release',
+  'should_be_running__release',
+  'update_status',
+  'last_update_status_event',
+  'is_web_accessible',
+  'is_frozen',
+  'overall_status',
+  'overall_progress',
+  'latitude',
+  'longitude',
+  'custom_latitude',
+  'custom_longitude',
+  'location',
+]);
+/** Without $select, pine answers every field; the emulator answers those it models. */
+const MODELLED = [
   'id',
   'uuid',
   'device_name',
@@ -41,10 +105,13 @@ const FIELDS = new Set([
   'mac_address',
   'latitude',
   'longitude',
+  'custom_latitude',
+  'custom_longitude',
+  'location',
   'note',
   'is_online',
   'created_at',
-]);
+];
 const PATCHABLE = new Set(['device_name', 'note', 'latitude', 'longitude']);
 
 export interface ResinEmulatorOptions {
@@ -62,37 +129,37 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
       const device = devices.get(Number(single[1]));
       if (req.method === 'GET') {
         const select = selection(req.query.get('$select'));
-        if (!select) return text(400, 'Bad Request');
+        if (!select) return failure(400, 'Bad Request');
         return { status: 200, body: { d: device ? [pick(device, select)] : [] } };
       }
       if (req.method === 'PATCH') {
         const body = json(req);
         const valid =
           body && Object.entries(body).every(([k, v]) => PATCHABLE.has(k) && (v === null || typeof v === 'string'));
-        if (!valid) return text(400, 'Bad Request');
+        if (!valid) return failure(400, 'Bad Request');
         if (device) Object.assign(device, body);
-        return text(200, 'OK');
+        return OK_WITHOUT_BODY;
       }
-      return text(405, 'Method Not Allowed');
+      return failure(405, 'Method Not Allowed');
     }
 
-    if (req.path !== '/v7/device') return text(404, 'Not Found');
+    if (req.path !== '/v7/device') return failure(404, 'Not Found');
     const raw = req.query.get('$filter');
     const ids = raw === null ? undefined : filterIds(raw);
-    if (raw !== null && !ids) return text(400, 'Bad Request');
+    if (raw !== null && !ids) return failure(400, 'Bad Request');
     if (req.method === 'GET') {
       const select = selection(req.query.get('$select'));
-      if (!select) return text(400, 'Bad Request');
+      if (!select) return failure(400, 'Bad Request');
       const matched = [...devices.values()].filter((d) => !ids || ids.includes(d.id));
       return { status: 200, body: { d: matched.map((d) => pick(d, select)) } };
     }
     if (req.method === 'DELETE') {
       // The real API would delete every device the key can see; the emulator refuses, so such a bug shows.
-      if (!ids) return text(400, 'Bad Request');
+      if (!ids) return failure(400, 'Bad Request');
       for (const id of ids) devices.delete(id);
-      return text(200, 'OK');
+      return OK_WITHOUT_BODY;
     }
-    return text(405, 'Method Not Allowed');
+    return failure(405, 'Method Not Allowed');
   }
 
   return {
@@ -100,7 +167,8 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
     limits: { perSecond: PER_SECOND },
 
     handle(req) {
-      if (req.headers.authorization !== `Bearer ${key}`) return text(401, 'Unauthorized');
+      // pinejs ends an unauthorised request with no body at all.
+      if (req.headers.authorization !== `Bearer ${key}`) return { status: 401 };
       return route(req);
     },
 
@@ -123,6 +191,9 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
           if (d[field]) personal[field] = d[field];
         }
         if (d.latitude || d.longitude) personal.location = { latitude: d.latitude, longitude: d.longitude };
+        if (d.custom_latitude || d.custom_longitude)
+          personal['location.custom'] = { latitude: d.custom_latitude, longitude: d.custom_longitude };
+        if (d.location) personal['location.place'] = d.location;
         out[String(d.id)] = { personal, meta: { uuid: d.uuid, is_online: d.is_online, created_at: d.created_at } };
       }
       return out;
@@ -143,6 +214,9 @@ export function createResinEmulator(options: ResinEmulatorOptions = {}): ResinEm
         mac_address: null,
         latitude: null,
         longitude: null,
+        custom_latitude: null,
+        custom_longitude: null,
+        location: null,
         note: null,
         is_online: true,
         created_at: new Date().toISOString(),
@@ -163,15 +237,15 @@ function filterIds(filter: string): number[] | undefined {
   return list?.[1]?.split(',').map((s) => Number(s.trim()));
 }
 
-/** Without $select, pine answers every field; an unknown field is a 400. */
+/** An unknown field in $select is a 400. */
 function selection(select: string | null): string[] | undefined {
-  if (select === null) return [...FIELDS];
+  if (select === null) return MODELLED;
   const fields = select.split(',').map((s) => s.trim());
   return fields.every((f) => FIELDS.has(f)) ? fields : undefined;
 }
 
 function pick(device: Device, fields: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(fields.map((f) => [f, device[f as keyof Device]]));
+  return Object.fromEntries(fields.map((f) => [f, device[f as keyof Device] ?? null]));
 }
 
 function json(req: EmulatorRequest): Record<string, unknown> | undefined {
@@ -185,6 +259,10 @@ function json(req: EmulatorRequest): Record<string, unknown> | undefined {
   }
 }
 
-function text(status: number, body: string): EmulatorResponse {
-  return { status, headers: { 'content-type': 'text/plain' }, body };
+/** pinejs answers a success of PATCH and DELETE with 200 and no body (respondPut). */
+const OK_WITHOUT_BODY: EmulatorResponse = { status: 200 };
+
+/** pinejs sends an error as res.json(message): the reason as a JSON string. */
+function failure(status: number, reason: string): EmulatorResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(reason) };
 }

@@ -48,12 +48,12 @@ describe('resin adapter against its emulator over loopback', () => {
     expect(await adapter().fetch!(ref, ctx)).toEqual({ found: false, fields: {} });
   });
 
-  it('gets a permanent unauthorized with a wrong key', async () => {
+  it('gets a permanent 401 with a wrong key', async () => {
     const wrong = resinPartner.createAdapter({ ...resinPartner.sandboxOptions(served.url), apiKey: 'nope' });
+    // balena (pinejs) answers 401 with no body, so there is no reason phrase to take a code from.
     await expect(wrong.erase({ pseudonym: 'p', partnerIds: ['1'] }, 'delete', ctx)).rejects.toMatchObject({
       kind: 'permanent',
       status: 401,
-      code: 'unauthorized',
     });
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest } from '../../src/emulator.ts';
+import { errorFormatProblems } from '../../test/spec/error-format.ts';
 import { createStripeEmulator } from './emulator.ts';
 
 // Stripe's wire behaviour the sandbox relies on, checked on the emulator directly.
@@ -100,5 +101,41 @@ describe('stripe emulator', () => {
     expect(r.headers?.['retry-after']).toBe('2');
     expect(bodyOf(r).error).toMatchObject({ type: 'invalid_request_error', code: 'rate_limit' });
     expect(createStripeEmulator().limits.perSecond).toBe(25);
+  });
+
+  describe("refuses what Stripe refuses (test/fixtures/partner-specs/stripe.json and Stripe's metadata limits)", () => {
+    const refused = async (form: string, param: string, path = '/v1/customers') => {
+      const emulator = createStripeEmulator();
+      const r = await emulator.handle(request('POST', path, form));
+      expect(r).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', param } } });
+      expect(errorFormatProblems('stripe', r)).toEqual([]);
+      expect(emulator.holdings()).toEqual({});
+    };
+
+    it('a string longer than its parameter allows', async () => {
+      await refused(`name=${'n'.repeat(257)}`, 'name');
+      await refused(`phone=${'1'.repeat(21)}`, 'phone');
+      await refused(`email=${'e'.repeat(513)}`, 'email');
+      await refused(`address%5Bcity%5D=${'c'.repeat(5001)}`, 'address[city]');
+      const emulator = createStripeEmulator();
+      expect((await emulator.handle(request('POST', '/v1/customers', `name=${'n'.repeat(256)}`))).status).toBe(200);
+    });
+
+    it('metadata beyond 50 keys, keys over 40 characters, values over 500', async () => {
+      const many = Array.from({ length: 51 }, (_, i) => `metadata%5Bk${i}%5D=v`).join('&');
+      await refused(many, 'metadata');
+      await refused(`metadata%5B${'k'.repeat(41)}%5D=v`, 'metadata');
+      await refused(`metadata%5Bk%5D=${'v'.repeat(501)}`, 'metadata');
+    });
+
+    it('an unknown nested parameter, named as sent; metadata= unsets every key as Stripe does', async () => {
+      await refused('address%5Bstreet%5D=x', 'address[street]');
+      const emulator = createStripeEmulator();
+      const id = bodyOf(await emulator.handle(request('POST', '/v1/customers', 'metadata%5Ba%5D=1&metadata%5Bb%5D=2')))
+        .id as string;
+      expect(bodyOf(await emulator.handle(request('POST', `/v1/customers/${id}`, 'metadata=')))).toMatchObject({
+        metadata: {},
+      });
+    });
   });
 });

@@ -19,6 +19,11 @@ interface Customer {
 
 const WRITABLE = new Set(['name', 'email', 'phone', 'description']);
 const ADDRESS_PARTS = new Set(['line1', 'line2', 'postal_code', 'city', 'state', 'country']);
+/** maxLength of each parameter in Stripe's OpenAPI (PostCustomers, PostCustomersCustomer); address parts 5000. */
+const MAX_LENGTH: Readonly<Record<string, number>> = { name: 256, email: 512, phone: 20, description: 5000 };
+const ADDRESS_MAX_LENGTH = 5000;
+/** Stripe's documented metadata limits (API reference, "Metadata"): 50 keys, keys of 40, values of 500. */
+const METADATA = { keys: 50, keyLength: 40, valueLength: 500 };
 const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export function createStripeEmulator(): PartnerEmulator {
@@ -150,12 +155,27 @@ type Params = {
   metadata: Map<string, string>;
   /** `address=` (an empty string): Stripe unsets the whole address. */
   clearAddress: boolean;
+  /** `metadata=`: Stripe unsets every metadata key. */
+  clearMetadata: boolean;
 };
 
 /** Stripe's bracket form encoding, the one level of it customers use: metadata[key]=value. */
 function parseParams(body: Buffer): { params: Params } | { error: EmulatorResponse } {
-  const params: Params = { fields: new Map(), address: new Map(), metadata: new Map(), clearAddress: false };
+  const params: Params = {
+    fields: new Map(),
+    address: new Map(),
+    metadata: new Map(),
+    clearAddress: false,
+    clearMetadata: false,
+  };
   for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+    if (name === 'metadata') {
+      // `metadata=` (an empty string) unsets every key; any other plain value is not an object.
+      if (value !== '')
+        return { error: error(400, 'invalid_request_error', 'parameter_invalid_string', 'Invalid object', 'metadata') };
+      params.clearMetadata = true;
+      continue;
+    }
     if (name === 'address') {
       // An object parameter takes only an empty string (unset) as a plain value.
       if (value !== '')
@@ -169,16 +189,43 @@ function parseParams(body: Buffer): { params: Params } | { error: EmulatorRespon
       params.address.set(nested[2], value);
     } else if (WRITABLE.has(name)) params.fields.set(name, value);
     else {
-      const param = name.replace(/\[.*$/, '');
+      // Stripe names the parameter as sent, nested part included (address[street]).
       return {
-        error: error(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${param}`, param),
+        error: error(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${name}`, name),
       };
     }
   }
-  return { params };
+  const tooLong = lengthError(params);
+  return tooLong ? { error: tooLong } : { params };
 }
 
-function apply(customer: Customer, { fields, address, metadata, clearAddress }: Params): void {
+/**
+ * Stripe refuses a string longer than its parameter allows. Its own messages quote the string;
+ * these do not, so no test's personal value ends up in an emulator's answer.
+ */
+function lengthError({ fields, address, metadata }: Params): EmulatorResponse | undefined {
+  const invalid = (param: string, max: number) =>
+    error(400, 'invalid_request_error', undefined, `Invalid string: must be at most ${max} characters`, param);
+  for (const [name, value] of fields) {
+    const max = MAX_LENGTH[name];
+    if (max !== undefined && value.length > max) return invalid(name, max);
+  }
+  for (const [part, value] of address) {
+    if (value.length > ADDRESS_MAX_LENGTH) return invalid(`address[${part}]`, ADDRESS_MAX_LENGTH);
+  }
+  const metadataError = (message: string) => error(400, 'invalid_request_error', undefined, message, 'metadata');
+  if (metadata.size > METADATA.keys) return metadataError(`Invalid metadata: at most ${METADATA.keys} keys`);
+  for (const [key, value] of metadata) {
+    if (key.length > METADATA.keyLength)
+      return metadataError(`Invalid key: must be a string under ${METADATA.keyLength} characters`);
+    if (value.length > METADATA.valueLength)
+      return metadataError(`Invalid val: must be a string under ${METADATA.valueLength} characters`);
+  }
+  return undefined;
+}
+
+function apply(customer: Customer, { fields, address, metadata, clearAddress, clearMetadata }: Params): void {
+  if (clearMetadata) customer.metadata = {};
   for (const [name, value] of fields) {
     // An empty string unsets a field in Stripe's API.
     customer[name as 'name' | 'email' | 'phone' | 'description'] = value === '' ? null : value;

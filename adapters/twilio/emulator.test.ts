@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest, EmulatorResponse } from '../../src/emulator.ts';
+import { errorFormatProblems } from '../../test/spec/error-format.ts';
 import {
   TWILIO_SANDBOX_ACCOUNT_SID as SID,
   TWILIO_SANDBOX_AUTH_TOKEN as TOKEN,
@@ -97,5 +98,22 @@ describe('twilio emulator', () => {
       headers: { 'Retry-After': '3' },
       body: { code: 20429, status: 429 },
     });
+  });
+
+  it('refuses a Url that is not an absolute http(s) URL (the spec gives format uri), as 21205', async () => {
+    const emulator = createTwilioEmulator();
+    const call = { To: '+46701111111', From: '+15005550006' };
+    const bads: Record<string, string>[] = [
+      { Url: 'alarm.xml' },
+      { Url: 'ftp://x.example.test/t' },
+      { Twiml: '<Response/>', StatusCallback: 'x' },
+    ];
+    for (const bad of bads) {
+      const res = await send(emulator, 'POST', CALLS, { ...call, ...bad });
+      expect(res).toMatchObject({ status: 400, body: { code: 21205 } });
+      expect(errorFormatProblems('twilio', res)).toEqual([]);
+    }
+    expect(emulator.holdings()).toEqual({});
+    expect((await send(emulator, 'POST', CALLS, { ...call, Url: 'https://x.example.test/t' })).status).toBe(201);
   });
 });

@@ -105,6 +105,11 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions = {}): Partn
     if (!form.get('Twiml') && !form.get('Url') && !form.get('ApplicationSid')) {
       throw new TwilioFailure(400, 21205, 'Url parameter is required.');
     }
+    // The spec gives Url (and the callback URLs) format uri: Twilio fetches them, so they must be absolute http(s).
+    for (const name of ['Url', 'FallbackUrl', 'StatusCallback']) {
+      const value = form.get(name);
+      if (value !== null && !isHttpUrl(value)) throw new TwilioFailure(400, 21205, `${name} is not a valid URL`);
+    }
     const call: Call = { sid: `CA${randomBytes(16).toString('hex')}`, to, from, createdAt: Date.now() };
     calls.set(call.sid, call);
     return { status: 201, body: view(call) };
@@ -176,4 +181,13 @@ function failure(f: TwilioFailure, headers: Record<string, string> = {}): Emulat
       status: f.status,
     },
   };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
 }

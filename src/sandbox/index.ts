@@ -4,3 +4,4 @@ export type { FaultConfig, FaultSpec, FaultKind, UnavailableShape } from './faul
 export type { PartnerInfo } from './inspect.ts';
 export type { RequestLogEntry } from './request-log.ts';
 export type { PartnerStats } from './stats.ts';
+export { observeExchanges, type ExchangeObserver } from './exchange-observers.ts';

@@ -1,4 +1,5 @@
 import type { EmulatorRequest, EmulatorResponse, PartnerEmulator } from '../emulator.ts';
+import { notifyRequest, notifyResponse } from './exchange-observers.ts';
 import { FaultInjector, unavailableResponse, type FaultKind, type FaultSpec, type UnavailableShape } from './faults.ts';
 import { Limiter } from './limiter.ts';
 import { RequestLog, type RequestLogEntry } from './request-log.ts';
@@ -51,12 +52,15 @@ export class PartnerLane {
     let fault: FaultKind | null = null;
     let latencyMs = 0;
     let handled = false;
+    let answer: EmulatorResponse | undefined;
+    notifyRequest(this.emulator.partner, request);
     try {
       const admission = this.limitsEnforced ? this.#limiter.admit(request) : undefined;
       if (admission !== undefined && !admission.ok) {
         rateLimited = true;
         const response = this.#call(() => this.emulator.rateLimited(admission.retryAfterSeconds));
         status = response.status;
+        answer = response;
         return { kind: 'respond', response };
       }
       try {
@@ -70,6 +74,7 @@ export class PartnerLane {
             unavailableResponse(this.emulator as PartnerEmulator & UnavailableShape, retryAfterSeconds),
           );
           status = response.status;
+          answer = response;
           return { kind: 'respond', response };
         }
         if (fault !== null && !afterHandling) return await this.#lose(fault, exchange);
@@ -77,6 +82,7 @@ export class PartnerLane {
         handled = true;
         if (fault !== null) return await this.#lose(fault, exchange);
         status = response.status;
+        answer = response;
         return { kind: 'respond', response };
       } finally {
         admission?.release();
@@ -95,6 +101,7 @@ export class PartnerLane {
         clientAborted: exchange.signal.aborted,
       });
       this.#stats.ended(entry, handled ? arrivedAt : undefined);
+      notifyResponse(this.emulator.partner, request, exchange.signal.aborted ? undefined : answer);
     }
   };
 

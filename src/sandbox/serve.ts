@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EmulatorRequest, EmulatorResponse, PartnerEmulator } from '../emulator.ts';
+import { notifyRequest, notifyResponse } from './exchange-observers.ts';
 
 export interface ServedEmulator {
   readonly partner: string;
@@ -37,12 +38,19 @@ export async function serveEmulator(
   port = 0,
   options: ServeOptions = {},
 ): Promise<ServedEmulator> {
+  // A lane (options.handle) reports to the exchange observers itself; a bare emulator is reported here.
   const decide =
     options.handle ??
-    (async (request: EmulatorRequest): Promise<Disposition> => ({
-      kind: 'respond',
-      response: await emulator.handle(request),
-    }));
+    (async (request: EmulatorRequest): Promise<Disposition> => {
+      notifyRequest(emulator.partner, request);
+      let response: EmulatorResponse | undefined;
+      try {
+        response = await emulator.handle(request);
+        return { kind: 'respond', response };
+      } finally {
+        notifyResponse(emulator.partner, request, response);
+      }
+    });
 
   const server: Server = createServer((req, res) => {
     const abort = new AbortController();
