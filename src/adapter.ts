@@ -3,6 +3,7 @@
  * (and nothing else from src/). An adapter receives only the minimised payload for its partner, the
  * partner's own ids for the subject and a per-partner pseudonym; it never sees the master record.
  */
+import { isIP } from 'node:net';
 import type { Address } from './record.ts';
 
 /**
@@ -89,7 +90,16 @@ export interface ActionResult {
 /** What the partner holds for the subject, for access reports. Personal data: never logged. */
 export interface HeldData {
   readonly found: boolean;
-  /** Field name -> value, as the partner returned it (mapped to our names where possible). */
+  /**
+   * Flat: dotted path -> a value (a string, number or boolean) or a list of them, never a nested
+   * object. A value that is one of ours goes under the policy's field path ('name.given',
+   * 'address.street', 'email', 'phone'; 'name' where the partner keeps the whole name in one field);
+   * anything else under the partner's own field name ('nickname', 'ip_address', 'location.city').
+   * Where the subject has several records at the partner that are duplicates (two Stripe customers),
+   * a field's differing values come as a list; where the records are distinct things (balena devices,
+   * Twilio calls) each is under its partner id: 'device.1234.ip_address', 'call.CA….status'.
+   * (Typed `unknown` so that test doubles may still hand back a payload as it is.)
+   */
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
@@ -142,9 +152,45 @@ export interface PartnerAdapter {
 export type PartnerErrorKind = 'retryable' | 'permanent' | 'unknown';
 
 /**
+ * The gateway's own error codes, one spelling each: every PartnerError an adapter makes itself
+ * carries one of these. A code the partner sent (Stripe's `resource_missing`, Twilio's `20404`) is
+ * kept as the partner's own, after safeErrorCode.
+ */
+export const GATEWAY_ERROR_CODES = {
+  // No usable answer.
+  timeout: 'no complete answer within the deadline',
+  connection_error: 'the connection failed or was closed before a complete answer',
+  aborted: "the caller's signal aborted the call",
+  redirect_refused: 'the partner answered with a redirect, which is never followed',
+  answer_too_large: 'the answer was larger than the cap for this partner',
+  unexpected_answer:
+    "an answer without the fields the adapter needs, or a failure status without the partner's error shape",
+  unexpected_error: 'the SDK failed in a way the adapter cannot read',
+  sdk_unavailable: "the partner's SDK could not be loaded (is the package installed?)",
+  // The call may have been acted on (kind 'unknown').
+  outcome_unknown: 'the request may have been acted on; a blind retry could repeat it',
+  // Refused before anything was sent.
+  invalid_partner_id: "a partner id does not have the partner's own format",
+  invalid_params: 'action parameters missing or malformed',
+  missing_email: 'the payload has no email and the partner keys by it',
+  missing_phone: 'the payload has no phone number for a call',
+  unsupported_action: 'the partner has no such action',
+  unsupported_erase_mode: "the partner cannot erase in this mode (e.g. 'archive')",
+  no_user_id: 'the partner needs an id from the host record and there is none',
+  // The partner answered, and the adapter could not settle it.
+  conflict: 'the partner reports a conflict the adapter could not resolve',
+  user_exists: 'the subject exists at the partner in a way the adapter may not take over',
+  missing_from_answer: 'a batch answer does not mention one of its items',
+} as const;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
+
+/**
  * Every adapter failure is one of these. The message names the partner, the operation, the HTTP
- * status and the partner's error code; it never contains a personal value (no email, no name, no
- * request or response body).
+ * status and the error code; it never contains a personal value (no email, no name, no request or
+ * response body). The code passes safeErrorCode here, whoever made it, and a retry-after hint is
+ * sanitised the way parseRetryAfter does, so no partner answer can put free text or an absurd pause
+ * into a message, a log row or a metric label.
  */
 export class PartnerError extends Error {
   override readonly name = 'PartnerError';
@@ -160,25 +206,30 @@ export class PartnerError extends Error {
     partner: string;
     operation: string;
     kind: PartnerErrorKind;
-    status?: number;
-    code?: string;
-    retryAfterMs?: number;
-    detail?: string;
+    status?: number | undefined;
+    /** A GatewayErrorCode, or the partner's own code. */
+    code?: GatewayErrorCode | (string & {}) | undefined;
+    retryAfterMs?: number | undefined;
+    /** Fixed text from the adapter (never from an answer): what the code alone does not say. */
+    detail?: GatewayErrorCode | (string & {}) | undefined;
   }) {
+    const status = Number.isInteger(init.status) ? init.status : undefined;
+    const code = safeErrorCode(init.code);
+    const retryAfterMs = sanitiseRetryAfterMs(init.retryAfterMs);
     const parts = [
       `${init.partner} ${init.operation} failed (${init.kind})`,
-      init.status !== undefined ? `HTTP ${init.status}` : undefined,
-      init.code ? `code ${init.code}` : undefined,
-      init.retryAfterMs !== undefined ? `retry after ${Math.ceil(init.retryAfterMs / 1000)} s` : undefined,
+      status !== undefined ? `HTTP ${status}` : undefined,
+      code ? `code ${code}` : undefined,
+      retryAfterMs !== undefined ? `retry after ${Math.ceil(retryAfterMs / 1000)} s` : undefined,
       init.detail,
     ].filter(Boolean);
     super(parts.join(', '));
     this.partner = init.partner;
     this.operation = init.operation;
     this.kind = init.kind;
-    this.status = init.status;
-    this.code = init.code;
-    this.retryAfterMs = init.retryAfterMs;
+    this.status = status;
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 
   get retryable(): boolean {
@@ -197,14 +248,40 @@ export function classifyHttpStatus(status: number | undefined): PartnerErrorKind
 }
 
 /**
- * Parses a Retry-After header (seconds or an HTTP date) into milliseconds from `now`.
+ * The longest pause a partner's hint can ask for. A longer one is capped here: a pause is one
+ * partner's calls standing still, and a job that waits days is better retried and looked at.
+ */
+export const MAX_RETRY_AFTER_MS = 60 * 60_000;
+
+/** Milliseconds from a partner's hint: NaN, infinite or negative is no hint; more than an hour is an hour. */
+export function sanitiseRetryAfterMs(ms: number | undefined): number | undefined {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
+  return Math.min(Math.round(ms), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Parses a Retry-After header (whole or decimal seconds, or an HTTP date) into milliseconds from
+ * `now`, at most MAX_RETRY_AFTER_MS. Anything else (negative, exponents, junk, a date that does not
+ * parse) is no hint at all; a date in the past means now.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (!value) return undefined;
+  if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (trimmed === '' || trimmed.length > 64) return undefined;
+  if (/^\d{1,12}(\.\d{1,6})?$/.test(trimmed)) return sanitiseRetryAfterMs(Number(trimmed) * 1000);
+  // An HTTP date names a weekday and a month; a bare number that failed the test above never is one.
+  if (!/^[A-Za-z]{3},? /.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : sanitiseRetryAfterMs(Math.max(0, at - now));
+}
+
+/**
+ * A rate-limit reset header given as a Unix time in seconds (Intercom's and Auth0's
+ * X-RateLimit-Reset), as milliseconds from `now`, sanitised like parseRetryAfter.
+ */
+export function parseResetTime(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,12}$/.test(value.trim())) return undefined;
+  return sanitiseRetryAfterMs(Math.max(0, Number(value.trim()) * 1000 - now));
 }
 
 /** A partner's code goes into messages and logs: accept only what looks like a code, never free text. */
@@ -212,7 +289,12 @@ export function safeErrorCode(code: unknown): string | undefined {
   return typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
 }
 
-/** Only loopback may be spoken to over plain http; everything else must be https. */
+/**
+ * Only loopback may be spoken to over plain http; everything else must be https. Loopback means an
+ * IP literal in 127.0.0.0/8 or ::1 (parsed as an address, so 127.0.0.1.nip.io is a host name, not
+ * loopback) or the name `localhost`, which resolvers keep on loopback (RFC 6761). Credentials in
+ * the URL are refused: they would reach error messages and logs with it.
+ */
 export function assertSafeBaseUrl(partner: string, url: string): URL {
   let parsed: URL;
   try {
@@ -220,10 +302,32 @@ export function assertSafeBaseUrl(partner: string, url: string): URL {
   } catch {
     throw new Error(`${partner}: base URL is not a valid URL`);
   }
-  const loopback =
-    ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(parsed.hostname) || parsed.hostname.startsWith('127.');
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new Error(`${partner}: base URL must use https (plain http is allowed only for loopback addresses)`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new Error(`${partner}: base URL must not carry credentials (give them as the partner's options)`);
+  }
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
     throw new Error(`${partner}: base URL must use https (plain http is allowed only for loopback addresses)`);
   }
   return parsed;
+}
+
+/** `hostname` as URL gives it: IPv6 literals in brackets. */
+export function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost') return true;
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  switch (isIP(host)) {
+    case 4:
+      return host.split('.')[0] === '127';
+    case 6: {
+      if (host === '::1') return true;
+      // An IPv4-mapped address (::ffff:127.0.0.1, which URL writes as ::ffff:7f00:1).
+      const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/i.exec(host);
+      return mapped !== null && parseInt(mapped[1]!, 16) >> 8 === 127;
+    }
+    default:
+      return false;
+  }
 }

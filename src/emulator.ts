@@ -56,11 +56,25 @@ export interface Holding {
   readonly meta: Readonly<Record<string, unknown>>;
 }
 
+/** An environment variable a partner module reads. */
+export interface EnvVariable {
+  readonly name: string;
+  readonly required: boolean;
+  /** What it is, in a few words (README's list and help texts say the same). */
+  readonly description: string;
+}
+
 /** One partner folder's exports, so the composition root and the sandbox can wire every partner alike. */
 export interface PartnerModule<Options = unknown> {
   readonly partner: string;
-  /** Reads credentials and base URL from environment variables; the error names what is missing. */
+  /**
+   * Reads credentials and base URL from the variables in `environment`, and no others. A missing or
+   * invalid variable throws an Error that names every such variable, never a value:
+   * "stripe: environment variable STRIPE_API_KEY is missing".
+   */
   optionsFromEnv(env: Readonly<Record<string, string | undefined>>): Options;
+  /** Every variable optionsFromEnv reads. */
+  readonly environment: readonly EnvVariable[];
   /** Options that point the adapter at a sandbox emulator served at baseUrl, with dummy credentials. */
   sandboxOptions(baseUrl: string): Options;
   createAdapter(options: Options): PartnerAdapter;

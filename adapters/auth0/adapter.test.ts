@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
 import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createAuth0Adapter, type Auth0Options } from './adapter.ts';
-import { auth0Partner } from './index.ts';
 
 const DOMAIN = 'tenant-7f3a.eu.auth0.com';
 const API = `https://${DOMAIN}`;
@@ -218,7 +217,7 @@ describe('upsert without a user id', () => {
     const err = await failure(() =>
       adapter({ createUsers: true }).upsert!({ payload: { name: full.name! }, ref: unknown }, ctx),
     );
-    expect(err).toMatchObject({ kind: 'permanent', code: 'no_email' });
+    expect(err).toMatchObject({ kind: 'permanent', code: 'missing_email' });
   });
 
   it('on 409 finds the user of its connection by (lower-cased) email and updates it', async () => {
@@ -350,10 +349,9 @@ describe('failures', () => {
         .patch(USER_PATH)
         .reply(500, auth0Error(500, 'Internal Server Error', `for ${EMAIL}`)),
     ];
-    const retry = api().patch(USER_PATH).reply(200, user());
+    // A retry would match no mock, which the strict interceptor fails the test for.
     expect(await failure(() => update())).toMatchObject({ kind: 'retryable', status: 500 });
     for (const scope of scopes) expect(scope.isDone()).toBe(true);
-    expect(retry.isDone()).toBe(false);
   });
 
   it('400 is permanent with the errorCode, and the message never echoes the value', async () => {
@@ -438,48 +436,5 @@ describe('clients', () => {
   it('refuses plain http except on loopback', () => {
     expect(() => adapter({ baseUrl: 'http://auth0.proxy.example' })).toThrow(/https/);
     expect(() => adapter({ baseUrl: 'http://127.0.0.1:4010' })).not.toThrow();
-  });
-});
-
-describe('auth0Partner', () => {
-  const env = { AUTH0_DOMAIN: DOMAIN, AUTH0_CLIENT_ID: 'client-A', AUTH0_CLIENT_SECRET: 'secret-A' };
-
-  it('names every missing variable and never a value', () => {
-    const err = (() => {
-      try {
-        auth0Partner.optionsFromEnv({ AUTH0_CLIENT_SECRET: 'secret-A', AUTH0_CREATE_USERS: 'true' });
-      } catch (e) {
-        return e as Error;
-      }
-    })();
-    expect(err?.message).toMatch(/AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CONNECTION/);
-    expect(err?.message).not.toContain('secret-A');
-    expect(() => auth0Partner.optionsFromEnv({ ...env, AUTH0_CREATE_USERS: 'yes please' })).toThrow(
-      /AUTH0_CREATE_USERS/,
-    );
-  });
-
-  it('reads the options', () => {
-    expect(auth0Partner.optionsFromEnv(env)).toEqual({
-      domain: DOMAIN,
-      clientId: 'client-A',
-      clientSecret: 'secret-A',
-      createUsers: false,
-    });
-    expect(
-      auth0Partner.optionsFromEnv({
-        ...env,
-        AUTH0_CONNECTION: 'db',
-        AUTH0_CREATE_USERS: 'true',
-        PARTNER_GATEWAY_AUTH0_BASE_URL: 'http://127.0.0.1:4010',
-      }),
-    ).toEqual({
-      domain: DOMAIN,
-      clientId: 'client-A',
-      clientSecret: 'secret-A',
-      connection: 'db',
-      createUsers: true,
-      baseUrl: 'http://127.0.0.1:4010',
-    });
   });
 });

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { ManagementClient, ManagementError, ManagementTimeoutError } from 'auth0';
+import type { ManagementError, ManagementTimeoutError } from 'auth0';
 import { z } from 'zod';
 import {
   PartnerError,
   assertSafeBaseUrl,
   classifyHttpStatus,
+  parseResetTime,
   parseRetryAfter,
   safeErrorCode,
   type CallContext,
@@ -16,6 +17,9 @@ import {
   type UpsertInput,
   type UpsertResult,
 } from '../../src/adapter.ts';
+import { gatewayErrors, type GatewayErrors } from '../shared/errors.ts';
+import { lazySdk } from '../shared/lazy-sdk.ts';
+import { requestsPerSecond } from '../shared/limits.ts';
 import { mergeHeldFields } from '../shared/results.ts';
 
 export interface Auth0Options {
@@ -36,23 +40,29 @@ export interface Auth0Options {
 }
 
 const PARTNER = 'auth0';
+const fail: GatewayErrors = gatewayErrors(PARTNER);
 
 export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
   if (options.createUsers && !options.connection) throw new Error(`${PARTNER}: createUsers needs a connection`);
+  const redirected = options.baseUrl !== undefined ? { fetch: redirectedFetch(options.baseUrl) } : {};
   // One client per adapter: its token cache belongs to these credentials only.
-  const client = new ManagementClient({
-    domain: options.domain,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    // The job queue owns retries; the SDK would otherwise repeat 408/429/5xx twice, a POST included.
-    maxRetries: 0,
-    ...(options.timeoutMs !== undefined ? { timeoutInSeconds: options.timeoutMs / 1000 } : {}),
-    ...(options.baseUrl !== undefined ? { fetch: redirectedFetch(options.baseUrl) } : {}),
+  const sdk = lazySdk(PARTNER, async () => {
+    const { ManagementClient, ManagementError, ManagementTimeoutError } = await import('auth0');
+    errorClasses = { ManagementError, ManagementTimeoutError };
+    return new ManagementClient({
+      domain: options.domain,
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      // The job queue owns retries; the SDK would otherwise repeat 408/429/5xx twice, a POST included.
+      maxRetries: 0,
+      ...(options.timeoutMs !== undefined ? { timeoutInSeconds: options.timeoutMs / 1000 } : {}),
+      ...redirected,
+    });
   });
   const requestOptions = (ctx: CallContext) => ({ ...(ctx.signal ? { abortSignal: ctx.signal } : {}) });
 
   async function update(id: string, fields: UserUpdate, ctx: CallContext): Promise<void> {
-    await call('upsert', ctx, () => client.users.update(id, fields, requestOptions(ctx)));
+    await call('upsert', ctx, async () => (await sdk('upsert')).users.update(id, fields, requestOptions(ctx)));
   }
 
   async function create(
@@ -61,24 +71,25 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     ctx: CallContext,
   ): Promise<UpsertResult> {
     const fields = userFields(payload);
-    if (fields.email === undefined) throw permanent('upsert', 'no_email');
+    if (fields.email === undefined) throw fail('upsert', 'permanent', 'missing_email');
     const connection = options.connection as string;
     try {
-      const user = await client.users.create(
-        { connection, password: randomPassword(), ...fields },
-        requestOptions(ctx),
-      );
-      if (!user.user_id) throw permanent('upsert', 'no_user_id_in_answer');
+      const user = await (
+        await sdk('upsert')
+      ).users.create({ connection, password: randomPassword(), ...fields }, requestOptions(ctx));
+      if (!user.user_id) throw fail('upsert', 'permanent', 'unexpected_answer');
       return { partnerId: user.user_id, created: true };
     } catch (err) {
-      if (!(err instanceof ManagementError && err.statusCode === 409)) throw toPartnerError('upsert', err, ctx);
+      if (!(isManagementError(err) && err.statusCode === 409)) throw toPartnerError('upsert', err, ctx);
     }
     // The user exists: an earlier attempt created it and its answer was lost (timeout, crash), or
     // the person signed up already. Either way the account is theirs: update it.
     const email = fields.email.toLowerCase(); // Auth0 stores addresses lower-cased and matches exactly
-    const users = await call('upsert', ctx, () => client.users.listUsersByEmail({ email }, requestOptions(ctx)));
+    const users = await call('upsert', ctx, async () =>
+      (await sdk('upsert')).users.listUsersByEmail({ email }, requestOptions(ctx)),
+    );
     const existing = users.find((u) => u.identities?.some((i) => i.connection === connection));
-    if (!existing?.user_id) throw permanent('upsert', 'user_exists', 409);
+    if (!existing?.user_id) throw fail('upsert', 'permanent', 'user_exists', { status: 409 });
     // An update, not a create: it clears what the master record no longer has.
     await update(existing.user_id, { ...fields, ...clearedFields(payload, cleared) }, ctx);
     return { partnerId: existing.user_id, created: false };
@@ -86,7 +97,7 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
 
   return {
     partner: PARTNER,
-    limits: { perSecond: options.requestsPerSecond ?? 2 },
+    limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, 2) },
     retainedAfterErasure: [
       "Auth0's tenant logs (sign-ins and API calls, which can carry the email address and IP address) stay until the plan's log retention period ends.",
     ],
@@ -94,7 +105,7 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     async upsert({ payload, ref, cleared }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
       const userId = ref.partnerIds[0];
       if (userId === undefined) {
-        if (!options.createUsers) throw permanent('upsert', 'no_user_id');
+        if (!options.createUsers) throw fail('upsert', 'permanent', 'no_user_id');
         return create(payload, cleared, ctx);
       }
       const fields = { ...userFields(payload), ...clearedFields(payload, cleared) };
@@ -106,7 +117,9 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     async erase(ref: SubjectRef, _mode, ctx: CallContext): Promise<EraseResult> {
       // Auth0 has no archive: both modes delete. Auth0 answers 204 for an unknown id; a 404 is gone too.
       for (const id of ref.partnerIds) {
-        await call('erase', ctx, () => client.users.delete(id, requestOptions(ctx)), { notFound: () => undefined });
+        await call('erase', ctx, async () => (await sdk('erase')).users.delete(id, requestOptions(ctx)), {
+          notFound: () => undefined,
+        });
       }
       return { removed: [...ref.partnerIds] };
     },
@@ -114,7 +127,7 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     async fetch(ref: SubjectRef, ctx: CallContext): Promise<HeldData> {
       const held: Record<string, unknown>[] = [];
       for (const id of ref.partnerIds) {
-        const user = await call('fetch', ctx, () => client.users.get(id, {}, requestOptions(ctx)), {
+        const user = await call('fetch', ctx, async () => (await sdk('fetch')).users.get(id, {}, requestOptions(ctx)), {
           notFound: () => undefined,
         });
         if (user === undefined) continue;
@@ -194,34 +207,41 @@ async function call<T, F = never>(
   try {
     return await request();
   } catch (err) {
-    if (handlers.notFound && err instanceof ManagementError && err.statusCode === 404) return handlers.notFound();
+    if (handlers.notFound && isManagementError(err) && err.statusCode === 404) return handlers.notFound();
     throw toPartnerError(operation, err, ctx);
   }
 }
 
-function permanent(operation: string, code: string, status?: number): PartnerError {
-  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code, ...(status ? { status } : {}) });
+/** Built from status, code and headers only: Auth0's messages can name the user or echo the body. */
+/** The SDK's error classes, known once it is loaded (no SDK error can come before). */
+let errorClasses:
+  { ManagementError: typeof ManagementError; ManagementTimeoutError: typeof ManagementTimeoutError } | undefined;
+
+function isManagementError(err: unknown): err is ManagementError {
+  return errorClasses !== undefined && err instanceof errorClasses.ManagementError;
 }
 
-/** Built from status, code and headers only: Auth0's messages can name the user or echo the body. */
-export function toPartnerError(operation: string, err: unknown, ctx?: CallContext): PartnerError {
+function toPartnerError(operation: string, err: unknown, ctx?: CallContext): PartnerError {
   if (err instanceof PartnerError) return err;
   // v7 aborts its own timeout with the bare reason 'timeout', which fetch rethrows as is, so the SDK
   // reports a plain ManagementError with that string as cause, not its ManagementTimeoutError.
-  if (err instanceof ManagementTimeoutError || (err instanceof ManagementError && err.cause === 'timeout')) {
-    return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'timeout' });
+  if (
+    (errorClasses !== undefined && err instanceof errorClasses.ManagementTimeoutError) ||
+    (isManagementError(err) && err.cause === 'timeout')
+  ) {
+    return fail(operation, 'retryable', 'timeout');
   }
-  if (!(err instanceof ManagementError) || err.statusCode === undefined) {
+  if (!isManagementError(err) || err.statusCode === undefined) {
     // No answer at all: a connection error, an abort, or the token call's own network failure.
-    const code = ctx?.signal?.aborted ? 'aborted' : 'connection_error';
-    return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code });
+    return fail(operation, 'retryable', ctx?.signal?.aborted ? 'aborted' : 'connection_error');
   }
   const status = err.statusCode;
   const body = errorBodySchema.safeParse(err.body);
   const code = safeErrorCode(body.success ? (body.data.errorCode ?? body.data.error) : undefined);
   // The token call throws without the response, so its 429 carries no headers.
   const headers = err.rawResponse?.headers;
-  const retryAfterMs = parseRetryAfter(headers?.get('retry-after')) ?? resetIn(headers?.get('x-ratelimit-reset'));
+  const retryAfterMs =
+    parseRetryAfter(headers?.get('retry-after')) ?? parseResetTime(headers?.get('x-ratelimit-reset'));
   return new PartnerError({
     partner: PARTNER,
     operation,
@@ -230,12 +250,6 @@ export function toPartnerError(operation: string, err: unknown, ctx?: CallContex
     ...(code !== undefined ? { code } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   });
-}
-
-/** x-ratelimit-reset is a Unix time in seconds. */
-function resetIn(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value || !/^\d+$/.test(value.trim())) return undefined;
-  return Math.max(0, Number(value) * 1000 - now);
 }
 
 // The Management API's {statusCode, error, message, errorCode}; the token endpoint's OAuth {error}.

@@ -1,23 +1,21 @@
-import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
-import {
-  PartnerError,
-  classifyHttpStatus,
-  parseRetryAfter,
-  safeErrorCode,
-  type PartnerAdapter,
-  type PartnerPayload,
-} from '../../src/adapter.ts';
-import { createRestClient } from '../shared/rest-client.ts';
+import type { PartnerAdapter, PartnerPayload } from '../../src/adapter.ts';
+import { gatewayErrors } from '../shared/errors.ts';
+import { flatFields } from '../shared/results.ts';
+import { requestsPerSecond } from '../shared/limits.ts';
+import { createRestClient, isSuccess } from '../shared/rest-client.ts';
 
 export interface ElogistikOptions {
   readonly token: string;
   /** Required: E-logistik has no public default endpoint. */
   readonly baseUrl: string;
   readonly timeoutMs?: number;
+  /** Requests per second to keep to. Default 50, the contract's limit. */
+  readonly requestsPerSecond?: number;
 }
 
 const PARTNER = 'elogistik';
+const fail = gatewayErrors(PARTNER);
 
 const customerSchema = z.object({
   name: z.string().nullish(),
@@ -35,59 +33,43 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
     baseUrl: options.baseUrl,
     headers: { Authorization: `Bearer ${options.token}` },
     timeoutMs: options.timeoutMs,
+    errorCode: (answer) => errorSchema.safeParse(answer.data).data?.code,
   });
 
   const customerPath = (ref: string) => `/v1/customers/${encodeURIComponent(ref)}`;
 
   return {
     partner: PARTNER,
-    limits: { perSecond: 50 },
+    limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, 50) },
     retainedAfterErasure: [
       "Deleting the customer does not reach shipments already booked: their recipient name and address are outside this API and kept under E-logistik's own retention for transport and bookkeeping records.",
     ],
 
     async upsert({ payload, ref }, ctx) {
-      const res = await http.request(
+      const res = await http.expectOk(
         'upsert',
         { method: 'PUT', url: customerPath(ref.pseudonym), data: customerBody(payload) },
         ctx,
       );
-      expectOk('upsert', res);
       return { partnerId: ref.pseudonym, created: res.status === 201 };
     },
 
     async erase(ref, mode, ctx) {
       // The contract has no soft delete; deleting when asked to archive would do more than asked.
-      if (mode !== 'delete')
-        throw new PartnerError({
-          partner: PARTNER,
-          operation: 'erase',
-          kind: 'permanent',
-          code: 'unsupported_erase_mode',
-        });
-      const res = await http.request('erase', { method: 'DELETE', url: customerPath(ref.pseudonym) }, ctx);
-      if (res.status !== 404) expectOk('erase', res);
+      if (mode !== 'delete') throw fail('erase', 'permanent', 'unsupported_erase_mode');
+      const res = await http.send('erase', { method: 'DELETE', url: customerPath(ref.pseudonym) }, ctx);
+      if (res.status !== 404 && !isSuccess(res)) throw http.error('erase', res);
       return { removed: [ref.pseudonym] };
     },
 
     async fetch(ref, ctx) {
-      const res = await http.request('fetch', { method: 'GET', url: customerPath(ref.pseudonym) }, ctx);
+      const res = await http.send('fetch', { method: 'GET', url: customerPath(ref.pseudonym) }, ctx);
       if (res.status === 404) return { found: false, fields: {} };
-      expectOk('fetch', res);
+      if (!isSuccess(res)) throw http.error('fetch', res);
       const parsed = customerSchema.safeParse(res.data);
-      if (!parsed.success)
-        throw new PartnerError({
-          partner: PARTNER,
-          operation: 'fetch',
-          kind: 'permanent',
-          status: res.status,
-          code: 'unexpected_response',
-        });
-      const { address, ...rest } = parsed.data;
-      const fields: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(rest)) if (value) fields[key] = value;
-      if (address) for (const [key, value] of Object.entries(address)) fields[`address.${key}`] = value;
-      return { found: true, fields };
+      if (!parsed.success) throw fail('fetch', 'permanent', 'unexpected_answer', { status: res.status });
+      // E-logistik keeps the whole name in one field: it is reported as 'name'.
+      return { found: true, fields: flatFields(parsed.data) };
     },
   };
 }
@@ -103,19 +85,4 @@ function customerBody(payload: PartnerPayload): Record<string, unknown> {
   if (payload.phone !== undefined) body.phone = payload.phone;
   if (payload.email !== undefined) body.email = payload.email;
   return body;
-}
-
-function expectOk(operation: string, res: AxiosResponse): void {
-  if (res.status >= 200 && res.status < 300) return;
-  const kind = classifyHttpStatus(res.status);
-  const body = errorSchema.safeParse(res.data);
-  const header: unknown = res.headers['retry-after'];
-  throw new PartnerError({
-    partner: PARTNER,
-    operation,
-    kind,
-    status: res.status,
-    code: body.success ? safeErrorCode(body.data.code) : undefined,
-    retryAfterMs: kind === 'retryable' && typeof header === 'string' ? parseRetryAfter(header) : undefined,
-  });
 }

@@ -1,4 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
+import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
 import { createElogistikAdapter, type ElogistikOptions } from './adapter.ts';
 import { ELOGISTIK_SANDBOX_TOKEN, createElogistikEmulator } from './emulator.ts';
 
@@ -7,13 +8,18 @@ export type { ElogistikOptions } from './adapter.ts';
 export { createElogistikEmulator, ELOGISTIK_SANDBOX_TOKEN } from './emulator.ts';
 export type { ElogistikEmulatorOptions } from './emulator.ts';
 
+const env = optionsFromEnvSchema(
+  'elogistik',
+  {
+    ELOGISTIK_TOKEN: envVariable.text('bearer token of the API'),
+    ELOGISTIK_BASE_URL: envVariable.baseUrl('elogistik', 'API origin (E-logistik has no public default)'),
+  },
+  (v): ElogistikOptions => ({ token: v.ELOGISTIK_TOKEN, baseUrl: v.ELOGISTIK_BASE_URL }),
+);
+
 export const elogistikPartner: PartnerModule<ElogistikOptions> = {
   partner: 'elogistik',
-  optionsFromEnv(env) {
-    const missing = ['ELOGISTIK_TOKEN', 'ELOGISTIK_BASE_URL'].filter((name) => !env[name]);
-    if (missing.length > 0) throw new Error(`elogistik: missing environment variable(s) ${missing.join(', ')}`);
-    return { token: env.ELOGISTIK_TOKEN!, baseUrl: env.ELOGISTIK_BASE_URL! };
-  },
+  ...env,
   sandboxOptions: (baseUrl) => ({ token: ELOGISTIK_SANDBOX_TOKEN, baseUrl }),
   createAdapter: createElogistikAdapter,
   createEmulator: () => createElogistikEmulator(),

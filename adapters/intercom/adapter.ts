@@ -1,17 +1,17 @@
-import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
 import {
-  PartnerError,
-  classifyHttpStatus,
+  parseResetTime,
   parseRetryAfter,
-  safeErrorCode,
   type CallContext,
   type HeldData,
   type PartnerAdapter,
   type PartnerPayload,
   type UpsertInput,
 } from '../../src/adapter.ts';
-import { createRestClient } from '../shared/rest-client.ts';
+import { gatewayErrors } from '../shared/errors.ts';
+import { requestsPerSecond } from '../shared/limits.ts';
+import { flatFields } from '../shared/results.ts';
+import { createRestClient, isSuccess, type RestAnswer, type RestClient } from '../shared/rest-client.ts';
 
 export const INTERCOM_BASE_URL = 'https://api.intercom.io';
 export const INTERCOM_EU_BASE_URL = 'https://api.eu.intercom.io';
@@ -23,9 +23,12 @@ export interface IntercomOptions {
   /** Default https://api.intercom.io; the EU and AU workspaces live at INTERCOM_EU_BASE_URL / _AU_. */
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** Requests per second to keep to. Default 166, Intercom's 10,000 a minute per app. */
+  readonly requestsPerSecond?: number;
 }
 
 const PARTNER = 'intercom';
+const fail = gatewayErrors(PARTNER);
 
 const contactSchema = z.object({ id: z.string().min(1) });
 // 2.13+ answers the contact itself; older versions wrapped matches in a list.
@@ -48,12 +51,15 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     baseUrl: options.baseUrl ?? INTERCOM_BASE_URL,
     headers: { Authorization: `Bearer ${options.accessToken}`, 'Intercom-Version': INTERCOM_API_VERSION },
     timeoutMs: options.timeoutMs,
+    errorCode: (answer) => errorListSchema.safeParse(answer.data).data?.errors[0]?.code,
+    retryAfterMs,
   });
+  const parse = answerParser(http);
 
   const contactPath = (id: string) => `/contacts/${encodeURIComponent(id)}`;
 
   async function findId(operation: string, pseudonym: string, ctx: CallContext): Promise<string | undefined> {
-    const res = await http.request(
+    const res = await http.send(
       operation,
       { method: 'GET', url: `/contacts/find_by_external_id/${encodeURIComponent(pseudonym)}` },
       ctx,
@@ -65,7 +71,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
 
   /** False when the contact is gone at Intercom (someone deleted it there). */
   async function update(id: string, fields: Record<string, string | null>, ctx: CallContext): Promise<boolean> {
-    const res = await http.request('upsert', { method: 'PUT', url: contactPath(id), data: fields }, ctx);
+    const res = await http.send('upsert', { method: 'PUT', url: contactPath(id), data: fields }, ctx);
     if (res.status === 404) return false;
     parse('upsert', res, contactSchema);
     return true;
@@ -75,7 +81,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     partner: PARTNER,
     // 10,000 calls a minute per app, counted in 10-second windows: a steady rate never trips a window,
     // and arrival jitter cannot either (no headroom needed below the limit).
-    limits: { perSecond: Math.floor(10_000 / 60), headroom: 0 },
+    limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, Math.floor(10_000 / 60)), headroom: 0 },
     retainedAfterErasure: [
       'A deleted contact can be restored by Intercom for 7 days, then it is permanently destroyed.',
       "Conversations with the subject are kept according to the workspace's conversation retention settings, not by deleting the contact.",
@@ -89,7 +95,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       const known = ref.partnerIds[0];
       if (known !== undefined && (await update(known, updateFields, ctx))) return { partnerId: known, created: false };
 
-      const res = await http.request(
+      const res = await http.send(
         'upsert',
         { method: 'POST', url: '/contacts', data: { role: 'user', ...fields } },
         ctx,
@@ -98,13 +104,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
         // Intercom's index lagged a concurrent create: the contact exists, so update it instead.
         const id = await findId('upsert', ref.pseudonym, ctx);
         if (id === undefined || !(await update(id, updateFields, ctx))) {
-          throw new PartnerError({
-            partner: PARTNER,
-            operation: 'upsert',
-            kind: 'retryable',
-            status: 409,
-            code: 'conflict',
-          });
+          throw fail('upsert', 'retryable', 'conflict', { status: 409 });
         }
         return { partnerId: id, created: false };
       }
@@ -119,9 +119,9 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       for (const id of ids) {
         const res =
           mode === 'archive'
-            ? await http.request('erase', { method: 'POST', url: `${contactPath(id)}/archive` }, ctx)
-            : await http.request('erase', { method: 'DELETE', url: contactPath(id) }, ctx);
-        if (res.status !== 404) expectOk('erase', res);
+            ? await http.send('erase', { method: 'POST', url: `${contactPath(id)}/archive` }, ctx)
+            : await http.send('erase', { method: 'DELETE', url: contactPath(id) }, ctx);
+        if (res.status !== 404 && !isSuccess(res)) throw http.error('erase', res);
       }
       return { removed: ids };
     },
@@ -129,7 +129,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     async fetch(ref, ctx) {
       const id = ref.partnerIds[0] ?? (await findId('fetch', ref.pseudonym, ctx));
       if (id === undefined) return notFound;
-      const res = await http.request('fetch', { method: 'GET', url: contactPath(id) }, ctx);
+      const res = await http.send('fetch', { method: 'GET', url: contactPath(id) }, ctx);
       if (res.status === 404) return notFound;
       return held(parse('fetch', res, heldSchema));
     },
@@ -161,57 +161,22 @@ function clearedFields(payload: PartnerPayload, cleared: UpsertInput['cleared'])
   return out;
 }
 
-function held(contact: z.infer<typeof heldSchema>): HeldData {
-  const fields: Record<string, unknown> = {};
-  for (const key of ['name', 'email', 'phone'] as const) {
-    const value = contact[key];
-    if (value) fields[key] = value;
-  }
-  const location = Object.fromEntries(Object.entries(contact.location ?? {}).filter(([, v]) => v));
-  if (Object.keys(location).length > 0) fields.location = location;
-  return { found: true, fields };
+/** Intercom keeps the whole name in one field: it is reported as 'name'. */
+function held({ name, email, phone, location }: z.infer<typeof heldSchema>): HeldData {
+  return { found: true, fields: flatFields({ name, email, phone, location }) };
 }
 
-function expectOk(operation: string, res: AxiosResponse): void {
-  if (res.status < 200 || res.status >= 300) throw httpError(operation, res);
-}
-
-function parse<T>(operation: string, res: AxiosResponse, schema: z.ZodType<T>): T {
-  expectOk(operation, res);
-  const parsed = schema.safeParse(res.data);
-  if (!parsed.success) {
-    throw new PartnerError({
-      partner: PARTNER,
-      operation,
-      kind: 'permanent',
-      status: res.status,
-      code: 'unexpected_response',
-    });
-  }
-  return parsed.data;
-}
-
-function httpError(operation: string, res: AxiosResponse): PartnerError {
-  const kind = classifyHttpStatus(res.status);
-  const list = errorListSchema.safeParse(res.data);
-  return new PartnerError({
-    partner: PARTNER,
-    operation,
-    kind,
-    status: res.status,
-    code: list.success ? safeErrorCode(list.data.errors[0]?.code) : undefined,
-    retryAfterMs: kind === 'retryable' ? retryAfter(res) : undefined,
-  });
-}
-
-function retryAfter(res: AxiosResponse): number | undefined {
-  const header = (name: string) => {
-    const value: unknown = res.headers[name];
-    return typeof value === 'string' ? value : undefined;
+/** The answer's fields the adapter reads, after its status: a failure status throws the partner's error. */
+function answerParser(http: RestClient) {
+  return <T>(operation: string, res: RestAnswer, schema: z.ZodType<T>): T => {
+    if (!isSuccess(res)) throw http.error(operation, res);
+    const parsed = schema.safeParse(res.data);
+    if (!parsed.success) throw fail(operation, 'permanent', 'unexpected_answer', { status: res.status });
+    return parsed.data;
   };
-  const fromRetryAfter = parseRetryAfter(header('retry-after'));
-  if (fromRetryAfter !== undefined) return fromRetryAfter;
-  // Intercom's own hint: the unix second at which the 10-second window resets.
-  const reset = Number(header('x-ratelimit-reset'));
-  return reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+}
+
+/** Retry-After if sent, else Intercom's own hint: the unix second at which the 10-second window resets. */
+function retryAfterMs(res: RestAnswer): number | undefined {
+  return parseRetryAfter(res.headers['retry-after']) ?? parseResetTime(res.headers['x-ratelimit-reset']);
 }

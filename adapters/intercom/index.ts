@@ -1,4 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
+import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
 import { createIntercomAdapter, type IntercomOptions } from './adapter.ts';
 import { INTERCOM_SANDBOX_TOKEN, createIntercomEmulator } from './emulator.ts';
 
@@ -15,12 +16,22 @@ export type { IntercomEmulatorOptions } from './emulator.ts';
 
 export const intercomPartner: PartnerModule<IntercomOptions> = {
   partner: 'intercom',
-  optionsFromEnv(env) {
-    const accessToken = env.INTERCOM_ACCESS_TOKEN;
-    if (!accessToken) throw new Error('intercom: missing environment variable INTERCOM_ACCESS_TOKEN');
-    const baseUrl = env.PARTNER_GATEWAY_INTERCOM_BASE_URL;
-    return baseUrl ? { accessToken, baseUrl } : { accessToken };
-  },
+  ...optionsFromEnvSchema(
+    'intercom',
+    {
+      INTERCOM_ACCESS_TOKEN: envVariable.text('access token of the Intercom app'),
+      PARTNER_GATEWAY_INTERCOM_BASE_URL: envVariable
+        .baseUrl(
+          'intercom',
+          'API origin: default https://api.intercom.io; EU workspaces https://api.eu.intercom.io, AU https://api.au.intercom.io',
+        )
+        .optional(),
+    },
+    (v): IntercomOptions => ({
+      accessToken: v.INTERCOM_ACCESS_TOKEN,
+      ...(v.PARTNER_GATEWAY_INTERCOM_BASE_URL ? { baseUrl: v.PARTNER_GATEWAY_INTERCOM_BASE_URL } : {}),
+    }),
+  ),
   sandboxOptions: (baseUrl) => ({ accessToken: INTERCOM_SANDBOX_TOKEN, baseUrl }),
   createAdapter: createIntercomAdapter,
   createEmulator: () => createIntercomEmulator(),

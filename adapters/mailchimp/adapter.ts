@@ -1,20 +1,24 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { z } from 'zod';
 import {
   PartnerError,
   assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
+  safeErrorCode,
   type BatchItemResult,
   type CallContext,
   type HeldData,
   type PartnerAdapter,
   type UpsertInput,
 } from '../../src/adapter.ts';
+import { gatewayErrors } from '../shared/errors.ts';
+import { lazySdk } from '../shared/lazy-sdk.ts';
 import { ignoreNotFound } from '../shared/results.ts';
+import { problemCode } from './problem-codes.ts';
 
 const PARTNER = 'mailchimp';
+const fail = gatewayErrors(PARTNER);
 export const MAILCHIMP_MAX_BATCH = 500;
 /** Mailchimp closes a request after 120 s: waiting longer only hides a dead connection. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -46,10 +50,8 @@ interface MailchimpSdk {
   };
 }
 
-const require = createRequire(import.meta.url);
-// The package's main export is one process-wide client whose setConfig replaces the config for every
-// user: each adapter builds its own ApiClient instead, so two accounts in one process never cross.
-const ApiClient = require('@mailchimp/mailchimp_marketing/src/ApiClient') as new () => MailchimpSdk;
+/** A path into the package, which ships no types: the specifier is a variable so tsc does not look for them. */
+const API_CLIENT: string = '@mailchimp/mailchimp_marketing/src/ApiClient.js';
 
 export function subscriberHash(email: string): string {
   return createHash('md5').update(email.toLowerCase()).digest('hex');
@@ -81,12 +83,21 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
   if (!/^[a-z]+[0-9]+$/.test(options.server))
     throw new Error('mailchimp: server must be a data-centre prefix such as us21');
   const root = assertSafeBaseUrl(PARTNER, mailchimpApiRoot(options)).href.replace(/\/+$/, '');
-  const sdk = new ApiClient();
-  // Without config.server the SDK leaves the URL alone (it would otherwise replace the first
-  // "server" substring anywhere in it), so basePath is the whole story.
-  sdk.setConfig({ apiKey: options.apiKey });
-  sdk.basePath = root;
-  sdk.timeout = Math.min(options.timeoutMs ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  const sdk = lazySdk(PARTNER, async () => {
+    // The package's main export is one process-wide client whose setConfig replaces the config for
+    // every user: each adapter builds its own ApiClient instead, so two accounts never cross.
+    const { default: ApiClient } = (await import(API_CLIENT)) as { default: new () => MailchimpSdk };
+    const client = new ApiClient();
+    // Without config.server the SDK leaves the URL alone (it would otherwise replace the first
+    // "server" substring anywhere in it), so basePath is the whole story.
+    client.setConfig({ apiKey: options.apiKey });
+    client.basePath = root;
+    client.timeout = Math.min(options.timeoutMs ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS);
+    return client;
+  });
+  /** One SDK call: loads the SDK on first use, and every failure becomes a PartnerError. */
+  const run = <T>(operation: string, ctx: CallContext, send: (lists: MailchimpSdk['lists']) => Promise<T>) =>
+    call(operation, ctx, async () => send((await sdk(operation)).lists));
   const { listId } = options;
 
   async function upsert(input: UpsertInput, ctx: CallContext, operation = 'upsert') {
@@ -95,8 +106,8 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
     const known = knownHashes(input.ref.partnerIds).at(-1);
     // An address change is a PUT to the member's old hash carrying the new address: Mailchimp then
     // re-keys the member instead of creating a second one.
-    await call(operation, ctx, () =>
-      sdk.lists.setListMember(listId, known ?? hash, memberBody(input, email, known !== undefined)),
+    await run(operation, ctx, (lists) =>
+      lists.setListMember(listId, known ?? hash, memberBody(input, email, known !== undefined)),
     );
     return { partnerId: hash, created: known === undefined };
   }
@@ -129,8 +140,8 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
       for (let start = 0; start < batched.length; start += MAILCHIMP_MAX_BATCH) {
         const chunk = batched.slice(start, start + MAILCHIMP_MAX_BATCH);
         const members = chunk.map((i) => batchMember(inputs[i]!));
-        const raw = await call('upsertBatch', ctx, () =>
-          sdk.lists.batchListMembers(listId, { members, update_existing: true }),
+        const raw = await run('upsertBatch', ctx, (lists) =>
+          lists.batchListMembers(listId, { members, update_existing: true }),
         );
         const outcome = parseBatch(raw);
         for (const i of chunk) results[i] = outcome(inputs[i]!);
@@ -155,7 +166,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
       const hashes = knownHashes(ref.partnerIds);
       for (const hash of hashes) {
         await ignoreNotFound(
-          call('suppress', ctx, () => sdk.lists.updateListMember(listId, hash, { status: 'unsubscribed' })),
+          run('suppress', ctx, (lists) => lists.updateListMember(listId, hash, { status: 'unsubscribed' })),
         );
       }
       return { partnerId: hashes.at(-1) ?? '' };
@@ -165,10 +176,8 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
       const removed: string[] = [];
       for (const hash of knownHashes(ref.partnerIds)) {
         await ignoreNotFound(
-          call('erase', ctx, () =>
-            mode === 'delete'
-              ? sdk.lists.deleteListMemberPermanent(listId, hash)
-              : sdk.lists.deleteListMember(listId, hash),
+          run('erase', ctx, (lists) =>
+            mode === 'delete' ? lists.deleteListMemberPermanent(listId, hash) : lists.deleteListMember(listId, hash),
           ),
         );
         removed.push(hash);
@@ -178,7 +187,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
 
     async fetch(ref, ctx) {
       for (const hash of knownHashes(ref.partnerIds).reverse()) {
-        const raw = await ignoreNotFound(call('fetch', ctx, () => sdk.lists.getListMember(listId, hash)));
+        const raw = await ignoreNotFound(run('fetch', ctx, (lists) => lists.getListMember(listId, hash)));
         if (raw !== undefined) return heldData(raw);
       }
       return { found: false, fields: {} };
@@ -231,10 +240,16 @@ function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {
       return { ok: true, partnerId: subscriberHash(email), created: created.has(email) };
     }
     // The error text names the address: only Mailchimp's error code is kept.
-    const code = failed.has(email) ? (failed.get(email) ?? 'ERROR_GENERIC') : 'missing_from_response';
     return {
       ok: false,
-      error: new PartnerError({ partner: PARTNER, operation: 'upsertBatch', kind: 'permanent', code }),
+      error: failed.has(email)
+        ? new PartnerError({
+            partner: PARTNER,
+            operation: 'upsertBatch',
+            kind: 'permanent',
+            code: failed.get(email) ?? 'ERROR_GENERIC',
+          })
+        : fail('upsertBatch', 'permanent', 'missing_from_answer'),
     };
   };
 }
@@ -268,17 +283,15 @@ function requireEmail(input: UpsertInput, operation: string): string {
 }
 
 function missingEmail(operation: string): PartnerError {
-  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'missing_email' });
+  return fail(operation, 'permanent', 'missing_email');
 }
 
 function unexpectedResponse(operation: string): PartnerError {
-  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'unexpected_response' });
+  return fail(operation, 'permanent', 'unexpected_answer');
 }
 
 async function call<T>(operation: string, ctx: CallContext, send: () => Promise<T>): Promise<T> {
-  if (ctx.signal?.aborted) {
-    throw new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'aborted' });
-  }
+  if (ctx.signal?.aborted) throw fail(operation, 'retryable', 'aborted');
   try {
     return await send();
   } catch (err) {
@@ -288,8 +301,8 @@ async function call<T>(operation: string, ctx: CallContext, send: () => Promise<
 
 /**
  * superagent rejects with `status` and `response` on an HTTP error and with a Node error `code` on
- * a network failure or timeout (ECONNABORTED). Only the problem's title is kept: its detail can
- * quote the address.
+ * a network failure or timeout (ECONNABORTED). Only a documented problem title becomes a code
+ * (problem-codes.ts): its detail can quote the address, and an echoing answer its own title.
  */
 function toPartnerError(operation: string, err: unknown): PartnerError {
   if (err instanceof PartnerError) return err;
@@ -305,14 +318,17 @@ function toPartnerError(operation: string, err: unknown): PartnerError {
       operation,
       kind: classifyHttpStatus(e.status),
       status: e.status,
-      code: problem.success ? problem.data.title : undefined,
+      code: problem.success ? problemCode(problem.data.title) : undefined,
       retryAfterMs: parseRetryAfter(e.response?.headers?.['retry-after']),
     });
   }
   // Every call here is idempotent (PUT, PATCH, GET, DELETE, and a batch that upserts), so a network
   // failure is safe to retry whether or not the request arrived.
   if (typeof e.code === 'string') {
-    return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: e.code });
+    const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
+    return fail(operation, 'retryable', timedOut ? 'timeout' : 'connection_error', {
+      detail: timedOut ? undefined : `network ${safeErrorCode(e.code) ?? 'error'}`,
+    });
   }
-  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'unexpected_error' });
+  return fail(operation, 'permanent', 'unexpected_error');
 }

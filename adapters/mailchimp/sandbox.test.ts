@@ -98,7 +98,7 @@ describe('mailchimp adapter against the sandbox', () => {
     expect(await adapter.suppress!(ref, ctx)).toEqual({ partnerId: HASH });
 
     const err = await adapter.upsert!(input({ subscription: 'subscribed' }), ctx).catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'permanent', status: 400, code: 'Forgotten Email Not Subscribed' });
+    expect(err).toMatchObject({ kind: 'permanent', status: 400, code: 'forgotten_email_not_subscribed' });
     expect((err as Error).message).not.toContain(EMAIL);
   });
 
@@ -132,7 +132,7 @@ describe('mailchimp adapter against the sandbox', () => {
         { pseudonym: 'p', partnerIds: [HASH] },
         ctx,
       ).catch((e: unknown) => e);
-      expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'Too Many Requests', retryAfterMs: 3000 });
+      expect(err).toMatchObject({ kind: 'retryable', status: 429, code: 'too_many_requests', retryAfterMs: 3000 });
     } finally {
       await throttled.close();
     }
@@ -144,6 +144,6 @@ describe('mailchimp adapter against the sandbox', () => {
       apiKey: 'wrong-us1',
     });
     const err = await wrong.fetch!({ pseudonym: 'p', partnerIds: [HASH] }, ctx).catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'permanent', status: 401, code: 'API Key Invalid' });
+    expect(err).toMatchObject({ kind: 'permanent', status: 401, code: 'api_key_invalid' });
   });
 });

@@ -1,7 +1,9 @@
-import type { AxiosResponse } from 'axios';
 import { z } from 'zod';
-import { PartnerError, classifyHttpStatus, parseRetryAfter, type PartnerAdapter } from '../../src/adapter.ts';
-import { createRestClient } from '../shared/rest-client.ts';
+import type { PartnerAdapter } from '../../src/adapter.ts';
+import { gatewayErrors } from '../shared/errors.ts';
+import { requestsPerSecond } from '../shared/limits.ts';
+import { flatFields } from '../shared/results.ts';
+import { createRestClient, isSuccess, type RestAnswer } from '../shared/rest-client.ts';
 
 export const BALENA_BASE_URL = 'https://api.balena-cloud.com';
 
@@ -10,9 +12,12 @@ export interface ResinOptions {
   readonly apiKey: string;
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** Requests per second to keep to. Default 10 (balena publishes no number). */
+  readonly requestsPerSecond?: number;
 }
 
 const PARTNER = 'resin';
+const fail = gatewayErrors(PARTNER);
 
 /** The device fields that hold personal data (all reported by the camera or its network, none sent by us). */
 export const DEVICE_PERSONAL_FIELDS = [
@@ -41,7 +46,6 @@ const devicesSchema = z.object({
   ),
 });
 
-// balena answers errors with a plain-text reason; only these known phrases become codes, never other text.
 const KNOWN_REASONS = new Set([
   'Unauthorized',
   'Forbidden',
@@ -59,13 +63,12 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
     baseUrl: options.baseUrl ?? BALENA_BASE_URL,
     headers: { Authorization: `Bearer ${options.apiKey}` },
     timeoutMs: options.timeoutMs,
+    errorCode: reasonCode,
   });
 
   /** The ids go into an OData filter: anything but a plain number could widen what a DELETE hits. */
   function deviceIds(operation: string, partnerIds: readonly string[]): string[] {
-    if (!partnerIds.every((id) => /^[1-9]\d{0,15}$/.test(id))) {
-      throw new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code: 'invalid_device_id' });
-    }
+    if (!partnerIds.every((id) => /^[1-9]\d{0,15}$/.test(id))) throw fail(operation, 'permanent', 'invalid_partner_id');
     return [...new Set(partnerIds)];
   }
 
@@ -75,7 +78,7 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
   return {
     partner: PARTNER,
     // balena publishes no number; the same conservative ceiling as its emulator (see emulator.ts).
-    limits: { perSecond: 10 },
+    limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, 10) },
     retainedAfterErasure: [
       'The camera is removed from balena: it must be re-provisioned before it can be updated or troubleshot again.',
       "balena keeps its own logs and audit records of the device (including IP addresses seen) under balena's retention, which deleting the device does not shorten.",
@@ -83,17 +86,11 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
 
     async erase(ref, mode, ctx) {
       // Clearing fields is not erasure here: the camera's agent re-reports its addresses on every update.
-      if (mode !== 'delete')
-        throw new PartnerError({
-          partner: PARTNER,
-          operation: 'erase',
-          kind: 'permanent',
-          code: 'unsupported_erase_mode',
-        });
+      if (mode !== 'delete') throw fail('erase', 'permanent', 'unsupported_erase_mode');
       const ids = deviceIds('erase', ref.partnerIds);
       if (ids.length === 0) return { removed: [] };
-      const res = await http.request('erase', { method: 'DELETE', url: `/v7/device?${byIds(ids)}` }, ctx);
-      if (res.status !== 404) expectOk('erase', res);
+      const res = await http.send('erase', { method: 'DELETE', url: `/v7/device?${byIds(ids)}` }, ctx);
+      if (res.status !== 404 && !isSuccess(res)) throw http.error('erase', res);
       return { removed: ids };
     },
 
@@ -101,44 +98,20 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
       const ids = deviceIds('fetch', ref.partnerIds);
       if (ids.length === 0) return { found: false, fields: {} };
       const select = `$select=id,${DEVICE_PERSONAL_FIELDS.join(',')}`;
-      const res = await http.request('fetch', { method: 'GET', url: `/v7/device?${byIds(ids)}&${select}` }, ctx);
-      expectOk('fetch', res);
+      const res = await http.expectOk('fetch', { method: 'GET', url: `/v7/device?${byIds(ids)}&${select}` }, ctx);
       const parsed = devicesSchema.safeParse(res.data);
-      if (!parsed.success)
-        throw new PartnerError({
-          partner: PARTNER,
-          operation: 'fetch',
-          kind: 'permanent',
-          status: res.status,
-          code: 'unexpected_response',
-        });
+      if (!parsed.success) throw fail('fetch', 'permanent', 'unexpected_answer', { status: res.status });
 
-      // A subject can have several cameras: each field maps device id -> value, so nothing is merged away.
-      const fields: Record<string, Record<string, unknown>> = {};
-      const put = (field: string, id: number, value: unknown) => ((fields[field] ??= {})[String(id)] = value);
-      for (const device of parsed.data.d) {
-        for (const field of ['ip_address', 'public_address', 'mac_address', 'device_name', 'note'] as const) {
-          if (device[field]) put(field, device.id, device[field]);
-        }
-        if (device.latitude || device.longitude)
-          put('location', device.id, { latitude: device.latitude, longitude: device.longitude });
-      }
+      // A subject can have several cameras, each its own record: 'device.<id>.ip_address', so nothing is merged away.
+      const fields: Record<string, unknown> = {};
+      for (const { id, ...device } of parsed.data.d) Object.assign(fields, flatFields(device, `device.${id}`));
       return { found: parsed.data.d.length > 0, fields };
     },
   };
 }
 
-function expectOk(operation: string, res: AxiosResponse): void {
-  if (res.status >= 200 && res.status < 300) return;
-  const kind = classifyHttpStatus(res.status);
-  const reason = typeof res.data === 'string' ? res.data.trim() : undefined;
-  const header: unknown = res.headers['retry-after'];
-  throw new PartnerError({
-    partner: PARTNER,
-    operation,
-    kind,
-    status: res.status,
-    code: reason && KNOWN_REASONS.has(reason) ? reason.toLowerCase().replaceAll(' ', '_') : undefined,
-    retryAfterMs: kind === 'retryable' && typeof header === 'string' ? parseRetryAfter(header) : undefined,
-  });
+/** balena answers errors with a plain-text reason: only the known phrases become codes, never other text. */
+function reasonCode(answer: RestAnswer): string | undefined {
+  const reason = typeof answer.data === 'string' ? answer.data.trim() : undefined;
+  return reason && KNOWN_REASONS.has(reason) ? reason.toLowerCase().replaceAll(' ', '_') : undefined;
 }

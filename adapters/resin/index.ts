@@ -1,4 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
+import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
 import { createResinAdapter, type ResinOptions } from './adapter.ts';
 import { RESIN_SANDBOX_API_KEY, createResinEmulator } from './emulator.ts';
 
@@ -9,12 +10,19 @@ export type { Device, ResinEmulator, ResinEmulatorOptions, SeedDevice } from './
 
 export const resinPartner: PartnerModule<ResinOptions> = {
   partner: 'resin',
-  optionsFromEnv(env) {
-    const apiKey = env.BALENA_API_KEY;
-    if (!apiKey) throw new Error('resin: missing environment variable BALENA_API_KEY');
-    const baseUrl = env.PARTNER_GATEWAY_RESIN_BASE_URL;
-    return baseUrl ? { apiKey, baseUrl } : { apiKey };
-  },
+  ...optionsFromEnvSchema(
+    'resin',
+    {
+      BALENA_API_KEY: envVariable.text('balena named API key (or session token)'),
+      PARTNER_GATEWAY_RESIN_BASE_URL: envVariable
+        .baseUrl('resin', 'API origin, e.g. an openBalena (default https://api.balena-cloud.com)')
+        .optional(),
+    },
+    (v): ResinOptions => ({
+      apiKey: v.BALENA_API_KEY,
+      ...(v.PARTNER_GATEWAY_RESIN_BASE_URL ? { baseUrl: v.PARTNER_GATEWAY_RESIN_BASE_URL } : {}),
+    }),
+  ),
   sandboxOptions: (baseUrl) => ({ apiKey: RESIN_SANDBOX_API_KEY, baseUrl }),
   createAdapter: createResinAdapter,
   createEmulator: () => createResinEmulator(),

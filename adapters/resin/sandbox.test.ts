@@ -34,11 +34,13 @@ describe('resin adapter against its emulator over loopback', () => {
     expect(await adapter().fetch!(ref, ctx)).toEqual({
       found: true,
       fields: {
-        ip_address: { [a]: '192.168.1.20', [b]: '192.168.1.21' },
-        public_address: { [a]: '198.51.100.7' },
-        mac_address: { [a]: '00:11:22:33:44:55' },
-        device_name: { [a]: 'hall-cam' },
-        location: { [b]: { latitude: '59.33', longitude: '18.06' } },
+        [`device.${a}.ip_address`]: '192.168.1.20',
+        [`device.${a}.public_address`]: '198.51.100.7',
+        [`device.${a}.mac_address`]: '00:11:22:33:44:55',
+        [`device.${a}.device_name`]: 'hall-cam',
+        [`device.${b}.ip_address`]: '192.168.1.21',
+        [`device.${b}.latitude`]: '59.33',
+        [`device.${b}.longitude`]: '18.06',
       },
     });
 

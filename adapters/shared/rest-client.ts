@@ -1,10 +1,25 @@
 /**
- * Generic HTTP plumbing for the adapters that speak REST over axios: the client's set-up and the
- * classification of transport failures. No partner API knowledge lives here: paths, a partner's own
- * headers, its status handling and its bodies stay in that partner's adapter folder.
+ * Generic HTTP plumbing for the adapters that speak REST over axios: the client's set-up, the
+ * classification of transport failures, and PartnerErrors from answers with a per-partner hook for
+ * the partner's error shape. No partner API knowledge lives here: paths, a partner's own headers,
+ * its status handling and its bodies stay in that partner's adapter folder.
  */
-import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import { PartnerError, assertSafeBaseUrl, safeErrorCode, type CallContext } from '../../src/adapter.ts';
+import axios, { type AxiosRequestConfig } from 'axios';
+import {
+  PartnerError,
+  assertSafeBaseUrl,
+  classifyHttpStatus,
+  parseRetryAfter,
+  safeErrorCode,
+  type CallContext,
+} from '../../src/adapter.ts';
+
+/** An HTTP answer, whatever its status; header names lower-cased. */
+export interface RestAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly data: unknown;
+}
 
 export interface RestClientOptions {
   /** The partner's name in the policy: it names the partner in errors. */
@@ -15,16 +30,29 @@ export interface RestClientOptions {
   readonly headers: Readonly<Record<string, string>>;
   /** Per-request deadline, default 10 s. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * The partner's own error code in a failure answer (it passes safeErrorCode before use), or
+   * undefined when the answer carries none.
+   */
+  errorCode(answer: RestAnswer): string | undefined;
+  /** How long the partner asks us to wait; default: its Retry-After header. */
+  retryAfterMs?(answer: RestAnswer): number | undefined;
 }
 
 export interface RestClient {
   /**
    * Sends the request with the caller's abort signal and resolves with every HTTP answer, whatever
-   * its status: the adapter classifies statuses. A failure with no answer (timeout, connection
-   * error, abort) rejects with a retryable PartnerError.
+   * its status. A failure with no answer (timeout, connection error, abort) rejects with a
+   * retryable PartnerError.
    */
-  request(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<AxiosResponse>;
+  send(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer>;
+  /** As send, but anything other than a 2xx answer rejects with error(). */
+  expectOk(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer>;
+  /** The PartnerError for a failure answer: status, the partner's code, and its pause hint if retryable. */
+  error(operation: string, answer: RestAnswer): PartnerError;
 }
+
+export const isSuccess = (answer: RestAnswer): boolean => answer.status >= 200 && answer.status < 300;
 
 export function createRestClient(options: RestClientOptions): RestClient {
   const { partner } = options;
@@ -43,18 +71,57 @@ export function createRestClient(options: RestClientOptions): RestClient {
   });
 
   function transportError(operation: string, err: unknown): PartnerError {
-    // Only the error code is kept: axios messages and configs can carry the URL and the credentials.
-    const code = axios.isCancel(err) ? 'aborted' : axios.isAxiosError(err) ? safeErrorCode(err.code) : undefined;
-    return new PartnerError({ partner, operation, kind: 'retryable', code: code ?? 'network_error' });
+    // Only codes are kept: axios messages and configs can carry the URL and the credentials.
+    const nodeCode = axios.isAxiosError(err) ? safeErrorCode(err.code) : undefined;
+    const code = axios.isCancel(err)
+      ? 'aborted'
+      : nodeCode === 'ETIMEDOUT' || nodeCode === 'ECONNABORTED'
+        ? 'timeout'
+        : 'connection_error';
+    return new PartnerError({
+      partner,
+      operation,
+      kind: 'retryable',
+      code,
+      detail: code === 'connection_error' && nodeCode ? `network ${nodeCode}` : undefined,
+    });
+  }
+
+  const error: RestClient['error'] = (operation, answer) => {
+    const kind = classifyHttpStatus(answer.status);
+    return new PartnerError({
+      partner,
+      operation,
+      kind,
+      status: answer.status,
+      code: safeErrorCode(options.errorCode(answer)),
+      retryAfterMs:
+        kind === 'retryable'
+          ? (options.retryAfterMs ?? ((a: RestAnswer) => parseRetryAfter(a.headers['retry-after'])))(answer)
+          : undefined,
+    });
+  };
+
+  async function send(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer> {
+    try {
+      const res = await http.request({ ...config, signal: ctx.signal });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (typeof value === 'string') headers[name.toLowerCase()] = value;
+      }
+      return { status: res.status, headers, data: res.data };
+    } catch (err) {
+      throw transportError(operation, err);
+    }
   }
 
   return {
-    async request(operation, config, ctx) {
-      try {
-        return await http.request({ ...config, signal: ctx.signal });
-      } catch (err) {
-        throw transportError(operation, err);
-      }
+    send,
+    error,
+    async expectOk(operation, config, ctx) {
+      const answer = await send(operation, config, ctx);
+      if (!isSuccess(answer)) throw error(operation, answer);
+      return answer;
     },
   };
 }

@@ -9,27 +9,30 @@ import { PartnerError } from '../../src/adapter.ts';
 
 /**
  * No test reaches the network: nock intercepts every request, and its mocks are dropped after each
- * test. With `strict`, a test also fails when one of its mocks went unused or a request matched none.
+ * test. Strict: each test also fails when one of its mocks went unused (nock.pendingMocks) or a
+ * request matched none ('no match', which nock 15 answers with a 501 an SDK may even retry), so a
+ * test asserts exactly the requests it expects, in every test, without checking scopes by hand.
+ * `allowLoopback` lets a suite also talk to a local test server on 127.0.0.1.
  */
-export function interceptHttp({ strict = false }: { strict?: boolean } = {}): void {
-  let unmatched = 0;
-  const countUnmatched = () => unmatched++;
+export function interceptHttp({ allowLoopback = false }: { allowLoopback?: boolean } = {}): void {
+  const unmatched: string[] = [];
+  // Method and host only: a path can carry an id or a query value.
+  const countUnmatched = (req: { method?: string; hostname?: string; host?: string }) =>
+    unmatched.push(`${req.method ?? '?'} ${req.hostname ?? req.host ?? '?'}`);
   beforeAll(() => {
     nock.disableNetConnect();
-    if (strict) nock.emitter.on('no match', countUnmatched);
+    if (allowLoopback) nock.enableNetConnect('127.0.0.1');
+    nock.emitter.on('no match', countUnmatched);
   });
   afterEach(() => {
     const pending = nock.pendingMocks();
-    const misses = unmatched;
+    const misses = unmatched.splice(0);
     nock.cleanAll();
-    unmatched = 0;
-    if (strict) {
-      expect(pending).toEqual([]);
-      expect(misses).toBe(0);
-    }
+    expect(pending, 'mocks the test set up but no request used').toEqual([]);
+    expect(misses, 'requests no mock matched').toEqual([]);
   });
   afterAll(() => {
-    if (strict) nock.emitter.removeListener('no match', countUnmatched);
+    nock.emitter.removeListener('no match', countUnmatched);
     nock.enableNetConnect();
   });
 }

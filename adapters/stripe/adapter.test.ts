@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import type { CallContext, PartnerAdapter, PartnerPayload } from '../../src/adapter.ts';
 import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
 import { createStripeAdapter } from './adapter.ts';
-import { stripePartner } from './index.ts';
 
 const API = 'https://api.stripe.com';
 const KEY = 'sk_test_Canary7f3aKeyA';
@@ -185,8 +184,11 @@ describe('fetch', () => {
       fields: {
         name: NAME,
         email: EMAIL,
-        address: { street: 'Canarygatan 1', postalCode: '11122', city: 'Stockholm', country: 'SE' },
-        metadata: { pseudonym: 'psd_7f3a' },
+        'address.street': 'Canarygatan 1',
+        'address.postalCode': '11122',
+        'address.city': 'Stockholm',
+        'address.country': 'SE',
+        'metadata.pseudonym': 'psd_7f3a',
       },
     });
     expect(scope.isDone()).toBe(true);
@@ -226,11 +228,10 @@ describe('failures', () => {
     const scope = posting()
       .post('/v1/customers')
       .reply(500, stripeError('api_error', undefined, `boom ${EMAIL}`));
-    const retry = posting().post('/v1/customers').reply(200, customer());
+    // A retry would match no mock, which the strict interceptor fails the test for.
     const err = await failure(() => upsertNew());
     expect(err).toMatchObject({ kind: 'retryable', status: 500, code: 'api_error' });
     expect(scope.isDone()).toBe(true);
-    expect(retry.isDone()).toBe(false);
   });
 
   it('409 (a concurrent request with the same key) is retryable', async () => {
@@ -342,21 +343,6 @@ describe('clients', () => {
 });
 
 describe('stripePartner', () => {
-  it('reads its options from the environment and names what is missing, never a value', () => {
-    expect(() => stripePartner.optionsFromEnv({ PARTNER_GATEWAY_STRIPE_BASE_URL: 'https://secret.example' })).toThrow(
-      /STRIPE_API_KEY/,
-    );
-    try {
-      stripePartner.optionsFromEnv({ PARTNER_GATEWAY_STRIPE_BASE_URL: 'https://secret.example' });
-    } catch (e) {
-      expect((e as Error).message).not.toContain('secret.example');
-    }
-    expect(stripePartner.optionsFromEnv({ STRIPE_API_KEY: KEY })).toEqual({ apiKey: KEY });
-    expect(
-      stripePartner.optionsFromEnv({ STRIPE_API_KEY: KEY, PARTNER_GATEWAY_STRIPE_BASE_URL: 'https://s.example' }),
-    ).toEqual({ apiKey: KEY, baseUrl: 'https://s.example' });
-  });
-
   it('says what Stripe keeps after erasure', () => {
     expect(adapter().retainedAfterErasure.join(' ')).toMatch(/charges.*invoices.*disputes/);
   });

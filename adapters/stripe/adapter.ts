@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { z } from 'zod';
 import {
   PartnerError,
@@ -15,7 +15,10 @@ import {
   type UpsertInput,
   type UpsertResult,
 } from '../../src/adapter.ts';
-import { mergeHeldFields } from '../shared/results.ts';
+import { gatewayErrors } from '../shared/errors.ts';
+import { lazySdk } from '../shared/lazy-sdk.ts';
+import { requestsPerSecond } from '../shared/limits.ts';
+import { flatFields, mergeHeldFields } from '../shared/results.ts';
 
 export interface StripeOptions {
   /** A secret or restricted key (sk_… / rk_…). */
@@ -31,21 +34,32 @@ export interface StripeOptions {
 }
 
 const PARTNER = 'stripe';
+const fail = gatewayErrors(PARTNER);
 const isCustomerId = (id: string): boolean => /^cus_[A-Za-z0-9]+$/.test(id);
 
 export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
+  const target = options.baseUrl !== undefined ? redirect(options.baseUrl) : {};
   // One client per adapter: two gateways with different keys in one process must never share one.
-  const stripe = new Stripe(options.apiKey, {
-    // The job queue owns retries (with the same idempotency key); SDK retries would hide attempts.
-    maxNetworkRetries: 0,
-    telemetry: false,
-    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-    ...(options.baseUrl !== undefined ? redirect(options.baseUrl) : {}),
+  const client = lazySdk(PARTNER, async () => {
+    const { default: StripeSdk } = await import('stripe');
+    return new StripeSdk(options.apiKey, {
+      // The job queue owns retries (with the same idempotency key); SDK retries would hide attempts.
+      maxNetworkRetries: 0,
+      telemetry: false,
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+      ...target,
+    });
   });
 
   return {
     partner: PARTNER,
-    limits: { perSecond: options.requestsPerSecond ?? (/^(sk|rk)_test_/.test(options.apiKey) ? 25 : 100) },
+    limits: {
+      perSecond: requestsPerSecond(
+        PARTNER,
+        options.requestsPerSecond,
+        /^(sk|rk)_test_/.test(options.apiKey) ? 25 : 100,
+      ),
+    },
     retainedAfterErasure: [
       'Stripe keeps the payment records it must keep by law (charges, refunds, invoices, disputes and the billing details on them) after the customer is deleted.',
       'Stripe keeps the deleted customer id, marked deleted, and its own request logs.',
@@ -60,12 +74,15 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
         // Only an update clears: a new customer holds nothing to clear.
         const update = { ...params, ...clearedParams(payload, cleared) };
         if (Object.keys(update).length > 0) {
-          await call('upsert', () => stripe.customers.update(existing, update, requestOptions));
+          await call('upsert', async () => (await client('upsert')).customers.update(existing, update, requestOptions));
         }
         return { partnerId: existing, created: false };
       }
-      const customer = await call('upsert', () =>
-        stripe.customers.create({ ...params, metadata: { pseudonym: ref.pseudonym } }, requestOptions),
+      const customer = await call('upsert', async () =>
+        (await client('upsert')).customers.create(
+          { ...params, metadata: { pseudonym: ref.pseudonym } },
+          requestOptions,
+        ),
       );
       return { partnerId: customer.id, created: true };
     },
@@ -75,7 +92,7 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
       // ignores it on DELETE, which is idempotent by itself (404 the second time).
       const removed: string[] = [];
       for (const id of ref.partnerIds.filter(isCustomerId)) {
-        await call('erase', () => stripe.customers.del(id), { notFound: () => undefined });
+        await call('erase', async () => (await client('erase')).customers.del(id), { notFound: () => undefined });
         removed.push(id);
       }
       return { removed };
@@ -84,7 +101,9 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
     async fetch(ref: SubjectRef): Promise<HeldData> {
       const held: Record<string, unknown>[] = [];
       for (const id of ref.partnerIds.filter(isCustomerId)) {
-        const customer = await call('fetch', () => stripe.customers.retrieve(id), { notFound: () => undefined });
+        const customer = await call('fetch', async () => (await client('fetch')).customers.retrieve(id), {
+          notFound: () => undefined,
+        });
         if (customer === undefined || customer.deleted) continue;
         // An answer of an unexpected shape still means Stripe holds the customer: report it, unread.
         const parsed = customerSchema.safeParse(customer);
@@ -154,29 +173,37 @@ async function call<T, F = never>(
   try {
     return await request();
   } catch (err) {
-    if (handlers.notFound && err instanceof Stripe.errors.StripeError && err.statusCode === 404) {
+    if (handlers.notFound && isStripeError(err) && err.statusCode === 404) {
       return handlers.notFound();
     }
     throw toPartnerError(operation, err);
   }
 }
 
+/**
+ * A StripeError, told by its `type` (the SDK's own class name) rather than instanceof: the SDK is
+ * loaded lazily, and a host's own copy of it would have other classes.
+ */
+function isStripeError(err: unknown): err is Stripe.errors.StripeError {
+  const type: unknown = err instanceof Error ? (err as { type?: unknown }).type : undefined;
+  return typeof type === 'string' && type.startsWith('Stripe');
+}
+
 /** Builds the error from status, code and headers only: Stripe's messages can echo parameter values. */
-export function toPartnerError(operation: string, err: unknown): PartnerError {
-  if (!(err instanceof Stripe.errors.StripeError)) {
-    return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'connection_error' });
-  }
+function toPartnerError(operation: string, err: unknown): PartnerError {
+  if (err instanceof PartnerError) return err;
+  if (!isStripeError(err)) return fail(operation, 'retryable', 'connection_error');
   const status = err.statusCode;
   const headers = err.headers ?? {};
+  const connection = err.type === 'StripeConnectionError';
   const retryable =
-    err instanceof Stripe.errors.StripeRateLimitError || // also a 400 with code rate_limit
-    err instanceof Stripe.errors.StripeConnectionError ||
+    err.type === 'StripeRateLimitError' || // also a 400 with code rate_limit
+    connection ||
     status === 409 || // a concurrent request with the same idempotency key: it will settle
     headers['stripe-should-retry'] === 'true';
-  const timedOut = err instanceof Stripe.errors.StripeConnectionError && /timeout/i.test(err.message);
+  const timedOut = connection && /timeout/i.test(err.message);
   const code =
-    safeErrorCode(err.code ?? err.rawType) ??
-    (err instanceof Stripe.errors.StripeConnectionError ? (timedOut ? 'timeout' : 'connection_error') : undefined);
+    safeErrorCode(err.code ?? err.rawType) ?? (connection ? (timedOut ? 'timeout' : 'connection_error') : undefined);
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
   return new PartnerError({
     partner: PARTNER,
@@ -210,33 +237,26 @@ const customerSchema = z.object({
 });
 type Customer = z.infer<typeof customerSchema>;
 
-/** Everything personal a Stripe customer can hold, also what Stripe collected itself (Checkout). */
+/**
+ * Everything personal a Stripe customer can hold, also what Stripe collected itself (Checkout), under
+ * our field paths where it is ours ('name' is Stripe's one name field, 'address.street' its lines).
+ */
 function heldFields(c: Customer): Record<string, unknown> {
   const address = (a: z.infer<typeof addressSchema>) =>
-    a
-      ? compact({
-          street: [a.line1, a.line2].filter(Boolean).join(', ') || undefined,
-          postalCode: a.postal_code,
-          city: a.city,
-          state: a.state,
-          country: a.country,
-        })
-      : undefined;
-  const fields = compact({
+    a && {
+      street: [a.line1, a.line2].filter(Boolean).join(', '),
+      postalCode: a.postal_code,
+      city: a.city,
+      state: a.state,
+      country: a.country,
+    };
+  return flatFields({
     name: c.name,
     email: c.email,
     phone: c.phone,
     address: address(c.address),
-    shipping: c.shipping
-      ? compact({ name: c.shipping.name, phone: c.shipping.phone, address: address(c.shipping.address) })
-      : undefined,
+    shipping: c.shipping && { name: c.shipping.name, phone: c.shipping.phone, address: address(c.shipping.address) },
     description: c.description,
-    metadata: c.metadata && Object.keys(c.metadata).length > 0 ? c.metadata : undefined,
+    metadata: c.metadata,
   });
-  return fields ?? {};
-}
-
-function compact(o: Record<string, unknown>): Record<string, unknown> | undefined {
-  const kept = Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== '');
-  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }

@@ -1,4 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
+import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
 import { createStripeAdapter, type StripeOptions } from './adapter.ts';
 import { createStripeEmulator } from './emulator.ts';
 
@@ -6,14 +7,27 @@ export type { StripeOptions } from './adapter.ts';
 export { createStripeAdapter } from './adapter.ts';
 export { createStripeEmulator } from './emulator.ts';
 
+const env = optionsFromEnvSchema(
+  'stripe',
+  {
+    STRIPE_API_KEY: envVariable.matching(
+      'secret (sk_…) or restricted (rk_…) key with write access to customers',
+      /^(sk|rk)_[A-Za-z0-9_]+$/,
+      'a key starting sk_ or rk_',
+    ),
+    PARTNER_GATEWAY_STRIPE_BASE_URL: envVariable
+      .baseUrl('stripe', 'another API origin, e.g. the sandbox (default https://api.stripe.com)')
+      .optional(),
+  },
+  (v): StripeOptions => ({
+    apiKey: v.STRIPE_API_KEY,
+    ...(v.PARTNER_GATEWAY_STRIPE_BASE_URL ? { baseUrl: v.PARTNER_GATEWAY_STRIPE_BASE_URL } : {}),
+  }),
+);
+
 export const stripePartner: PartnerModule<StripeOptions> = {
   partner: 'stripe',
-  optionsFromEnv(env) {
-    const apiKey = env.STRIPE_API_KEY?.trim();
-    if (!apiKey) throw new Error('stripe: missing environment variable(s): STRIPE_API_KEY');
-    const baseUrl = env.PARTNER_GATEWAY_STRIPE_BASE_URL?.trim();
-    return { apiKey, ...(baseUrl ? { baseUrl } : {}) };
-  },
+  ...env,
   sandboxOptions: (baseUrl) => ({ apiKey: 'sk_test_sandbox', baseUrl }),
   createAdapter: createStripeAdapter,
   createEmulator: createStripeEmulator,

@@ -46,7 +46,7 @@ describe('stripe adapter against the emulator', () => {
 
     expect(await stripe.fetch!(ref, ctx('idem-fetch'))).toEqual({
       found: true,
-      fields: { name: `Renamed ${family}`, metadata: { pseudonym: 'psd_sbx1' } },
+      fields: { name: `Renamed ${family}`, 'metadata.pseudonym': 'psd_sbx1' },
     });
 
     expect(await stripe.erase(ref, 'delete', ctx('idem-erase'))).toEqual({ removed: [created.partnerId] });
@@ -92,7 +92,7 @@ describe('stripe adapter against the emulator', () => {
     expect(served.emulator.holdings()[created.partnerId]?.personal).toEqual({});
     expect(await stripe.fetch!(ref, ctx('idem-fetch-3'))).toEqual({
       found: true,
-      fields: { metadata: { pseudonym: 'psd_sbx3' } },
+      fields: { 'metadata.pseudonym': 'psd_sbx3' },
     });
   });
 

@@ -1,4 +1,4 @@
-import twilio from 'twilio';
+import type TwilioSdk from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as HttpResponse from 'twilio/lib/http/response.js';
 import {
@@ -6,12 +6,17 @@ import {
   assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
+  safeErrorCode,
   type CallContext,
   type PartnerAdapter,
 } from '../../src/adapter.ts';
-import { ignoreNotFound } from '../shared/results.ts';
+import { gatewayErrors } from '../shared/errors.ts';
+import { lazySdk } from '../shared/lazy-sdk.ts';
+import { requestsPerSecond } from '../shared/limits.ts';
+import { flatFields, ignoreNotFound } from '../shared/results.ts';
 
 const PARTNER = 'twilio';
+const fail = gatewayErrors(PARTNER);
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 /** Twilio's date_created has whole seconds, and its clock is not ours. */
@@ -28,8 +33,8 @@ export interface TwilioOptions {
   readonly baseUrl?: string;
   /** Per-request deadline in ms (the SDK's default is 30 s). */
   readonly timeoutMs?: number;
-  /** Calls placed per second. Default 1, Twilio's default for an account; raised on request. */
-  readonly callsPerSecond?: number;
+  /** Call-placing requests per second. Default 1, Twilio's default for an account; raised on request. */
+  readonly requestsPerSecond?: number;
 }
 
 /** An HTTP answer >= 400, with what the SDK's own RestException drops: the Retry-After header. */
@@ -54,20 +59,18 @@ class TwilioHttpError extends Error {
  * The SDK has no base-URL option: it builds absolute https://api.twilio.com URLs (or regional ones)
  * and hands them to its httpClient, so the redirect happens here, on the way out.
  */
-class RedirectingRequestClient extends twilio.RequestClient {
-  readonly #base: string;
-  constructor(base: URL, timeoutMs: number | undefined) {
-    // autoRetry is off by default in twilio 6; it is spelled out because a retried call can ring twice.
-    super({ autoRetry: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
-    this.#base = base.href.replace(/\/+$/, '');
+function redirectingRequestClient(twilio: typeof TwilioSdk, base: URL, timeoutMs: number | undefined): RequestClient {
+  const prefix = base.href.replace(/\/+$/, '');
+  class RedirectingRequestClient extends twilio.RequestClient {
+    override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<HttpResponse.default<TData>> {
+      const original = new URL(opts.uri);
+      const response = await super.request({ ...opts, uri: `${prefix}${original.pathname}${original.search}` });
+      if (response.statusCode >= 400) throw new TwilioHttpError(response);
+      return response;
+    }
   }
-
-  override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<HttpResponse.default<TData>> {
-    const original = new URL(opts.uri);
-    const response = await super.request({ ...opts, uri: `${this.#base}${original.pathname}${original.search}` });
-    if (response.statusCode >= 400) throw new TwilioHttpError(response);
-    return response;
-  }
+  // autoRetry is off by default in twilio 6; it is spelled out because a retried call can ring twice.
+  return new RedirectingRequestClient({ autoRetry: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
 }
 
 export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
@@ -75,15 +78,18 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
   if (!options.authToken) throw new Error('twilio: authToken is required');
   if (!options.from) throw new Error('twilio: from is required');
   const base = assertSafeBaseUrl(PARTNER, options.baseUrl ?? DEFAULT_BASE_URL);
-  const client = twilio(options.accountSid, options.authToken, {
-    httpClient: new RedirectingRequestClient(base, options.timeoutMs),
-    // The SDK reads TWILIO_* variables from process.env when an option is absent; TWILIO_LOG_LEVEL=debug
-    // would print request parameters (phone numbers) to the console. The origin is ours anyway
-    // (see RedirectingRequestClient); for Twilio's regional processing, set baseUrl to that region.
-    edge: '',
-    region: '',
-    logLevel: 'none',
-    autoRetry: false,
+  const client = lazySdk(PARTNER, async () => {
+    const { default: twilio } = await import('twilio');
+    return twilio(options.accountSid, options.authToken, {
+      httpClient: redirectingRequestClient(twilio, base, options.timeoutMs),
+      // The SDK reads TWILIO_* variables from process.env when an option is absent; TWILIO_LOG_LEVEL=debug
+      // would print request parameters (phone numbers) to the console. The origin is ours anyway
+      // (see redirectingRequestClient); for Twilio's regional processing, set baseUrl to that region.
+      edge: '',
+      region: '',
+      logLevel: 'none',
+      autoRetry: false,
+    });
   });
 
   /**
@@ -97,8 +103,8 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
     known: readonly string[],
     ctx: CallContext,
   ): Promise<string | undefined> {
-    const recent = await send('act', ctx, false, () =>
-      client.calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }),
+    const recent = await send('act', ctx, false, async () =>
+      (await client('act')).calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }),
     );
     const candidates = recent.filter(
       (call) =>
@@ -112,7 +118,7 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
 
   return {
     partner: PARTNER,
-    limits: { perSecond: options.callsPerSecond ?? 1 },
+    limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, 1) },
     retainedAfterErasure: [
       'Twilio keeps the called phone number in its call records for at least 120 days, whatever is deleted through the API.',
       'Call recordings and transcriptions are separate resources: this adapter neither makes nor deletes them.',
@@ -120,9 +126,9 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
 
     async act(input, ctx) {
       const operation = 'act';
-      if (input.action !== 'alarm') throw permanent(operation, 'unsupported_action');
+      if (input.action !== 'alarm') throw fail(operation, 'permanent', 'unsupported_action');
       const to = input.payload.phone;
-      if (!to) throw permanent(operation, 'missing_phone');
+      if (!to) throw fail(operation, 'permanent', 'missing_phone');
       const { twiml, url } = input.params;
       const instructions =
         typeof twiml === 'string' && url === undefined
@@ -130,16 +136,18 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
           : typeof url === 'string' && twiml === undefined
             ? { url }
             : undefined;
-      if (!instructions) throw permanent(operation, 'invalid_params');
+      if (!instructions) throw fail(operation, 'permanent', 'invalid_params');
       const startedAt = Date.now();
       try {
-        const call = await send(operation, ctx, true, () =>
-          client.calls.create({ to, from: options.from, ...instructions }),
+        const call = await send(operation, ctx, true, async () =>
+          (await client('act')).calls.create({ to, from: options.from, ...instructions }),
         );
-        if (!CALL_SID.test(call.sid)) throw permanent(operation, 'unexpected_response');
+        // A 2xx answer to a create: the call was placed, but its sid is not readable.
+        if (!CALL_SID.test(call.sid))
+          throw fail(operation, 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
         return { partnerId: call.sid };
       } catch (err) {
-        if (!(err instanceof PartnerError) || err.code !== 'outcome_unknown') throw err;
+        if (!(err instanceof PartnerError) || err.kind !== 'unknown') throw err;
         // The answer was lost, not necessarily the call. Look for it, so that a placed call is not
         // rung again and its record can be erased later; if it cannot be told apart, it stays unknown.
         const placed = await findPlacedCall(to, startedAt, input.ref.partnerIds, ctx).catch(() => undefined);
@@ -153,27 +161,32 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
     async erase(ref, _mode, ctx) {
       const removed: string[] = [];
       for (const sid of callSids(ref.partnerIds)) {
-        await ignoreNotFound(send('erase', ctx, false, () => client.calls(sid).remove()));
+        await ignoreNotFound(send('erase', ctx, false, async () => (await client('erase')).calls(sid).remove()));
         removed.push(sid);
       }
       return { removed };
     },
 
     async fetch(ref, ctx) {
-      const calls: { sid: string; status: string; date: string | undefined }[] = [];
+      // Each call is its own record: 'call.<sid>.status'; the number called is the subject's 'phone'.
+      const fields: Record<string, unknown> = {};
       const numbers = new Set<string>();
+      let found = false;
       for (const sid of callSids(ref.partnerIds)) {
-        const call = await ignoreNotFound(send('fetch', ctx, false, () => client.calls(sid).fetch()));
+        const call = await ignoreNotFound(
+          send('fetch', ctx, false, async () => (await client('fetch')).calls(sid).fetch()),
+        );
         if (!call) continue;
+        found = true;
         if (call.to) numbers.add(call.to);
-        calls.push({ sid, status: call.status, date: toIso(call.dateCreated) });
+        Object.assign(
+          fields,
+          flatFields({ status: call.status, date_created: toIso(call.dateCreated) }, `call.${sid}`),
+        );
       }
-      if (calls.length === 0) return { found: false, fields: {} };
       const phones = [...numbers];
-      return {
-        found: true,
-        fields: { ...(phones.length > 0 ? { phone: phones.length === 1 ? phones[0] : phones } : {}), calls },
-      };
+      if (phones.length > 0) fields.phone = phones.length === 1 ? phones[0] : phones;
+      return { found, fields };
     },
   };
 }
@@ -194,12 +207,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-function permanent(operation: string, code: string): PartnerError {
-  return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', code });
-}
-
 async function send<T>(operation: string, ctx: CallContext, placesCall: boolean, run: () => Promise<T>): Promise<T> {
-  if (ctx.signal?.aborted) throw new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: 'aborted' });
+  if (ctx.signal?.aborted) throw fail(operation, 'retryable', 'aborted');
   try {
     return await run();
   } catch (err) {
@@ -213,8 +222,8 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREAC
 /**
  * Twilio has no idempotency key, so for a call-placing request only a failure that surely placed
  * nothing is retryable: refused before sending, 429/20429, 503. A timeout, a reset or another 5xx
- * may have come after the call was queued: retrying could ring twice, so it is 'outcome_unknown'.
- * The error message Twilio sends can quote the number: only its numeric code is kept.
+ * may have come after the call was queued: retrying could ring twice, so it is kind 'unknown' (code
+ * outcome_unknown). The error message Twilio sends can quote the number: only its numeric code is kept.
  */
 function toPartnerError(operation: string, err: unknown, placesCall: boolean): PartnerError {
   if (err instanceof PartnerError) return err;
@@ -224,9 +233,7 @@ function toPartnerError(operation: string, err: unknown, placesCall: boolean): P
     const retryable = twilioCode === 20429 || status === 429 || twilioCode === 20009 || status === 503;
     if (retryable)
       return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', status, code, retryAfterMs });
-    if (placesCall && status >= 500) {
-      return new PartnerError({ partner: PARTNER, operation, kind: 'permanent', status, code: 'outcome_unknown' });
-    }
+    if (placesCall && status >= 500) return fail(operation, 'unknown', 'outcome_unknown', { status });
     return new PartnerError({
       partner: PARTNER,
       operation,
@@ -238,16 +245,15 @@ function toPartnerError(operation: string, err: unknown, placesCall: boolean): P
   }
   const networkCode = (err as { code?: unknown } | null)?.code;
   if (typeof networkCode === 'string') {
+    const timedOut = networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT';
+    const detail = `network ${safeErrorCode(networkCode) ?? 'error'}`;
     if (NOT_SENT.has(networkCode) || !placesCall) {
-      return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', code: networkCode });
+      return fail(operation, 'retryable', timedOut ? 'timeout' : 'connection_error', { detail });
     }
-    return new PartnerError({
-      partner: PARTNER,
-      operation,
-      kind: 'permanent',
-      code: 'outcome_unknown',
-      detail: `network ${networkCode}`,
-    });
+    return fail(operation, 'unknown', 'outcome_unknown', { detail });
   }
-  return permanent(operation, 'unexpected_error');
+  // The SDK failed reading an answer (a 2xx it cannot parse): for a call-placing request, after sending.
+  return placesCall
+    ? fail(operation, 'unknown', 'outcome_unknown', { detail: 'unexpected_error' })
+    : fail(operation, 'permanent', 'unexpected_error');
 }

@@ -1,4 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
+import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
 import { createTwilioAdapter, type TwilioOptions } from './adapter.ts';
 import {
   TWILIO_SANDBOX_ACCOUNT_SID,
@@ -17,21 +18,29 @@ export {
   TWILIO_SANDBOX_FROM,
 } from './emulator.ts';
 
-const REQUIRED = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const;
-
 export const twilioPartner: PartnerModule<TwilioOptions> = {
   partner: 'twilio',
-  optionsFromEnv(env) {
-    const missing = REQUIRED.filter((name) => !env[name]);
-    if (missing.length > 0) throw new Error(`twilio: missing environment variables: ${missing.join(', ')}`);
-    const baseUrl = env.PARTNER_GATEWAY_TWILIO_BASE_URL;
-    return {
-      accountSid: env.TWILIO_ACCOUNT_SID!,
-      authToken: env.TWILIO_AUTH_TOKEN!,
-      from: env.TWILIO_FROM!,
-      ...(baseUrl ? { baseUrl } : {}),
-    };
-  },
+  ...optionsFromEnvSchema(
+    'twilio',
+    {
+      TWILIO_ACCOUNT_SID: envVariable.matching('account sid (AC…)', /^AC[0-9a-fA-F]{32}$/, 'AC and 32 hex digits'),
+      TWILIO_AUTH_TOKEN: envVariable.text('auth token of the account'),
+      TWILIO_FROM: envVariable.matching(
+        'the Twilio number alarm calls come from, E.164 (+46…)',
+        /^\+[1-9][0-9]{6,14}$/,
+        'an E.164 number such as +46701234567',
+      ),
+      PARTNER_GATEWAY_TWILIO_BASE_URL: envVariable
+        .baseUrl('twilio', 'API origin, e.g. a regional one (default https://api.twilio.com)')
+        .optional(),
+    },
+    (v): TwilioOptions => ({
+      accountSid: v.TWILIO_ACCOUNT_SID,
+      authToken: v.TWILIO_AUTH_TOKEN,
+      from: v.TWILIO_FROM,
+      ...(v.PARTNER_GATEWAY_TWILIO_BASE_URL ? { baseUrl: v.PARTNER_GATEWAY_TWILIO_BASE_URL } : {}),
+    }),
+  ),
   sandboxOptions: (baseUrl) => ({
     accountSid: TWILIO_SANDBOX_ACCOUNT_SID,
     authToken: TWILIO_SANDBOX_AUTH_TOKEN,

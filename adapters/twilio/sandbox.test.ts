@@ -47,7 +47,11 @@ describe('twilio adapter against the sandbox', () => {
     const ref = { pseudonym: 'pseudo-1', partnerIds: [partnerId] };
     expect(await adapter.fetch!(ref, ctx)).toEqual({
       found: true,
-      fields: { phone: PHONE, calls: [{ sid: partnerId, status: 'completed', date: expect.any(String) }] },
+      fields: {
+        phone: PHONE,
+        [`call.${partnerId}.status`]: 'completed',
+        [`call.${partnerId}.date_created`]: expect.any(String),
+      },
     });
 
     expect(await adapter.erase(ref, 'delete', ctx)).toEqual({ removed: [partnerId] });
@@ -92,6 +96,6 @@ describe('twilio adapter against the sandbox', () => {
     const err = await twilioPartner.createAdapter(twilioPartner.sandboxOptions(closed.url)).act!(alarm(), ctx).catch(
       (e: unknown) => e,
     );
-    expect(err).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED' });
+    expect(err).toMatchObject({ kind: 'retryable', code: 'connection_error' });
   });
 });

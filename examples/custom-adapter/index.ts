@@ -13,6 +13,10 @@ export const rewardsPartner: PartnerModule<RewardsOptions> = {
     if (missing.length > 0) throw new Error(`rewards: missing environment variable(s) ${missing.join(', ')}`);
     return { apiKey: env.REWARDS_API_KEY!, baseUrl: env.REWARDS_BASE_URL! };
   },
+  environment: [
+    { name: 'REWARDS_API_KEY', required: true, description: 'the Rewards API key' },
+    { name: 'REWARDS_BASE_URL', required: true, description: 'the Rewards API base URL' },
+  ],
   sandboxOptions: (baseUrl) => ({ apiKey: REWARDS_SANDBOX_KEY, baseUrl }),
   createAdapter: createRewardsAdapter,
   createEmulator: createRewardsEmulator,
