@@ -1,0 +1,11 @@
+import { createHash } from 'node:crypto';
+
+/** An unkeyed link (a chain sealed without the audit key): anyone can recompute it. */
+export function legacyLink(previous: string, pos: string, content: string): string {
+  return createHash('sha256').update(`${previous}:${pos}:${content}`).digest('hex');
+}
+
+/** What a keyed link signs: the link before, the position, the content hash and the writer's tag. */
+export function keyedLinkData(previous: string, pos: string, content: string, writerTag: string): string {
+  return `${previous}\n${pos}\n${content}\n${writerTag}`;
+}
