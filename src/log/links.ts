@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** An unkeyed link (a chain sealed without the audit key): anyone can recompute it. */
 export function legacyLink(previous: string, pos: string, content: string): string {
-  return createHash('sha256').update(`${previous}:${pos}:${content}`).digest('hex');
+  return hash('sha256', `${previous}:${pos}:${content}`, 'hex');
 }
 
 /** What a keyed link signs: the link before, the position, the content hash and the writer's tag. */

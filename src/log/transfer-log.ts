@@ -1,6 +1,6 @@
 import type { Sql } from '../store/database.ts';
 import type { AuditKeyring } from './audit-keys.ts';
-import { contentColumns, contentHash, pickContent, writerTag, type RowContent } from './row-content.ts';
+import { contentHash, writerTag, type RowContent } from './row-content.ts';
 
 /** Why a call was made. */
 export type Trigger = 'change' | 'resync' | 'erasure' | 'consent' | 'restriction' | 'ops' | 'action' | 'retention';
@@ -101,6 +101,29 @@ export async function writeOutcome(
   await writeOutcomes(sql, [{ intentSeq, ...row }], keyring);
 }
 
+/** What an outcome row copies from its intent. */
+const COPIED = `i.seq::text as seq, i.subject_id, i.partner, i.operation, i.purpose, i.legal_basis, i.trigger, i.operator,
+  i.correlation_id, i.fields, i.categories, i.payload_digest, i.partner_id, i.attempt, i.policy_digest`;
+
+type IntentCopy = Pick<
+  RowContent,
+  | 'seq'
+  | 'subject_id'
+  | 'partner'
+  | 'operation'
+  | 'purpose'
+  | 'legal_basis'
+  | 'trigger'
+  | 'operator'
+  | 'correlation_id'
+  | 'fields'
+  | 'categories'
+  | 'payload_digest'
+  | 'partner_id'
+  | 'attempt'
+  | 'policy_digest'
+>;
+
 export async function writeOutcomes(
   sql: Sql,
   rows: readonly (OutcomeRow & { intentSeq: string })[],
@@ -108,14 +131,14 @@ export async function writeOutcomes(
 ): Promise<void> {
   if (rows.length === 0) return;
   // The intents, and a seq and time for each outcome, in one round trip.
-  const found = await sql.query<Record<string, unknown> & { new_seq: string; at: string; new_at_us: string }>(
-    `select ${contentColumns('i')}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
+  const found = await sql.query<IntentCopy & { new_seq: string; at: string; new_at_us: string }>(
+    `select ${COPIED}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
        (extract(epoch from c.t) * 1000000)::bigint::text as new_at_us
      from transfer_log i cross join lateral (select clock_timestamp() as t) c
      where i.seq = any($1::bigint[])`,
     [rows.map((r) => r.intentSeq)],
   );
-  const intents = new Map(found.map((f) => [f.seq as string, pickContent(f)]));
+  const intents = new Map(found.map((f) => [f.seq as string, f]));
   // Outcome seqs follow the order of their intents, as when the database assigned them.
   const ordered = rows.filter((r) => intents.has(r.intentSeq)).sort((a, b) => compareSeq(a.intentSeq, b.intentSeq));
   const slots = found
@@ -126,7 +149,19 @@ export async function writeOutcomes(
   const contents = ordered.map((row, i): RowContent => {
     const intent = intents.get(row.intentSeq)!;
     return {
-      ...intent,
+      subject_id: intent.subject_id,
+      partner: intent.partner,
+      operation: intent.operation,
+      purpose: intent.purpose,
+      legal_basis: intent.legal_basis,
+      trigger: intent.trigger,
+      operator: intent.operator,
+      correlation_id: intent.correlation_id,
+      fields: intent.fields,
+      categories: intent.categories,
+      payload_digest: intent.payload_digest,
+      attempt: intent.attempt,
+      policy_digest: intent.policy_digest,
       seq: slots[i]!.seq,
       at_us: slots[i]!.at_us,
       kind: 'outcome',
