@@ -48,8 +48,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const recordedId = recordedIds(keys, adapters);
   const transfer = createTransfer({ db: database, policy, pacing, logger, observer: options.observer, recordedId });
-  const logEvent = (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) =>
-    writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+  const logEvent = async (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) => {
+    await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+  };
   const base = {
     db: database,
     policy,

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
+import { createAuditKeyring, type AuditKeyring } from './log/audit-keys.ts';
 
 /**
  * Keyed hashes. Pseudonyms and payload digests are HMACs, not plain hashes: a payload digest of a
@@ -11,22 +12,75 @@ export interface GatewaySecrets {
   readonly pseudonymKey: string;
   /** Keys payload digests in links and the transfer log. Defaults to a key derived from pseudonymKey. */
   readonly digestKey?: string;
+  /**
+   * Signs the transfer log: each row as it is written, the chain, its head, retention purges and
+   * exported checkpoints. Default: PARTNER_GATEWAY_AUDIT_KEY, else a key derived from pseudonymKey
+   * (so a log is signed from the first start, with no setting to add). The database never holds it.
+   */
+  readonly auditKey?: string;
+  /**
+   * Retired audit keys, used only to verify what they signed before a rotation. Default:
+   * PARTNER_GATEWAY_AUDIT_PREVIOUS_KEYS, comma-separated. The key derived from pseudonymKey is always
+   * accepted for verification, so moving from the default to an explicit key needs nothing here.
+   */
+  readonly previousAuditKeys?: readonly string[];
 }
 
 export interface Keys {
   pseudonym(partner: string, subjectId: string): string;
   payloadDigest(value: unknown): string;
+  /** Signs and verifies the transfer log (src/log). */
+  readonly audit: AuditKeyring;
 }
 
-export function createKeys(secrets: GatewaySecrets): Keys {
-  if (!secrets?.pseudonymKey || secrets.pseudonymKey.length < 16) {
-    throw new Error('secrets.pseudonymKey must be at least 16 characters (set PARTNER_GATEWAY_PSEUDONYM_KEY)');
-  }
+const MIN_KEY_LENGTH = 16;
+
+export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = process.env): Keys {
+  checkPseudonymKey(secrets);
   const digestKey =
     secrets.digestKey ?? createHmac('sha256', secrets.pseudonymKey).update('payload-digest').digest('hex');
   return {
     pseudonym: (partner, subjectId) =>
       createHmac('sha256', secrets.pseudonymKey).update(`${partner}\u0000${subjectId}`).digest('hex').slice(0, 32),
     payloadDigest: (value) => createHmac('sha256', digestKey).update(canonicalJson(value)).digest('hex'),
+    audit: createAuditKeys(secrets, env),
   };
+}
+
+/**
+ * The audit keyring on its own (the CLI's `audit` commands), from the same secrets and environment
+ * createKeys() reads, so both always agree on the key.
+ */
+export function createAuditKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = process.env): AuditKeyring {
+  checkPseudonymKey(secrets);
+  const derived = createHmac('sha256', secrets.pseudonymKey).update('audit-log').digest('hex');
+  const explicit = secrets.auditKey ?? (env.PARTNER_GATEWAY_AUDIT_KEY || undefined);
+  const previous =
+    secrets.previousAuditKeys ??
+    (env.PARTNER_GATEWAY_AUDIT_PREVIOUS_KEYS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
+  // Messages name the setting, never a key or a part of one.
+  const source = secrets.auditKey !== undefined ? 'secrets.auditKey' : 'PARTNER_GATEWAY_AUDIT_KEY';
+  if (explicit !== undefined) {
+    if (explicit.length < MIN_KEY_LENGTH) throw new Error(`${source} must be at least ${MIN_KEY_LENGTH} characters`);
+    if (explicit === secrets.pseudonymKey || explicit === secrets.digestKey)
+      throw new Error(
+        `${source} must differ from the pseudonym and digest keys: whoever verifies the log must not be able to compute pseudonyms`,
+      );
+  }
+  previous.forEach((key, i) => {
+    if (key.length < MIN_KEY_LENGTH)
+      throw new Error(`previous audit key ${i + 1} must be at least ${MIN_KEY_LENGTH} characters`);
+  });
+  return createAuditKeyring(explicit ?? derived, [...previous, derived]);
+}
+
+function checkPseudonymKey(secrets: GatewaySecrets): void {
+  if (!secrets?.pseudonymKey || secrets.pseudonymKey.length < MIN_KEY_LENGTH) {
+    throw new Error(
+      `secrets.pseudonymKey must be at least ${MIN_KEY_LENGTH} characters (set PARTNER_GATEWAY_PSEUDONYM_KEY)`,
+    );
+  }
 }

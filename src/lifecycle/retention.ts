@@ -1,16 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { sealAll } from '../log/chain.ts';
+import { purgeRows } from '../log/purge.ts';
+import { writeEvent } from '../log/transfer-log.ts';
 import { purgeExpiredRequests } from './requests.ts';
 import type { LifecycleDeps, PurgeResult } from './types.ts';
 
 const BATCH = 500;
-/** Stands in for NOT NULL columns of a purged row: says what happened, identifies nothing. */
-const PURGED = 'purged';
 
 /**
  * Retention: the gateway's own rows about a subject (transfer log, consent ledger, tombstone, links)
  * go one retention period after the relationship ended, once nothing of the subject is left at any
  * partner. Log rows are sealed first and then emptied in place: each keeps its seq, chain position,
- * content hash and chain hash, so the chain still verifies without its personal content.
+ * content hash and chain hash, so the chain still verifies without its personal content, and each
+ * emptying is signed with the audit key (src/log/purge.ts), so verify tells it from a forged one.
+ * The run itself is a signed event in the chain, written with its first batch.
  */
 export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
   const now = deps.now();
@@ -18,8 +21,11 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
   cutoff.setUTCFullYear(
     cutoff.getUTCFullYear() - deps.policy.document.retention.gatewayRecordsAfterRelationshipEnds.years,
   );
-  // Every row to purge must have its content hash recorded before its content goes.
-  await sealAll(deps.db);
+  const keyring = deps.keys.audit;
+  // Every row to purge must have its content hash recorded before its content goes. Signing an
+  // unsigned chain is the gateway sealer's step, not retention's.
+  await sealAll(deps.db, keyring, { adopt: false });
+  const correlationId = randomUUID();
 
   // As in erasure status: ids at a partner that collects directly may mean it holds something.
   const collecting = deps.policy.partnerNames.filter((p) => deps.policy.partner(p).collects.length > 0);
@@ -41,12 +47,14 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
       );
       const ids = candidates.map((c) => c.id);
       if (ids.length === 0) return null;
-      const log = await tx.query(
-        `update transfer_log set purged_at = $2, subject_id = null, partner_id = null, operator = null, fields = '{}', categories = '{}',
-           payload_digest = null, correlation_id = $3, policy_digest = $3
-         where subject_id = any($1::text[]) returning seq`,
-        [ids, now, PURGED],
-      );
+      // No subject id and no count in the event: the operation is the record; counts go to the ops log.
+      if (total.subjects === 0)
+        await writeEvent(
+          tx,
+          { operation: 'retention_purge', trigger: 'retention', correlationId, policyDigest: deps.policy.digest },
+          keyring,
+        );
+      const logRows = await purgeRows(tx, ids, now, keyring);
       const ledger = await tx.query(`delete from consent_ledger where subject_id = any($1::text[]) returning id`, [
         ids,
       ]);
@@ -58,7 +66,7 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
       await tx.query(`delete from subjects where id = any($1::text[])`, [ids]);
       return {
         subjects: ids.length,
-        logRowsPurged: log.length,
+        logRowsPurged: logRows,
         ledgerRowsPurged: ledger.length,
         tombstonesPurged: tombstones.length,
       };
@@ -70,11 +78,7 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
     total.tombstonesPurged += batch.tombstonesPurged;
     if (batch.subjects < BATCH) break;
   }
-  if (total.subjects > 0) {
-    // No subject id and no count in the row: the operation is the record; counts go to the ops log.
-    await deps.logEvent({ operation: 'retention_purge', trigger: 'retention' });
-    deps.logger.info(total, 'retention purge');
-  }
+  if (total.subjects > 0) deps.logger.info({ ...total, correlationId }, 'retention purge');
   await purgeExpiredRequests(deps);
   return total;
 }

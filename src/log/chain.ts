@@ -1,159 +1,160 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.ts';
 import type { Database, Sql } from '../store/database.ts';
+import type { AuditKeyring } from './audit-keys.ts';
+import { ensureHead, headSignatureData, readHead, type Head } from './head.ts';
+import { keyedLinkData, legacyLink } from './links.ts';
+import { signPurges } from './purge.ts';
+import { contentColumns, contentHash, pickContent } from './row-content.ts';
+
+export { verifyChain, type VerifyOptions, type VerifyResult } from './verify.ts';
+export type { VerifyProblem, ProblemKind } from './problems.ts';
 
 /**
  * The hash chain over the transfer log (DESIGN §6). Rows are written freely by many workers and
  * sealed afterwards in batches by whichever process holds the chain row's lock, so writers never
- * contend on it. Sealing gives each row the next chain position, a hash of its content, and a chain
- * hash over the previous one. verify() recomputes all of it, so an edited, deleted or reordered row
- * shows. A row purged by retention keeps its position and content hash, so the chain still verifies.
+ * contend on it. Sealing gives each row the next chain position, a hash of its content and a link to
+ * the row before it, and signs the new head.
+ *
+ * With the audit key (src/log/audit-keys.ts) a link is an HMAC, so nobody without the key can
+ * recompute the chain after an edit or a deletion, and a row whose writer's tag does not check is
+ * refused: kept out of the chain and named by verify, never sealed as genuine. Without it a link is
+ * a plain sha256 (the unsigned log of before). A chain written before the key existed is taken over
+ * by the first keyed seal: everything then in the table is sealed the old way, and the keyed chain
+ * goes on from there, so it covers what came before.
  */
 
-const GENESIS = '0'.repeat(64);
-
-/** Everything a row says, read identically when sealing and when verifying (timestamps in µs). */
-const contentColumns = `seq::text as seq, (extract(epoch from at) * 1000000)::bigint::text as at_us, kind, intent_seq::text as intent_seq,
-  subject_id, partner, operation, purpose, legal_basis, trigger, operator, correlation_id, fields, categories, payload_digest,
-  partner_id, outcome, http_status, error_code, attempt, duration_ms, policy_digest`;
-
-type ContentRow = Record<string, unknown> & { seq: string };
-
-function contentHash(row: ContentRow): string {
-  return createHash('sha256').update(canonicalJson(row)).digest('hex');
+export interface SealOptions {
+  /** Rows per batch (default 5,000). */
+  readonly limit?: number;
+  /**
+   * With a keyring, start signing a chain that is not signed yet (default true). Retention passes
+   * false: it seals what is there as it is and leaves that step to the gateway's own sealer.
+   */
+  readonly adopt?: boolean;
 }
 
-function chainHash(previous: string, pos: string, content: string): string {
-  return createHash('sha256').update(`${previous}:${pos}:${content}`).digest('hex');
-}
-
-/** Seals up to `limit` unsealed rows in seq order; returns how many. */
-export async function sealBatch(db: Database, limit = 5_000): Promise<number> {
+/** Seals up to `limit` unsealed rows in seq order; returns how many it sealed or refused. */
+export async function sealBatch(db: Database, keyring?: AuditKeyring, options: SealOptions = {}): Promise<number> {
+  const limit = options.limit ?? 5_000;
   return db.transaction(async (tx) => {
-    await tx.query(`insert into log_chain (id, last_pos, last_hash) values (1, 0, $1) on conflict (id) do nothing`, [
-      GENESIS,
-    ]);
-    const [head] = await tx.query<{ last_pos: string; last_hash: string }>(
-      `select last_pos::text as last_pos, last_hash from log_chain where id = 1 for update`,
-    );
-    const rows = await tx.query<ContentRow>(
-      `select ${contentColumns} from transfer_log where chain_pos is null order by transfer_log.seq limit $1`,
-      [limit],
-    );
-    if (rows.length === 0) return 0;
-    let pos = BigInt(head!.last_pos);
-    let previous = head!.last_hash;
-    const seqs: string[] = [];
-    const positions: string[] = [];
-    const contents: string[] = [];
-    const chains: string[] = [];
-    for (const row of rows) {
-      pos += 1n;
-      const content = contentHash(row);
-      previous = chainHash(previous, pos.toString(), content);
-      seqs.push(row.seq);
-      positions.push(pos.toString());
-      contents.push(content);
-      chains.push(previous);
+    await ensureHead(tx);
+    const head = (await readHead(tx, { lock: true }))!;
+    if (head.keyedFrom === null) {
+      if (!keyring || options.adopt === false) return sealUnkeyed(tx, head, limit);
+      const taken = await adopt(tx, head, keyring);
+      return taken + (await sealKeyed(tx, head, keyring, limit));
     }
-    await tx.query(
-      `update transfer_log t set chain_pos = v.pos, content_hash = v.content, chain_hash = v.chain
-       from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) as v(seq, pos, content, chain) where t.seq = v.seq`,
-      [seqs, positions, contents, chains],
-    );
-    await tx.query(`update log_chain set last_pos = $1, last_hash = $2 where id = 1`, [pos.toString(), previous]);
-    return rows.length;
+    // A signed chain cannot be continued without the key; leave it to a sealer that has it.
+    if (!keyring) return 0;
+    return sealKeyed(tx, head, keyring, limit);
   });
 }
 
-export async function sealAll(db: Database): Promise<number> {
+export async function sealAll(db: Database, keyring?: AuditKeyring, options: SealOptions = {}): Promise<number> {
   let total = 0;
-  for (let n = await sealBatch(db); n > 0; n = await sealBatch(db)) total += n;
+  for (let n = await sealBatch(db, keyring, options); n > 0; n = await sealBatch(db, keyring, options)) total += n;
   return total;
 }
 
-export interface VerifyProblem {
-  readonly chainPos: string | null;
-  readonly seq: string | null;
-  readonly problem: string;
+type UnsealedRow = Record<string, unknown> & { seq: string; writer_mac: string | null };
+
+async function unsealed(tx: Sql, limit: number, upToSeq?: string): Promise<UnsealedRow[]> {
+  return tx.query<UnsealedRow>(
+    `select ${contentColumns()}, writer_mac from transfer_log
+     where chain_pos is null and seal_rejected is null and ($2::bigint is null or transfer_log.seq <= $2::bigint)
+     order by transfer_log.seq limit $1`,
+    [limit, upToSeq ?? null],
+  );
 }
 
-export interface VerifyResult {
-  readonly ok: boolean;
-  readonly rowsChecked: number;
-  readonly purgedRows: number;
-  /** Rows written but not yet sealed: not covered by the chain yet. */
-  readonly unsealed: number;
-  readonly problems: readonly VerifyProblem[];
+async function sealUnkeyed(tx: Sql, head: Head, limit: number, upToSeq?: string): Promise<number> {
+  const rows = await unsealed(tx, limit, upToSeq);
+  if (rows.length === 0) return 0;
+  const sealed: SealedRow[] = [];
+  for (const row of rows) {
+    const pos = (BigInt(head.position) + 1n).toString();
+    const content = contentHash(pickContent(row));
+    head.position = pos;
+    head.hash = legacyLink(head.hash, pos, content);
+    sealed.push({ seq: row.seq, pos, content, link: head.hash });
+  }
+  await writeSealed(tx, sealed);
+  await tx.query(`update log_chain set last_pos = $1, last_hash = $2, sealed_at = $3 where id = 1`, [
+    head.position,
+    head.hash,
+    new Date(),
+  ]);
+  return rows.length;
 }
 
-/** Recomputes the chain from the first position to the head. Reads in pages: the log may be large. */
-export async function verifyChain(sql: Sql, pageSize = 10_000): Promise<VerifyResult> {
-  const problems: VerifyProblem[] = [];
-  const [head] = await sql.query<{ last_pos: string; last_hash: string }>(
-    `select last_pos::text as last_pos, last_hash from log_chain where id = 1`,
-  );
-  const [{ unsealed } = { unsealed: 0 }] = await sql.query<{ unsealed: number }>(
-    `select count(*)::int as unsealed from transfer_log where chain_pos is null`,
-  );
-  let previous = GENESIS;
-  let expected = 1n;
-  let checked = 0;
-  let purged = 0;
-  let after = '0';
-  for (;;) {
-    const rows = await sql.query<
-      ContentRow & { chain_pos: string; content_hash: string; chain_hash: string; purged: boolean }
-    >(
-      `select ${contentColumns}, chain_pos::text as chain_pos, content_hash, chain_hash, purged_at is not null as purged
-       from transfer_log where transfer_log.chain_pos > $1::bigint order by transfer_log.chain_pos limit $2`,
-      [after, pageSize],
-    );
-    for (const row of rows) {
-      const { chain_pos, content_hash, chain_hash, purged: isPurged, ...content } = row;
-      const pos = BigInt(chain_pos);
-      if (pos !== expected) {
-        problems.push({
-          chainPos: expected.toString(),
-          seq: null,
-          problem: `row missing: chain position ${expected}${pos > expected + 1n ? `..${pos - 1n}` : ''} is gone`,
-        });
-      }
-      // A purged row's content is gone by design; its recorded content hash stands in for it.
-      const recomputed = isPurged ? content_hash : contentHash(content as ContentRow);
-      if (recomputed !== content_hash)
-        problems.push({
-          chainPos: chain_pos,
-          seq: row.seq,
-          problem: 'row edited: its content no longer matches its hash',
-        });
-      const link = chainHash(previous, chain_pos, content_hash);
-      if (link !== chain_hash)
-        problems.push({
-          chainPos: chain_pos,
-          seq: row.seq,
-          problem: 'chain broken: the row does not follow the one before it',
-        });
-      previous = chain_hash;
-      expected = pos + 1n;
-      checked++;
-      if (isPurged) purged++;
+async function sealKeyed(tx: Sql, head: Head, keyring: AuditKeyring, limit: number): Promise<number> {
+  const rows = await unsealed(tx, limit);
+  if (rows.length === 0) return 0;
+  const sealed: SealedRow[] = [];
+  const refused: { seq: string; reason: string }[] = [];
+  for (const row of rows) {
+    const content = contentHash(pickContent(row));
+    const tag = keyring.check('row', content, row.writer_mac);
+    if (tag !== 'ok') {
+      refused.push({ seq: row.seq, reason: tag });
+      continue;
     }
-    if (rows.length < pageSize) break;
-    after = rows[rows.length - 1]!.chain_pos;
+    const pos = (BigInt(head.position) + 1n).toString();
+    head.position = pos;
+    head.hash = keyring.sign('chain', keyedLinkData(head.hash, pos, content, row.writer_mac!));
+    sealed.push({ seq: row.seq, pos, content, link: head.hash });
   }
-  if (head) {
-    const headPos = BigInt(head.last_pos);
-    if (expected - 1n !== headPos)
-      problems.push({
-        chainPos: head.last_pos,
-        seq: null,
-        problem: `rows missing at the end: the chain head is at position ${headPos}, the last row found is at ${expected - 1n}`,
-      });
-    else if (headPos > 0n && previous !== head.last_hash)
-      problems.push({ chainPos: head.last_pos, seq: null, problem: 'chain head does not match the last row' });
-  } else if (checked > 0) {
-    problems.push({ chainPos: null, seq: null, problem: 'sealed rows exist but the chain head is missing' });
-  }
-  return { ok: problems.length === 0, rowsChecked: checked, purgedRows: purged, unsealed, problems };
+  await writeSealed(tx, sealed);
+  if (refused.length > 0)
+    await tx.query(
+      `update transfer_log t set seal_rejected = v.reason from unnest($1::bigint[], $2::text[]) as v(seq, reason) where t.seq = v.seq`,
+      [refused.map((r) => r.seq), refused.map((r) => r.reason)],
+    );
+  if (sealed.length > 0) await writeSignedHead(tx, head, keyring);
+  return rows.length;
+}
+
+/**
+ * The first keyed seal of a chain that was not signed. Rows written before the key (no tag can vouch
+ * for them) are sealed the old way, up to the last of them; what retention emptied before is signed
+ * as purged; the keyed chain starts at the next position, its first link over the last unkeyed one.
+ * On a new database nothing is untagged, so the chain is keyed from position 1.
+ */
+async function adopt(tx: Sql, head: Head, keyring: AuditKeyring): Promise<number> {
+  const [{ last } = { last: null }] = await tx.query<{ last: string | null }>(
+    `select max(seq)::text as last from transfer_log where chain_pos is null and seal_rejected is null and writer_mac is null`,
+  );
+  let total = 0;
+  if (last !== null)
+    for (let n = await sealUnkeyed(tx, head, 5_000, last); n > 0; n = await sealUnkeyed(tx, head, 5_000, last))
+      total += n;
+  await signPurges(tx, keyring);
+  head.keyedFrom = (BigInt(head.position) + 1n).toString();
+  await writeSignedHead(tx, head, keyring);
+  return total;
+}
+
+async function writeSignedHead(tx: Sql, head: Head, keyring: AuditKeyring): Promise<void> {
+  // Milliseconds, so the time signed is exactly the time stored.
+  head.sealedAtMs = String(Date.now());
+  head.signature = keyring.sign('head', headSignatureData(head));
+  await tx.query(
+    `update log_chain set last_pos = $1, last_hash = $2, keyed_from = $3, sealed_at = $4, signature = $5 where id = 1`,
+    [head.position, head.hash, head.keyedFrom, new Date(Number(head.sealedAtMs)), head.signature],
+  );
+}
+
+interface SealedRow {
+  readonly seq: string;
+  readonly pos: string;
+  readonly content: string;
+  readonly link: string;
+}
+
+async function writeSealed(tx: Sql, rows: readonly SealedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `update transfer_log t set chain_pos = v.pos, content_hash = v.content, chain_hash = v.chain
+     from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) as v(seq, pos, content, chain) where t.seq = v.seq`,
+    [rows.map((r) => r.seq), rows.map((r) => r.pos), rows.map((r) => r.content), rows.map((r) => r.link)],
+  );
 }

@@ -1,4 +1,6 @@
 import type { Sql } from '../store/database.ts';
+import type { AuditKeyring } from './audit-keys.ts';
+import { contentHash, writerTag, type RowContent } from './row-content.ts';
 
 /** Why a call was made. */
 export type Trigger = 'change' | 'resync' | 'erasure' | 'consent' | 'restriction' | 'ops' | 'action' | 'retention';
@@ -46,110 +48,230 @@ export interface EventRow {
   readonly policyDigest: string;
 }
 
-const intentColumns =
-  'kind, subject_id, partner, operation, purpose, legal_basis, trigger, operator, correlation_id, fields, categories, payload_digest, partner_id, attempt, policy_digest';
-
-export async function writeIntent(sql: Sql, row: IntentRow): Promise<string> {
-  const [inserted] = await sql.query<{ seq: string }>(
-    `insert into transfer_log (${intentColumns}) values ('intent', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) returning seq::text as seq`,
-    intentValues(row),
-  );
-  return inserted!.seq;
+/**
+ * Rows are written whole: the writer takes each row's seq and time from the database first, so that
+ * its tag (src/log/row-content.ts) covers everything the row says, seq and time included. A row in
+ * the table without a valid tag was not written here: the sealer keeps it out of the chain and
+ * verify names it. Without a keyring rows are written untagged (the unsigned log of before).
+ */
+export async function writeIntent(sql: Sql, row: IntentRow, keyring?: AuditKeyring): Promise<string> {
+  const [seq] = await writeIntents(sql, [row], keyring);
+  return seq!;
 }
 
 /** Many intents in one statement (a batch call to one partner). Returns the seqs in input order. */
-export async function writeIntents(sql: Sql, rows: readonly IntentRow[]): Promise<string[]> {
+export async function writeIntents(sql: Sql, rows: readonly IntentRow[], keyring?: AuditKeyring): Promise<string[]> {
   if (rows.length === 0) return [];
-  const values = rows.map(intentValues);
-  const column = (i: number) => values.map((v) => v[i]);
-  // unnest flattens arrays of arrays, so the name lists travel comma-joined (names hold no commas).
-  const joined = (i: number) => values.map((v) => (v[i] as string[]).join(','));
-  const inserted = await sql.query<{ seq: string }>(
-    `insert into transfer_log (${intentColumns})
-     select 'intent', s, p, o, pu, lb, tr, op, co, string_to_array(f, ','), string_to_array(c, ','), pd, pi, a, dg
-     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[]) as u(s, p, o, pu, lb, tr, op, co, f, c, pd, pi, a, dg)
-     returning seq::text as seq`,
-    [
-      column(0),
-      column(1),
-      column(2),
-      column(3),
-      column(4),
-      column(5),
-      column(6),
-      column(7),
-      joined(8),
-      joined(9),
-      column(10),
-      column(11),
-      column(12),
-      column(13),
-    ],
-  );
-  return inserted.map((r) => r.seq).sort((a, b) => Number(a) - Number(b));
-}
-
-function intentValues(row: IntentRow): unknown[] {
-  return [
-    row.subjectId,
-    row.partner,
-    row.operation,
-    row.purpose,
-    row.legalBasis,
-    row.trigger,
-    row.operator ?? null,
-    row.correlationId,
-    [...row.fields],
-    [...row.categories],
-    row.payloadDigest ?? null,
-    row.partnerId ?? null,
-    row.attempt,
-    row.policyDigest,
-  ];
+  const slots = await reserve(sql, rows.length);
+  const contents = rows.map((row, i): RowContent => ({
+    seq: slots[i]!.seq,
+    at_us: slots[i]!.at_us,
+    kind: 'intent',
+    intent_seq: null,
+    subject_id: row.subjectId,
+    partner: row.partner,
+    operation: row.operation,
+    purpose: row.purpose,
+    legal_basis: row.legalBasis,
+    trigger: row.trigger,
+    operator: row.operator ?? null,
+    correlation_id: row.correlationId,
+    fields: [...row.fields],
+    categories: [...row.categories],
+    payload_digest: row.payloadDigest ?? null,
+    partner_id: row.partnerId ?? null,
+    outcome: null,
+    http_status: null,
+    error_code: null,
+    attempt: row.attempt,
+    duration_ms: null,
+    policy_digest: row.policyDigest,
+  }));
+  await insertRows(sql, contents, slots, keyring);
+  return contents.map((c) => c.seq);
 }
 
 /** The outcome row copies the intent's who/what/why, so each row reads on its own in an export. */
-export async function writeOutcome(sql: Sql, intentSeq: string, row: OutcomeRow): Promise<void> {
-  await writeOutcomes(sql, [{ intentSeq, ...row }]);
+export async function writeOutcome(
+  sql: Sql,
+  intentSeq: string,
+  row: OutcomeRow,
+  keyring?: AuditKeyring,
+): Promise<void> {
+  await writeOutcomes(sql, [{ intentSeq, ...row }], keyring);
 }
 
-export async function writeOutcomes(sql: Sql, rows: readonly (OutcomeRow & { intentSeq: string })[]): Promise<void> {
+/** What an outcome row copies from its intent. */
+const COPIED = `i.seq::text as seq, i.subject_id, i.partner, i.operation, i.purpose, i.legal_basis, i.trigger, i.operator,
+  i.correlation_id, i.fields, i.categories, i.payload_digest, i.partner_id, i.attempt, i.policy_digest`;
+
+type IntentCopy = Pick<
+  RowContent,
+  | 'seq'
+  | 'subject_id'
+  | 'partner'
+  | 'operation'
+  | 'purpose'
+  | 'legal_basis'
+  | 'trigger'
+  | 'operator'
+  | 'correlation_id'
+  | 'fields'
+  | 'categories'
+  | 'payload_digest'
+  | 'partner_id'
+  | 'attempt'
+  | 'policy_digest'
+>;
+
+export async function writeOutcomes(
+  sql: Sql,
+  rows: readonly (OutcomeRow & { intentSeq: string })[],
+  keyring?: AuditKeyring,
+): Promise<void> {
   if (rows.length === 0) return;
-  await sql.query(
-    `insert into transfer_log (kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
-       correlation_id, fields, categories, payload_digest, partner_id, outcome, http_status, error_code, attempt, duration_ms, policy_digest)
-     select 'outcome', i.seq, i.subject_id, i.partner, i.operation, i.purpose, i.legal_basis, i.trigger, i.operator,
-       i.correlation_id, i.fields, i.categories, i.payload_digest, coalesce(o.partner_id, i.partner_id), o.outcome, o.http_status,
-       o.error_code, i.attempt, o.duration_ms, i.policy_digest
-     from unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[]) as o(seq, outcome, partner_id, http_status, error_code, duration_ms)
-     join transfer_log i on i.seq = o.seq
-     order by o.seq`,
-    [
-      rows.map((r) => r.intentSeq),
-      rows.map((r) => r.outcome),
-      rows.map((r) => r.partnerId ?? null),
-      rows.map((r) => r.httpStatus ?? null),
-      rows.map((r) => r.errorCode ?? null),
-      rows.map((r) => (r.durationMs === undefined ? null : Math.round(r.durationMs))),
-    ],
+  // The intents, and a seq and time for each outcome, in one round trip.
+  const found = await sql.query<IntentCopy & { new_seq: string; at: string; new_at_us: string }>(
+    `select ${COPIED}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
+       (extract(epoch from c.t) * 1000000)::bigint::text as new_at_us
+     from transfer_log i cross join lateral (select clock_timestamp() as t) c
+     where i.seq = any($1::bigint[])`,
+    [rows.map((r) => r.intentSeq)],
   );
+  const intents = new Map(found.map((f) => [f.seq as string, f]));
+  // Outcome seqs follow the order of their intents, as when the database assigned them.
+  const ordered = rows.filter((r) => intents.has(r.intentSeq)).sort((a, b) => compareSeq(a.intentSeq, b.intentSeq));
+  const slots = found
+    .map((f) => ({ seq: f.new_seq, at: f.at, at_us: f.new_at_us }))
+    .sort((a, b) => compareSeq(a.seq, b.seq));
+  // Two outcomes of one intent in one call need a slot more than the intents gave.
+  if (ordered.length > slots.length) slots.push(...(await reserve(sql, ordered.length - slots.length)));
+  const contents = ordered.map((row, i): RowContent => {
+    const intent = intents.get(row.intentSeq)!;
+    return {
+      subject_id: intent.subject_id,
+      partner: intent.partner,
+      operation: intent.operation,
+      purpose: intent.purpose,
+      legal_basis: intent.legal_basis,
+      trigger: intent.trigger,
+      operator: intent.operator,
+      correlation_id: intent.correlation_id,
+      fields: intent.fields,
+      categories: intent.categories,
+      payload_digest: intent.payload_digest,
+      attempt: intent.attempt,
+      policy_digest: intent.policy_digest,
+      seq: slots[i]!.seq,
+      at_us: slots[i]!.at_us,
+      kind: 'outcome',
+      intent_seq: intent.seq,
+      partner_id: row.partnerId ?? intent.partner_id,
+      outcome: row.outcome,
+      http_status: row.httpStatus ?? null,
+      error_code: row.errorCode ?? null,
+      duration_ms: row.durationMs === undefined ? null : Math.round(row.durationMs),
+    };
+  });
+  await insertRows(sql, contents, slots, keyring);
 }
 
-export async function writeEvent(sql: Sql, row: EventRow): Promise<void> {
+export async function writeEvent(sql: Sql, row: EventRow, keyring?: AuditKeyring): Promise<string> {
+  const slots = await reserve(sql, 1);
+  const content: RowContent = {
+    seq: slots[0]!.seq,
+    at_us: slots[0]!.at_us,
+    kind: 'event',
+    intent_seq: null,
+    subject_id: row.subjectId ?? null,
+    partner: row.partner ?? null,
+    operation: row.operation,
+    purpose: row.purpose ?? null,
+    legal_basis: row.legalBasis ?? null,
+    trigger: row.trigger,
+    operator: row.operator ?? null,
+    correlation_id: row.correlationId,
+    fields: [],
+    categories: [],
+    payload_digest: null,
+    partner_id: null,
+    outcome: null,
+    http_status: null,
+    error_code: null,
+    attempt: null,
+    duration_ms: null,
+    policy_digest: row.policyDigest,
+  };
+  await insertRows(sql, [content], slots, keyring);
+  return content.seq;
+}
+
+interface Slot {
+  readonly seq: string;
+  /** The time as the database prints it (exact to the microsecond), to insert. */
+  readonly at: string;
+  readonly at_us: string;
+}
+
+async function reserve(sql: Sql, count: number): Promise<Slot[]> {
+  const slots = await sql.query<Slot>(
+    `select nextval('transfer_log_seq_seq')::text as seq, c.t::text as at, (extract(epoch from c.t) * 1000000)::bigint::text as at_us
+     from generate_series(1, $1::int) g cross join lateral (select clock_timestamp() as t) c`,
+    [count],
+  );
+  return slots.sort((a, b) => compareSeq(a.seq, b.seq));
+}
+
+const compareSeq = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
+async function insertRows(
+  sql: Sql,
+  contents: readonly RowContent[],
+  slots: readonly Slot[],
+  keyring: AuditKeyring | undefined,
+): Promise<void> {
+  if (contents.length === 0) return;
+  const column = <K extends keyof RowContent>(k: K) => contents.map((c) => c[k]);
+  // unnest flattens arrays of arrays, so the name lists travel comma-joined: names hold no commas,
+  // and one that did would come back split and fail its tag, so refuse it here.
+  const joined = (k: 'fields' | 'categories') =>
+    contents.map((c) => {
+      if (c[k].some((name) => name.includes(','))) throw new Error(`transfer log ${k}: a name contains a comma`);
+      return c[k].join(',');
+    });
   await sql.query(
-    `insert into transfer_log (kind, subject_id, partner, operation, purpose, legal_basis, trigger, operator, correlation_id, policy_digest)
-     values ('event', $1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `insert into transfer_log (seq, at, kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
+       correlation_id, fields, categories, payload_digest, partner_id, outcome, http_status, error_code, attempt, duration_ms,
+       policy_digest, writer_mac)
+     select sq, t, k, i, s, p, o, pu, lb, tr, op, co, string_to_array(f, ','), string_to_array(c, ','), pd, pi, oc, hs, ec, a, d, dg, w
+     from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+       $18::int[], $19::text[], $20::int[], $21::int[], $22::text[], $23::text[])
+       as u(sq, t, k, i, s, p, o, pu, lb, tr, op, co, f, c, pd, pi, oc, hs, ec, a, d, dg, w)`,
     [
-      row.subjectId ?? null,
-      row.partner ?? null,
-      row.operation,
-      row.purpose ?? null,
-      row.legalBasis ?? null,
-      row.trigger,
-      row.operator ?? null,
-      row.correlationId,
-      row.policyDigest,
+      column('seq'),
+      contents.map((_, i) => slots[i]!.at),
+      column('kind'),
+      column('intent_seq'),
+      column('subject_id'),
+      column('partner'),
+      column('operation'),
+      column('purpose'),
+      column('legal_basis'),
+      column('trigger'),
+      column('operator'),
+      column('correlation_id'),
+      joined('fields'),
+      joined('categories'),
+      column('payload_digest'),
+      column('partner_id'),
+      column('outcome'),
+      column('http_status'),
+      column('error_code'),
+      column('attempt'),
+      column('duration_ms'),
+      column('policy_digest'),
+      contents.map((c) => (keyring ? writerTag(keyring, contentHash(c)) : null)),
     ],
   );
 }
@@ -163,6 +285,7 @@ export async function closeOpenIntents(
   sql: Sql,
   subjectIds: string | readonly string[],
   partner: string,
+  keyring?: AuditKeyring,
 ): Promise<number> {
   const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
   if (ids.length === 0) return 0;
@@ -176,6 +299,7 @@ export async function closeOpenIntents(
   await writeOutcomes(
     sql,
     open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })),
+    keyring,
   );
   return open.length;
 }

@@ -1,6 +1,21 @@
-/** `audit list|verify|export`: the transfer log (field names and digests, never a personal value). */
+/**
+ * `audit list|verify|checkpoint|export`: the transfer log (field names and digests, never a personal
+ * value), its signed hash chain, and checkpoints of it kept outside the database.
+ */
+import { open, readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { CSV_COLUMNS, csvRow } from '../../server/audit-csv.ts';
+import { createAuditKeys } from '../../keys.ts';
+import type { AuditKeyring } from '../../log/audit-keys.ts';
+import { verifyChain, type VerifyResult } from '../../log/chain.ts';
+import {
+  CheckpointError,
+  checkpointLine,
+  createCheckpoint,
+  parseCheckpoints,
+  type Checkpoint,
+  type LocatedCheckpoint,
+} from '../../log/checkpoint.ts';
+import type { TransferRow } from '../../log/query.ts';
 import { isoDate, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { action } from '../action.ts';
@@ -11,7 +26,7 @@ const PAGE = 1_000;
 export function auditCommand(program: Command): void {
   const group = program
     .command('audit')
-    .description('the transfer log: every outbound call, its intent and outcome, hash-chained');
+    .description('the transfer log: every outbound call, its intent and outcome, in a signed hash chain');
 
   group
     .command('list')
@@ -24,7 +39,7 @@ export function auditCommand(program: Command): void {
     .action(
       action(
         async (ctx, flags: { subject?: string; partner?: string; since?: Date; after?: number; limit: number }) => {
-          const gateway = await ctx.auditLog();
+          const gateway = await ctx.gateway({ partners: false });
           const rows = await gateway.audit.list({
             ...(flags.subject ? { subjectId: flags.subject } : {}),
             ...(flags.partner ? { partner: flags.partner } : {}),
@@ -72,32 +87,65 @@ export function auditCommand(program: Command): void {
 
   group
     .command('verify')
-    .description('recompute the hash chain; exits non-zero, naming the rows, on any edit, deletion or reordering')
+    .description(
+      'seal, then recompute the hash chain and check every signature; exits non-zero, naming the rows, on any edit, deletion, reordering, forged row or purge',
+    )
+    .option(
+      '--against <file>',
+      'also hold the log to the checkpoints in this file (audit checkpoint): detects a wipe, a cut tail, a head moved back, a recomputed chain',
+    )
     .action(
-      action(async (ctx) => {
-        const gateway = await ctx.auditLog();
-        const result = await gateway.audit.verify();
+      action(async (ctx, flags: { against?: string }) => {
+        const against = flags.against ? await readCheckpoints(flags.against) : undefined;
+        const gateway = await ctx.gateway({ partners: false });
+        // The gateway's own sealer first, as gateway.audit.verify() does: rows written since are checked sealed.
+        await gateway.audit.seal();
+        const result = await verifyChain(gateway.database, auditKeys(), against ? { against } : {});
         if (ctx.json) await printJson(result);
-        else if (result.ok) {
-          await line(
-            `audit log verified: ${result.rowsChecked} row(s) checked, ${result.purgedRows} purged by retention, ${result.unsealed} not sealed yet`,
-          );
-        } else {
+        else if (result.ok) await line(verifiedLine(result, flags.against));
+        else {
           await line(
             table(
-              ['chain position', 'seq', 'problem'],
-              result.problems.map((p) => [p.chainPos, p.seq, p.problem]),
+              ['chain position', 'seq', 'kind', 'problem'],
+              result.problems.map((p) => [p.chainPos, p.seq, p.kind, p.problem]),
             ),
           );
+          if (result.problemsOmitted > 0) await line(`(and ${result.problemsOmitted} more problems)`);
         }
         if (!result.ok) {
+          const total = result.problems.length + result.problemsOmitted;
           const shown = result.problems
             .slice(0, 5)
-            .map((p) => `${p.seq ? `seq ${p.seq}` : `chain position ${p.chainPos ?? '?'}`}: ${p.problem}`);
-          const more =
-            result.problems.length > shown.length ? `; and ${result.problems.length - shown.length} more` : '';
-          throw new CliError(`audit verify failed: ${result.problems.length} problem(s): ${shown.join('; ')}${more}`);
+            .map((p) => `${p.seq ? `seq ${p.seq}` : `chain position ${p.chainPos ?? '-'}`}: ${p.problem}`);
+          const more = total > shown.length ? `; and ${total - shown.length} more` : '';
+          throw new CliError(`audit verify failed: ${total} problem(s): ${shown.join('; ')}${more}`);
         }
+      }),
+    );
+
+  group
+    .command('checkpoint')
+    .description(
+      'seal, then export the signed chain head: one JSON line to stdout (for a log shipper), or appended to a file; keep it where the database cannot reach',
+    )
+    .option('--out <file>', 'append the checkpoint to this file (created if missing) instead of printing it')
+    .action(
+      action(async (ctx, flags: { out?: string }) => {
+        const gateway = await ctx.gateway({ partners: false });
+        await gateway.audit.seal();
+        let checkpoint: Checkpoint;
+        try {
+          checkpoint = await createCheckpoint(gateway.database, auditKeys());
+        } catch (error) {
+          if (error instanceof CheckpointError) throw new CliError(error.message);
+          throw error;
+        }
+        if (!flags.out) return write(checkpointLine(checkpoint));
+        await appendDurably(flags.out, checkpointLine(checkpoint));
+        if (ctx.json) return printJson(checkpoint);
+        await line(
+          `checkpoint of chain position ${checkpoint.position} (chain ${checkpoint.chainId}${checkpoint.keyedFrom === null ? ', not signed yet' : ''}) appended to ${flags.out}`,
+        );
       }),
     );
 
@@ -110,7 +158,7 @@ export function auditCommand(program: Command): void {
     .option('--partner <name>', 'only this partner', nonBlank)
     .action(
       action(async (ctx, flags: { format: 'jsonl' | 'csv'; since?: Date; subject?: string; partner?: string }) => {
-        const gateway = await ctx.auditLog();
+        const gateway = await ctx.gateway({ partners: false });
         if (flags.format === 'csv') await write(`${CSV_COLUMNS.join(',')}\n`);
         let after: string | undefined;
         for (;;) {
@@ -129,4 +177,94 @@ export function auditCommand(program: Command): void {
         }
       }),
     );
+}
+
+const CSV_COLUMNS = [
+  'seq',
+  'at',
+  'kind',
+  'intentSeq',
+  'subjectId',
+  'partner',
+  'operation',
+  'purpose',
+  'legalBasis',
+  'trigger',
+  'operator',
+  'correlationId',
+  'fields',
+  'categories',
+  'payloadDigest',
+  'partnerId',
+  'outcome',
+  'httpStatus',
+  'errorCode',
+  'attempt',
+  'durationMs',
+  'policyDigest',
+  'sealed',
+] as const satisfies readonly (keyof TransferRow)[];
+
+function csvRow(row: TransferRow): string {
+  return `${CSV_COLUMNS.map((column) => csvCell(row[column])).join(',')}\n`;
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = value instanceof Date ? value.toISOString() : Array.isArray(value) ? value.join(';') : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The audit keys from the same environment the gateway reads (src/keys.ts). */
+function auditKeys(): AuditKeyring {
+  try {
+    return createAuditKeys({
+      pseudonymKey: process.env.PARTNER_GATEWAY_PSEUDONYM_KEY ?? '',
+      ...(process.env.PARTNER_GATEWAY_DIGEST_KEY ? { digestKey: process.env.PARTNER_GATEWAY_DIGEST_KEY } : {}),
+    });
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+async function readCheckpoints(path: string): Promise<LocatedCheckpoint[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read the checkpoint file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return parseCheckpoints(text, path);
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** Appends and syncs: a checkpoint that the next crash loses anchors nothing. */
+async function appendDurably(path: string, text: string): Promise<void> {
+  let file;
+  try {
+    file = await open(path, 'a');
+  } catch (error) {
+    throw new CliError(`cannot write the checkpoint file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    await file.appendFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+function verifiedLine(result: VerifyResult, against: string | undefined): string {
+  const signed =
+    result.signedFrom === null
+      ? 'not signed yet (the gateway signs it at its next seal with the audit key)'
+      : `signed with the audit key from chain position ${result.signedFrom}`;
+  const checkpoints = result.checkpoints
+    ? `; consistent with ${result.checkpoints.checked} checkpoint(s) in ${against}${result.checkpoints.furthest ? ` (furthest: position ${result.checkpoints.furthest.position}, taken ${result.checkpoints.furthest.createdAt})` : ''}`
+    : '';
+  return `audit log verified: ${result.rowsChecked} row(s) checked, ${result.purgedRows} purged by retention, ${result.unsealed} not sealed yet; ${signed}${checkpoints}`;
 }

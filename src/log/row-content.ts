@@ -1,0 +1,96 @@
+import { hash } from 'node:crypto';
+import type { AuditKeyring } from './audit-keys.ts';
+
+/**
+ * Everything a transfer log row says, in one form that the writer (before the insert), the sealer
+ * and verify all hash alike: numbers that PostgreSQL returns as numbers stay numbers, bigints travel
+ * as text, the time as microseconds since the epoch.
+ */
+export interface RowContent {
+  readonly seq: string;
+  readonly at_us: string;
+  readonly kind: 'intent' | 'outcome' | 'event';
+  readonly intent_seq: string | null;
+  readonly subject_id: string | null;
+  readonly partner: string | null;
+  readonly operation: string;
+  readonly purpose: string | null;
+  readonly legal_basis: string | null;
+  readonly trigger: string;
+  readonly operator: string | null;
+  readonly correlation_id: string;
+  readonly fields: readonly string[];
+  readonly categories: readonly string[];
+  readonly payload_digest: string | null;
+  readonly partner_id: string | null;
+  readonly outcome: string | null;
+  readonly http_status: number | null;
+  readonly error_code: string | null;
+  readonly attempt: number | null;
+  readonly duration_ms: number | null;
+  readonly policy_digest: string;
+}
+
+const KEYS = [
+  'seq',
+  'at_us',
+  'kind',
+  'intent_seq',
+  'subject_id',
+  'partner',
+  'operation',
+  'purpose',
+  'legal_basis',
+  'trigger',
+  'operator',
+  'correlation_id',
+  'fields',
+  'categories',
+  'payload_digest',
+  'partner_id',
+  'outcome',
+  'http_status',
+  'error_code',
+  'attempt',
+  'duration_ms',
+  'policy_digest',
+] as const satisfies readonly (keyof RowContent)[];
+
+/** The select list that reads a row's content (qualified, so it can sit in a join). */
+export function contentColumns(table = 'transfer_log'): string {
+  return KEYS.map((k) =>
+    k === 'seq'
+      ? `${table}.seq::text as seq`
+      : k === 'at_us'
+        ? `(extract(epoch from ${table}.at) * 1000000)::bigint::text as at_us`
+        : k === 'intent_seq'
+          ? `${table}.intent_seq::text as intent_seq`
+          : `${table}.${k}`,
+  ).join(', ');
+}
+
+/** The content members of a row read with contentColumns() and more besides. */
+export function pickContent(row: Readonly<Record<string, unknown>>): RowContent {
+  const out: Record<string, unknown> = {};
+  for (const k of KEYS) out[k] = row[k] ?? null;
+  return out as unknown as RowContent;
+}
+
+/** The members in canonicalJson's order (sorted), so a plain JSON.stringify gives its exact text. */
+const SORTED = [...KEYS].sort();
+
+/**
+ * sha256 of the row's canonical JSON. The same text canonicalJson() gives (hashes sealed before stay
+ * valid), built without its generic key sorting: the writer, the sealer and verify hash every row,
+ * and sorting was the largest cost of it.
+ */
+export function contentHash(content: RowContent): string {
+  const ordered: Record<string, unknown> = {};
+  for (const k of SORTED) ordered[k] = content[k];
+  return hash('sha256', JSON.stringify(ordered), 'hex');
+}
+
+/** The writer's tag: binds the row's content hash (which a retention purge keeps) to the audit key. */
+export function writerTag(keyring: AuditKeyring, contentHashHex: string): string {
+  return keyring.sign('row', contentHashHex);
+}
