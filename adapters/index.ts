@@ -3,7 +3,7 @@
  * the sandbox) wire partners from here; the core never imports this file.
  *
  * A partner's API knowledge (paths, its own headers, status handling, bodies, SDK calls, quirks) lives
- * in adapters/<partner>/ and nowhere else. adapters/shared/ holds generic plumbing only, no partner
+ * in adapters/<partner>/ and nowhere else. adapters/common/ holds generic plumbing only, no partner
  * API knowledge: the REST client over axios (rest-client.ts), helpers on the contract's own types
  * (results.ts) and the tests' helpers (test-helpers.ts).
  */

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
-import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../common/test-helpers.ts';
 import { createAuth0Adapter, type Auth0Options } from './adapter.ts';
 
 const DOMAIN = 'tenant-7f3a.eu.auth0.com';

@@ -17,10 +17,10 @@ import {
   type UpsertInput,
   type UpsertResult,
 } from '../../src/adapter.ts';
-import { gatewayErrors, type GatewayErrors } from '../shared/errors.ts';
-import { lazySdk } from '../shared/lazy-sdk.ts';
-import { requestsPerSecond } from '../shared/limits.ts';
-import { mergeHeldFields } from '../shared/results.ts';
+import { gatewayErrors, type GatewayErrors } from '../common/errors.ts';
+import { lazySdk } from '../common/lazy-sdk.ts';
+import { requestsPerSecond } from '../common/limits.ts';
+import { mergeHeldFields } from '../common/results.ts';
 
 export interface Auth0Options {
   /** The tenant's host name, e.g. example.eu.auth0.com (no scheme, no path). */

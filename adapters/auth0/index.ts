@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createAuth0Adapter, type Auth0Options } from './adapter.ts';
 import { createAuth0Emulator } from './emulator.ts';
 

@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
-import { exactly, expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
+import { exactly, expectPartnerFailure, interceptHttp, netError } from '../common/test-helpers.ts';
 import { createElogistikAdapter } from './adapter.ts';
 
 const BASE = 'https://api.elogistik.example.test';

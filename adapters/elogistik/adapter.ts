@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { PartnerAdapter, PartnerPayload } from '../../src/adapter.ts';
-import { gatewayErrors } from '../shared/errors.ts';
-import { flatFields } from '../shared/results.ts';
-import { requestsPerSecond } from '../shared/limits.ts';
-import { createRestClient, isSuccess } from '../shared/rest-client.ts';
+import { gatewayErrors } from '../common/errors.ts';
+import { flatFields } from '../common/results.ts';
+import { requestsPerSecond } from '../common/limits.ts';
+import { createRestClient, isSuccess } from '../common/rest-client.ts';
 
 export interface ElogistikOptions {
   readonly token: string;

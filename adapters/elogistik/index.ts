@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createElogistikAdapter, type ElogistikOptions } from './adapter.ts';
 import { ELOGISTIK_SANDBOX_TOKEN, createElogistikEmulator } from './emulator.ts';
 

@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import type { CallContext, PartnerPayload } from '../../src/adapter.ts';
-import { exactly, expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
+import { exactly, expectPartnerFailure, interceptHttp, netError } from '../common/test-helpers.ts';
 import { createIntercomAdapter, INTERCOM_EU_BASE_URL } from './adapter.ts';
 
 const BASE = 'https://api.intercom.io';

@@ -8,10 +8,10 @@ import {
   type PartnerPayload,
   type UpsertInput,
 } from '../../src/adapter.ts';
-import { gatewayErrors } from '../shared/errors.ts';
-import { requestsPerSecond } from '../shared/limits.ts';
-import { flatFields } from '../shared/results.ts';
-import { createRestClient, isSuccess, type RestAnswer, type RestClient } from '../shared/rest-client.ts';
+import { gatewayErrors } from '../common/errors.ts';
+import { requestsPerSecond } from '../common/limits.ts';
+import { flatFields } from '../common/results.ts';
+import { createRestClient, isSuccess, type RestAnswer, type RestClient } from '../common/rest-client.ts';
 
 export const INTERCOM_BASE_URL = 'https://api.intercom.io';
 export const INTERCOM_EU_BASE_URL = 'https://api.eu.intercom.io';

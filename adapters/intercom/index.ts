@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createIntercomAdapter, type IntercomOptions } from './adapter.ts';
 import { INTERCOM_SANDBOX_TOKEN, createIntercomEmulator } from './emulator.ts';
 

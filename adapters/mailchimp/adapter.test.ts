@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
 import { describe, expect, it, vi } from 'vitest';
 import type { CallContext, PartnerPayload, UpsertInput } from '../../src/adapter.ts';
-import { exactly, expectNoCanary, expectPartnerFailure, interceptHttp } from '../shared/test-helpers.ts';
+import { exactly, expectNoCanary, expectPartnerFailure, interceptHttp } from '../common/test-helpers.ts';
 import { createMailchimpAdapter, subscriberHash } from './adapter.ts';
 
 const CANARIES = {

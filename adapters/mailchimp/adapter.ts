@@ -12,9 +12,9 @@ import {
   type PartnerAdapter,
   type UpsertInput,
 } from '../../src/adapter.ts';
-import { gatewayErrors } from '../shared/errors.ts';
-import { lazySdk } from '../shared/lazy-sdk.ts';
-import { ignoreNotFound } from '../shared/results.ts';
+import { gatewayErrors } from '../common/errors.ts';
+import { lazySdk } from '../common/lazy-sdk.ts';
+import { ignoreNotFound } from '../common/results.ts';
 import { problemCode } from './problem-codes.ts';
 
 const PARTNER = 'mailchimp';

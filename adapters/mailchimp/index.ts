@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createMailchimpAdapter, type MailchimpOptions } from './adapter.ts';
 import { MAILCHIMP_SANDBOX_API_KEY, MAILCHIMP_SANDBOX_LIST_ID, createMailchimpEmulator } from './emulator.ts';
 

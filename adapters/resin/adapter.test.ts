@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import type { CallContext } from '../../src/adapter.ts';
-import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../common/test-helpers.ts';
 import { createResinAdapter, DEVICE_PERSONAL_FIELDS } from './adapter.ts';
 
 const BASE = 'https://api.balena-cloud.com';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { PartnerAdapter } from '../../src/adapter.ts';
-import { gatewayErrors } from '../shared/errors.ts';
-import { requestsPerSecond } from '../shared/limits.ts';
-import { flatFields } from '../shared/results.ts';
-import { createRestClient, isSuccess, type RestAnswer } from '../shared/rest-client.ts';
+import { gatewayErrors } from '../common/errors.ts';
+import { requestsPerSecond } from '../common/limits.ts';
+import { flatFields } from '../common/results.ts';
+import { createRestClient, isSuccess, type RestAnswer } from '../common/rest-client.ts';
 
 export const BALENA_BASE_URL = 'https://api.balena-cloud.com';
 

@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createResinAdapter, type ResinOptions } from './adapter.ts';
 import { RESIN_SANDBOX_API_KEY, createResinEmulator } from './emulator.ts';
 

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import type { CallContext, PartnerAdapter, PartnerPayload } from '../../src/adapter.ts';
-import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../common/test-helpers.ts';
 import { createStripeAdapter } from './adapter.ts';
 
 const API = 'https://api.stripe.com';

@@ -15,10 +15,10 @@ import {
   type UpsertInput,
   type UpsertResult,
 } from '../../src/adapter.ts';
-import { gatewayErrors } from '../shared/errors.ts';
-import { lazySdk } from '../shared/lazy-sdk.ts';
-import { requestsPerSecond } from '../shared/limits.ts';
-import { flatFields, mergeHeldFields } from '../shared/results.ts';
+import { gatewayErrors } from '../common/errors.ts';
+import { lazySdk } from '../common/lazy-sdk.ts';
+import { requestsPerSecond } from '../common/limits.ts';
+import { flatFields, mergeHeldFields } from '../common/results.ts';
 
 export interface StripeOptions {
   /** A secret or restricted key (sk_… / rk_…). */

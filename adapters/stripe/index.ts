@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createStripeAdapter, type StripeOptions } from './adapter.ts';
 import { createStripeEmulator } from './emulator.ts';
 

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import type { ActionInput, CallContext } from '../../src/adapter.ts';
-import { expectPartnerFailure, interceptHttp, netError } from '../shared/test-helpers.ts';
+import { expectPartnerFailure, interceptHttp, netError } from '../common/test-helpers.ts';
 import { createTwilioAdapter, type TwilioOptions } from './adapter.ts';
 
 const CANARIES = {

@@ -10,10 +10,10 @@ import {
   type CallContext,
   type PartnerAdapter,
 } from '../../src/adapter.ts';
-import { gatewayErrors } from '../shared/errors.ts';
-import { lazySdk } from '../shared/lazy-sdk.ts';
-import { requestsPerSecond } from '../shared/limits.ts';
-import { flatFields, ignoreNotFound } from '../shared/results.ts';
+import { gatewayErrors } from '../common/errors.ts';
+import { lazySdk } from '../common/lazy-sdk.ts';
+import { requestsPerSecond } from '../common/limits.ts';
+import { flatFields, ignoreNotFound } from '../common/results.ts';
 
 const PARTNER = 'twilio';
 const fail = gatewayErrors(PARTNER);

@@ -1,5 +1,5 @@
 import type { PartnerModule } from '../../src/emulator.ts';
-import { envVariable, optionsFromEnvSchema } from '../shared/env.ts';
+import { envVariable, optionsFromEnvSchema } from '../common/env.ts';
 import { createTwilioAdapter, type TwilioOptions } from './adapter.ts';
 import {
   TWILIO_SANDBOX_ACCOUNT_SID,

@@ -1,12 +1,19 @@
 /** The package's version, from its package.json. */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** src/cli/ in the sources, dist/src/cli/ in the build: the nearest package.json above is the package's. */
+/**
+ * The nearest package.json above this module that is partner-gateway's own: two levels up in the
+ * sources (src/cli/), three in the build (dist/src/cli/).
+ */
 export function packageVersion(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
-    const url = new URL(up, import.meta.url);
-    if (!existsSync(url)) continue;
-    const parsed = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let level = 0; level < 4; level++) {
+    dir = dirname(dir);
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
     if (parsed.name === 'partner-gateway' && parsed.version) return parsed.version;
   }
   return '0.0.0';

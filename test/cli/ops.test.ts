@@ -121,7 +121,7 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
     expect(oneLineError(direct)).toMatch(/database url|in use|locked|another process/i);
   });
 
-  // Known failure (stop 17): merging the signed audit trail's audit.ts dropped its --server path; skipped, see the closing note.
+  // Known failure (stop 17): audit verify needs the local store and audit key (signed trail) while --server has neither; skipped, see the closing note.
   it.skip('with --server, resync, status, erase and the audit log work with no key, credentials or config', async () => {
     const resync = await runCli(['resync'], { env: serverEnv() });
     expect(resync.code, resync.stderr).toBe(0);

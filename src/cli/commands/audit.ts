@@ -15,7 +15,7 @@ import {
   type Checkpoint,
   type LocatedCheckpoint,
 } from '../../log/checkpoint.ts';
-import type { TransferRow } from '../../log/query.ts';
+import { CSV_COLUMNS, csvRow } from '../../server/audit-csv.ts';
 import { isoDate, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { action } from '../action.ts';
@@ -39,7 +39,7 @@ export function auditCommand(program: Command): void {
     .action(
       action(
         async (ctx, flags: { subject?: string; partner?: string; since?: Date; after?: number; limit: number }) => {
-          const gateway = await ctx.gateway({ partners: false });
+          const gateway = await ctx.auditLog();
           const rows = await gateway.audit.list({
             ...(flags.subject ? { subjectId: flags.subject } : {}),
             ...(flags.partner ? { partner: flags.partner } : {}),
@@ -158,7 +158,7 @@ export function auditCommand(program: Command): void {
     .option('--partner <name>', 'only this partner', nonBlank)
     .action(
       action(async (ctx, flags: { format: 'jsonl' | 'csv'; since?: Date; subject?: string; partner?: string }) => {
-        const gateway = await ctx.gateway({ partners: false });
+        const gateway = await ctx.auditLog();
         if (flags.format === 'csv') await write(`${CSV_COLUMNS.join(',')}\n`);
         let after: string | undefined;
         for (;;) {
@@ -177,42 +177,6 @@ export function auditCommand(program: Command): void {
         }
       }),
     );
-}
-
-const CSV_COLUMNS = [
-  'seq',
-  'at',
-  'kind',
-  'intentSeq',
-  'subjectId',
-  'partner',
-  'operation',
-  'purpose',
-  'legalBasis',
-  'trigger',
-  'operator',
-  'correlationId',
-  'fields',
-  'categories',
-  'payloadDigest',
-  'partnerId',
-  'outcome',
-  'httpStatus',
-  'errorCode',
-  'attempt',
-  'durationMs',
-  'policyDigest',
-  'sealed',
-] as const satisfies readonly (keyof TransferRow)[];
-
-function csvRow(row: TransferRow): string {
-  return `${CSV_COLUMNS.map((column) => csvCell(row[column])).join(',')}\n`;
-}
-
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = value instanceof Date ? value.toISOString() : Array.isArray(value) ? value.join(';') : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** The audit keys from the same environment the gateway reads (src/keys.ts). */
