@@ -97,7 +97,7 @@ export interface HeldData {
    * anything else under the partner's own field name ('nickname', 'ip_address', 'location.city').
    * Where the subject has several records at the partner that are duplicates (two Stripe customers),
    * a field's differing values come as a list; where the records are distinct things (balena devices,
-   * Twilio calls) each is under its partner id: 'device.1234.ip_address', 'call.CA….status'.
+   * Twilio calls) each is under its partner id: 'ip_address.1234', 'call.CA….status' (the field or record kind first, as the policy's partnerFields map a path by its leading segments).
    * (Typed `unknown` so that test doubles may still hand back a payload as it is.)
    */
   readonly fields: Readonly<Record<string, unknown>>;

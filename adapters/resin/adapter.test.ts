@@ -77,14 +77,14 @@ describe('resin erase and fetch', () => {
     await expect(adapter().fetch!({ pseudonym, partnerIds: ['1001', '1002'] }, ctx)).resolves.toEqual({
       found: true,
       fields: {
-        'device.1001.ip_address': '10.77.0.91',
-        'device.1001.public_address': '203.0.113.77',
-        'device.1001.device_name': 'canary-cam-3f1d',
-        'device.1001.latitude': '59.33',
-        'device.1001.longitude': '18.06',
-        'device.1002.ip_address': '10.77.0.92',
-        'device.1002.public_address': '203.0.113.77',
-        'device.1002.device_name': 'canary-cam-3f1d',
+        'ip_address.1001': '10.77.0.91',
+        'public_address.1001': '203.0.113.77',
+        'device_name.1001': 'canary-cam-3f1d',
+        'latitude.1001': '59.33',
+        'longitude.1001': '18.06',
+        'ip_address.1002': '10.77.0.92',
+        'public_address.1002': '203.0.113.77',
+        'device_name.1002': 'canary-cam-3f1d',
       },
     });
     expect(scope.isDone()).toBe(true);

@@ -102,9 +102,12 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
       const parsed = devicesSchema.safeParse(res.data);
       if (!parsed.success) throw fail('fetch', 'permanent', 'unexpected_answer', { status: res.status });
 
-      // A subject can have several cameras, each its own record: 'device.<id>.ip_address', so nothing is merged away.
+      // A subject can have several cameras: 'ip_address.<device id>', so nothing is merged away. The field
+      // name comes first because the policy maps a held path to a category by its leading segments.
       const fields: Record<string, unknown> = {};
-      for (const { id, ...device } of parsed.data.d) Object.assign(fields, flatFields(device, `device.${id}`));
+      for (const { id, ...device } of parsed.data.d) {
+        for (const [field, value] of Object.entries(flatFields(device))) fields[`${field}.${id}`] = value;
+      }
       return { found: parsed.data.d.length > 0, fields };
     },
   };

@@ -34,13 +34,13 @@ describe('resin adapter against its emulator over loopback', () => {
     expect(await adapter().fetch!(ref, ctx)).toEqual({
       found: true,
       fields: {
-        [`device.${a}.ip_address`]: '192.168.1.20',
-        [`device.${a}.public_address`]: '198.51.100.7',
-        [`device.${a}.mac_address`]: '00:11:22:33:44:55',
-        [`device.${a}.device_name`]: 'hall-cam',
-        [`device.${b}.ip_address`]: '192.168.1.21',
-        [`device.${b}.latitude`]: '59.33',
-        [`device.${b}.longitude`]: '18.06',
+        [`ip_address.${a}`]: '192.168.1.20',
+        [`public_address.${a}`]: '198.51.100.7',
+        [`mac_address.${a}`]: '00:11:22:33:44:55',
+        [`device_name.${a}`]: 'hall-cam',
+        [`ip_address.${b}`]: '192.168.1.21',
+        [`latitude.${b}`]: '59.33',
+        [`longitude.${b}`]: '18.06',
       },
     });
 

@@ -172,6 +172,10 @@ describe('the access report of a subject held at all seven partners', () => {
     expect(liveOf(report, 'twilio').items).toContainEqual(
       expect.objectContaining({ category: 'phone', value: record.phone }),
     );
+    // Each call Twilio holds is a call record, by the policy's partnerFields.
+    expect(liveOf(report, 'twilio').items).toContainEqual(
+      expect.objectContaining({ path: `call.${call.partnerId}.status`, category: 'call_records' }),
+    );
     for (const partner of policy.partnerNames)
       for (const item of liveOf(report, partner).items)
         expect(item.category === null || !item.outsidePolicy, `${partner} ${item.path}`).toBe(true);

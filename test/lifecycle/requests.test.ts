@@ -255,7 +255,7 @@ describe('the request register', () => {
       expect(log).not.toContain(text);
   });
 
-  it('purges an answered request one retention period after the answer, once the retention purge removed the subject', async () => {
+  it('purges an answered request one retention period after the answer, once the retention purge removed the subject, which waits for open requests', async () => {
     const { gateway, clock } = await harness();
     await gateway.changed('subj-1');
     await gateway.changed('subj-2');
@@ -276,14 +276,19 @@ describe('the request register', () => {
     clock.now = new Date('2026-12-01T00:00:00Z');
     expect((await gateway.purgeExpired()).subjects).toBe(0);
     expect(await gateway.requests.purgeExpired()).toBe(0);
-    // A year on, the retention purge removes subj-1's rows, and with them its answered request; the
-    // open request is still owed, and a live customer's answered request stays with the relationship.
+    // A year on, the open access request still keeps subj-1's rows: it has to be answered from them
+    // (the recipients are in the transfer log).
     clock.now = new Date('2027-03-21T00:00:00Z');
+    expect((await gateway.purgeExpired()).subjects).toBe(0);
+    expect((await gateway.requests.get(open.id)).state).toBe('overdue');
+    // Once it is answered, the retention purge removes subj-1's rows and with them the request answered
+    // a year ago (it calls the register's purge); the one answered today stays its own retention period,
+    // and a live customer's answered request stays with the relationship.
+    await gateway.requests.answer(open.id, { channel: 'letter', outcome: 'refused' });
     expect((await gateway.purgeExpired()).subjects).toBe(1);
-    // The retention purge purged the answered request too (it calls the register's purge): none left.
     expect(await gateway.requests.purgeExpired()).toBe(0);
     await expect(gateway.requests.get(answered.id)).rejects.toThrow(/not in the register/);
-    expect((await gateway.requests.get(open.id)).state).toBe('overdue');
+    expect((await gateway.requests.get(open.id)).state).toBe('answered');
     expect((await gateway.requests.get(live.id)).state).toBe('answered');
     expect(await count(h!, `select id from subject_requests`)).toBe(2);
     expect((await gateway.audit.list()).filter((e) => e.operation === 'requests_purge')).toHaveLength(1);

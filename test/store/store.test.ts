@@ -58,7 +58,7 @@ describe(`store on ${engine}`, () => {
     const others = await Promise.all([1, 2, 3].map(() => openDatabase({ url, schema: first.schema, poolSize: 2 })));
     opened.push(...others);
     const results = await Promise.all([first, ...others].map((db) => migrate(db)));
-    expect(results.flat().sort()).toEqual(listMigrations().map((m) => m.version));
+    expect(results.flat().sort((a, b) => a - b)).toEqual(listMigrations().map((m) => m.version));
   });
 });
 
