@@ -139,6 +139,20 @@ export interface PartnerAdapter {
   suppress?(ref: SubjectRef, ctx: CallContext): Promise<SuppressResult>;
   /** What the partner holds now, for access reports. */
   fetch?(ref: SubjectRef, ctx: CallContext): Promise<HeldData>;
+  /**
+   * The ids of records the partner holds for the subject that `erase(ref)` would not reach by
+   * `ref.partnerIds` alone: a create whose answer was lost left one under an id the gateway never
+   * learned. Found by what the partner was given (the pseudonym: Stripe metadata, Intercom's
+   * external_id), never by a personal value another subject could share. Where erase() already works
+   * by the pseudonym (E-logistik), return []. Without find, an unknown outcome at the partner can only
+   * be resolved by an operator.
+   */
+  find?(ref: SubjectRef, ctx: CallContext): Promise<string[]>;
+  /**
+   * How long after a write find() may still miss it (Stripe's search index lags up to a minute): an
+   * unknown outcome newer than this is not resolved by a search.
+   */
+  readonly findLagMs?: number;
   /** A one-off action that uses the payload once (Twilio: place an alarm call). */
   act?(input: ActionInput, ctx: CallContext): Promise<ActionResult>;
 }

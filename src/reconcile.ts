@@ -37,6 +37,11 @@ export interface Link {
   readonly suppressed: boolean;
   /** The partner confirmed an erasure; partnerIds then lists what was removed. */
   readonly erased: boolean;
+  /**
+   * A call that sent data has an unknown outcome (its answer was lost): the partner may hold a record
+   * under an id the gateway never learned, so an erasure must look for it.
+   */
+  readonly uncertain?: boolean;
 }
 
 export interface ReconcileInput {
@@ -85,9 +90,14 @@ export function reconcile(input: ReconcileInput): Action {
   const { partner, payload, directives, link, now } = input;
   // A partner that collects directly (balena) may hold data under ids the host knows, even though we
   // never sent anything, unless it already confirmed erasing exactly those ids.
+  // Ids remembered on the link count as well as those the record names now: a device the host dropped
+  // from its record (or a record that is gone) is still at balena.
   const erasedIds = link?.erased ? link.partnerIds : [];
+  const knownIds = [...(link && !link.erased ? link.partnerIds : []), ...input.hostIds];
   const mayHold =
-    (link?.holds ?? false) || (partner.collects.length > 0 && input.hostIds.some((id) => !erasedIds.includes(id)));
+    (link?.holds ?? false) ||
+    (link?.uncertain ?? false) ||
+    (partner.collects.length > 0 && knownIds.some((id) => !erasedIds.includes(id)));
 
   if (isErased(directives, now)) {
     return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'erasure' } : { kind: 'none', reason: 'erased' };

@@ -62,6 +62,9 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
       return { removed: [ref.pseudonym] };
     },
 
+    // Customers are keyed by the pseudonym itself, so erase() reaches whatever a lost answer left.
+    find: async () => [],
+
     async fetch(ref, ctx) {
       const res = await http.send('fetch', { method: 'GET', url: customerPath(ref.pseudonym) }, ctx);
       if (res.status === 404) return { found: false, fields: {} };

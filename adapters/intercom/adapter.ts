@@ -126,6 +126,12 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       return { removed: ids };
     },
 
+    // Contacts are made with external_id = the pseudonym: one whose create answer was lost is found by it.
+    async find(ref, ctx) {
+      const id = await findId('find', ref.pseudonym, ctx);
+      return id === undefined ? [] : [id];
+    },
+
     async fetch(ref, ctx) {
       const id = ref.partnerIds[0] ?? (await findId('fetch', ref.pseudonym, ctx));
       if (id === undefined) return notFound;

@@ -31,6 +31,11 @@ export interface StripeOptions {
   readonly timeoutMs?: number;
   /** Calls per second to keep to. Default: Stripe's documented 25/s for test keys, 100/s for live keys. */
   readonly requestsPerSecond?: number;
+  /**
+   * How long a new customer may be missing from search (default 60 s, as Stripe documents): an
+   * unknown outcome newer than this is not settled by a search. The sandbox's index has no lag.
+   */
+  readonly searchLagMs?: number;
 }
 
 const PARTNER = 'stripe';
@@ -97,6 +102,17 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
       }
       return { removed };
     },
+
+    // Customers are made with metadata.pseudonym, so one whose create answer was lost is found by it.
+    async find(ref: SubjectRef): Promise<string[]> {
+      // The pseudonym goes into a query string of Stripe's search language: only its own alphabet.
+      if (!/^[A-Za-z0-9_-]{1,200}$/.test(ref.pseudonym)) throw fail('find', 'permanent', 'invalid_partner_id');
+      const query = `metadata['pseudonym']:'${ref.pseudonym}'`;
+      const found = await call('find', async () => (await client('find')).customers.search({ query, limit: 100 }));
+      return found.data.map((c) => c.id).filter(isCustomerId);
+    },
+    // Stripe: "don't use search for read-after-write flows"; new data is searchable within about a minute.
+    findLagMs: options.searchLagMs ?? 60_000,
 
     async fetch(ref: SubjectRef): Promise<HeldData> {
       const held: Record<string, unknown>[] = [];

@@ -61,6 +61,7 @@ export function createStripeEmulator(): PartnerEmulator {
   }
 
   function route(req: EmulatorRequest): EmulatorResponse {
+    if (req.path === '/v1/customers/search') return req.method === 'GET' ? search(req) : unrecognized(req);
     const match = /^\/v1\/customers(?:\/([^/]+))?$/.exec(req.path);
     if (!match) return unrecognized(req);
     const id = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
@@ -80,6 +81,22 @@ export function createStripeEmulator(): PartnerEmulator {
       default:
         return unrecognized(req);
     }
+  }
+
+  /**
+   * Search, for the one clause the adapter uses: metadata['key']:'value' (exact match). Stripe's query
+   * language has more; anything else is refused here rather than answered wrongly. The real index lags
+   * writes by up to a minute; the emulator's does not (the adapter's findLagMs covers the lag).
+   */
+  function search(req: EmulatorRequest): EmulatorResponse {
+    const query = req.query.get('query') ?? '';
+    const clause = /^metadata\['([^'\\]+)'\]:'([^'\\]*)'$/.exec(query.trim());
+    if (!clause) {
+      return error(400, 'invalid_request_error', 'parameter_invalid', 'The emulator supports one metadata clause.', 'query');
+    }
+    const [, key, value] = clause as unknown as [string, string, string];
+    const data = [...customers.values()].filter((c) => c.metadata[key] === value).map(render);
+    return ok({ object: 'search_result', url: '/v1/customers/search', has_more: false, next_page: null, data });
   }
 
   function create(req: EmulatorRequest): EmulatorResponse {

@@ -1,3 +1,4 @@
+import type { PartnerErasureState } from './types.ts';
 /**
  * The access report's fixed wording, per language. Names, categories, purposes and partner
  * descriptions come from the policy's own sv/en labels (access-report-document.ts); only the phrasing
@@ -28,7 +29,7 @@ export interface AccessReportText {
   readonly erasureCompleted: string;
   readonly erasureInProgress: string;
   readonly erasureColumns: readonly [string, string];
-  readonly erasureStates: Readonly<Record<'confirmed' | 'pending' | 'failed' | 'nothing-held', string>>;
+  readonly erasureStates: Readonly<Record<PartnerErasureState['state'], string>>;
   readonly partnersHeading: string;
   readonly purpose: string;
   readonly legalBasis: string;
@@ -133,6 +134,7 @@ const sv: AccessReportText = {
     pending: 'Pågår',
     failed: 'Misslyckades, åtgärdas av oss',
     'nothing-held': 'Hade inga uppgifter om dig',
+    unknown: 'Oklart om partnern har uppgifter om dig; vi kontrollerar det',
   },
   partnersHeading: 'Våra partner',
   purpose: 'Ändamål',
@@ -288,6 +290,7 @@ const en: AccessReportText = {
     pending: 'In progress',
     failed: 'Failed, being handled by us',
     'nothing-held': 'Held no data about you',
+    unknown: 'Unclear whether the partner holds data about you; we are checking',
   },
   partnersHeading: 'Our partners',
   purpose: 'Purpose',

@@ -1,4 +1,5 @@
 import type { QueueState } from '../schedule/subject-jobs.ts';
+import { openSendingIntents } from '../store/state.ts';
 import type { ErasureStatus, LifecycleDeps, PartnerErasureState } from './types.ts';
 
 /**
@@ -14,7 +15,7 @@ export async function erasureStatuses(
   const ids = [...new Set(subjectIds)];
   const partners = deps.policy.partnerNames.filter((p) => deps.adapters.has(p));
   if (ids.length === 0) return new Map();
-  const [subjects, tombstones, links, failures, queues] = await Promise.all([
+  const [subjects, tombstones, links, failures, queues, unsettled] = await Promise.all([
     deps.db.query<{
       id: string;
       erasure_due_at: Date | null;
@@ -28,7 +29,8 @@ export async function erasureStatuses(
       [ids],
     ),
     deps.db.query<LinkFacts & { subject_id: string; partner: string }>(
-      `select subject_id, partner, holds, jsonb_array_length(partner_ids) > 0 as has_ids, erased_at is not null as erased from links where subject_id = any($1::text[])`,
+      `select subject_id, partner, holds, jsonb_array_length(partner_ids) > 0 as has_ids, erased_at is not null as erased,
+         uncertain_since from links where subject_id = any($1::text[])`,
       [ids],
     ),
     deps.db.query<{ subject_id: string; partner: string }>(
@@ -40,6 +42,7 @@ export async function erasureStatuses(
       [ids],
     ),
     deps.subjectJobs(ids),
+    openSendingIntents(deps.db, ids),
   ]);
   const out = new Map<string, ErasureStatus>();
   for (const id of ids) {
@@ -53,17 +56,25 @@ export async function erasureStatuses(
       tombstoned: tombstone !== undefined,
       complete: Boolean(subject?.erasure_completed_at),
       completedAt: subject?.erasure_completed_at ? new Date(subject.erasure_completed_at) : null,
-      partners: partners.map((partner) => ({
-        partner,
-        state: partnerState(
-          deps.policy.partner(partner).collects.length > 0,
-          links.find((l) => l.subject_id === id && l.partner === partner),
-          queue,
+      partners: partners.map((partner) => {
+        const link = links.find((l) => l.subject_id === id && l.partner === partner);
+        const uncertainSince = link?.uncertain_since ? new Date(link.uncertain_since) : null;
+        return {
           partner,
-          failures.some((f) => f.subject_id === id && f.partner === partner),
-        ),
-        retainedAfterErasure: deps.adapters.get(partner)!.retainedAfterErasure,
-      })),
+          state: partnerState({
+            collects: deps.policy.partner(partner).collects.length > 0,
+            link,
+            queue,
+            partner,
+            lastEraseFailed: failures.some((f) => f.subject_id === id && f.partner === partner),
+            openIntent: unsettled.some((u) => u.subject_id === id && u.partner === partner),
+            uncertain: uncertainSince !== null,
+            searchable: deps.adapters.get(partner)!.find !== undefined,
+          }),
+          uncertainSince,
+          retainedAfterErasure: deps.adapters.get(partner)!.retainedAfterErasure,
+        };
+      }),
     });
   }
   return out;
@@ -73,25 +84,39 @@ interface LinkFacts {
   readonly holds: boolean;
   readonly has_ids: boolean;
   readonly erased: boolean;
+  readonly uncertain_since: Date | null;
 }
 
-function partnerState(
-  collects: boolean,
-  link: LinkFacts | undefined,
-  queue: QueueState,
-  partner: string,
-  lastEraseFailed: boolean,
-): PartnerErasureState['state'] {
+function partnerState(facts: {
+  readonly collects: boolean;
+  readonly link: LinkFacts | undefined;
+  readonly queue: QueueState;
+  readonly partner: string;
+  readonly lastEraseFailed: boolean;
+  /** A call that sent data has no outcome yet: its worker died, or it is in flight. */
+  readonly openIntent: boolean;
+  /** A call that sent data ended with its outcome unknown, and nothing has settled that since. */
+  readonly uncertain: boolean;
+  /** The adapter can search the partner for what a lost answer left (find). */
+  readonly searchable: boolean;
+}): PartnerErasureState['state'] {
+  const { link, queue, partner } = facts;
   // Ids the host gave us for a partner that collects directly (balena devices) mean it may hold data
   // we never sent, so it is not "nothing held" until it confirmed an erase. (An erased link keeps the
   // ids it erased, as a record: those no longer count.)
-  const mayHold = Boolean(link?.holds) || (collects && Boolean(link?.has_ids) && !link?.erased);
+  const idsHeld = Boolean(link?.holds) || (facts.collects && Boolean(link?.has_ids) && !link?.erased);
+  const mayHold = idsHeld || facts.uncertain || facts.openIntent;
   if (!mayHold && link?.erased) return 'confirmed';
   if (queue.dead.has(partner)) return 'failed';
   if (queue.queued.has(partner)) return 'pending';
+  // A job being worked on with nothing left to hold ends with nothing to do: the partner is settled,
+  // so the job that settles it can complete the erasure (see settle in erasure.ts).
   if (!mayHold) return 'nothing-held';
+  if (queue.active.has(partner)) return 'pending';
+  // Only an unknown outcome is left, and no search can settle it: an operator has to.
+  if (!idsHeld && !facts.openIntent && !facts.searchable) return 'unknown';
   // Still holds, nothing queued: a failed erase whose dead letter is gone stays visible as failed.
-  return lastEraseFailed ? 'failed' : 'pending';
+  return facts.lastEraseFailed ? 'failed' : 'pending';
 }
 
 /** Every partner confirmed, or never held anything and has nothing left to do. */

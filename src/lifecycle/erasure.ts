@@ -1,9 +1,20 @@
 import { allSettled, erasureStatuses, openErasures } from './erasure-state.ts';
 import { errorKind, owedHooks, runHook } from './host-hooks.ts';
-import { inputs } from './inputs.ts';
-import type { ErasureStatus, Lifecycle, LifecycleDeps, LifecycleInternals } from './types.ts';
+import { closeOpenIntents } from '../log/transfer-log.ts';
+import { NON_SENDING_OPERATIONS } from '../store/state.ts';
+import { inputs, LifecycleInputError } from './inputs.ts';
+import {
+  unknownOutcomeResolutions,
+  type ErasureStatus,
+  type Lifecycle,
+  type LifecycleDeps,
+  type LifecycleInternals,
+} from './types.ts';
 
-type ErasureApi = Pick<Lifecycle, 'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures'> &
+type ErasureApi = Pick<
+  Lifecycle,
+  'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures' | 'resolveUnknownOutcome'
+> &
   LifecycleInternals;
 
 /**
@@ -96,6 +107,32 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
       }
       await sweep();
       return due.length;
+    },
+
+    resolveUnknownOutcome: async (subjectId, partner, options) => {
+      const id = inputs.subjectId(subjectId);
+      if (!deps.policy.partnerNames.includes(partner)) throw new LifecycleInputError('partner is not in the policy');
+      const resolution = options?.resolution;
+      if (!unknownOutcomeResolutions.includes(resolution)) {
+        throw new LifecycleInputError(`resolution must be one of ${unknownOutcomeResolutions.join(', ')}`);
+      }
+      const operator = inputs.operator(options.operator);
+      if (!operator) throw new LifecycleInputError('operator is required: who looked at the partner is logged');
+      const resolved = await deps.db.transaction(async (tx) => {
+        // Attempts that died are recorded as unknown first, so the log says what was resolved.
+        const died = await closeOpenIntents(tx, [id], partner, deps.keys.audit);
+        const rows = await tx.query(
+          `update links set uncertain_since = null, updated_at = clock_timestamp()
+           where subject_id = $1 and partner = $2 and uncertain_since is not null returning subject_id`,
+          [id, partner],
+        );
+        return rows.length > 0 || died.some((d) => !(NON_SENDING_OPERATIONS as readonly string[]).includes(d.operation));
+      });
+      if (!resolved) throw new LifecycleInputError(`no unknown outcome at ${partner} for this subject`);
+      // The resolution names a fixed word, never the operator's notes: the log holds no free text.
+      await deps.logEvent({ subjectId: id, partner, operation: `unknown_resolved:${resolution}`, trigger: 'ops', operator });
+      await settle(id);
+      return status(id);
     },
 
     onPartnerErased: async (subjectId) => {

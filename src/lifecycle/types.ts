@@ -87,8 +87,14 @@ export interface ConsentInput extends ActorOptions {
 
 export interface PartnerErasureState {
   readonly partner: string;
-  /** confirmed: the partner confirmed; pending: a job is queued or retrying; failed: dead-lettered; nothing-held. */
-  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held';
+  /**
+   * confirmed: the partner confirmed; pending: a job is queued, retrying or due; failed: dead-lettered;
+   * nothing-held; unknown: a call's outcome is unknown and the partner cannot be searched for what it
+   * may have left, so an operator must look and resolve it (resolveUnknownOutcome).
+   */
+  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held' | 'unknown';
+  /** Since when a call's outcome at this partner is unknown (the partner may hold what we never learned). */
+  readonly uncertainSince: Date | null;
   readonly retainedAfterErasure: readonly string[];
 }
 
@@ -284,6 +290,17 @@ export interface Lifecycle {
   pendingErasures(): Promise<ErasureStatus[]>;
   /** Tombstones subjects whose erasure fell due and enqueues their erasure everywhere. */
   processDueErasures(): Promise<number>;
+  /**
+   * An operator settles an unknown outcome at a partner (state 'unknown' in erasureStatus): they
+   * looked at the partner and found nothing of the subject ('none-found'), or deleted what they found
+   * there by hand ('deleted-manually'). Logged with the operator; the erasure then completes if
+   * nothing else is left.
+   */
+  resolveUnknownOutcome(
+    subjectId: string,
+    partner: string,
+    options: { resolution: UnknownOutcomeResolution } & ActorOptions,
+  ): Promise<ErasureStatus>;
   /** `requestId`: the register's access request this report answers (shown in the report). */
   access(subjectId: string, options?: { live?: boolean; requestId?: string }): Promise<AccessReport>;
   /** The register of data subjects' requests (access, rectification, restriction, erasure, objection). */
@@ -291,6 +308,9 @@ export interface Lifecycle {
   /** Removes the gateway's own rows one retention period after the relationship ended. */
   purgeExpired(): Promise<PurgeResult>;
 }
+
+export const unknownOutcomeResolutions = ['none-found', 'deleted-manually'] as const;
+export type UnknownOutcomeResolution = (typeof unknownOutcomeResolutions)[number];
 
 /** Called by the reconcile worker after a partner confirmed an erasure. */
 export interface LifecycleInternals {

@@ -286,11 +286,11 @@ export async function closeOpenIntents(
   subjectIds: string | readonly string[],
   partner: string,
   keyring?: AuditKeyring,
-): Promise<number> {
+): Promise<{ subjectId: string; operation: string }[]> {
   const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
-  if (ids.length === 0) return 0;
-  const open = await sql.query<{ seq: string }>(
-    `select i.seq::text as seq from transfer_log i
+  if (ids.length === 0) return [];
+  const open = await sql.query<{ seq: string; subject_id: string; operation: string }>(
+    `select i.seq::text as seq, i.subject_id, i.operation from transfer_log i
      where i.kind = 'intent' and i.subject_id = any($1::text[]) and i.partner = $2
        and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)
      order by i.seq`,
@@ -301,5 +301,5 @@ export async function closeOpenIntents(
     open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })),
     keyring,
   );
-  return open.length;
+  return open.map((r) => ({ subjectId: r.subject_id, operation: r.operation }));
 }

@@ -19,7 +19,7 @@ export async function loadStates(
   partner?: string,
 ): Promise<Map<string, SubjectState>> {
   const ids = [...new Set(subjectIds)];
-  const [subjects, tombstones, consent, links] = await Promise.all([
+  const [subjects, tombstones, consent, links, unsettled] = await Promise.all([
     sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null; subscription_ended_at: Date | null }>(
       `select id, restricted_at is not null as restricted, erasure_due_at, subscription_ended_at from subjects where id = any($1::text[])`,
       [ids],
@@ -31,10 +31,12 @@ export async function loadStates(
       [ids],
     ),
     sql.query<LinkRow>(
-      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at is not null as erased
+      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields,
+         erased_at is not null as erased, uncertain_since is not null as uncertain
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
+    openSendingIntents(sql, ids, partner),
   ]);
   const out = new Map<
     string,
@@ -63,7 +65,56 @@ export async function loadStates(
     };
   }
   for (const l of links) out.get(l.subject_id)!.links.set(l.partner, toLink(l));
+  // An intent that sent data and has no outcome yet (its worker died) may have left a record behind.
+  for (const u of unsettled) {
+    const state = out.get(u.subject_id)!;
+    state.links.set(u.partner, { ...(state.links.get(u.partner) ?? absentLink), uncertain: true });
+  }
   return out;
+}
+
+const absentLink: StoredLink = {
+  partnerIds: [],
+  digest: null,
+  holds: false,
+  consentEntryApplied: null,
+  suppressed: false,
+  erased: false,
+  lastSentAt: null,
+  lastFields: [],
+};
+
+/** Operations that send nothing a partner could keep: reads and erasures. */
+export const NON_SENDING_OPERATIONS = ['erase', 'fetch'] as const;
+
+/** (subject, partner) pairs with an intent that sent data and has no outcome recorded. */
+export async function openSendingIntents(
+  sql: Sql,
+  subjectIds: readonly string[],
+  partner?: string,
+): Promise<{ subject_id: string; partner: string }[]> {
+  return sql.query<{ subject_id: string; partner: string }>(
+    `select distinct i.subject_id, i.partner from transfer_log i
+     where i.kind = 'intent' and i.subject_id = any($1::text[]) and i.operation <> all($2::text[])
+       ${partner ? 'and i.partner = $3' : ''}
+       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)`,
+    partner ? [subjectIds, NON_SENDING_OPERATIONS, partner] : [subjectIds, NON_SENDING_OPERATIONS],
+  );
+}
+
+/**
+ * Marks (subject, partner) uncertain: a call that sent data ended with its outcome unknown. Kept from
+ * the first time until resolved (see LinkUpdate.uncertainResolvedBefore), so the erasure looks.
+ */
+export async function markUncertain(sql: Sql, partner: string, subjectIds: readonly string[]): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await sql.query(
+    `insert into links (subject_id, partner, partner_ids, holds, uncertain_since, updated_at)
+     select s, $1, '[]'::jsonb, false, clock_timestamp(), clock_timestamp() from unnest($2::text[]) as s
+     on conflict (subject_id, partner) do update set
+       uncertain_since = coalesce(links.uncertain_since, excluded.uncertain_since), updated_at = clock_timestamp()`,
+    [partner, [...new Set(subjectIds)]],
+  );
 }
 
 interface LinkRow {
@@ -77,6 +128,7 @@ interface LinkRow {
   last_sent_at: Date | null;
   last_fields: string[];
   erased: boolean;
+  uncertain: boolean;
 }
 
 function toLink(row: LinkRow): StoredLink {
@@ -87,6 +139,7 @@ function toLink(row: LinkRow): StoredLink {
     consentEntryApplied: row.consent_entry_applied,
     suppressed: row.suppressed,
     erased: row.erased,
+    uncertain: row.uncertain,
     lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
     lastFields: row.last_fields ?? [],
   };
@@ -100,6 +153,11 @@ export interface LinkUpdate {
   readonly suppressed: boolean;
   readonly sentFields?: readonly string[];
   readonly erased?: boolean;
+  /**
+   * The partner was searched for everything it holds for the subject (an erase that found and removed
+   * what was made under unlearned ids): an uncertainty marked before this time is resolved.
+   */
+  readonly uncertainResolvedBefore?: Date;
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
@@ -119,8 +177,8 @@ export async function saveLinks(
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
        case when u.erased then clock_timestamp() end, clock_timestamp()
-     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[])
-       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent)
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
        consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
@@ -129,6 +187,8 @@ export async function saveLinks(
        last_sent_at = coalesce(excluded.last_sent_at, links.last_sent_at),
        last_fields = case when excluded.last_sent_at is null then links.last_fields else excluded.last_fields end,
        erased_at = case when excluded.erased_at is not null then excluded.erased_at when excluded.holds then null else links.erased_at end,
+       uncertain_since = case when links.uncertain_since <= (select resolved_before from unnest($2::text[], $12::timestamptz[]) as r(s, resolved_before) where r.s = excluded.subject_id)
+         then null else links.uncertain_since end,
        updated_at = clock_timestamp()`,
     [
       partner,
@@ -143,6 +203,7 @@ export async function saveLinks(
       col((u) => (u.sentFields ? u.sentFields.join(',') : null)),
       col((u) => u.erased ?? false),
       col((u) => u.consentEntryApplied !== undefined),
+      col((u) => u.uncertainResolvedBefore ?? null),
     ],
   );
 }

@@ -128,7 +128,9 @@ function callUnits(
   members: Map<TransferMember, { index: number; plan: ReadyPlan }>,
 ): TransferUnit[] {
   const member = (entry: Entry, operation: string): TransferMember => {
-    const m = toMember(entry, operation, (id) => recordedId(adapter.partner, id)!);
+    // An erase through an adapter with find() searched the partner: it resolves an unknown outcome.
+    const searched = adapter.find ? { lagMs: adapter.findLagMs ?? 0 } : undefined;
+    const m = toMember(entry, operation, (id) => recordedId(adapter.partner, id)!, searched);
     members.set(m, entry);
     return m;
   };
@@ -193,16 +195,25 @@ async function singleCall(
       return union([(await adapter.upsert!(upsertInput(plan), ctx)).partnerId], ref.partnerIds);
     case 'suppress':
       return union([(await adapter.suppress!(ref, ctx)).partnerId], ref.partnerIds);
-    case 'erase':
-      await adapter.erase(ref, action.mode, ctx);
+    case 'erase': {
+      // What a lost answer may have left under an id we never learned is erased too (see find).
+      const found = adapter.find ? await adapter.find(ref, ctx) : [];
+      const partnerIds = union(ref.partnerIds, found);
+      await adapter.erase({ ...ref, partnerIds }, action.mode, ctx);
       // Kept as the record of what was erased: ids the host still names are not erased again.
-      return [...ref.partnerIds];
+      return partnerIds;
+    }
     default:
       throw new Error(`no call for ${action.kind}`);
   }
 }
 
-function toMember(entry: Entry, operation: string, recordedId: (id: string) => string): TransferMember {
+function toMember(
+  entry: Entry,
+  operation: string,
+  recordedId: (id: string) => string,
+  searched: { readonly lagMs: number } | undefined,
+): TransferMember {
   const { plan, job } = entry;
   const sends = plan.action.kind === 'upsert';
   return {
@@ -219,7 +230,7 @@ function toMember(entry: Entry, operation: string, recordedId: (id: string) => s
       partnerId: plan.ref.partnerIds[0],
       attempt: job.attempt,
     },
-    linkAfter: (partnerIds) => linkAfter(plan, partnerIds, recordedId),
+    linkAfter: (partnerIds) => linkAfter(plan, partnerIds, recordedId, searched),
   };
 }
 
@@ -247,7 +258,12 @@ function upsertInput(plan: ReadyPlan): UpsertInput {
   };
 }
 
-function linkAfter(plan: ReadyPlan, partnerIds: readonly string[], recordedId: (id: string) => string): LinkUpdate {
+function linkAfter(
+  plan: ReadyPlan,
+  partnerIds: readonly string[],
+  recordedId: (id: string) => string,
+  searched: { readonly lagMs: number } | undefined,
+): LinkUpdate {
   const { action, link } = plan;
   switch (action.kind) {
     case 'upsert':
@@ -270,6 +286,7 @@ function linkAfter(plan: ReadyPlan, partnerIds: readonly string[], recordedId: (
         suppressed: false,
         erased: true,
         consentEntryApplied: null,
+        ...(searched ? { uncertainResolvedBefore: new Date(Date.now() - searched.lagMs) } : {}),
       };
   }
 }

@@ -4,7 +4,7 @@ import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Out
 import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
-import { saveLinks, type LinkUpdate } from '../store/state.ts';
+import { markUncertain, NON_SENDING_OPERATIONS, saveLinks, type LinkUpdate } from '../store/state.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { Pacing } from './pacing.ts';
 
@@ -96,7 +96,12 @@ async function runUnits(
   const partnerPolicy = deps.policy.partner(partner);
   const { erased, seqs } = await deps.db.transaction(async (tx) => {
     const subjectIds = [...new Set(members.map((m) => m.subjectId))];
-    await closeOpenIntents(tx, subjectIds, partner);
+    const died = await closeOpenIntents(tx, subjectIds, partner);
+    await markUncertain(
+      tx,
+      partner,
+      died.filter((d) => sends(d.operation)).map((d) => d.subjectId),
+    );
     const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
     const tombstoned =
       senders.length === 0
@@ -182,6 +187,15 @@ async function runUnits(
             };
       }),
     );
+    // A call that sent data and may have been acted on leaves the partner possibly holding a record
+    // under an id we never learned: the erasure has to look for it.
+    await markUncertain(
+      tx,
+      partner,
+      called.flatMap(({ member, result }) =>
+        !result.ok && sends(member.intent.operation) && outcomeOf(result.error) === 'unknown' ? [member.subjectId] : [],
+      ),
+    );
     await saveLinks(
       tx,
       partner,
@@ -207,8 +221,24 @@ async function runUnits(
   );
 }
 
+/**
+ * 'unknown' when the request may have been acted on: the adapter says so, or it timed out or lost its
+ * connection after it could have been sent (a retry is still safe where the partner honours the
+ * idempotency key, but a record may exist that the gateway has no id for).
+ */
 function outcomeOf(error: PartnerError): Outcome {
-  return error.kind === 'unknown' ? 'unknown' : 'failed';
+  if (error.kind === 'unknown') return 'unknown';
+  if (error.kind === 'retryable' && (error.code === 'timeout' || error.code === 'connection_error')) {
+    return NEVER_SENT.some((code) => error.message.includes(code)) ? 'failed' : 'unknown';
+  }
+  return 'failed';
+}
+
+/** Connection failures that happen before a request can leave: nothing reached the partner. */
+const NEVER_SENT = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
+
+function sends(operation: string): boolean {
+  return !(NON_SENDING_OPERATIONS as readonly string[]).includes(operation);
 }
 
 function logCall(logger: Logger, partner: string, member: TransferMember, result: MemberResult): void {
