@@ -92,7 +92,13 @@ export function createStripeEmulator(): PartnerEmulator {
     const query = req.query.get('query') ?? '';
     const clause = /^metadata\['([^'\\]+)'\]:'([^'\\]*)'$/.exec(query.trim());
     if (!clause) {
-      return error(400, 'invalid_request_error', 'parameter_invalid', 'The emulator supports one metadata clause.', 'query');
+      return error(
+        400,
+        'invalid_request_error',
+        'parameter_invalid',
+        'The emulator supports one metadata clause.',
+        'query',
+      );
     }
     const [, key, value] = clause as unknown as [string, string, string];
     const data = [...customers.values()].filter((c) => c.metadata[key] === value).map(render);

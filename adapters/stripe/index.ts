@@ -28,7 +28,8 @@ const env = optionsFromEnvSchema(
 export const stripePartner: PartnerModule<StripeOptions> = {
   partner: 'stripe',
   ...env,
-  sandboxOptions: (baseUrl) => ({ apiKey: 'sk_test_sandbox', baseUrl }),
+  // The emulator's search index has no lag, unlike Stripe's (about a minute).
+  sandboxOptions: (baseUrl) => ({ apiKey: 'sk_test_sandbox', baseUrl, searchLagMs: 0 }),
   createAdapter: createStripeAdapter,
   createEmulator: createStripeEmulator,
 };

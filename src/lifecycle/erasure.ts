@@ -126,11 +126,19 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
            where subject_id = $1 and partner = $2 and uncertain_since is not null returning subject_id`,
           [id, partner],
         );
-        return rows.length > 0 || died.some((d) => !(NON_SENDING_OPERATIONS as readonly string[]).includes(d.operation));
+        return (
+          rows.length > 0 || died.some((d) => !(NON_SENDING_OPERATIONS as readonly string[]).includes(d.operation))
+        );
       });
       if (!resolved) throw new LifecycleInputError(`no unknown outcome at ${partner} for this subject`);
       // The resolution names a fixed word, never the operator's notes: the log holds no free text.
-      await deps.logEvent({ subjectId: id, partner, operation: `unknown_resolved:${resolution}`, trigger: 'ops', operator });
+      await deps.logEvent({
+        subjectId: id,
+        partner,
+        operation: `unknown_resolved:${resolution}`,
+        trigger: 'ops',
+        operator,
+      });
       await settle(id);
       return status(id);
     },
