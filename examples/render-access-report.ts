@@ -250,7 +250,9 @@ export function exampleReport(policy: Policy): AccessReport {
         ],
         live: live('twilio', {
           phone: person.phone,
-          calls: [{ sid: 'CA5f0c2e8d41b6a7c9e3f1d2b4a6c8e0f1', status: 'completed', date: '2025-11-03T02:41:07.000Z' }],
+          // As the Twilio adapter reports a call: under 'call.<sid>', which the policy maps to call records.
+          'call.CA5f0c2e8d41b6a7c9e3f1d2b4a6c8e0f1.status': 'completed',
+          'call.CA5f0c2e8d41b6a7c9e3f1d2b4a6c8e0f1.date_created': '2025-11-03T02:41:07.000Z',
         }),
         retainedAfterErasure: ['Twilio keeps the called phone number in its call records for at least 120 days.'],
       }),

@@ -75,16 +75,18 @@ function offsetAt(at: Date, timeZone: string): number {
 }
 
 /**
- * The directives reconcile sees: what the store knows (an erasure request sets erasure_due_at), plus
- * the master record's own subscription end, whichever falls due first.
+ * The directives reconcile sees. Level-triggered, like everything else: until the subject is
+ * tombstoned (erasure ran, or was requested), when erasure falls due follows the master record as it
+ * is now, so a renewal (the end removed) cancels a pending erasure and a later end moves it. Without
+ * a record the stored schedule stands. processDueErasures() re-reads the record before it tombstones.
  */
-export function withSubscriptionEnd<D extends { erasureDueAt: Date | null }>(
+export function withSubscriptionEnd<D extends { erasureDueAt: Date | null; tombstoned: boolean }>(
   directives: D,
-  subscriptionEnd: Date | null | undefined,
+  record: { readonly subscriptionEnd: Date | null } | null,
   timeZone: string,
 ): D {
-  if (!subscriptionEnd) return directives;
-  const due = erasureDueAt(subscriptionEnd, timeZone);
-  const current = directives.erasureDueAt;
-  return current && current.getTime() <= due.getTime() ? directives : { ...directives, erasureDueAt: due };
+  if (!record || directives.tombstoned) return directives;
+  const stored = directives.erasureDueAt;
+  const due = record.subscriptionEnd ? erasureDueAt(record.subscriptionEnd, timeZone) : null;
+  return due?.getTime() === stored?.getTime() ? directives : { ...directives, erasureDueAt: due };
 }

@@ -1,7 +1,10 @@
 import { allSettled, erasureStatuses, openErasures } from './erasure-state.ts';
 import { errorKind, owedHooks, runHook } from './host-hooks.ts';
 import { closeOpenIntents } from '../log/transfer-log.ts';
-import { NON_SENDING_OPERATIONS } from '../store/state.ts';
+import { erasureDueAt } from '../erasure-schedule.ts';
+import { readRecord } from '../plan/plan.ts';
+import { getRecords } from '../source.ts';
+import { NON_SENDING_OPERATIONS, noteSubscription } from '../store/state.ts';
 import { inputs, LifecycleInputError } from './inputs.ts';
 import {
   unknownOutcomeResolutions,
@@ -10,6 +13,9 @@ import {
   type LifecycleDeps,
   type LifecycleInternals,
 } from './types.ts';
+
+/** Due subjects read from the host per round trip. */
+const DUE_PAGE = 500;
 
 type ErasureApi = Pick<
   Lifecycle,
@@ -93,20 +99,41 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
 
     processDueErasures: async () => {
       const now = deps.now();
-      const due = await deps.db.query<{ id: string }>(
-        `insert into tombstones (subject_id, at, reason)
-         select id, $1, coalesce(erasure_reason, 'erasure-due') from subjects s
-         where erasure_due_at <= $1 and not exists (select 1 from tombstones t where t.subject_id = s.id)
-         on conflict (subject_id) do nothing
-         returning subject_id as id`,
-        [now],
-      );
-      for (const { id } of due) {
-        await deps.logEvent({ subjectId: id, operation: 'erasure_due', trigger: 'erasure' });
-        await startErasure(id, undefined);
+      let tombstoned = 0;
+      // In pages, by id: a page's deferred subjects (record unreadable now) do not hold up the next.
+      for (let after = ''; ;) {
+        const page = await deps.db.query<{ id: string }>(
+          `select id from subjects s
+           where erasure_due_at <= $1 and id > $2 and not exists (select 1 from tombstones t where t.subject_id = s.id)
+           order by id limit ${DUE_PAGE}`,
+          [now, after],
+        );
+        if (page.length === 0) break;
+        after = page[page.length - 1]!.id;
+        const due = await deps.db.query<{ id: string }>(
+          `insert into tombstones (subject_id, at, reason)
+           select id, $1, coalesce(erasure_reason, 'erasure-due') from subjects s
+           where id = any($2::text[]) and erasure_due_at <= $1
+           on conflict (subject_id) do nothing
+           returning subject_id as id`,
+          [
+            now,
+            await stillDue(
+              deps,
+              page.map((c) => c.id),
+              now,
+            ),
+          ],
+        );
+        for (const { id } of due) {
+          await deps.logEvent({ subjectId: id, operation: 'erasure_due', trigger: 'erasure' });
+          await startErasure(id, undefined);
+        }
+        tombstoned += due.length;
+        if (page.length < DUE_PAGE) break;
       }
       await sweep();
-      return due.length;
+      return tombstoned;
     },
 
     resolveUnknownOutcome: async (subjectId, partner, options) => {
@@ -169,4 +196,43 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
     }
     for (const id of await owedHooks(deps, 'erased')) await runHook(deps, 'erased', id);
   }
+}
+
+/**
+ * The subjects whose erasure the master record still calls due. Level-triggered: a renewal the
+ * workers have not seen yet (the end removed, or moved later) reschedules instead of erasing. A
+ * record that is gone leaves the erasure due; one that cannot be read now defers it to the next run.
+ */
+async function stillDue(deps: LifecycleDeps, ids: readonly string[], now: Date): Promise<string[]> {
+  if (!deps.source || ids.length === 0) return [...ids];
+  const reads = await getRecords(deps.source, ids);
+  const timeZone = deps.policy.document.retention.timeZone;
+  const due: string[] = [];
+  let deferred = 0;
+  for (const id of ids) {
+    const read = reads.get(id)!;
+    const parsed = read.ok ? readRecord(id, read.record) : undefined;
+    if (!parsed?.ok) {
+      deferred++;
+      continue;
+    }
+    const end = parsed.record ? (parsed.record.subscription?.end ?? null) : undefined;
+    const dueAt = end ? erasureDueAt(end, timeZone) : null;
+    if (end === undefined || (dueAt && dueAt.getTime() <= now.getTime())) due.push(id);
+    else {
+      await noteSubscription(deps.db, id, end, dueAt);
+      await deps.logEvent({
+        subjectId: id,
+        operation: dueAt ? 'erasure_moved' : 'erasure_cancelled',
+        trigger: 'erasure',
+      });
+    }
+  }
+  if (deferred > 0) {
+    deps.logger.warn(
+      { subjects: deferred },
+      'due erasures deferred: the master record could not be read; retried next run',
+    );
+  }
+  return due;
 }

@@ -45,8 +45,11 @@ export interface ReadyPlan {
   readonly allowed: readonly string[];
   /** Ids the host's record names for this partner (an Auth0 user id, balena devices). */
   readonly hostIds: readonly string[];
-  /** The subscription end the record carries, when the store has not seen it yet (the worker records it). */
-  readonly newSubscriptionEnd: { readonly endedAt: Date; readonly dueAt: Date } | null;
+  /**
+   * The subscription end the record carries now (null: none, a renewal), when the store holds another
+   * one: the worker records it, and with it when erasure falls due (see withSubscriptionEnd).
+   */
+  readonly subscriptionChange: { readonly endedAt: Date | null; readonly dueAt: Date | null } | null;
 }
 
 export interface PlanInput {
@@ -94,7 +97,7 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
   const payload = record ? minimise(record, partner, policy) : null;
   const described = payload ? describePayload(payload, policy) : { fields: [], categories: [] };
   const end = record?.subscription?.end ?? null;
-  const directives = withSubscriptionEnd(state.directives, end, timeZone);
+  const directives = withSubscriptionEnd(state.directives, record && { subscriptionEnd: end }, timeZone);
   const action = reconcile({
     partner: policy.partner(partner),
     payload,
@@ -124,9 +127,11 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
     categories: described.categories,
     allowed: policy.allowedFields(partner),
     hostIds,
-    newSubscriptionEnd:
-      end && state.subscriptionEndedAt?.getTime() !== end.getTime()
-        ? { endedAt: end, dueAt: erasureDueAt(end, timeZone) }
+    subscriptionChange:
+      record &&
+      !state.directives.tombstoned &&
+      (state.subscriptionEndedAt?.getTime() ?? null) !== (end?.getTime() ?? null)
+        ? { endedAt: end, dueAt: end ? erasureDueAt(end, timeZone) : null }
         : null,
   };
 }

@@ -214,18 +214,25 @@ export async function touchSubject(sql: Sql, subjectId: string): Promise<void> {
 }
 
 /**
- * Remembers when the subject's subscription ended and when erasure falls due, the first time a
- * worker sees the end in the master record, so due erasures are found without the host calling again.
+ * Records the subscription end the master record carries now, and when erasure falls due by it
+ * (null and null: renewed, nothing is due). The retention clock (relationship_ended_at) runs from the
+ * end that stands. Once the subject is tombstoned, or a due date has passed, the schedule is final.
  */
-export async function noteSubscriptionEnd(sql: Sql, subjectId: string, endedAt: Date, dueAt: Date): Promise<void> {
+export async function noteSubscription(
+  sql: Sql,
+  subjectId: string,
+  endedAt: Date | null,
+  dueAt: Date | null,
+): Promise<void> {
   await sql.query(
     `insert into subjects (id, subscription_ended_at, relationship_ended_at, erasure_due_at, erasure_reason)
-     values ($1, $2, $2, $3, 'subscription-ended')
+     values ($1, $2, $2, $3, case when $3::timestamptz is null then null else 'subscription-ended' end)
      on conflict (id) do update set subscription_ended_at = excluded.subscription_ended_at,
-       relationship_ended_at = coalesce(subjects.relationship_ended_at, excluded.relationship_ended_at),
-       erasure_due_at = least(coalesce(subjects.erasure_due_at, 'infinity'), excluded.erasure_due_at),
-       erasure_reason = coalesce(subjects.erasure_reason, excluded.erasure_reason)
-     where subjects.subscription_ended_at is distinct from excluded.subscription_ended_at`,
+       relationship_ended_at = excluded.relationship_ended_at,
+       erasure_due_at = excluded.erasure_due_at,
+       erasure_reason = excluded.erasure_reason
+     where subjects.subscription_ended_at is distinct from excluded.subscription_ended_at
+       and not exists (select 1 from tombstones t where t.subject_id = subjects.id)`,
     [subjectId, endedAt, dueAt],
   );
 }

@@ -6,7 +6,7 @@ import { union, type ReadyPlan } from '../plan/plan.ts';
 import type { Action } from '../reconcile.ts';
 import type { JobResult } from '../schedule/job.ts';
 import type { Sql } from '../store/database.ts';
-import { noteSubscriptionEnd, saveLinks, type LinkUpdate } from '../store/state.ts';
+import { noteSubscription, saveLinks, type LinkUpdate } from '../store/state.ts';
 import { idempotencyKey } from './idempotency.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { MemberResult, Transfer, TransferMember, TransferUnit } from './transfer.ts';
@@ -52,8 +52,8 @@ export async function runReconcileBatch(
 
   await Promise.all(
     ready.flatMap(({ plan }) =>
-      plan.newSubscriptionEnd
-        ? [noteSubscriptionEnd(deps.db, plan.subjectId, plan.newSubscriptionEnd.endedAt, plan.newSubscriptionEnd.dueAt)]
+      plan.subscriptionChange
+        ? [noteSubscription(deps.db, plan.subjectId, plan.subscriptionChange.endedAt, plan.subscriptionChange.dueAt)]
         : [],
     ),
   );

@@ -50,12 +50,24 @@ describe('erasureDueAt: the first month boundary after the end, Stockholm time',
 describe('withSubscriptionEnd', () => {
   const base = { tombstoned: false, erasureDueAt: null as Date | null, restricted: false, consent: {} };
 
-  it('adds the due time from the record when the store has none, and keeps an earlier one', () => {
-    expect(withSubscriptionEnd(base, new Date('2026-01-31T22:59:00Z'), tz).erasureDueAt?.toISOString()).toBe(
+  const record = (end: string | null) => ({ subscriptionEnd: end ? new Date(end) : null });
+
+  it('follows the record as it is now: an end sets the due time, a later end moves it, a renewal cancels it', () => {
+    expect(withSubscriptionEnd(base, record('2026-01-31T22:59:00Z'), tz).erasureDueAt?.toISOString()).toBe(
       '2026-01-31T23:00:00.000Z',
     );
-    const earlier = { ...base, erasureDueAt: new Date('2026-01-10T00:00:00Z') };
-    expect(withSubscriptionEnd(earlier, new Date('2026-01-31T22:59:00Z'), tz)).toBe(earlier);
-    expect(withSubscriptionEnd(base, null, tz)).toBe(base);
+    const pending = { ...base, erasureDueAt: new Date('2026-01-31T23:00:00Z') };
+    expect(withSubscriptionEnd(pending, record('2026-03-10T12:00:00Z'), tz).erasureDueAt?.toISOString()).toBe(
+      '2026-03-31T22:00:00.000Z',
+    );
+    expect(withSubscriptionEnd(pending, record(null), tz).erasureDueAt).toBeNull();
+    expect(withSubscriptionEnd(pending, record('2026-01-20T00:00:00Z'), tz)).toBe(pending);
+  });
+
+  it('keeps the schedule once the subject is tombstoned, and when there is no record', () => {
+    const tombstoned = { ...base, tombstoned: true, erasureDueAt: new Date('2026-01-31T23:00:00Z') };
+    expect(withSubscriptionEnd(tombstoned, record(null), tz)).toBe(tombstoned);
+    const pending = { ...base, erasureDueAt: new Date('2026-01-31T23:00:00Z') };
+    expect(withSubscriptionEnd(pending, null, tz)).toBe(pending);
   });
 });

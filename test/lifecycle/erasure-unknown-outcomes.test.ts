@@ -5,15 +5,9 @@
  * emulators; what is asserted is what each partner holds afterwards.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/gateway.ts';
-import { loadPolicyFile } from '../../src/policy/index.ts';
-import type { PartnerLimits } from '../../src/transfer/rate-limit.ts';
-import { canaryRecord, MemorySource, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { testDatabase } from '../support/database.ts';
-import { testSecrets } from '../support/harness.ts';
-import { capturedLogger } from '../support/log-capture.ts';
+import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
 
-const policy = loadPolicyFile();
 /** The partners the default policy syncs every customer to. */
 const SYNCED = ['elogistik', 'stripe', 'intercom', 'auth0'];
 
@@ -23,35 +17,21 @@ beforeAll(async () => {
 });
 afterAll(() => partners.stop());
 
-let close: (() => Promise<void>) | undefined;
+let running: RealGateway | undefined;
 afterEach(async () => {
-  await close?.();
-  close = undefined;
+  await running?.close();
+  running = undefined;
   partners.setFaults({});
   partners.reset();
 });
 
-async function start(): Promise<{ gateway: Gateway; erased: string[] }> {
-  const db = await testDatabase();
-  const erased: string[] = [];
-  const gateway = await createGateway({
-    policy,
-    database: db,
+async function start(): Promise<RealGateway> {
+  running = await startRealGateway(partners, {
+    records: [canaryRecord(1), canaryRecord(2)],
     // Short timeouts: an answer held back by the sandbox is given up on quickly.
-    adapters: partners.adapters(Object.fromEntries(SYNCED.map((p) => [p, { timeoutMs: 400 }]))),
-    source: new MemorySource([canaryRecord(1), canaryRecord(2)]),
-    secrets: testSecrets,
-    logger: capturedLogger().logger,
-    limits: Object.fromEntries(policy.partnerNames.map((p) => [p, { perSecond: undefined } satisfies PartnerLimits])),
-    retry: { retryDelaySeconds: 1, retryDelayMaxSeconds: 1 },
-    hooks: { erased: async (id) => void erased.push(id) },
+    adapterOptions: Object.fromEntries(SYNCED.map((p) => [p, { timeoutMs: 400 }])),
   });
-  close = async () => {
-    await gateway.stop();
-    await db.close();
-    await db.drop();
-  };
-  return { gateway, erased };
+  return running;
 }
 
 /** The partner acted on every request, and the answer never came back. */
@@ -129,7 +109,10 @@ describe('an erasure after a call whose answer was lost', () => {
       gateway.resolveUnknownOutcome('subj-2', 'auth0', { resolution: 'gone' as never, operator: 'ops-kim' }),
     ).rejects.toThrow(/resolution must be one of/);
     for (const id of Object.keys(partners.holdings('auth0')).filter((id) => !first.includes(id))) {
-      await partners.adapter('auth0').erase({ pseudonym: 'x', partnerIds: [id] }, 'delete', { correlationId: 'ops' });
+      await partners.adapter('auth0').erase({ pseudonym: 'x', partnerIds: [id] }, 'delete', {
+        correlationId: 'ops',
+        idempotencyKey: 'ops',
+      });
     }
     const after = await gateway.resolveUnknownOutcome('subj-2', 'auth0', {
       resolution: 'deleted-manually',
