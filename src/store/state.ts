@@ -236,3 +236,27 @@ export async function noteSubscription(
     [subjectId, endedAt, dueAt],
   );
 }
+
+/**
+ * Remembers partner ids the host's record names (balena devices, an Auth0 user id) from the first
+ * time any worker sees them, whichever partner it works for: the record may drop them or vanish
+ * before that partner's next job, and an erasure must still reach them. Only adds; an erased link
+ * keeps the list of what it erased.
+ */
+export async function rememberPartnerIds(
+  sql: Sql,
+  rows: readonly { readonly subjectId: string; readonly partner: string; readonly ids: readonly string[] }[],
+): Promise<void> {
+  const named = rows.filter((r) => r.ids.length > 0);
+  if (named.length === 0) return;
+  await sql.query(
+    `insert into links (subject_id, partner, partner_ids, holds, updated_at)
+     select u.subject_id, u.partner, u.ids::jsonb, false, clock_timestamp()
+     from unnest($1::text[], $2::text[], $3::text[]) as u(subject_id, partner, ids)
+     on conflict (subject_id, partner) do update set
+       partner_ids = (select jsonb_agg(distinct e) from jsonb_array_elements(links.partner_ids || excluded.partner_ids) e),
+       updated_at = clock_timestamp()
+     where links.erased_at is null and not (links.partner_ids @> excluded.partner_ids)`,
+    [named.map((r) => r.subjectId), named.map((r) => r.partner), named.map((r) => JSON.stringify(r.ids))],
+  );
+}

@@ -2,11 +2,12 @@ import { PartnerError, type PartnerAdapter, type UpsertInput } from '../adapter.
 import type { Keys } from '../keys.ts';
 import type { Trigger } from '../log/transfer-log.ts';
 import type { BatchPlan } from '../plan/batch.ts';
-import { union, type ReadyPlan } from '../plan/plan.ts';
+import { hostIdsOf, union, type ReadyPlan } from '../plan/plan.ts';
+import type { Policy } from '../policy/index.ts';
 import type { Action } from '../reconcile.ts';
 import type { JobResult } from '../schedule/job.ts';
 import type { Sql } from '../store/database.ts';
-import { noteSubscription, saveLinks, type LinkUpdate } from '../store/state.ts';
+import { noteSubscription, rememberPartnerIds, saveLinks, type LinkUpdate } from '../store/state.ts';
 import { idempotencyKey } from './idempotency.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { MemberResult, Transfer, TransferMember, TransferUnit } from './transfer.ts';
@@ -25,6 +26,8 @@ export interface ReconcileBatchDeps {
   readonly keys: Keys;
   readonly transfer: Transfer;
   readonly recordedId: RecordedId;
+  /** Ids the record names for a partner outside the policy are not kept. */
+  readonly policy: Pick<Policy, 'partnerNames'>;
   /** A partner confirmed an erasure (or had nothing left to erase): the lifecycle checks completeness. */
   readonly onErased: (subjectId: string, partner: string) => Promise<void>;
 }
@@ -54,6 +57,18 @@ export async function runReconcileBatch(
     ready.flatMap(({ plan }) =>
       plan.subscriptionChange
         ? [noteSubscription(deps.db, plan.subjectId, plan.subscriptionChange.endedAt, plan.subscriptionChange.dueAt)]
+        : [],
+    ),
+  );
+  // Remember ids the host told us for other partners (balena devices), whose own jobs may come after
+  // the record dropped them; ours are saved below, with what the link knows.
+  await rememberPartnerIds(
+    deps.db,
+    ready.flatMap(({ plan }) =>
+      plan.record
+        ? Object.keys(plan.record.partnerIds)
+            .filter((p) => p !== partner && deps.policy.partnerNames.includes(p))
+            .map((p) => ({ subjectId: plan.subjectId, partner: p, ids: hostIdsOf(plan.record!, p) }))
         : [],
     ),
   );
