@@ -245,6 +245,7 @@ function partnerBlocks(
   };
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: p.displayName }];
   if (partnerPolicy) blocks.push({ kind: 'paragraph', text: partnerPolicy.description[lang] });
+  if (p.sharedRecord) blocks.push({ kind: 'paragraph', text: t.sharedRecord });
   const transfer = partnerPolicy?.transfer;
   const holds =
     p.collectsFor.length > 0

@@ -80,6 +80,8 @@ export interface AccessReportText {
   transferYes(country: string, safeguard: string): string;
   readonly transferNo: string;
   collectsFor(categories: string, ids: string): string;
+  /** The partner holds a record another customer claims as well. */
+  sharedRecord: string;
   readonly retentionHeading: string;
   erasureRule(timeZone: string, anonymiseCamera: boolean): string;
   recordsRule(years: number): string;
@@ -135,6 +137,7 @@ const sv: AccessReportText = {
     failed: 'Misslyckades, åtgärdas av oss',
     'nothing-held': 'Hade inga uppgifter om dig',
     unknown: 'Oklart om partnern har uppgifter om dig; vi kontrollerar det',
+    conflict: 'Uppgifterna delas med en annan kund hos partnern; vi reder ut det',
   },
   partnersHeading: 'Våra partner',
   purpose: 'Ändamål',
@@ -231,6 +234,8 @@ const sv: AccessReportText = {
   transferOutside: 'Behandlas utanför EU/EES',
   transferYes: (country, safeguard) => `Ja, i ${country}, med stöd av ${safeguard}`,
   transferNo: 'Nej, inom EU/EES',
+  sharedRecord:
+    'Partnern har en post som också hör ihop med en annan kund (samma e-postadress). Vi visar den inte här, för den kan innehålla den andra kundens uppgifter; vi reder ut vems den är och svarar dig.',
   collectsFor: (categories, ids) => `Ja: det partnern samlar in själv (${categories}), för partnerns id ${ids}`,
   retentionHeading: 'Hur länge uppgifterna sparas',
   erasureRule: (timeZone, camera) =>
@@ -291,6 +296,7 @@ const en: AccessReportText = {
     failed: 'Failed, being handled by us',
     'nothing-held': 'Held no data about you',
     unknown: 'Unclear whether the partner holds data about you; we are checking',
+    conflict: 'The record is shared with another customer at the partner; we are sorting it out',
   },
   partnersHeading: 'Our partners',
   purpose: 'Purpose',
@@ -387,6 +393,8 @@ const en: AccessReportText = {
   transferOutside: 'Processed outside the EU/EEA',
   transferYes: (country, safeguard) => `Yes, in ${country}, under ${safeguard}`,
   transferNo: 'No, inside the EU/EEA',
+  sharedRecord:
+    "The partner has a record that also belongs with another customer (the same email address). We do not show it here, as it may hold the other customer's data; we are finding out whose it is and will answer you.",
   collectsFor: (categories, ids) =>
     `Yes: what the partner collects itself (${categories}), for the partner's ids ${ids}`,
   retentionHeading: 'How long data is kept',

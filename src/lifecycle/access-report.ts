@@ -1,3 +1,4 @@
+import { sharedPartnerIds } from '../store/state.ts';
 import { companyHoldings } from './access-report-company.ts';
 import { fetchLive } from './access-report-live.ts';
 import { consentHistory } from './consent.ts';
@@ -73,7 +74,10 @@ export async function buildAccessReport(
         ? (JSON.parse(link.partner_ids) as string[])
         : link.partner_ids
       : [];
-    const known = link?.erased ? [] : union(linkIds, hostIds(company.record, partner));
+    // A record another live subject claims too (one email, two customers) is not shown as this one's:
+    // its live answer could be the other person's data. The report says so instead.
+    const shared = (await sharedPartnerIds(deps.db, partner, [id])).get(id) ?? new Set<string>();
+    const known = link?.erased ? [] : union(linkIds, hostIds(company.record, partner)).filter((i) => !shared.has(i));
     // A partner that collects directly (balena's IP addresses, Twilio's call records) holds what it
     // collected for every id of it we know, whatever the gateway sent it.
     const collectsFor = p.collects.length > 0 ? known : [];
@@ -99,6 +103,7 @@ export async function buildAccessReport(
         })),
       retainedAfterErasure: adapter?.retainedAfterErasure ?? [],
       collectsFor,
+      sharedRecord: shared.size > 0,
       ...(live ? { live } : {}),
     });
   }

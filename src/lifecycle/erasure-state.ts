@@ -30,7 +30,7 @@ export async function erasureStatuses(
     ),
     deps.db.query<LinkFacts & { subject_id: string; partner: string }>(
       `select subject_id, partner, holds, jsonb_array_length(partner_ids) > 0 as has_ids, erased_at is not null as erased,
-         uncertain_since from links where subject_id = any($1::text[])`,
+         uncertain_since, conflict_since from links where subject_id = any($1::text[])`,
       [ids],
     ),
     deps.db.query<{ subject_id: string; partner: string }>(
@@ -59,6 +59,7 @@ export async function erasureStatuses(
       partners: partners.map((partner) => {
         const link = links.find((l) => l.subject_id === id && l.partner === partner);
         const uncertainSince = link?.uncertain_since ? new Date(link.uncertain_since) : null;
+        const conflictSince = link?.conflict_since ? new Date(link.conflict_since) : null;
         return {
           partner,
           state: partnerState({
@@ -72,6 +73,7 @@ export async function erasureStatuses(
             searchable: deps.adapters.get(partner)!.find !== undefined,
           }),
           uncertainSince,
+          conflictSince,
           retainedAfterErasure: deps.adapters.get(partner)!.retainedAfterErasure,
         };
       }),
@@ -85,6 +87,7 @@ interface LinkFacts {
   readonly has_ids: boolean;
   readonly erased: boolean;
   readonly uncertain_since: Date | null;
+  readonly conflict_since: Date | null;
 }
 
 function partnerState(facts: {
@@ -106,6 +109,8 @@ function partnerState(facts: {
   // ids it erased, as a record: those no longer count.)
   const idsHeld = Boolean(link?.holds) || (facts.collects && Boolean(link?.has_ids) && !link?.erased);
   const mayHold = idsHeld || facts.uncertain || facts.openIntent;
+  // What another live subject claims was left in place: only an operator can say whose it is.
+  if (link?.conflict_since) return 'conflict';
   if (!mayHold && link?.erased) return 'confirmed';
   if (queue.dead.has(partner)) return 'failed';
   if (queue.queued.has(partner)) return 'pending';

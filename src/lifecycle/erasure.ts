@@ -7,7 +7,7 @@ import { getRecords } from '../source.ts';
 import { NON_SENDING_OPERATIONS, noteSubscription } from '../store/state.ts';
 import { inputs, LifecycleInputError } from './inputs.ts';
 import {
-  unknownOutcomeResolutions,
+  erasureResolutions,
   type ErasureStatus,
   type Lifecycle,
   type LifecycleDeps,
@@ -19,7 +19,7 @@ const DUE_PAGE = 500;
 
 type ErasureApi = Pick<
   Lifecycle,
-  'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures' | 'resolveUnknownOutcome'
+  'erase' | 'erasureStatus' | 'pendingErasures' | 'processDueErasures' | 'resolveErasure'
 > &
   LifecycleInternals;
 
@@ -136,12 +136,12 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
       return tombstoned;
     },
 
-    resolveUnknownOutcome: async (subjectId, partner, options) => {
+    resolveErasure: async (subjectId, partner, options) => {
       const id = inputs.subjectId(subjectId);
       if (!deps.policy.partnerNames.includes(partner)) throw new LifecycleInputError('partner is not in the policy');
       const resolution = options?.resolution;
-      if (!unknownOutcomeResolutions.includes(resolution)) {
-        throw new LifecycleInputError(`resolution must be one of ${unknownOutcomeResolutions.join(', ')}`);
+      if (!erasureResolutions.includes(resolution)) {
+        throw new LifecycleInputError(`resolution must be one of ${erasureResolutions.join(', ')}`);
       }
       const operator = inputs.operator(options.operator);
       if (!operator) throw new LifecycleInputError('operator is required: who looked at the partner is logged');
@@ -149,20 +149,24 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
         // Attempts that died are recorded as unknown first, so the log says what was resolved.
         const died = await closeOpenIntents(tx, [id], partner, deps.keys.audit);
         const rows = await tx.query(
-          `update links set uncertain_since = null, updated_at = clock_timestamp()
-           where subject_id = $1 and partner = $2 and uncertain_since is not null returning subject_id`,
+          `update links set uncertain_since = null, conflict_since = null, updated_at = clock_timestamp()
+           where subject_id = $1 and partner = $2 and (uncertain_since is not null or conflict_since is not null)
+           returning subject_id`,
           [id, partner],
         );
         return (
           rows.length > 0 || died.some((d) => !(NON_SENDING_OPERATIONS as readonly string[]).includes(d.operation))
         );
       });
-      if (!resolved) throw new LifecycleInputError(`no unknown outcome at ${partner} for this subject`);
+      if (!resolved)
+        throw new LifecycleInputError(
+          `nothing to resolve at ${partner} for this subject (no unknown outcome, no conflict)`,
+        );
       // The resolution names a fixed word, never the operator's notes: the log holds no free text.
       await deps.logEvent({
         subjectId: id,
         partner,
-        operation: `unknown_resolved:${resolution}`,
+        operation: `erasure_resolved:${resolution}`,
         trigger: 'ops',
         operator,
       });

@@ -11,7 +11,7 @@ export { LifecycleInputError } from './inputs.ts';
 export { renderAccessReport, type AccessReportFormat, type AccessReportLang } from './access-report-render.ts';
 export { purgeExpiredRequests } from './requests.ts';
 export { requestDueAt } from './requests-due.ts';
-export { requestKinds, requestOutcomes, unknownOutcomeResolutions } from './types.ts';
+export { requestKinds, requestOutcomes, erasureResolutions } from './types.ts';
 
 /** The data-subject lifecycle (issue 4), composed from one small module per right. */
 export function createLifecycle(deps: LifecycleDeps): { api: Lifecycle; internals: LifecycleInternals } {
@@ -26,7 +26,7 @@ export function createLifecycle(deps: LifecycleDeps): { api: Lifecycle; internal
     erasureStatus: erasure.erasureStatus,
     pendingErasures: erasure.pendingErasures,
     processDueErasures: erasure.processDueErasures,
-    resolveUnknownOutcome: erasure.resolveUnknownOutcome,
+    resolveErasure: erasure.resolveErasure,
     access: (subjectId, options) => buildAccessReport(deps, requests, subjectId, options),
     requests,
     purgeExpired: () => purgeExpired(deps),

@@ -90,11 +90,15 @@ export interface PartnerErasureState {
   /**
    * confirmed: the partner confirmed; pending: a job is queued, retrying or due; failed: dead-lettered;
    * nothing-held; unknown: a call's outcome is unknown and the partner cannot be searched for what it
-   * may have left, so an operator must look and resolve it (resolveUnknownOutcome).
+   * may have left, so an operator must look and resolve it (resolveErasure); conflict: a record there
+   * is claimed by another live subject too (one email, two customers), so it was not erased and an
+   * operator must settle whose it is.
    */
-  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held' | 'unknown';
+  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held' | 'unknown' | 'conflict';
   /** Since when a call's outcome at this partner is unknown (the partner may hold what we never learned). */
   readonly uncertainSince: Date | null;
+  /** Since when a record there is withheld from the erasure because another live subject claims it. */
+  readonly conflictSince: Date | null;
   readonly retainedAfterErasure: readonly string[];
 }
 
@@ -135,6 +139,11 @@ export interface AccessReportPartner {
   readonly collectsFor: readonly string[];
   /** With { live: true }: what the partner itself returns now (personal data: for the subject only). */
   readonly live?: LiveHoldings | { readonly error: string };
+  /**
+   * The partner has a record another live subject claims as well (a partner keyed by an email two
+   * customers share): it is not fetched or erased as this subject's until an operator settles it.
+   */
+  readonly sharedRecord?: boolean;
 }
 
 export interface LiveHoldings {
@@ -291,15 +300,16 @@ export interface Lifecycle {
   /** Tombstones subjects whose erasure fell due and enqueues their erasure everywhere. */
   processDueErasures(): Promise<number>;
   /**
-   * An operator settles an unknown outcome at a partner (state 'unknown' in erasureStatus): they
-   * looked at the partner and found nothing of the subject ('none-found'), or deleted what they found
-   * there by hand ('deleted-manually'). Logged with the operator; the erasure then completes if
-   * nothing else is left.
+   * An operator settles what the gateway cannot at a partner: an unknown outcome (state 'unknown') or
+   * a record another live subject claims too (state 'conflict'). They looked and found nothing of the
+   * subject ('none-found'), deleted what they found by hand ('deleted-manually'), or found that what
+   * is left is the other subject's alone ('kept-for-other-subject'). Logged with the operator; the
+   * erasure then completes if nothing else is left.
    */
-  resolveUnknownOutcome(
+  resolveErasure(
     subjectId: string,
     partner: string,
-    options: { resolution: UnknownOutcomeResolution } & ActorOptions,
+    options: { resolution: ErasureResolution } & ActorOptions,
   ): Promise<ErasureStatus>;
   /** `requestId`: the register's access request this report answers (shown in the report). */
   access(subjectId: string, options?: { live?: boolean; requestId?: string }): Promise<AccessReport>;
@@ -309,8 +319,8 @@ export interface Lifecycle {
   purgeExpired(): Promise<PurgeResult>;
 }
 
-export const unknownOutcomeResolutions = ['none-found', 'deleted-manually'] as const;
-export type UnknownOutcomeResolution = (typeof unknownOutcomeResolutions)[number];
+export const erasureResolutions = ['none-found', 'deleted-manually', 'kept-for-other-subject'] as const;
+export type ErasureResolution = (typeof erasureResolutions)[number];
 
 /** Called by the reconcile worker after a partner confirmed an erasure. */
 export interface LifecycleInternals {

@@ -158,6 +158,8 @@ export interface LinkUpdate {
    * what was made under unlearned ids): an uncertainty marked before this time is resolved.
    */
   readonly uncertainResolvedBefore?: Date;
+  /** Ids another live subject claims were left out of this erasure: an operator settles it. */
+  readonly conflict?: boolean;
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
@@ -177,8 +179,8 @@ export async function saveLinks(
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
        case when u.erased then clock_timestamp() end, clock_timestamp()
-     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[])
-       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before)
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
        consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
@@ -189,6 +191,8 @@ export async function saveLinks(
        erased_at = case when excluded.erased_at is not null then excluded.erased_at when excluded.holds then null else links.erased_at end,
        uncertain_since = case when links.uncertain_since <= (select resolved_before from unnest($2::text[], $12::timestamptz[]) as r(s, resolved_before) where r.s = excluded.subject_id)
          then null else links.uncertain_since end,
+       conflict_since = case when (select conflict from unnest($2::text[], $13::boolean[]) as k(s, conflict) where k.s = excluded.subject_id)
+         then coalesce(links.conflict_since, clock_timestamp()) else links.conflict_since end,
        updated_at = clock_timestamp()`,
     [
       partner,
@@ -204,6 +208,7 @@ export async function saveLinks(
       col((u) => u.erased ?? false),
       col((u) => u.consentEntryApplied !== undefined),
       col((u) => u.uncertainResolvedBefore ?? null),
+      col((u) => u.conflict ?? false),
     ],
   );
 }
@@ -259,4 +264,28 @@ export async function rememberPartnerIds(
      where links.erased_at is null and not (links.partner_ids @> excluded.partner_ids)`,
     [named.map((r) => r.subjectId), named.map((r) => r.partner), named.map((r) => JSON.stringify(r.ids))],
   );
+}
+
+/**
+ * Per subject, the ids of its link at the partner that another live subject's link claims as well
+ * (a partner keyed by a personal value two customers share). Not erased for either: see conflict_since.
+ */
+export async function sharedPartnerIds(
+  sql: Sql,
+  partner: string,
+  subjectIds: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (subjectIds.length === 0) return out;
+  const rows = await sql.query<{ subject_id: string; id: string }>(
+    `select l.subject_id, e.id from links l cross join lateral jsonb_array_elements_text(l.partner_ids) e(id)
+     where l.partner = $1 and l.subject_id = any($2::text[]) and l.erased_at is null
+       and exists (select 1 from links o
+         where o.partner = l.partner and o.subject_id <> l.subject_id and o.erased_at is null
+           and o.partner_ids @> jsonb_build_array(e.id)
+           and not exists (select 1 from tombstones t where t.subject_id = o.subject_id))`,
+    [partner, [...new Set(subjectIds)]],
+  );
+  for (const r of rows) (out.get(r.subject_id) ?? out.set(r.subject_id, new Set()).get(r.subject_id)!).add(r.id);
+  return out;
 }

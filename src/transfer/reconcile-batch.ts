@@ -7,7 +7,7 @@ import type { Policy } from '../policy/index.ts';
 import type { Action } from '../reconcile.ts';
 import type { JobResult } from '../schedule/job.ts';
 import type { Sql } from '../store/database.ts';
-import { noteSubscription, rememberPartnerIds, saveLinks, type LinkUpdate } from '../store/state.ts';
+import { noteSubscription, rememberPartnerIds, saveLinks, sharedPartnerIds, type LinkUpdate } from '../store/state.ts';
 import { idempotencyKey } from './idempotency.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { MemberResult, Transfer, TransferMember, TransferUnit } from './transfer.ts';
@@ -100,8 +100,15 @@ export async function runReconcileBatch(
     } else toCall.push(entry);
   }
 
+  // An id another live subject claims too (one email, one Mailchimp member) is never erased for this one.
+  const shared = await sharedPartnerIds(
+    deps.db,
+    partner,
+    toCall.filter((e) => e.plan.action.kind === 'erase').map((e) => e.plan.subjectId),
+  );
+  const entries = toCall.map((e) => ({ ...e, withheld: [...(shared.get(e.plan.subjectId) ?? [])] }));
   const members = new Map<TransferMember, { index: number; plan: ReadyPlan }>();
-  const units = callUnits(adapter, deps.keys, deps.recordedId, toCall, members);
+  const units = callUnits(adapter, deps.keys, deps.recordedId, entries, members);
   const settled = (await deps.transfer.run(partner, units, signal ? { signal } : {})).flat();
   for (const entry of settled) {
     const { index, plan } = members.get(entry.member)!;
@@ -133,7 +140,13 @@ function learnsIds(plan: ReadyPlan): boolean {
   return link === null ? ref.partnerIds.length > 0 : !link.erased && ref.partnerIds.length !== link.partnerIds.length;
 }
 
-type Entry = { readonly index: number; readonly plan: ReadyPlan; readonly job: JobContext };
+type Entry = {
+  readonly index: number;
+  readonly plan: ReadyPlan;
+  readonly job: JobContext;
+  /** Ids of the subject's that another live subject claims: left out of an erase. */
+  readonly withheld: readonly string[];
+};
 
 function callUnits(
   adapter: PartnerAdapter,
@@ -192,7 +205,7 @@ function callUnits(
       correlationId: entry.job.correlationId,
       idempotencyKey: idempotencyKey(keys, adapter.partner, operation, transitionOf(plan)),
       members: [member(entry, operation)],
-      call: async (ctx) => [{ ok: true, partnerIds: await singleCall(adapter, plan, ctx) }],
+      call: async (ctx) => [{ ok: true, partnerIds: await singleCall(adapter, plan, entry.withheld, ctx) }],
     });
   }
   return units;
@@ -202,6 +215,7 @@ function callUnits(
 async function singleCall(
   adapter: PartnerAdapter,
   plan: ReadyPlan,
+  withheld: readonly string[],
   ctx: Parameters<PartnerAdapter['erase']>[2],
 ): Promise<string[]> {
   const { action, ref } = plan;
@@ -213,7 +227,7 @@ async function singleCall(
     case 'erase': {
       // What a lost answer may have left under an id we never learned is erased too (see find).
       const found = adapter.find ? await adapter.find(ref, ctx) : [];
-      const partnerIds = union(ref.partnerIds, found);
+      const partnerIds = union(ref.partnerIds, found).filter((id) => !withheld.includes(id));
       await adapter.erase({ ...ref, partnerIds }, action.mode, ctx);
       // Kept as the record of what was erased: ids the host still names are not erased again.
       return partnerIds;
@@ -245,7 +259,7 @@ function toMember(
       partnerId: plan.ref.partnerIds[0],
       attempt: job.attempt,
     },
-    linkAfter: (partnerIds) => linkAfter(plan, partnerIds, recordedId, searched),
+    linkAfter: (partnerIds) => linkAfter(plan, partnerIds, recordedId, searched, entry.withheld),
   };
 }
 
@@ -278,6 +292,7 @@ function linkAfter(
   partnerIds: readonly string[],
   recordedId: (id: string) => string,
   searched: { readonly lagMs: number } | undefined,
+  withheld: readonly string[],
 ): LinkUpdate {
   const { action, link } = plan;
   switch (action.kind) {
@@ -302,6 +317,7 @@ function linkAfter(
         erased: true,
         consentEntryApplied: null,
         ...(searched ? { uncertainResolvedBefore: new Date(Date.now() - searched.lagMs) } : {}),
+        ...(withheld.length > 0 ? { conflict: true } : {}),
       };
   }
 }

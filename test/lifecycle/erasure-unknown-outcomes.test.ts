@@ -102,11 +102,11 @@ describe('an erasure after a call whose answer was lost', () => {
     expect((await gateway.pendingErasures()).map((s) => s.subjectId)).toEqual(['subj-2']);
 
     // The operator finds the user in Auth0's dashboard and deletes it there, then says so.
-    await expect(gateway.resolveUnknownOutcome('subj-2', 'auth0', { resolution: 'deleted-manually' })).rejects.toThrow(
+    await expect(gateway.resolveErasure('subj-2', 'auth0', { resolution: 'deleted-manually' })).rejects.toThrow(
       /operator is required/,
     );
     await expect(
-      gateway.resolveUnknownOutcome('subj-2', 'auth0', { resolution: 'gone' as never, operator: 'ops-kim' }),
+      gateway.resolveErasure('subj-2', 'auth0', { resolution: 'gone' as never, operator: 'ops-kim' }),
     ).rejects.toThrow(/resolution must be one of/);
     for (const id of Object.keys(partners.holdings('auth0')).filter((id) => !first.includes(id))) {
       await partners.adapter('auth0').erase({ pseudonym: 'x', partnerIds: [id] }, 'delete', {
@@ -114,7 +114,7 @@ describe('an erasure after a call whose answer was lost', () => {
         idempotencyKey: 'ops',
       });
     }
-    const after = await gateway.resolveUnknownOutcome('subj-2', 'auth0', {
+    const after = await gateway.resolveErasure('subj-2', 'auth0', {
       resolution: 'deleted-manually',
       operator: 'ops-kim',
     });
@@ -124,13 +124,13 @@ describe('an erasure after a call whose answer was lost', () => {
     const events = (await gateway.audit.list({ subjectId: 'subj-2' })).filter((r) => r.kind === 'event');
     expect(events).toContainEqual(
       expect.objectContaining({
-        operation: 'unknown_resolved:deleted-manually',
+        operation: 'erasure_resolved:deleted-manually',
         partner: 'auth0',
         operator: 'ops-kim',
       }),
     );
     await expect(
-      gateway.resolveUnknownOutcome('subj-2', 'auth0', { resolution: 'none-found', operator: 'ops-kim' }),
-    ).rejects.toThrow(/no unknown outcome/);
+      gateway.resolveErasure('subj-2', 'auth0', { resolution: 'none-found', operator: 'ops-kim' }),
+    ).rejects.toThrow(/nothing to resolve/);
   });
 });
