@@ -5,6 +5,7 @@
  */
 
 export type AccessReportLang = 'sv' | 'en';
+import type { ErasureGapKind, PartnerErasureState } from './types.ts';
 
 export interface AccessReportText {
   readonly title: string;
@@ -28,7 +29,10 @@ export interface AccessReportText {
   readonly erasureCompleted: string;
   readonly erasureInProgress: string;
   readonly erasureColumns: readonly [string, string];
-  readonly erasureStates: Readonly<Record<'confirmed' | 'pending' | 'failed' | 'nothing-held', string>>;
+  readonly erasureStates: Readonly<Record<PartnerErasureState['state'], string>>;
+  readonly erasureMissingHeading: string;
+  readonly erasureMissingColumns: readonly [string, string, string];
+  readonly erasureGapKinds: Readonly<Record<ErasureGapKind, string>>;
   readonly partnersHeading: string;
   readonly purpose: string;
   readonly legalBasis: string;
@@ -133,6 +137,17 @@ const sv: AccessReportText = {
     pending: 'Pågår',
     failed: 'Misslyckades, åtgärdas av oss',
     'nothing-held': 'Hade inga uppgifter om dig',
+    'no-adapter': 'Raderas för hand, ännu inte bekräftat',
+    'erased-manually': 'Raderat för hand (bekräftat av oss)',
+  },
+  erasureMissingHeading: 'Det här återstår innan raderingen är klar',
+  erasureMissingColumns: ['Vad', 'Partner', 'Sedan'],
+  erasureGapKinds: {
+    partner: 'Partnern har inte bekräftat raderingen',
+    'unknown-outcome': 'En överföring med okänt utfall är inte utredd',
+    hook: 'Kameradata är inte anonymiserade',
+    'no-adapter': 'Partnern raderas för hand och det är inte bekräftat',
+    conflict: 'En uppgift delas med en annan kund och måste redas ut',
   },
   partnersHeading: 'Våra partner',
   purpose: 'Ändamål',
@@ -288,6 +303,17 @@ const en: AccessReportText = {
     pending: 'In progress',
     failed: 'Failed, being handled by us',
     'nothing-held': 'Held no data about you',
+    'no-adapter': 'Erased by hand, not confirmed yet',
+    'erased-manually': 'Erased by hand (confirmed by us)',
+  },
+  erasureMissingHeading: 'What is left before the erasure is complete',
+  erasureMissingColumns: ['What', 'Partner', 'Since'],
+  erasureGapKinds: {
+    partner: 'The partner has not confirmed the erasure',
+    'unknown-outcome': 'A transfer whose outcome is unknown is not resolved',
+    hook: 'Camera data not anonymised yet',
+    'no-adapter': 'The partner is erased by hand and that is not confirmed',
+    conflict: 'A detail shared with another customer must be settled',
   },
   partnersHeading: 'Our partners',
   purpose: 'Purpose',

@@ -87,9 +87,28 @@ export interface ConsentInput extends ActorOptions {
 
 export interface PartnerErasureState {
   readonly partner: string;
-  /** confirmed: the partner confirmed; pending: a job is queued or retrying; failed: dead-lettered; nothing-held. */
-  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held';
+  /**
+   * confirmed: the partner confirmed; pending: a job is queued or retrying; failed: dead-lettered;
+   * nothing-held; no-adapter: a partner of the policy this gateway has no adapter for, so it cannot
+   * erase there itself; erased-manually: an operator recorded erasing it there by hand.
+   */
+  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held' | 'no-adapter' | 'erased-manually';
   readonly retainedAfterErasure: readonly string[];
+}
+
+/** What an incomplete erasure still lacks, one entry per missing thing. */
+export type ErasureGapKind = 'partner' | 'unknown-outcome' | 'hook' | 'no-adapter' | 'conflict';
+
+export interface ErasureGap {
+  readonly kind: ErasureGapKind;
+  /** The partner it is missing at (every kind but 'hook'). */
+  readonly partner?: string;
+  /** The host hook still owed ('hook'). */
+  readonly hook?: string;
+  /** Since when it is missing: the erasure's start, or the first failure of the hook. */
+  readonly since: Date;
+  /** In words for operators, never a personal value: 'dead letter', 'failed 3 times, next attempt ...'. */
+  readonly detail: string;
 }
 
 export interface ErasureStatus {
@@ -100,6 +119,12 @@ export interface ErasureStatus {
   readonly complete: boolean;
   readonly completedAt: Date | null;
   readonly partners: readonly PartnerErasureState[];
+  /**
+   * Once the erasure is due: everything that keeps it from being complete (empty when complete).
+   * "Complete" means every partner of the policy confirmed, held nothing or was erased by hand, and
+   * the host's camera hook succeeded.
+   */
+  readonly missing: readonly ErasureGap[];
 }
 
 export interface AccessReportPartner {
@@ -284,6 +309,15 @@ export interface Lifecycle {
   pendingErasures(): Promise<ErasureStatus[]>;
   /** Tombstones subjects whose erasure fell due and enqueues their erasure everywhere. */
   processDueErasures(): Promise<number>;
+  /**
+   * An operator erased the subject by hand at a partner of the policy this gateway has no adapter
+   * for: logged with the operator; the erasure can then complete there.
+   */
+  recordManualErasure(
+    subjectId: string,
+    partner: string,
+    options: { readonly operator: string; readonly reason: string },
+  ): Promise<ErasureStatus>;
   /** `requestId`: the register's access request this report answers (shown in the report). */
   access(subjectId: string, options?: { live?: boolean; requestId?: string }): Promise<AccessReport>;
   /** The register of data subjects' requests (access, rectification, restriction, erasure, objection). */
