@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PartnerAdapter } from '../../src/adapter.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { renderAccessReport } from '../../src/lifecycle/index.ts';
 import { LifecycleInputError } from '../../src/lifecycle/inputs.ts';
 import type { LifecycleHooks } from '../../src/lifecycle/types.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
@@ -145,6 +146,15 @@ describe('the camera hook is part of completeness', () => {
       },
     ]);
     expect(ops.erasures.incomplete[0]!.missing[0]!.detail).toMatch(/^failed 3 time\(s\)/);
+    // The subject's own access report says what is left, and since when.
+    const report = await r.gateway.access(record.id);
+    expect(report.erasure).toMatchObject({ complete: false, missing: [{ kind: 'hook', since: erasedAt }] });
+    const en = renderAccessReport(report, policy, { lang: 'en', format: 'md' });
+    expect(en).toContain('What is left before the erasure is complete');
+    expect(en).toMatch(/\| Camera data not anonymised yet \| – \| 2026-03-10 13:00 \|/);
+    expect(renderAccessReport(report, policy, { lang: 'sv', format: 'md' })).toContain(
+      'Kameradata är inte anonymiserade',
+    );
     expect(hooks.erased).not.toHaveBeenCalled();
 
     // Even a year on, the purge keeps the subject's rows while the hook is owed: status still knows.
