@@ -209,6 +209,10 @@ describe('a partner of the policy with no adapter configured', () => {
       /no erasure of this subject is waiting for intercom/,
     );
     expect((await r.gateway.erasureStatus(record.id)).complete).toBe(false);
+    // A year on, the purge keeps what is owed visible rather than forgetting it.
+    later(r, YEAR_AND_A_DAY);
+    expect((await r.gateway.purgeExpired()).subjects).toBe(0);
+    expect((await r.gateway.erasureStatus(record.id)).missing).toEqual(status.missing);
 
     status = await r.gateway.recordManualErasure(record.id, 'intercom', manual);
     expect(status).toMatchObject({ complete: true, missing: [] });
