@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from './adapter.ts';
 import type { GatewaySecrets } from './keys.ts';
-import type { Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
+import type { ErasureGap, Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
 import type { VerifyResult } from './log/chain.ts';
 import type { TransferFilter, TransferRow } from './log/query.ts';
 import type { GatewayObserver } from './observe.ts';
@@ -105,10 +105,23 @@ export interface PartnerStatus {
 
 export interface GatewayStatus {
   readonly partners: readonly PartnerStatus[];
-  readonly erasures: { readonly pending: number; readonly overdue: number };
+  readonly erasures: {
+    readonly pending: number;
+    readonly overdue: number;
+    /** Incomplete erasures with what each still lacks, the longest-missing first (at most 100). */
+    readonly incomplete: readonly IncompleteErasure[];
+  };
   readonly log: { readonly unsealed: number };
   /** Data-subject requests: open, overdue (past their one-month due date), unverified, due soon. */
   readonly requests: RequestSummary;
+}
+
+export interface IncompleteErasure {
+  readonly subjectId: string;
+  readonly dueAt: Date | null;
+  /** Due more than a day ago and still incomplete. */
+  readonly overdue: boolean;
+  readonly missing: readonly ErasureGap[];
 }
 
 export interface DeadLetter {

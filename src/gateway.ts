@@ -47,7 +47,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
   });
   const recordedId = recordedIds(keys, adapters);
-  const transfer = createTransfer({ db: database, policy, pacing, logger, observer: options.observer, recordedId });
+  const transfer = createTransfer({
+    db: database,
+    policy,
+    pacing,
+    logger,
+    observer: options.observer,
+    recordedId,
+    keys,
+  });
   const logEvent = async (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) => {
     await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
   };

@@ -47,6 +47,8 @@ export type {
   ConsentInput,
   PartnerErasureState,
   ErasureStatus,
+  ErasureGap,
+  ErasureGapKind,
   AccessReportPartner,
   AccessReport,
   PurgeResult,

@@ -29,6 +29,11 @@ export interface GatewaySecrets {
 export interface Keys {
   pseudonym(partner: string, subjectId: string): string;
   payloadDigest(value: unknown): string;
+  /**
+   * The mark an erased subject leaves when the retention purge removes its tombstone: a keyed hash
+   * of the subject id, so the gateway still refuses to send for it without keeping the id.
+   */
+  erasureMark(subjectId: string): string;
   /** Signs and verifies the transfer log (src/log). */
   readonly audit: AuditKeyring;
 }
@@ -39,10 +44,12 @@ export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = pro
   checkPseudonymKey(secrets);
   const digestKey =
     secrets.digestKey ?? createHmac('sha256', secrets.pseudonymKey).update('payload-digest').digest('hex');
+  const markKey = createHmac('sha256', secrets.pseudonymKey).update('erasure-mark').digest('hex');
   return {
     pseudonym: (partner, subjectId) =>
       createHmac('sha256', secrets.pseudonymKey).update(`${partner}\u0000${subjectId}`).digest('hex').slice(0, 32),
     payloadDigest: (value) => createHmac('sha256', digestKey).update(canonicalJson(value)).digest('hex'),
+    erasureMark: (subjectId) => createHmac('sha256', markKey).update(subjectId).digest('hex'),
     audit: createAuditKeys(secrets, env),
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { DeadLetter, Gateway, GatewayStatus } from './gateway-api.ts';
-import type { Lifecycle } from './lifecycle/types.ts';
+import type { DeadLetter, Gateway, GatewayStatus, IncompleteErasure } from './gateway-api.ts';
+import type { ErasureStatus, Lifecycle } from './lifecycle/types.ts';
 import { sealAll, verifyChain } from './log/chain.ts';
 import { listTransfers } from './log/query.ts';
 import { writeEvent } from './log/transfer-log.ts';
@@ -35,12 +35,14 @@ export function createOps(deps: {
         deps.lifecycle.requests.summary(),
       ]);
       const at = deps.now().getTime();
+      // Overdue: due more than a day ago and still not complete.
+      const isOverdue = (e: ErasureStatus) => e.dueAt !== null && at - e.dueAt.getTime() > OVERDUE_MS;
       return {
         partners: counts.map((c) => ({ ...c, failedCalls24h: failures.find((f) => f.partner === c.partner)?.n ?? 0 })),
         erasures: {
           pending: pending.length,
-          // Overdue: due more than a day ago and still not confirmed everywhere.
-          overdue: pending.filter((e) => e.dueAt && at - e.dueAt.getTime() > 24 * 3600 * 1000).length,
+          overdue: pending.filter(isOverdue).length,
+          incomplete: incompleteErasures(pending, isOverdue),
         },
         log: { unsealed: log?.unsealed ?? 0 },
         requests,
@@ -98,6 +100,22 @@ export function createOps(deps: {
       }
     },
   };
+}
+
+const OVERDUE_MS = 24 * 3600 * 1000;
+const INCOMPLETE_SHOWN = 100;
+
+/** What each open erasure lacks, the one missing something longest first. */
+function incompleteErasures(
+  pending: readonly ErasureStatus[],
+  isOverdue: (e: ErasureStatus) => boolean,
+): IncompleteErasure[] {
+  const oldest = (e: ErasureStatus) => Math.min(...e.missing.map((m) => m.since.getTime()));
+  return pending
+    .filter((e) => e.missing.length > 0)
+    .sort((a, b) => oldest(a) - oldest(b) || a.subjectId.localeCompare(b.subjectId))
+    .slice(0, INCOMPLETE_SHOWN)
+    .map((e) => ({ subjectId: e.subjectId, dueAt: e.dueAt, overdue: isOverdue(e), missing: e.missing }));
 }
 
 async function lastError(db: Database, partner: string, subjectId: string): Promise<string | null> {

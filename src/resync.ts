@@ -78,6 +78,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     if (records.length === 0) return;
     const states = await loadStates(
       deps.sql,
+      deps.keys,
       records.map((r) => r.id),
     );
     const now = deps.now();

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { auditCommand } from './commands/audit.ts';
 import { consentCommand } from './commands/consent.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
+import { manualErasureCommand } from './commands/manual-erasure.ts';
 import { accessCommand, eraseCommand, restrictCommands } from './commands/subject.ts';
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
@@ -93,6 +94,7 @@ export function buildProgram(): Command {
     statusCommand,
     deadLettersCommand,
     eraseCommand,
+    manualErasureCommand,
     consentCommand,
     restrictCommands,
     accessCommand,

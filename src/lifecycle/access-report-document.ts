@@ -90,6 +90,19 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
       head: t.erasureColumns,
       rows: e.partners.map((p) => [own(doc.partners, p.partner)?.displayName ?? p.partner, t.erasureStates[p.state]]),
     });
+    if (e.missing.length > 0)
+      blocks.push(
+        { kind: 'heading', level: 3, text: t.erasureMissingHeading },
+        {
+          kind: 'table',
+          head: t.erasureMissingColumns,
+          rows: e.missing.map((m) => [
+            t.erasureGapKinds[m.kind],
+            m.partner ? (own(doc.partners, m.partner)?.displayName ?? m.partner) : '–',
+            when(m.since),
+          ]),
+        },
+      );
   }
 
   const camera = Object.values(doc.categories).some((c) => c.camera);

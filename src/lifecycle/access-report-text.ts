@@ -1,4 +1,3 @@
-import type { PartnerErasureState } from './types.ts';
 /**
  * The access report's fixed wording, per language. Names, categories, purposes and partner
  * descriptions come from the policy's own sv/en labels (access-report-document.ts); only the phrasing
@@ -6,6 +5,7 @@ import type { PartnerErasureState } from './types.ts';
  */
 
 export type AccessReportLang = 'sv' | 'en';
+import type { ErasureGapKind, PartnerErasureState } from './types.ts';
 
 export interface AccessReportText {
   readonly title: string;
@@ -30,6 +30,9 @@ export interface AccessReportText {
   readonly erasureInProgress: string;
   readonly erasureColumns: readonly [string, string];
   readonly erasureStates: Readonly<Record<PartnerErasureState['state'], string>>;
+  readonly erasureMissingHeading: string;
+  readonly erasureMissingColumns: readonly [string, string, string];
+  readonly erasureGapKinds: Readonly<Record<ErasureGapKind, string>>;
   readonly partnersHeading: string;
   readonly purpose: string;
   readonly legalBasis: string;
@@ -138,6 +141,17 @@ const sv: AccessReportText = {
     'nothing-held': 'Hade inga uppgifter om dig',
     unknown: 'Oklart om partnern har uppgifter om dig; vi kontrollerar det',
     conflict: 'Uppgifterna delas med en annan kund hos partnern; vi reder ut det',
+    'no-adapter': 'Raderas för hand, ännu inte bekräftat',
+    'erased-manually': 'Raderat för hand (bekräftat av oss)',
+  },
+  erasureMissingHeading: 'Det här återstår innan raderingen är klar',
+  erasureMissingColumns: ['Vad', 'Partner', 'Sedan'],
+  erasureGapKinds: {
+    partner: 'Partnern har inte bekräftat raderingen',
+    'unknown-outcome': 'En överföring med okänt utfall är inte utredd',
+    hook: 'Kameradata är inte anonymiserade',
+    'no-adapter': 'Partnern raderas för hand och det är inte bekräftat',
+    conflict: 'En uppgift delas med en annan kund och måste redas ut',
   },
   partnersHeading: 'Våra partner',
   purpose: 'Ändamål',
@@ -297,6 +311,17 @@ const en: AccessReportText = {
     'nothing-held': 'Held no data about you',
     unknown: 'Unclear whether the partner holds data about you; we are checking',
     conflict: 'The record is shared with another customer at the partner; we are sorting it out',
+    'no-adapter': 'Erased by hand, not confirmed yet',
+    'erased-manually': 'Erased by hand (confirmed by us)',
+  },
+  erasureMissingHeading: 'What is left before the erasure is complete',
+  erasureMissingColumns: ['What', 'Partner', 'Since'],
+  erasureGapKinds: {
+    partner: 'The partner has not confirmed the erasure',
+    'unknown-outcome': 'A transfer whose outcome is unknown is not resolved',
+    hook: 'Camera data not anonymised yet',
+    'no-adapter': 'The partner is erased by hand and that is not confirmed',
+    conflict: 'A detail shared with another customer must be settled',
   },
   partnersHeading: 'Our partners',
   purpose: 'Purpose',

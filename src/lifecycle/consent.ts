@@ -1,4 +1,5 @@
 import { touchSubject } from '../store/state.ts';
+import { erasedAmong } from '../store/erased.ts';
 import { inputs, LifecycleInputError } from './inputs.ts';
 import type { ConsentEntry, ConsentInput, Lifecycle, LifecycleDeps } from './types.ts';
 
@@ -95,7 +96,6 @@ function consentPurpose(deps: Pick<LifecycleDeps, 'policy'>, purpose: unknown): 
   }
 }
 
-async function isTombstoned(deps: Pick<LifecycleDeps, 'db'>, subjectId: string): Promise<boolean> {
-  const rows = await deps.db.query(`select 1 from tombstones where subject_id = $1`, [subjectId]);
-  return rows.length > 0;
+async function isTombstoned(deps: Pick<LifecycleDeps, 'db' | 'keys'>, subjectId: string): Promise<boolean> {
+  return (await erasedAmong(deps.db, deps.keys, [subjectId])).size > 0;
 }

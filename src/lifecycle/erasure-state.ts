@@ -1,31 +1,29 @@
 import type { QueueState } from '../schedule/subject-jobs.ts';
 import { openSendingIntents } from '../store/state.ts';
-import type { ErasureStatus, LifecycleDeps, PartnerErasureState } from './types.ts';
+import type { ErasureGap, ErasureStatus, LifecycleDeps, PartnerErasureState } from './types.ts';
 
 /**
- * Where each subject's erasure stands at each partner, from what the gateway knows: the links (what
- * a partner holds and whether it confirmed an erase), the queues (a job waiting, or a dead letter)
- * and the last erase outcome in the transfer log. Read-only; in bulk, because status() and the sweep
- * in processDueErasures() ask for every open erasure at once.
+ * Where each subject's erasure stands at each partner of the policy, from what the gateway knows:
+ * the links (what a partner holds and whether it confirmed an erase), the queues (a job waiting, or a
+ * dead letter), the last erase outcome in the transfer log, the erasures operators recorded by hand
+ * at partners without an adapter, and the host's camera hook. Read-only; in bulk, because status()
+ * and the sweep in processDueErasures() ask for every open erasure at once.
  */
 export async function erasureStatuses(
-  deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters' | 'subjectJobs'>,
+  deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters' | 'subjectJobs' | 'now'>,
   subjectIds: readonly string[],
 ): Promise<Map<string, ErasureStatus>> {
   const ids = [...new Set(subjectIds)];
-  const partners = deps.policy.partnerNames.filter((p) => deps.adapters.has(p));
   if (ids.length === 0) return new Map();
-  const [subjects, tombstones, links, failures, queues, unsettled] = await Promise.all([
-    deps.db.query<{
-      id: string;
-      erasure_due_at: Date | null;
-      erasure_reason: string | null;
-      erasure_completed_at: Date | null;
-    }>(`select id, erasure_due_at, erasure_reason, erasure_completed_at from subjects where id = any($1::text[])`, [
-      ids,
-    ]),
-    deps.db.query<{ subject_id: string; reason: string }>(
-      `select subject_id, reason from tombstones where subject_id = any($1::text[])`,
+  const [subjects, tombstones, links, failures, manual, queues, unsettled] = await Promise.all([
+    deps.db.query<SubjectRow>(
+      `select id, erasure_due_at, erasure_reason, erasure_completed_at, camera_anonymised_at,
+         camera_hook_attempts, camera_hook_next_at, camera_hook_failing_since
+       from subjects where id = any($1::text[])`,
+      [ids],
+    ),
+    deps.db.query<{ subject_id: string; reason: string; at: Date }>(
+      `select subject_id, reason, at from tombstones where subject_id = any($1::text[])`,
       [ids],
     ),
     deps.db.query<LinkFacts & { subject_id: string; partner: string }>(
@@ -41,45 +39,77 @@ export async function erasureStatuses(
        where outcome <> 'ok'`,
       [ids],
     ),
+    deps.db.query<{ subject_id: string; partner: string }>(
+      `select subject_id, partner from manual_erasures where subject_id = any($1::text[])`,
+      [ids],
+    ),
     deps.subjectJobs(ids),
     openSendingIntents(deps.db, ids),
   ]);
+  const now = deps.now();
   const out = new Map<string, ErasureStatus>();
   for (const id of ids) {
     const subject = subjects.find((s) => s.id === id);
     const tombstone = tombstones.find((t) => t.subject_id === id);
     const queue = queues.get(id)!;
-    out.set(id, {
-      subjectId: id,
-      dueAt: subject?.erasure_due_at ? new Date(subject.erasure_due_at) : null,
-      reason: subject?.erasure_reason ?? tombstone?.reason ?? null,
-      tombstoned: tombstone !== undefined,
-      complete: Boolean(subject?.erasure_completed_at),
-      completedAt: subject?.erasure_completed_at ? new Date(subject.erasure_completed_at) : null,
-      partners: partners.map((partner) => {
-        const link = links.find((l) => l.subject_id === id && l.partner === partner);
-        const uncertainSince = link?.uncertain_since ? new Date(link.uncertain_since) : null;
-        const conflictSince = link?.conflict_since ? new Date(link.conflict_since) : null;
+    const partners = deps.policy.partnerNames.map((partner): PartnerErasureState => {
+      const adapter = deps.adapters.get(partner);
+      const link = links.find((l) => l.subject_id === id && l.partner === partner);
+      const uncertainSince = link?.uncertain_since ? new Date(link.uncertain_since) : null;
+      const conflictSince = link?.conflict_since ? new Date(link.conflict_since) : null;
+      if (!adapter)
         return {
           partner,
-          state: partnerState({
-            collects: deps.policy.partner(partner).collects.length > 0,
-            link,
-            queue,
-            partner,
-            lastEraseFailed: failures.some((f) => f.subject_id === id && f.partner === partner),
-            openIntent: unsettled.some((u) => u.subject_id === id && u.partner === partner),
-            uncertain: uncertainSince !== null,
-            searchable: deps.adapters.get(partner)!.find !== undefined,
-          }),
+          state: manual.some((m) => m.subject_id === id && m.partner === partner) ? 'erased-manually' : 'no-adapter',
           uncertainSince,
           conflictSince,
-          retainedAfterErasure: deps.adapters.get(partner)!.retainedAfterErasure,
+          // Without an adapter, the policy is the only word on what the partner keeps.
+          retainedAfterErasure: deps.policy.partner(partner).keepsAfterErasure.map((k) => k.en),
         };
-      }),
+      return {
+        partner,
+        state: partnerState({
+          collects: deps.policy.partner(partner).collects.length > 0,
+          link,
+          queue,
+          partner,
+          lastEraseFailed: failures.some((f) => f.subject_id === id && f.partner === partner),
+          openIntent: unsettled.some((u) => u.subject_id === id && u.partner === partner),
+          uncertain: uncertainSince !== null,
+          searchable: adapter.find !== undefined,
+        }),
+        uncertainSince,
+        conflictSince,
+        retainedAfterErasure: adapter.retainedAfterErasure,
+      };
+    });
+    const dueAt = subject?.erasure_due_at ? new Date(subject.erasure_due_at) : null;
+    // The erasure started when it was tombstoned, or (not swept yet) when it fell due.
+    const startedAt = tombstone ? new Date(tombstone.at) : dueAt && dueAt <= now ? dueAt : null;
+    const complete = Boolean(subject?.erasure_completed_at);
+    out.set(id, {
+      subjectId: id,
+      dueAt,
+      reason: subject?.erasure_reason ?? tombstone?.reason ?? null,
+      tombstoned: tombstone !== undefined,
+      complete,
+      completedAt: subject?.erasure_completed_at ? new Date(subject.erasure_completed_at) : null,
+      partners,
+      missing: complete || !startedAt ? [] : [...partnerGaps(partners, startedAt), ...hookGaps(subject, startedAt)],
     });
   }
   return out;
+}
+
+interface SubjectRow {
+  id: string;
+  erasure_due_at: Date | null;
+  erasure_reason: string | null;
+  erasure_completed_at: Date | null;
+  camera_anonymised_at: Date | null;
+  camera_hook_attempts: number;
+  camera_hook_next_at: Date | null;
+  camera_hook_failing_since: Date | null;
 }
 
 interface LinkFacts {
@@ -124,9 +154,62 @@ function partnerState(facts: {
   return facts.lastEraseFailed ? 'failed' : 'pending';
 }
 
-/** Every partner confirmed, or never held anything and has nothing left to do. */
+const partnerDetail: Partial<Record<PartnerErasureState['state'], Pick<ErasureGap, 'kind' | 'detail'>>> = {
+  pending: { kind: 'partner', detail: 'erase not confirmed yet' },
+  failed: { kind: 'partner', detail: 'erase failed (dead letter or last attempt failed)' },
+  'no-adapter': { kind: 'no-adapter', detail: 'no adapter configured: erase there by hand, then record it' },
+};
+
+function partnerGaps(partners: readonly PartnerErasureState[], since: Date): ErasureGap[] {
+  return partners.flatMap((p) => {
+    // An unknown outcome or a conflict has its own start: the call whose answer was lost, the erase
+    // that left another subject's record in place.
+    if (p.state === 'unknown' || (p.uncertainSince && p.state === 'pending'))
+      return [
+        {
+          kind: 'unknown-outcome' as const,
+          partner: p.partner,
+          since: p.uncertainSince ?? since,
+          detail:
+            p.state === 'unknown'
+              ? 'a call whose answer was lost may have left a record the partner cannot be searched for: look, then resolve it'
+              : 'a call whose answer was lost may have left a record: the erase searches the partner for it',
+        },
+      ];
+    if (p.state === 'conflict')
+      return [
+        {
+          kind: 'conflict' as const,
+          partner: p.partner,
+          since: p.conflictSince ?? since,
+          detail: 'a record there is claimed by another live subject too: settle whose it is, then resolve it',
+        },
+      ];
+    const gap = partnerDetail[p.state];
+    return gap ? [{ ...gap, partner: p.partner, since }] : [];
+  });
+}
+
+function hookGaps(subject: SubjectRow | undefined, startedAt: Date): ErasureGap[] {
+  if (subject?.camera_anonymised_at) return [];
+  const attempts = subject?.camera_hook_attempts ?? 0;
+  const next = subject?.camera_hook_next_at ? new Date(subject.camera_hook_next_at).toISOString() : null;
+  return [
+    {
+      kind: 'hook',
+      hook: 'anonymiseCameraData',
+      since: subject?.camera_hook_failing_since ? new Date(subject.camera_hook_failing_since) : startedAt,
+      detail: attempts === 0 ? 'not run yet' : `failed ${attempts} time(s)${next ? `, next attempt at ${next}` : ''}`,
+    },
+  ];
+}
+
+/** Nothing missing: every partner confirmed, held nothing or was erased by hand, and the camera hook ran. */
 export function allSettled(status: ErasureStatus): boolean {
-  return status.partners.every((p) => p.state === 'confirmed' || p.state === 'nothing-held');
+  return (
+    status.missing.length === 0 &&
+    status.partners.every((p) => p.state === 'confirmed' || p.state === 'nothing-held' || p.state === 'erased-manually')
+  );
 }
 
 /** Subjects whose erasure is due (tombstoned, or past its due time) and not complete. */

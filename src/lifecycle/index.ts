@@ -1,6 +1,7 @@
 import { buildAccessReport } from './access-report.ts';
 import { createConsent } from './consent.ts';
 import { createErasure } from './erasure.ts';
+import { createManualErasure } from './manual-erasure.ts';
 import { createRequestRegister } from './requests.ts';
 import { createRestriction } from './restriction.ts';
 import { purgeExpired } from './retention.ts';
@@ -27,6 +28,7 @@ export function createLifecycle(deps: LifecycleDeps): { api: Lifecycle; internal
     pendingErasures: erasure.pendingErasures,
     processDueErasures: erasure.processDueErasures,
     resolveErasure: erasure.resolveErasure,
+    recordManualErasure: createManualErasure(deps, erasure),
     access: (subjectId, options) => buildAccessReport(deps, requests, subjectId, options),
     requests,
     purgeExpired: () => purgeExpired(deps),

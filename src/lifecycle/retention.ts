@@ -13,7 +13,9 @@ const BATCH = 500;
  * partner. Log rows are sealed first and then emptied in place: each keeps its seq, chain position,
  * content hash and chain hash, so the chain still verifies without its personal content, and each
  * emptying is signed with the audit key (src/log/purge.ts), so verify tells it from a forged one.
- * The run itself is a signed event in the chain, written with its first batch.
+ * The run itself is a signed event in the chain, written with its first batch. An erased subject
+ * leaves only a keyed mark (src/store/erased.ts), so a host that still has its record cannot get it
+ * re-created at a partner.
  */
 export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
   const now = deps.now();
@@ -38,6 +40,9 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
            and (s.erasure_completed_at is not null
              or not exists (select 1 from links l where l.subject_id = s.id
                and (l.holds or (l.partner = any($3::text[]) and jsonb_array_length(l.partner_ids) > 0 and l.erased_at is null))))
+           -- an erasure still incomplete (a hook owed, a partner without an adapter not erased by hand)
+           -- keeps the subject's rows: they are how status knows it is owed
+           and not (s.erasure_completed_at is null and exists (select 1 from tombstones t where t.subject_id = s.id))
            -- a request still open keeps the subject's records: it has to be answered from them
            and not exists (select 1 from subject_requests r where r.subject_id = s.id and r.answered_at is null)
            -- a row written since sealAll() has no content hash yet: leave the subject for the next run
@@ -58,10 +63,16 @@ export async function purgeExpired(deps: LifecycleDeps): Promise<PurgeResult> {
       const ledger = await tx.query(`delete from consent_ledger where subject_id = any($1::text[]) returning id`, [
         ids,
       ]);
-      const tombstones = await tx.query(
+      const tombstones = await tx.query<{ subject_id: string }>(
         `delete from tombstones where subject_id = any($1::text[]) returning subject_id`,
         [ids],
       );
+      // What stops re-creation outlives the tombstone, without the subject id (src/store/erased.ts).
+      await tx.query(
+        `insert into erasure_marks (mark, purged_at) select unnest($1::text[]), $2 on conflict (mark) do nothing`,
+        [tombstones.map((t) => deps.keys.erasureMark(t.subject_id)), now],
+      );
+      await tx.query(`delete from manual_erasures where subject_id = any($1::text[])`, [ids]);
       await tx.query(`delete from links where subject_id = any($1::text[])`, [ids]);
       await tx.query(`delete from subjects where id = any($1::text[])`, [ids]);
       return {

@@ -92,14 +92,31 @@ export interface PartnerErasureState {
    * nothing-held; unknown: a call's outcome is unknown and the partner cannot be searched for what it
    * may have left, so an operator must look and resolve it (resolveErasure); conflict: a record there
    * is claimed by another live subject too (one email, two customers), so it was not erased and an
-   * operator must settle whose it is.
+   * operator must settle whose it is; no-adapter: a partner of the policy this gateway has no adapter
+   * for, so it cannot erase there itself; erased-manually: an operator recorded erasing it there by hand.
    */
-  readonly state: 'confirmed' | 'pending' | 'failed' | 'nothing-held' | 'unknown' | 'conflict';
+  readonly state:
+    'confirmed' | 'pending' | 'failed' | 'nothing-held' | 'unknown' | 'conflict' | 'no-adapter' | 'erased-manually';
   /** Since when a call's outcome at this partner is unknown (the partner may hold what we never learned). */
   readonly uncertainSince: Date | null;
   /** Since when a record there is withheld from the erasure because another live subject claims it. */
   readonly conflictSince: Date | null;
   readonly retainedAfterErasure: readonly string[];
+}
+
+/** What an incomplete erasure still lacks, one entry per missing thing. */
+export type ErasureGapKind = 'partner' | 'unknown-outcome' | 'hook' | 'no-adapter' | 'conflict';
+
+export interface ErasureGap {
+  readonly kind: ErasureGapKind;
+  /** The partner it is missing at (every kind but 'hook'). */
+  readonly partner?: string;
+  /** The host hook still owed ('hook'). */
+  readonly hook?: string;
+  /** Since when it is missing: the erasure's start, or the first failure of the hook. */
+  readonly since: Date;
+  /** In words for operators, never a personal value: 'dead letter', 'failed 3 times, next attempt ...'. */
+  readonly detail: string;
 }
 
 export interface ErasureStatus {
@@ -110,6 +127,12 @@ export interface ErasureStatus {
   readonly complete: boolean;
   readonly completedAt: Date | null;
   readonly partners: readonly PartnerErasureState[];
+  /**
+   * Once the erasure is due: everything that keeps it from being complete (empty when complete).
+   * "Complete" means every partner of the policy confirmed, held nothing or was erased by hand, and
+   * the host's camera hook succeeded.
+   */
+  readonly missing: readonly ErasureGap[];
 }
 
 export interface AccessReportPartner {
@@ -310,6 +333,15 @@ export interface Lifecycle {
     subjectId: string,
     partner: string,
     options: { resolution: ErasureResolution } & ActorOptions,
+  ): Promise<ErasureStatus>;
+  /**
+   * An operator erased the subject by hand at a partner of the policy this gateway has no adapter
+   * for: logged with the operator; the erasure can then complete there.
+   */
+  recordManualErasure(
+    subjectId: string,
+    partner: string,
+    options: { readonly operator: string; readonly reason: string },
   ): Promise<ErasureStatus>;
   /** `requestId`: the register's access request this report answers (shown in the report). */
   access(subjectId: string, options?: { live?: boolean; requestId?: string }): Promise<AccessReport>;

@@ -34,7 +34,7 @@ export async function planBatch(
   const ids = items.map((i) => i.subjectId);
   const [records, states] = await Promise.all([
     getRecords(deps.source, ids, deps.sourceTimeoutMs),
-    loadStates(deps.db, ids, partner),
+    loadStates(deps.db, deps.keys, ids, partner),
   ]);
   const now = deps.now();
   return items.map(({ subjectId, force }): BatchPlan => {

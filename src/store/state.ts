@@ -1,5 +1,6 @@
 import type { ConsentState, Directives, Link } from '../reconcile.ts';
 import type { Sql } from './database.ts';
+import { erasedAmong, type ErasureMarks } from './erased.ts';
 
 /** Everything reconcile needs about a subject besides the master record, loaded in bulk. */
 export interface SubjectState {
@@ -15,16 +16,17 @@ const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, res
 /** One query per table for any number of subjects: resync streams thousands at a time through this. */
 export async function loadStates(
   sql: Sql,
+  keys: ErasureMarks,
   subjectIds: readonly string[],
   partner?: string,
 ): Promise<Map<string, SubjectState>> {
   const ids = [...new Set(subjectIds)];
-  const [subjects, tombstones, consent, links, unsettled] = await Promise.all([
+  const [subjects, erased, consent, links, unsettled] = await Promise.all([
     sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null; subscription_ended_at: Date | null }>(
       `select id, restricted_at is not null as restricted, erasure_due_at, subscription_ended_at from subjects where id = any($1::text[])`,
       [ids],
     ),
-    sql.query<{ subject_id: string }>(`select subject_id from tombstones where subject_id = any($1::text[])`, [ids]),
+    erasedAmong(sql, keys, ids),
     sql.query<{ subject_id: string; purpose: string; status: 'granted' | 'withdrawn'; id: string }>(
       `select distinct on (subject_id, purpose) subject_id, purpose, status, id::text as id
        from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, consent_ledger.id desc`,
@@ -53,8 +55,8 @@ export async function loadStates(
       erasureDueAt: s.erasure_due_at ? new Date(s.erasure_due_at) : null,
     };
   }
-  for (const t of tombstones) {
-    const state = out.get(t.subject_id)!;
+  for (const id of erased) {
+    const state = out.get(id)!;
     state.directives = { ...state.directives, tombstoned: true };
   }
   for (const c of consent) {

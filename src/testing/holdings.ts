@@ -1,5 +1,7 @@
 import type { Holding } from '../emulator.ts';
+import { createKeys, type GatewaySecrets } from '../keys.ts';
 import type { Policy } from '../policy/index.ts';
+import { testSecrets } from './test-gateway.ts';
 
 /** Partner name -> what it holds, keyed by the partner's own id (as emulators' holdings() report). */
 export type HoldingsByPartner = Readonly<Record<string, Readonly<Record<string, Holding>>>>;
@@ -7,10 +9,17 @@ export type HoldingsByPartner = Readonly<Record<string, Readonly<Record<string, 
 export interface HoldingsOptions {
   /**
    * Records of subjects erased (or never to be shared): nothing of theirs may be held anywhere. A
-   * subject is recognised by its email: made-up data sets repeat names, and phone numbers drawn from
-   * the small ranges set aside for fiction repeat too, so only the email tells two people apart.
+   * holding is recognised as theirs by what the partner was given, not by a name (made-up data sets
+   * repeat names, and fictional phone ranges are small): the pseudonym the gateway gave that partner
+   * (E-logistik's key, Stripe's metadata, Intercom's external_id), a partner id the record names
+   * (balena devices), or the email. So a Stripe customer, which holds only a name, is found too.
    */
   readonly erased?: readonly unknown[];
+  /**
+   * The secrets of the gateway under test, to compute the pseudonyms it gave each partner. Default:
+   * testSecrets, which createTestGateway() uses.
+   */
+  readonly secrets?: GatewaySecrets;
 }
 
 export interface PartnerHoldingsReport {
@@ -38,7 +47,7 @@ export function checkPartnerHoldings(
   policy: Policy,
   partner: string,
   holdings: Readonly<Record<string, Holding>>,
-  { erased = [] }: HoldingsOptions = {},
+  { erased = [], secrets = testSecrets }: HoldingsOptions = {},
 ): PartnerHoldingsReport {
   const entries = Object.entries(holdings);
   if (!policy.partnerNames.includes(partner)) {
@@ -49,15 +58,18 @@ export function checkPartnerHoldings(
   const p = policy.partner(partner);
   const allowed = [...new Set([...p.sends, ...p.collects])];
   const erasedEmails = new Set(erased.flatMap((r) => emailOf(r)));
+  const given = erased.length > 0 ? givenToPartner(partner, erased, secrets) : new Set<string>();
   const held = new Set<string>();
   const problems = new Set<string>();
-  for (const [, holding] of entries) {
+  for (const [id, holding] of entries) {
+    // The record is the erased subject's when it carries what the gateway gave the partner for them.
+    const theirs = given.has(id) || stringsIn(holding.meta).some((s) => given.has(s));
     for (const [field, value] of Object.entries(holding.personal)) {
       const category = categoryOf(policy, field);
       held.add(category ?? field);
       if (category === undefined || !allowed.includes(category))
         problems.add(`${partner} holds ${field}, outside its allowlist (${allowed.join(', ') || 'nothing'})`);
-      if (stringsIn(value).some((s) => erasedEmails.has(s.toLowerCase())))
+      if (theirs || stringsIn(value).some((s) => erasedEmails.has(s.toLowerCase())))
         problems.add(`${partner} still holds ${field} of an erased subject`);
     }
   }
@@ -79,6 +91,22 @@ export function assertHoldingsAllowed(
 ): void {
   const problems = holdingsProblems(policy, holdings, options);
   if (problems.length > 0) throw new Error(`partners hold more than the policy allows:\n  ${problems.join('\n  ')}`);
+}
+
+/** The pseudonyms the gateway gave the partner for the erased subjects, and the partner ids their records name. */
+function givenToPartner(partner: string, erased: readonly unknown[], secrets: GatewaySecrets): Set<string> {
+  // Only the pseudonym key matters here: no environment, so an audit key setting cannot interfere.
+  const keys = createKeys(secrets, {});
+  return new Set(
+    erased.flatMap((record) => {
+      const r = record as { id?: unknown; partnerIds?: Record<string, unknown> } | null;
+      const named = r?.partnerIds?.[partner];
+      return [
+        ...(typeof r?.id === 'string' ? [keys.pseudonym(partner, r.id)] : []),
+        ...(Array.isArray(named) ? named.filter((id): id is string => typeof id === 'string') : []),
+      ];
+    }),
+  );
 }
 
 function emailOf(record: unknown): string[] {

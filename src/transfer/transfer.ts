@@ -4,6 +4,7 @@ import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Out
 import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
+import { erasedAmong, type ErasureMarks } from '../store/erased.ts';
 import { markUncertain, NON_SENDING_OPERATIONS, saveLinks, type LinkUpdate } from '../store/state.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { Pacing } from './pacing.ts';
@@ -69,6 +70,8 @@ export interface TransferDeps {
   readonly observer?: GatewayObserver | undefined;
   /** How partner ids are written into the log (a keyed reference where the id is personal). */
   readonly recordedId: RecordedId;
+  /** Reads the marks erased subjects leave after the retention purge (src/store/erased.ts). */
+  readonly keys: ErasureMarks;
 }
 
 export interface Transfer {
@@ -103,14 +106,7 @@ async function runUnits(
       died.filter((d) => sends(d.operation)).map((d) => d.subjectId),
     );
     const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
-    const tombstoned =
-      senders.length === 0
-        ? []
-        : await tx.query<{ subject_id: string }>(
-            `select subject_id from tombstones where subject_id = any($1::text[])`,
-            [senders],
-          );
-    const erased = new Set(tombstoned.map((t) => t.subject_id));
+    const erased = await erasedAmong(tx, deps.keys, senders);
     const going = members.filter((m) => !(m.sendsData && erased.has(m.subjectId)));
     const written = await writeIntents(
       tx,

@@ -384,12 +384,12 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
     expectOk(result);
     const status = result.json<{
       partners: { partner: string; queued: number; deadLetters: number }[];
-      erasures: { pending: number; overdue: number };
+      erasures: { pending: number; overdue: number; incomplete: unknown[] };
       log: { unsealed: number };
     }>();
     expect(status.partners.map((p) => p.partner).sort()).toEqual(Object.keys(sandbox.urls).sort());
     expect(status.partners.every((p) => p.queued === 0)).toBe(true);
-    expect(status.erasures).toEqual({ pending: 0, overdue: 0 });
+    expect(status.erasures).toEqual({ pending: 0, overdue: 0, incomplete: [] });
     const deadLetters = await cli(['--json', 'dead-letters', 'list']);
     expectOk(deadLetters);
     expect(deadLetters.json<unknown[]>()).toEqual([]);

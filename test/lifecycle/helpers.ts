@@ -41,7 +41,7 @@ export function operationsAfter(h: Harness, since: Map<string, number>): Record<
 }
 
 /** Every text cell of a table, for leak searches. */
-export async function tableText(h: Harness, table: string): Promise<string> {
+export async function tableText(h: Pick<Harness, 'gateway'>, table: string): Promise<string> {
   const rows = await h.gateway.database.query<{ t: string }>(
     `select coalesce(string_agg(x::text, E'\\n'), '') as t from ${table} x`,
   );

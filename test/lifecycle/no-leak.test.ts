@@ -22,9 +22,13 @@ describe('no personal value leaks out of the lifecycle', () => {
     ];
     const rectified = canaryRecord(1, { email: 'canary-1-rectified-x7q@example.test', phone: '+46709990001' });
     const canaries = [...records, rectified].flatMap(canariesOf);
+    const refusedOnce = new Set<string>();
     const hooks = {
-      // Host errors may quote anything: the gateway must not repeat them.
-      anonymiseCameraData: async () => {
+      // Host errors may quote anything: the gateway must not repeat them. (Refused once per subject:
+      // an erasure whose camera hook never succeeds stays incomplete, and is never purged.)
+      anonymiseCameraData: async (id: string) => {
+        if (refusedOnce.has(id)) return;
+        refusedOnce.add(id);
         throw new Error(`camera store refused ${canaries[0]}`);
       },
     };
@@ -63,6 +67,7 @@ describe('no personal value leaks out of the lifecycle', () => {
     await h.gateway.runUntilIdle();
     await h.gateway.processDueErasures();
     h.clock.now = new Date('2027-04-01T00:00:00Z');
+    await h.gateway.processDueErasures();
     expect((await h.gateway.purgeExpired()).subjects).toBeGreaterThan(0);
     expect((await h.gateway.audit.verify()).ok).toBe(true);
 

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/store/migrate.ts';
+import { createKeys } from '../../src/keys.ts';
 import { loadStates } from '../../src/store/state.ts';
+import { testSecrets } from '../../src/testing/test-gateway.ts';
 import { engine, testDatabase } from '../support/database.ts';
 
 let cleanup: (() => Promise<void>) | undefined;
@@ -32,7 +34,7 @@ describe(`subject state on ${engine}`, () => {
     await db.query(
       `insert into consent_ledger (subject_id, purpose, status, source) values ('subj-2', 'marketing', 'granted', 'test')`,
     );
-    const states = await loadStates(db, ['subj-1', 'subj-2']);
+    const states = await loadStates(db, createKeys(testSecrets), ['subj-1', 'subj-2']);
     expect(states.get('subj-1')!.directives.consent.marketing).toEqual({ status: 'withdrawn', entryId: '12' });
     expect(states.get('subj-2')!.directives.consent.marketing).toEqual({ status: 'granted', entryId: '22' });
   });

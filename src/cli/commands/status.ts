@@ -8,7 +8,7 @@ export function statusCommand(program: Command): void {
   const command = program
     .command('status')
     .description(
-      'queues per partner (queued, retrying, active, dead letters, failed calls in 24 h), erasures pending and overdue, unsealed log rows',
+      'queues per partner (queued, retrying, active, dead letters, failed calls in 24 h), erasures pending and overdue with what each still lacks and since when, unsealed log rows',
     );
   examples(command, [
     ['partner-gateway status', 'from the store (no partner credentials needed)'],
@@ -28,6 +28,23 @@ export function statusCommand(program: Command): void {
       );
       await line();
       await line(`erasures: ${status.erasures.pending} pending, ${status.erasures.overdue} overdue`);
+      const incomplete = status.erasures.incomplete ?? [];
+      if (incomplete.length > 0)
+        await line(
+          table(
+            ['subject', 'overdue', 'missing', 'partner / hook', 'since', 'detail'],
+            incomplete.flatMap((e) =>
+              e.missing.map((m) => [
+                e.subjectId,
+                e.overdue ? 'yes' : 'no',
+                m.kind,
+                m.partner ?? m.hook ?? '-',
+                new Date(m.since).toISOString(),
+                m.detail,
+              ]),
+            ),
+          ),
+        );
       await line(`transfer log: ${status.log.unsealed} row(s) not sealed yet`);
     }),
   );
