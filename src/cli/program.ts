@@ -7,6 +7,7 @@ import { auditCommand } from './commands/audit.ts';
 import { consentCommand } from './commands/consent.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { manualErasureCommand } from './commands/manual-erasure.ts';
+import { resolveErasureCommand } from './commands/resolve-erasure.ts';
 import { accessCommand, eraseCommand, restrictCommands } from './commands/subject.ts';
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
@@ -95,6 +96,7 @@ export function buildProgram(): Command {
     deadLettersCommand,
     eraseCommand,
     manualErasureCommand,
+    resolveErasureCommand,
     consentCommand,
     restrictCommands,
     accessCommand,
