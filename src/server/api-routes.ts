@@ -27,6 +27,8 @@ import {
   resyncBody,
   retryBody,
   subjectParams,
+  erasurePartnerParams,
+  resolutionBody,
 } from './schemas.ts';
 
 export interface ApiDeps {
@@ -202,6 +204,31 @@ export function registerApiRoutes(parent: FastifyInstance, deps: ApiDeps): void 
       const name = operatorOf(request);
       const status = await gateway.erase(request.params.subject, { reason: request.body.reason, operator: name });
       logChange(name, 'erasure requested', { subjectId: request.params.subject });
+      return status;
+    },
+  );
+
+  app.post(
+    '/api/v1/erasures/:subject/partners/:partner/resolve',
+    {
+      config: operator,
+      schema: {
+        tags: ['subjects'],
+        summary:
+          "Settle what the gateway cannot at a partner (state 'unknown': a lost answer; 'conflict': a record another subject claims)",
+        params: erasurePartnerParams,
+        body: resolutionBody,
+        response: { 200: anyJson('ErasureStatus'), ...errors },
+      },
+    },
+    async (request) => {
+      const name = operatorOf(request);
+      const { subject, partner } = request.params;
+      const status = await gateway.resolveErasure(subject, partner, {
+        resolution: request.body.resolution,
+        operator: name,
+      });
+      logChange(name, 'erasure resolved', { subjectId: subject, partner, resolution: request.body.resolution });
       return status;
     },
   );

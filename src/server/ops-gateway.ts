@@ -11,6 +11,7 @@ export type OpsGateway = Pick<
   | 'pendingErasures'
   | 'erasureStatus'
   | 'erase'
+  | 'resolveErasure'
   | 'restrict'
   | 'unrestrict'
   | 'consent'

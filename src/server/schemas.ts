@@ -3,6 +3,7 @@
  * turns them into the OpenAPI document. Messages name the field and the rule, never the value sent
  * (an email typed where a subject id belongs must not come back in an error or a log line).
  */
+import { erasureResolutions } from '../lifecycle/index.ts';
 import { z } from 'zod';
 
 export const subjectIdSchema = z
@@ -28,6 +29,22 @@ export const subjectParams = z.object({ subject: subjectIdSchema });
 
 export const reasonBody = z.strictObject({
   reason: text('reason', 500).describe('Why (e.g. the request ticket); kept with the subject, never in the log'),
+});
+
+export const erasurePartnerParams = z.object({
+  subject: subjectIdSchema,
+  partner: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,39}$/)
+    .describe('A partner of the policy'),
+});
+
+export const resolutionBody = z.strictObject({
+  resolution: z
+    .enum(erasureResolutions)
+    .describe(
+      "What the operator found at the partner: none-found, deleted-manually (they deleted it there), kept-for-other-subject (a shared record is the other subject's)",
+    ),
 });
 
 export const consentParams = z.object({

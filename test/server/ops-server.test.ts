@@ -11,6 +11,7 @@ import { createOpsMetrics, createOpsServer, type OpsServer } from '../../src/ser
 import {
   assertNoCanaries,
   canariesOf,
+  canaryRecord,
   canaryRecords,
   MemorySource,
   startTestPartners,
@@ -274,6 +275,39 @@ describe('ops server', () => {
         alice.some((r) => r.trigger === trigger),
         trigger,
       ).toBe(true);
+  });
+
+  it('settles a conflict at a partner through the API, logged with the token name; refuses bad input and readers', async () => {
+    // Two customers with one email address: one Mailchimp member for both.
+    const a = canaryRecord(71);
+    const b = canaryRecord(72, { email: a.email });
+    source.put(a);
+    source.put(b);
+    for (const s of [a, b]) {
+      await post(`/api/v1/subjects/${s.id}/consent/grant`, { purpose: 'marketing', source: 'web-form', evidence: 'f' });
+    }
+    await gateway.runUntilIdle();
+    await post(`/api/v1/subjects/${a.id}/erase`, { reason: 'erasure request (ticket 71)' });
+    await gateway.runUntilIdle();
+    const status = (await get(`/api/v1/erasures/${a.id}`, reader)).json();
+    expect(status.partners.find((p: { partner: string }) => p.partner === 'mailchimp').state).toBe('conflict');
+    expect(JSON.stringify(partners.holdings('mailchimp'))).toContain(b.email!);
+
+    const url = `/api/v1/erasures/${a.id}/partners/mailchimp/resolve`;
+    expect((await post(url, { resolution: 'kept-for-other-subject' }, reader)).statusCode).toBe(403);
+    const bad = await post(url, { resolution: 'gone' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).not.toContain(a.email!);
+    const resolved = await post(url, { resolution: 'kept-for-other-subject' });
+    expect(resolved.statusCode).toBe(200);
+    const after = resolved.json();
+    expect(after.partners.find((p: { partner: string }) => p.partner === 'mailchimp').state).toBe('confirmed');
+    expect(after.missing.filter((m: { kind: string }) => m.kind !== 'no-adapter')).toEqual([]);
+    expect((await post(url, { resolution: 'none-found' })).statusCode).toBe(400);
+    const rows: TransferRow[] = (await get(`/api/v1/audit?subject=${a.id}&limit=100`, reader)).json();
+    expect(rows).toContainEqual(
+      expect.objectContaining({ operation: 'erasure_resolved:kept-for-other-subject', operator: 'ops-alice' }),
+    );
   });
 
   it('shows the access report to an operator, rendered and sandboxed', async () => {
