@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // The whole suite runs on PGlite in memory. When PARTNER_GATEWAY_TEST_DATABASE_URL is set, the
-// store and queue suites (test/**/*.pg.test.ts) run again against that PostgreSQL server.
+// store, queue, log, gateway and erasure suites run again against that PostgreSQL server.
 const pgUrl = process.env.PARTNER_GATEWAY_TEST_DATABASE_URL;
 
 export default defineConfig({
@@ -29,6 +29,8 @@ export default defineConfig({
                   'test/queue/**/*.test.ts',
                   'test/log/**/*.test.ts',
                   'test/gateway/**/*.test.ts',
+                  // Erasure's completeness rests on the store's own SQL (links, intents, marks).
+                  'test/lifecycle/erasure-*.test.ts',
                 ],
                 testTimeout: 60_000,
                 hookTimeout: 60_000,
