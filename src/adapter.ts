@@ -27,6 +27,12 @@ export interface SubjectRef {
    * partner (an Auth0 user id, balena device ids). Empty when the partner knows nothing yet.
    */
   readonly partnerIds: readonly string[];
+  /**
+   * The one of partnerIds the partner last answered with: its current key for the subject (a
+   * Mailchimp member is re-keyed when the address changes, leaving old keys in partnerIds). Absent
+   * before the partner first answered.
+   */
+  readonly currentId?: string;
 }
 
 export interface CallContext {

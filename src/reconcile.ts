@@ -42,6 +42,8 @@ export interface Link {
    * under an id the gateway never learned, so an erasure must look for it.
    */
   readonly uncertain?: boolean;
+  /** The id the partner last answered with (see SubjectRef.currentId). */
+  readonly currentId?: string | null;
 }
 
 export interface ReconcileInput {

@@ -103,7 +103,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
   async function upsert(input: UpsertInput, ctx: CallContext, operation = 'upsert') {
     const email = requireEmail(input, operation);
     const hash = subscriberHash(email);
-    const known = knownHashes(input.ref.partnerIds).at(-1);
+    const known = currentHash(input.ref);
     // An address change is a PUT to the member's old hash carrying the new address: Mailchimp then
     // re-keys the member instead of creating a second one.
     await run(operation, ctx, (lists) =>
@@ -169,7 +169,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
           run('suppress', ctx, (lists) => lists.updateListMember(listId, hash, { status: 'unsubscribed' })),
         );
       }
-      return { partnerId: hashes.at(-1) ?? '' };
+      return { partnerId: currentHash(ref) ?? '' };
     },
 
     async erase(ref, mode, ctx) {
@@ -272,8 +272,18 @@ function knownHashes(partnerIds: readonly string[]): string[] {
   return partnerIds.filter((id) => HASH.test(id));
 }
 
+/**
+ * The member's key now: the one Mailchimp last answered with (ref.currentId). The other hashes in
+ * partnerIds are the keys it had before an address change re-keyed it. Without a currentId (a link
+ * written before it was recorded) the newest, which the gateway keeps first.
+ */
+function currentHash(ref: UpsertInput['ref']): string | undefined {
+  if (ref.currentId !== undefined && HASH.test(ref.currentId)) return ref.currentId;
+  return knownHashes(ref.partnerIds)[0];
+}
+
 function emailChanged(input: UpsertInput): boolean {
-  const known = knownHashes(input.ref.partnerIds).at(-1);
+  const known = currentHash(input.ref);
   return known !== undefined && known !== subscriberHash(input.payload.email!);
 }
 

@@ -121,6 +121,7 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
       pseudonym: keys.pseudonym(partner, subjectId),
       // Ids of an erased record are history, not something to update.
       partnerIds: union(link && !link.erased ? link.partnerIds : [], hostIds),
+      ...(link && !link.erased && link.currentId ? { currentId: link.currentId } : {}),
     },
     link,
     fields: described.fields,

@@ -34,7 +34,7 @@ export async function loadStates(
     ),
     sql.query<LinkRow>(
       `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields,
-         erased_at is not null as erased, uncertain_since is not null as uncertain
+         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
@@ -131,6 +131,7 @@ interface LinkRow {
   last_fields: string[];
   erased: boolean;
   uncertain: boolean;
+  current_id: string | null;
 }
 
 function toLink(row: LinkRow): StoredLink {
@@ -142,6 +143,7 @@ function toLink(row: LinkRow): StoredLink {
     suppressed: row.suppressed,
     erased: row.erased,
     uncertain: row.uncertain,
+    currentId: row.current_id,
     lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
     lastFields: row.last_fields ?? [],
   };
@@ -162,6 +164,8 @@ export interface LinkUpdate {
   readonly uncertainResolvedBefore?: Date;
   /** Ids another live subject claims were left out of this erasure: an operator settles it. */
   readonly conflict?: boolean;
+  /** The id the partner answered with (its current key); kept when absent, cleared by an erase. */
+  readonly currentId?: string;
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
@@ -177,12 +181,12 @@ export async function saveLinks(
   if (rows.length === 0) return;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
   await sql.query(
-    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at)
+    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id)
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
-       case when u.erased then clock_timestamp() end, clock_timestamp()
-     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[])
-       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict)
+       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
        consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
@@ -195,6 +199,7 @@ export async function saveLinks(
          then null else links.uncertain_since end,
        conflict_since = case when (select conflict from unnest($2::text[], $13::boolean[]) as k(s, conflict) where k.s = excluded.subject_id)
          then coalesce(links.conflict_since, clock_timestamp()) else links.conflict_since end,
+       current_id = case when excluded.erased_at is not null then null else coalesce(excluded.current_id, links.current_id) end,
        updated_at = clock_timestamp()`,
     [
       partner,
@@ -211,6 +216,7 @@ export async function saveLinks(
       col((u) => u.consentEntryApplied !== undefined),
       col((u) => u.uncertainResolvedBefore ?? null),
       col((u) => u.conflict ?? false),
+      col((u) => u.currentId ?? null),
     ],
   );
 }

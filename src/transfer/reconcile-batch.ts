@@ -179,7 +179,7 @@ function callUnits(
         const answers = await adapter.upsertBatch!(plans.map(upsertInput), ctx);
         return plans.map((p, i): MemberResult => {
           const r = answers[i];
-          if (r?.ok) return { ok: true, partnerIds: union([r.partnerId], p.ref.partnerIds) };
+          if (r?.ok) return { ok: true, partnerIds: union([r.partnerId], p.ref.partnerIds), currentId: r.partnerId };
           return {
             ok: false,
             error:
@@ -205,7 +205,7 @@ function callUnits(
       correlationId: entry.job.correlationId,
       idempotencyKey: idempotencyKey(keys, adapter.partner, operation, transitionOf(plan)),
       members: [member(entry, operation)],
-      call: async (ctx) => [{ ok: true, partnerIds: await singleCall(adapter, plan, entry.withheld, ctx) }],
+      call: async (ctx) => [{ ok: true, ...(await singleCall(adapter, plan, entry.withheld, ctx)) }],
     });
   }
   return units;
@@ -217,20 +217,24 @@ async function singleCall(
   plan: ReadyPlan,
   withheld: readonly string[],
   ctx: Parameters<PartnerAdapter['erase']>[2],
-): Promise<string[]> {
+): Promise<{ partnerIds: string[]; currentId?: string }> {
   const { action, ref } = plan;
   switch (action.kind) {
-    case 'upsert':
-      return union([(await adapter.upsert!(upsertInput(plan), ctx)).partnerId], ref.partnerIds);
-    case 'suppress':
-      return union([(await adapter.suppress!(ref, ctx)).partnerId], ref.partnerIds);
+    case 'upsert': {
+      const { partnerId } = await adapter.upsert!(upsertInput(plan), ctx);
+      return { partnerIds: union([partnerId], ref.partnerIds), currentId: partnerId };
+    }
+    case 'suppress': {
+      const { partnerId } = await adapter.suppress!(ref, ctx);
+      return { partnerIds: union([partnerId], ref.partnerIds), currentId: partnerId };
+    }
     case 'erase': {
       // What a lost answer may have left under an id we never learned is erased too (see find).
       const found = adapter.find ? await adapter.find(ref, ctx) : [];
       const partnerIds = union(ref.partnerIds, found).filter((id) => !withheld.includes(id));
       await adapter.erase({ ...ref, partnerIds }, action.mode, ctx);
       // Kept as the record of what was erased: ids the host still names are not erased again.
-      return partnerIds;
+      return { partnerIds };
     }
     default:
       throw new Error(`no call for ${action.kind}`);
@@ -259,7 +263,7 @@ function toMember(
       partnerId: plan.ref.partnerIds[0],
       attempt: job.attempt,
     },
-    linkAfter: (partnerIds) => linkAfter(plan, partnerIds, recordedId, searched, entry.withheld),
+    linkAfter: (partnerIds, currentId) => linkAfter(plan, partnerIds, recordedId, searched, entry.withheld, currentId),
   };
 }
 
@@ -293,6 +297,7 @@ function linkAfter(
   recordedId: (id: string) => string,
   searched: { readonly lagMs: number } | undefined,
   withheld: readonly string[],
+  currentId: string | undefined,
 ): LinkUpdate {
   const { action, link } = plan;
   switch (action.kind) {
@@ -303,10 +308,17 @@ function linkAfter(
         holds: true,
         suppressed: false,
         sentFields: plan.fields,
+        ...(currentId ? { currentId } : {}),
         ...(action.consentEntryId ? { consentEntryApplied: action.consentEntryId } : {}),
       };
     case 'suppress':
-      return { partnerIds, digest: link?.digest ?? null, holds: true, suppressed: true };
+      return {
+        partnerIds,
+        digest: link?.digest ?? null,
+        holds: true,
+        suppressed: true,
+        ...(currentId ? { currentId } : {}),
+      };
     default:
       // What was erased, kept as the record: where an id is itself personal, by its keyed reference.
       return {

@@ -28,7 +28,7 @@ export interface TransferMember {
    */
   readonly sendsData: boolean;
   /** The link to store once the partner confirmed, from the partner ids the subject has there afterwards. */
-  readonly linkAfter?: ((partnerIds: readonly string[]) => LinkUpdate) | undefined;
+  readonly linkAfter?: ((partnerIds: readonly string[], currentId?: string) => LinkUpdate) | undefined;
 }
 
 export type MemberIntent = Pick<
@@ -55,7 +55,13 @@ export interface TransferUnit {
 }
 
 export type MemberResult =
-  { readonly ok: true; readonly partnerIds: readonly string[] } | { readonly ok: false; readonly error: PartnerError };
+  | {
+      readonly ok: true;
+      readonly partnerIds: readonly string[];
+      /** The id the partner answered with, when it names the subject's current record there. */
+      readonly currentId?: string;
+    }
+  | { readonly ok: false; readonly error: PartnerError };
 
 export type Settled =
   | { readonly member: TransferMember; readonly outcome: Outcome; readonly result: MemberResult }
@@ -197,7 +203,7 @@ async function runUnits(
       partner,
       called.flatMap(({ member, result }) =>
         result.ok && member.linkAfter
-          ? [{ subjectId: member.subjectId, update: member.linkAfter(result.partnerIds) }]
+          ? [{ subjectId: member.subjectId, update: member.linkAfter(result.partnerIds, result.currentId) }]
           : [],
       ),
     );
