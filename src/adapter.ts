@@ -128,6 +128,13 @@ export interface PartnerAdapter {
    */
   readonly personalIds?: boolean;
   /**
+   * Policy field paths the partner's API cannot remove once set (Intercom cannot null an email). The
+   * gateway cannot make such a partner forget a field the record lost, so the policy must list the
+   * field's category under the partner's `requires`: losing it then erases the subject there.
+   * createGateway refuses a policy that does not.
+   */
+  readonly cannotClear?: readonly string[];
+  /**
    * The partner's documented limits, which the gateway keeps to across all its workers unless the
    * host configures others (an account on a higher plan). `headroom`: the share of the rate kept
    * spare against arrival jitter (default 0.05); 0 where the partner counts in long windows.

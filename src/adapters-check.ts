@@ -14,7 +14,25 @@ export function checkAdapters(
       );
     }
     if (adapters.has(adapter.partner)) throw new Error(`two adapters for ${adapter.partner}`);
+    checkClearable(policy, adapter);
     adapters.set(adapter.partner, adapter);
   }
   return { adapters, partners: policy.partnerNames.filter((p) => adapters.has(p)) };
+}
+
+/**
+ * A field the partner cannot clear, which the policy sends it, must be required there: otherwise a
+ * record that loses it leaves the old value at the partner for good, and the notice is untrue.
+ */
+function checkClearable(policy: Policy, adapter: PartnerAdapter): void {
+  const partner = policy.partner(adapter.partner);
+  const sent = policy.allowedFields(adapter.partner);
+  for (const field of adapter.cannotClear ?? []) {
+    if (!sent.some((f) => f === field || f.startsWith(`${field}.`))) continue;
+    const category = policy.categoryOfField(field);
+    if (category && partner.requires.includes(category)) continue;
+    throw new Error(
+      `policy: partners.${adapter.partner}.requires must include ${category ?? field}: ${adapter.partner} cannot clear ${field} once sent, so a record without it must erase the subject there`,
+    );
+  }
 }

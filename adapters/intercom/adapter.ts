@@ -132,6 +132,9 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       return id === undefined ? [] : [id];
     },
 
+    // `email` is not nullable in Intercom's update schema: the policy requires it (see adapters-check).
+    cannotClear: ['email'],
+
     async fetch(ref, ctx) {
       const id = ref.partnerIds[0] ?? (await findId('fetch', ref.pseudonym, ctx));
       if (id === undefined) return notFound;
