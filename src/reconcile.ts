@@ -114,6 +114,8 @@ export function reconcile(input: ReconcileInput): Action {
   if (partner.mode === 'none') return { kind: 'none', reason: 'not-sent' };
   let subscription: 'subscribed' | undefined;
   let consentEntryId: string | undefined;
+  /** An unsubscribed member the partner keeps: kept in step with the record, never re-subscribed. */
+  let unsubscribed = false;
   if (!partner.consent && directives.restricted) return { kind: 'none', reason: 'restricted' };
   if (partner.consent) {
     const consent = directives.consent[partner.consent.purpose];
@@ -122,14 +124,15 @@ export function reconcile(input: ReconcileInput): Action {
       if (!link?.holds) return { kind: 'none', reason: 'no-consent' };
       if (partner.consent.onWithdrawal === 'delete')
         return { kind: 'erase', mode: partner.erasure, reason: 'consent-withdrawn' };
-      return link.suppressed
-        ? { kind: 'none', reason: 'no-consent' }
-        : { kind: 'suppress', reason: 'consent-withdrawn' };
+      if (!link.suppressed) return { kind: 'suppress', reason: 'consent-withdrawn' };
+      // What the partner keeps of an unsubscribed member is still the subject's data: it follows
+      // the record (a changed address or name), so the partner holds it as it is now.
+      unsubscribed = true;
     }
     if (directives.restricted) return { kind: 'none', reason: 'restricted' };
-    if (link?.consentEntryApplied !== consent.entryId || link.suppressed) {
+    if (!unsubscribed && (link?.consentEntryApplied !== consent!.entryId || link.suppressed)) {
       subscription = 'subscribed';
-      consentEntryId = consent.entryId;
+      consentEntryId = consent!.entryId;
     }
   }
 
@@ -141,8 +144,9 @@ export function reconcile(input: ReconcileInput): Action {
   }
 
   const digest = input.digestOf(payload);
-  if (!input.force && link?.holds && link.digest === digest && subscription === undefined) {
-    return { kind: 'none', reason: 'unchanged' };
+  // A forced resync re-sends to members in step, not to unsubscribed ones: nothing new to tell them.
+  if ((!input.force || unsubscribed) && link?.holds && link.digest === digest && subscription === undefined) {
+    return { kind: 'none', reason: unsubscribed ? 'no-consent' : 'unchanged' };
   }
   return {
     kind: 'upsert',

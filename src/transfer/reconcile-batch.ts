@@ -306,7 +306,8 @@ function linkAfter(
         partnerIds,
         digest: action.digest,
         holds: true,
-        suppressed: false,
+        // An update that carries no subscription leaves an unsubscribed member unsubscribed.
+        suppressed: action.subscription ? false : (link?.suppressed ?? false),
         sentFields: plan.fields,
         ...(currentId ? { currentId } : {}),
         ...(action.consentEntryId ? { consentEntryApplied: action.consentEntryId } : {}),

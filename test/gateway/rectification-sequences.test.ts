@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MasterRecordInput } from '../../src/record.ts';
 import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { webConsent } from '../lifecycle/helpers.ts';
+import { webConsent, writtenWithdrawal } from '../lifecycle/helpers.ts';
 import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
 
 let partners: TestPartners;
@@ -68,5 +68,37 @@ describe('a record changed again and again', () => {
     // Every write after the first went to the member's current key: no request was refused.
     const refused = partners.requests('mailchimp').filter((r) => (r.status ?? 0) >= 400);
     expect(refused).toEqual([]);
+  });
+
+  it('keeps an unsubscribed Mailchimp member in step with the record, and unsubscribed', async () => {
+    const base = canaryRecord(2);
+    running = await startRealGateway(partners, { records: [base] });
+    const { gateway, source } = running;
+    await gateway.consent.grant(base.id, 'marketing', webConsent);
+    await gateway.changed(base.id);
+    await gateway.runUntilIdle();
+    await gateway.consent.withdraw(base.id, 'marketing', writtenWithdrawal);
+    await gateway.runUntilIdle();
+    const status = () => JSON.stringify(Object.values(partners.holdings('mailchimp'))[0]!.meta);
+    expect(status()).toContain('unsubscribed');
+
+    const changed = {
+      ...base,
+      email: 'canary-2-moved-x7q@example.test',
+      name: { given: 'CanaryRenamed2x7q', family: 'CanaryFamily2x7q' },
+    };
+    source.put(changed);
+    await gateway.changed(base.id);
+    await gateway.runUntilIdle({ waitForRetries: true });
+    const held = Object.values(partners.holdings('mailchimp'));
+    expect(held).toHaveLength(1);
+    const personal = JSON.stringify(held[0]!.personal);
+    expect(personal).toContain(changed.email);
+    expect(personal).toContain('CanaryRenamed2x7q');
+    expect(personal).not.toContain(base.email);
+    expect(personal).not.toContain(base.name!.given);
+    expect(status()).toContain('unsubscribed');
+    expect(status()).not.toContain('"subscribed"');
+    expect(await gateway.deadLetters('mailchimp')).toEqual([]);
   });
 });

@@ -69,7 +69,7 @@ describe('the consent ledger', () => {
     ]);
   });
 
-  it('no grant, no push; a grant subscribes; a withdrawal suppresses, and no later resync or change writes "subscribed"', async () => {
+  it('no grant, no push; a grant subscribes; a withdrawal suppresses, and no later resync or change writes "subscribed"; the member follows the record', async () => {
     h = await startHarness({ records: [canaryRecord(1)] });
     const mailchimp = h.adapters.get('mailchimp')!;
     await h.gateway.changed('subj-1');
@@ -100,7 +100,9 @@ describe('the consent ledger', () => {
     const after = mailchimp.calls.slice(beforeWithdrawal.get('mailchimp'));
     expect(after.map((c) => c.operation)).toContain('suppress');
     expect(after.filter((c) => c.subscription !== undefined)).toEqual([]);
-    expect(after.filter((c) => c.operation === 'upsert' || c.operation === 'upsert_batch')).toEqual([]);
+    // The unsubscribed member is kept in step with the record (the new address), once, and stays unsubscribed.
+    const updates = after.filter((c) => c.operation === 'upsert' || c.operation === 'upsert_batch');
+    expect(updates.map((c) => c.payload?.email)).toEqual(['canary-1-renamed-x7q@example.test']);
     expect([...mailchimp.held.values()].map((e) => e.status)).toEqual(['unsubscribed']);
     const suppress = await h.gateway.audit.list({ subjectId: 'subj-1', partner: 'mailchimp', kind: 'outcome' });
     expect(suppress.map((r) => [r.operation, r.trigger, r.outcome])).toContainEqual(['suppress', 'consent', 'ok']);
