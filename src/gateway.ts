@@ -57,7 +57,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     keys,
   });
   const logEvent = async (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) => {
-    await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+    await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest }, keys.audit);
   };
   const base = {
     db: database,
@@ -91,6 +91,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const ops = createOps({
     db: database,
     policy,
+    keyring: keys.audit,
     partners,
     schedule,
     lifecycle: lifecycle.api,
