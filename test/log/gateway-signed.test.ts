@@ -7,7 +7,7 @@
  * Real adapters against the emulators.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeys } from '../../src/keys.ts';
+import { auditKeySource, createKeys } from '../../src/keys.ts';
 import { contentColumns, contentHash, pickContent } from '../../src/log/row-content.ts';
 import { writeIntents } from '../../src/log/transfer-log.ts';
 import {
@@ -18,7 +18,7 @@ import {
   type TestPartners,
 } from '../../src/testing/index.ts';
 import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
-import { testSecrets } from '../support/harness.ts';
+import { startHarness, testSecrets } from '../support/harness.ts';
 import { policy } from '../support/real-gateway.ts';
 
 const records = [1, 2, 3].map((n) => canaryRecord(n));
@@ -164,5 +164,34 @@ describe("the gateway's own log", () => {
       expect.objectContaining({ problem: expect.stringContaining(victim!.chain_pos) }),
     ]);
     assertNoCanaries(JSON.stringify(result), records, 'verify result');
+  });
+});
+
+describe('with no audit key configured', () => {
+  const warning = /audit key is derived from the pseudonym key: set PARTNER_GATEWAY_AUDIT_KEY/;
+
+  it('signs with a key derived from the pseudonym key, and says so at start in production only', async () => {
+    const before = process.env.NODE_ENV;
+    const texts: string[] = [];
+    try {
+      for (const mode of ['production', 'development']) {
+        process.env.NODE_ENV = mode;
+        const h = await startHarness();
+        texts.push(h.logText());
+        await h.close();
+      }
+      process.env.NODE_ENV = 'production';
+      const explicit = await startHarness({
+        overrides: { secrets: { ...testSecrets, auditKey: 'an-audit-key-of-its-own-0123' } },
+      });
+      texts.push(explicit.logText());
+      await explicit.close();
+    } finally {
+      process.env.NODE_ENV = before;
+    }
+    expect(texts.map((t) => warning.test(t))).toEqual([true, false, false]);
+    // The line names the setting, never a key.
+    expect(texts[0]).not.toContain(testSecrets.pseudonymKey);
+    expect(auditKeySource(testSecrets, {})).toBe('derived');
   });
 });
