@@ -7,6 +7,7 @@
  * Real adapters against the emulators.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointLine, parseCheckpoints } from '../../src/index.ts';
 import { auditKeySource, createKeys } from '../../src/keys.ts';
 import { contentColumns, contentHash, pickContent } from '../../src/log/row-content.ts';
 import { writeIntents } from '../../src/log/transfer-log.ts';
@@ -114,8 +115,10 @@ describe("the gateway's own log", () => {
   it('a checkpoint of it verifies, and a forged one does not', async () => {
     const checkpoint = await running.gateway.audit.checkpoint();
     expect(checkpoint).toMatchObject({ keyedFrom: '1', signature: expect.stringMatching(/^[0-9a-f]{16}:/) });
-    const where = 'checkpoints.jsonl line 1';
-    expect((await running.gateway.audit.verify({ against: [{ checkpoint, where }] })).ok).toBe(true);
+    // As a host keeps it: one JSON line in a file, read back with the public helpers.
+    const located = parseCheckpoints(checkpointLine(checkpoint), 'checkpoints.jsonl');
+    expect((await running.gateway.audit.verify({ against: located })).ok).toBe(true);
+    const { where } = located[0]!;
     const forged = { ...checkpoint, position: String(BigInt(checkpoint.position) - 1n) };
     const result = await running.gateway.audit.verify({ against: [{ checkpoint: forged, where }] });
     expect(result.problems.map((p) => p.kind)).toEqual(['checkpoint_invalid']);
