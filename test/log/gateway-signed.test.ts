@@ -18,6 +18,7 @@ import {
   startTestPartners,
   type TestPartners,
 } from '../../src/testing/index.ts';
+import { createOpsMetrics, createOpsServer, type OpsServer } from '../../src/server/index.ts';
 import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
 import { startHarness, testSecrets } from '../support/harness.ts';
 import { policy } from '../support/real-gateway.ts';
@@ -80,6 +81,60 @@ const rows = () =>
   running.gateway.database.query<Row>(
     `select ${contentColumns()}, writer_mac, chain_hash from transfer_log order by transfer_log.seq`,
   );
+
+describe("the ops server's audit routes", () => {
+  const token = 'grafana-read-token-0123456789abcdef';
+  const reader = { authorization: `Bearer ${token}` };
+  let server: OpsServer;
+  beforeAll(async () => {
+    server = await createOpsServer({
+      gateway: running.gateway,
+      tokens: [{ name: 'grafana', role: 'read', token }],
+      metrics: createOpsMetrics(),
+      partnerLimits: {},
+      version: 'test',
+    });
+  });
+  afterAll(() => server?.close());
+  const post = (url: string, body?: unknown) =>
+    server.app.inject({
+      method: 'POST',
+      url,
+      headers: reader,
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
+
+  it('take a checkpoint and verify against it with the key the server holds', async () => {
+    const taken = await post('/api/v1/audit/checkpoint');
+    expect(taken.statusCode, taken.body).toBe(200);
+    const checkpoint = taken.json();
+    const verified = await post('/api/v1/audit/verify', { against: [{ checkpoint, where: 'cron line 1' }] });
+    expect(verified.json()).toMatchObject({ ok: true, checkpoints: { checked: 1 } });
+  });
+
+  it('refuse a malformed checkpoint naming the member, never echoing it; 409 for a head that does not verify', async () => {
+    const checkpoint = (await post('/api/v1/audit/checkpoint')).json();
+    const email = canariesOf(records[0]!).find((c) => c.includes('@'))!;
+    const bad = await post('/api/v1/audit/verify', {
+      against: [{ checkpoint: { ...checkpoint, position: email }, where: 'x' }],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(/against\.0\.checkpoint\.position: must be a chain position/);
+    expect(bad.body).not.toContain(email);
+    const db = running.gateway.database;
+    const [{ signature } = { signature: '' }] = await db.query<{ signature: string }>(
+      `select signature from log_chain`,
+    );
+    await db.query(`update log_chain set signature = $1`, [`${signature.slice(0, 17)}${'0'.repeat(32)}`]);
+    try {
+      const refused = await post('/api/v1/audit/checkpoint');
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().error).toMatch(/no checkpoint taken: the chain head does not verify/);
+    } finally {
+      await db.query(`update log_chain set signature = $1`, [signature]);
+    }
+  });
+});
 
 describe("the gateway's own log", () => {
   it('tags every row it writes, on every path, and the chain and head are signed', async () => {
