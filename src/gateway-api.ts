@@ -3,6 +3,7 @@ import type { PartnerAdapter } from './adapter.ts';
 import type { GatewaySecrets } from './keys.ts';
 import type { ErasureGap, Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
 import type { VerifyResult } from './log/chain.ts';
+import type { Checkpoint, LocatedCheckpoint } from './log/checkpoint.ts';
 import type { TransferFilter, TransferRow } from './log/query.ts';
 import type { GatewayObserver } from './observe.ts';
 import type { Policy, PolicyDocument } from './policy/index.ts';
@@ -73,7 +74,17 @@ export interface Gateway extends Lifecycle {
   /** Puts dead letters back on their partner queue (all of a partner's, or the ids given). */
   redrive(partner: string, ids?: readonly string[], options?: { operator?: string }): Promise<number>;
   readonly audit: {
-    verify(): Promise<VerifyResult>;
+    /**
+     * Seals, then checks the whole log with the audit key: every row's writer tag, the chain, the
+     * signed head, retention's purge signatures; with `against`, also the checkpoints exported
+     * before (parseCheckpoints), which catch a wipe, a cut tail or a recomputed chain.
+     */
+    verify(options?: { against?: readonly LocatedCheckpoint[] }): Promise<VerifyResult>;
+    /**
+     * Seals, then the signed chain head to keep outside the database (checkpointLine gives its JSON
+     * line). Throws a CheckpointError rather than vouch for a head that does not verify.
+     */
+    checkpoint(): Promise<Checkpoint>;
     list(filter?: TransferFilter): Promise<TransferRow[]>;
     /** Seals every unsealed row now (workers also seal in the background). */
     seal(): Promise<number>;

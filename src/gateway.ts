@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { checkAdapters } from './adapters-check.ts';
 import type { Gateway, GatewayOptions } from './gateway-api.ts';
-import { createKeys } from './keys.ts';
+import { auditKeySource, createKeys } from './keys.ts';
 import { createLifecycle } from './lifecycle/index.ts';
 import { inputs } from './lifecycle/inputs.ts';
 import { writeEvent } from './log/transfer-log.ts';
@@ -36,6 +36,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const keys = createKeys(options.secrets);
   const logger =
     options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
+  // A derived audit key is as secret as the pseudonym key, so a database writer still cannot forge
+  // the log; but whoever verifies it then holds the key to every pseudonym. Production should not.
+  if (auditKeySource(options.secrets) === 'derived' && process.env.NODE_ENV === 'production')
+    logger.warn(
+      'the audit key is derived from the pseudonym key: set PARTNER_GATEWAY_AUDIT_KEY (or secrets.auditKey) so verifying the transfer log does not need the pseudonym key',
+    );
   const now = options.now ?? (() => new Date());
   const { adapters, partners } = checkAdapters(policy, options.adapters);
   const { database, close } = await openStore(options.database);
@@ -57,7 +63,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     keys,
   });
   const logEvent = async (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) => {
-    await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest });
+    await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest }, keys.audit);
   };
   const base = {
     db: database,
@@ -91,6 +97,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const ops = createOps({
     db: database,
     policy,
+    keyring: keys.audit,
     partners,
     schedule,
     lifecycle: lifecycle.api,

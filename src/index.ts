@@ -14,7 +14,10 @@ export type { PartnerLimits } from './transfer/rate-limit.ts';
 export type { RetryPolicy } from './schedule/boss.ts';
 export type { ResyncOptions, ResyncSummary, PartnerCounts } from './resync.ts';
 export type { TransferFilter, TransferRow } from './log/query.ts';
-export type { VerifyResult, VerifyProblem } from './log/chain.ts';
+export type { VerifyResult, VerifyProblem, ProblemKind } from './log/chain.ts';
+// Checkpoints of the signed log, to keep outside the database (gateway.audit.checkpoint / verify({ against })).
+export { parseCheckpoints, checkpointLine, CheckpointError, CHECKPOINT_TYPE } from './log/checkpoint.ts';
+export type { Checkpoint, LocatedCheckpoint } from './log/checkpoint.ts';
 export { ActionRefusedError } from './transfer/action.ts';
 
 export { parseMasterRecord, masterRecordSchema, InvalidRecordError } from './record.ts';

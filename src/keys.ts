@@ -61,15 +61,15 @@ export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = pro
 export function createAuditKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = process.env): AuditKeyring {
   checkPseudonymKey(secrets);
   const derived = createHmac('sha256', secrets.pseudonymKey).update('audit-log').digest('hex');
-  const explicit = secrets.auditKey ?? (env.PARTNER_GATEWAY_AUDIT_KEY || undefined);
+  const source = auditKeySource(secrets, env);
+  const explicit = source === 'derived' ? undefined : (secrets.auditKey ?? env.PARTNER_GATEWAY_AUDIT_KEY);
   const previous =
     secrets.previousAuditKeys ??
     (env.PARTNER_GATEWAY_AUDIT_PREVIOUS_KEYS ?? '')
       .split(',')
       .map((k) => k.trim())
       .filter(Boolean);
-  // Messages name the setting, never a key or a part of one.
-  const source = secrets.auditKey !== undefined ? 'secrets.auditKey' : 'PARTNER_GATEWAY_AUDIT_KEY';
+  // Messages name the setting (source), never a key or a part of one.
   if (explicit !== undefined) {
     if (explicit.length < MIN_KEY_LENGTH) throw new Error(`${source} must be at least ${MIN_KEY_LENGTH} characters`);
     if (explicit === secrets.pseudonymKey || explicit === secrets.digestKey)
@@ -82,6 +82,15 @@ export function createAuditKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv 
       throw new Error(`previous audit key ${i + 1} must be at least ${MIN_KEY_LENGTH} characters`);
   });
   return createAuditKeyring(explicit ?? derived, [...previous, derived]);
+}
+
+/** Where the audit key comes from (never the key): a setting, or derived from the pseudonym key. */
+export function auditKeySource(
+  secrets: GatewaySecrets,
+  env: NodeJS.ProcessEnv = process.env,
+): 'secrets.auditKey' | 'PARTNER_GATEWAY_AUDIT_KEY' | 'derived' {
+  if (secrets.auditKey !== undefined) return 'secrets.auditKey';
+  return env.PARTNER_GATEWAY_AUDIT_KEY ? 'PARTNER_GATEWAY_AUDIT_KEY' : 'derived';
 }
 
 function checkPseudonymKey(secrets: GatewaySecrets): void {

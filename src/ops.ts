@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DeadLetter, Gateway, GatewayStatus, IncompleteErasure } from './gateway-api.ts';
 import type { ErasureStatus, Lifecycle } from './lifecycle/types.ts';
+import type { AuditKeyring } from './log/audit-keys.ts';
 import { sealAll, verifyChain } from './log/chain.ts';
+import { createCheckpoint } from './log/checkpoint.ts';
 import { listTransfers } from './log/query.ts';
 import { writeEvent } from './log/transfer-log.ts';
 import type { Policy } from './policy/index.ts';
@@ -15,13 +17,15 @@ type Ops = Pick<Gateway, 'status' | 'deadLetters' | 'redrive' | 'audit' | 'healt
 export function createOps(deps: {
   readonly db: Database;
   readonly policy: Policy;
+  /** Tags the rows ops write, signs the chain as it seals, and checks it (keys.audit). */
+  readonly keyring: AuditKeyring;
   readonly partners: readonly string[];
   readonly schedule: Schedule;
   readonly lifecycle: Pick<Lifecycle, 'pendingErasures' | 'requests'>;
   readonly now: () => Date;
   readonly stopped: () => boolean;
 }): Ops {
-  const { db, schedule } = deps;
+  const { db, schedule, keyring } = deps;
   return {
     status: async (): Promise<GatewayStatus> => {
       const [counts, failures, pending, [log], requests] = await Promise.all([
@@ -67,25 +71,34 @@ export function createOps(deps: {
     redrive: async (partner, ids, options = {}) => {
       const moved = await schedule.redrive(partner, ids);
       if (moved > 0) {
-        await writeEvent(db, {
-          partner,
-          operation: 'redrive',
-          trigger: 'ops',
-          operator: options.operator ?? 'redrive',
-          correlationId: randomUUID(),
-          policyDigest: deps.policy.digest,
-        });
+        await writeEvent(
+          db,
+          {
+            partner,
+            operation: 'redrive',
+            trigger: 'ops',
+            operator: options.operator ?? 'redrive',
+            correlationId: randomUUID(),
+            policyDigest: deps.policy.digest,
+          },
+          keyring,
+        );
       }
       schedule.wake(partner);
       return moved;
     },
     audit: {
-      verify: async () => {
-        await sealAll(db);
-        return verifyChain(db);
+      // Sealing first: rows written since the last background seal are checked in the chain, not only by tag.
+      verify: async (options = {}) => {
+        await sealAll(db, keyring);
+        return verifyChain(db, keyring, options.against ? { against: options.against } : {});
+      },
+      checkpoint: async () => {
+        await sealAll(db, keyring);
+        return createCheckpoint(db, keyring, deps.now());
       },
       list: (filter) => listTransfers(db, filter),
-      seal: () => sealAll(db),
+      seal: () => sealAll(db, keyring),
     },
     health: async () => {
       const expected = Math.max(0, ...listMigrations().map((m) => m.version));

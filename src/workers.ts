@@ -83,7 +83,10 @@ export function createWorkers(deps: WorkersDeps): Workers {
       concurrency: (partner) => (deps.transfer.hasRate(partner) ? 2 : 1),
       pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
     });
-    sealTimer ??= setInterval(() => void sealBatch(deps.db).catch(logFailure('log sealing failed')), 1_000);
+    sealTimer ??= setInterval(
+      () => void sealBatch(deps.db, deps.keys.audit).catch(logFailure('log sealing failed')),
+      1_000,
+    );
     sealTimer.unref();
     if (options.dueErasureCheckSeconds !== 0 && !dueTimer) {
       const every = (options.dueErasureCheckSeconds ?? 60) * 1_000;
@@ -107,7 +110,7 @@ export function createWorkers(deps: WorkersDeps): Workers {
         // the end, and counting the job table more often cost the database more than it saved.
         await new Promise((r) => setTimeout(r, 100));
       }
-      await sealAll(deps.db);
+      await sealAll(deps.db, deps.keys.audit);
     },
     stop: () => {
       if (sealTimer) clearInterval(sealTimer);

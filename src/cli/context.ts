@@ -156,9 +156,15 @@ export class CliContext {
   }
 
   /** The transfer log, from the store (no partner is wired) or from the ops server. */
-  async auditLog(): Promise<{ audit: Pick<Gateway['audit'], 'list' | 'verify'> }> {
+  async auditLog(): Promise<{ audit: Pick<Gateway['audit'], 'list' | 'verify' | 'checkpoint'> }> {
     const ops = await this.ops({ partners: false });
-    return { audit: { list: (filter = {}) => ops.auditList(filter), verify: () => ops.auditVerify() } };
+    return {
+      audit: {
+        list: (filter = {}) => ops.auditList(filter),
+        verify: (options) => ops.auditVerify(options),
+        checkpoint: () => ops.auditCheckpoint(),
+      },
+    };
   }
 
   /** The rate limits the gateway paces each partner to (the adapter's, or the config's), once it is open. */

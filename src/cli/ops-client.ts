@@ -16,6 +16,7 @@ import type {
   TransferRow,
   VerifyResult,
 } from '../index.ts';
+import type { Checkpoint, LocatedCheckpoint } from '../log/checkpoint.ts';
 import type { Policy } from '../policy/index.ts';
 import { checkConsentPurpose } from './args.ts';
 import { usageError } from './errors.ts';
@@ -40,7 +41,9 @@ export interface OpsClient {
   accessText(subjectId: string, options: AccessTextOptions): Promise<string>;
   resync(options: ResyncOptions): Promise<ResyncSummary>;
   auditList(filter: TransferFilter): Promise<TransferRow[]>;
-  auditVerify(): Promise<VerifyResult>;
+  /** Verify with the audit key of whoever holds the store (this process, or the server). */
+  auditVerify(options?: { against?: readonly LocatedCheckpoint[] }): Promise<VerifyResult>;
+  auditCheckpoint(): Promise<Checkpoint>;
   /**
    * Waits until the queues have nothing ready or running (and nothing retrying with waitForRetries).
    * In this process the workers run until then; a server's workers are watched through its status.
@@ -83,7 +86,8 @@ export function localOps(gateway: Gateway): OpsClient {
     },
     resync: (options) => gateway.resync(options),
     auditList: (filter) => gateway.audit.list(filter),
-    auditVerify: () => gateway.audit.verify(),
+    auditVerify: (options) => gateway.audit.verify(options),
+    auditCheckpoint: () => gateway.audit.checkpoint(),
     workOff: async (options) => {
       try {
         await gateway.runUntilIdle(options);

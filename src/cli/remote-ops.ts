@@ -13,6 +13,7 @@ import type {
   TransferRow,
   VerifyResult,
 } from '../index.ts';
+import type { Checkpoint } from '../log/checkpoint.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { QueuesNotIdle, checkPartnerNames, type OpsClient } from './ops-client.ts';
 
@@ -124,7 +125,12 @@ export function remoteOps(serverUrl: string, token: string | undefined): OpsClie
           limit: filter.limit,
         })}`,
       ),
-    auditVerify: () => json<VerifyResult>('GET', 'api/v1/audit/verify'),
+    auditVerify: (options = {}) =>
+      options.against
+        ? json<VerifyResult>('POST', 'api/v1/audit/verify', { against: options.against })
+        : json<VerifyResult>('GET', 'api/v1/audit/verify'),
+    // Not json(): a checkpoint's times stay the strings its signature covers.
+    auditCheckpoint: async () => (await call('POST', 'api/v1/audit/checkpoint')).json() as Promise<Checkpoint>,
     workOff: async ({ timeoutMs, waitForRetries }) => {
       // The server's workers do the work; the status says when nothing is left for them now.
       const deadline = Date.now() + timeoutMs;

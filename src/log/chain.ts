@@ -33,7 +33,11 @@ export interface SealOptions {
 }
 
 /** Seals up to `limit` unsealed rows in seq order; returns how many it sealed or refused. */
-export async function sealBatch(db: Database, keyring?: AuditKeyring, options: SealOptions = {}): Promise<number> {
+export async function sealBatch(
+  db: Database,
+  keyring: AuditKeyring | undefined,
+  options: SealOptions = {},
+): Promise<number> {
   const limit = options.limit ?? 5_000;
   return db.transaction(async (tx) => {
     await ensureHead(tx);
@@ -49,7 +53,11 @@ export async function sealBatch(db: Database, keyring?: AuditKeyring, options: S
   });
 }
 
-export async function sealAll(db: Database, keyring?: AuditKeyring, options: SealOptions = {}): Promise<number> {
+export async function sealAll(
+  db: Database,
+  keyring: AuditKeyring | undefined,
+  options: SealOptions = {},
+): Promise<number> {
   let total = 0;
   for (let n = await sealBatch(db, keyring, options); n > 0; n = await sealBatch(db, keyring, options)) total += n;
   return total;

@@ -18,7 +18,7 @@ import type { Problems } from './problems.ts';
  */
 export const CHECKPOINT_TYPE = 'partner-gateway.audit-checkpoint' as const;
 
-const checkpointSchema = z.strictObject({
+export const checkpointSchema = z.strictObject({
   type: z.literal(CHECKPOINT_TYPE),
   version: z.literal(1),
   chainId: z.string().regex(/^[0-9a-f-]{36}$/, 'must be a chain id (a uuid)'),

@@ -54,13 +54,17 @@ export interface EventRow {
  * the table without a valid tag was not written here: the sealer keeps it out of the chain and
  * verify names it. Without a keyring rows are written untagged (the unsigned log of before).
  */
-export async function writeIntent(sql: Sql, row: IntentRow, keyring?: AuditKeyring): Promise<string> {
+export async function writeIntent(sql: Sql, row: IntentRow, keyring: AuditKeyring | undefined): Promise<string> {
   const [seq] = await writeIntents(sql, [row], keyring);
   return seq!;
 }
 
 /** Many intents in one statement (a batch call to one partner). Returns the seqs in input order. */
-export async function writeIntents(sql: Sql, rows: readonly IntentRow[], keyring?: AuditKeyring): Promise<string[]> {
+export async function writeIntents(
+  sql: Sql,
+  rows: readonly IntentRow[],
+  keyring: AuditKeyring | undefined,
+): Promise<string[]> {
   if (rows.length === 0) return [];
   const slots = await reserve(sql, rows.length);
   const contents = rows.map((row, i): RowContent => ({
@@ -96,7 +100,7 @@ export async function writeOutcome(
   sql: Sql,
   intentSeq: string,
   row: OutcomeRow,
-  keyring?: AuditKeyring,
+  keyring: AuditKeyring | undefined,
 ): Promise<void> {
   await writeOutcomes(sql, [{ intentSeq, ...row }], keyring);
 }
@@ -127,7 +131,7 @@ type IntentCopy = Pick<
 export async function writeOutcomes(
   sql: Sql,
   rows: readonly (OutcomeRow & { intentSeq: string })[],
-  keyring?: AuditKeyring,
+  keyring: AuditKeyring | undefined,
 ): Promise<void> {
   if (rows.length === 0) return;
   // The intents, and a seq and time for each outcome, in one round trip.
@@ -176,7 +180,7 @@ export async function writeOutcomes(
   await insertRows(sql, contents, slots, keyring);
 }
 
-export async function writeEvent(sql: Sql, row: EventRow, keyring?: AuditKeyring): Promise<string> {
+export async function writeEvent(sql: Sql, row: EventRow, keyring: AuditKeyring | undefined): Promise<string> {
   const slots = await reserve(sql, 1);
   const content: RowContent = {
     seq: slots[0]!.seq,
@@ -285,7 +289,7 @@ export async function closeOpenIntents(
   sql: Sql,
   subjectIds: string | readonly string[],
   partner: string,
-  keyring?: AuditKeyring,
+  keyring: AuditKeyring | undefined,
 ): Promise<{ subjectId: string; operation: string }[]> {
   const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
   if (ids.length === 0) return [];

@@ -67,7 +67,7 @@ const WRITER_TAG: Record<Exclude<TagCheck, 'ok' | 'unknown_key'>, string> = {
  */
 export async function verifyChain(
   sql: Sql,
-  keyring?: AuditKeyring,
+  keyring: AuditKeyring | undefined,
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const pageSize = options.pageSize ?? 10_000;

@@ -19,6 +19,7 @@ import {
   anyJson,
   auditExportQuery,
   auditQuery,
+  auditVerifyBody,
   consentBody,
   consentParams,
   deadLettersQuery,
@@ -403,6 +404,38 @@ export function registerApiRoutes(parent: FastifyInstance, deps: ApiDeps): void 
       },
     },
     async () => gateway.audit.verify(),
+  );
+
+  // Checkpoints are kept where the database cannot reach: the client sends them (audit verify --against).
+  app.post(
+    '/api/v1/audit/verify',
+    {
+      config: read,
+      // A year of hourly checkpoints is about 4 MB.
+      bodyLimit: 32 * 1_048_576,
+      schema: {
+        tags: ['audit'],
+        summary:
+          'As GET, and hold the log to checkpoints exported earlier: a wipe, a cut tail or a recomputed chain shows',
+        body: auditVerifyBody,
+        response: { 200: anyJson('VerifyResult'), ...errors },
+      },
+    },
+    async (request) => gateway.audit.verify({ against: request.body.against }),
+  );
+
+  app.post(
+    '/api/v1/audit/checkpoint',
+    {
+      config: read,
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Seal, then the signed chain head as a checkpoint to keep outside the database; 409 when the head does not verify',
+        response: { 200: anyJson('Checkpoint'), ...errors, 409: errorResponse },
+      },
+    },
+    async () => gateway.audit.checkpoint(),
   );
 
   app.get(

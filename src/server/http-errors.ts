@@ -19,6 +19,8 @@ export class ApiError extends Error {
 const SAFE_GATEWAY_ERRORS: Readonly<Record<string, number>> = {
   LifecycleInputError: 400,
   ActionRefusedError: 409,
+  // The head does not verify: no checkpoint vouches for it (the message names positions, never row content).
+  CheckpointError: 409,
 };
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {

@@ -5,6 +5,7 @@
  */
 import { erasureResolutions } from '../lifecycle/index.ts';
 import { z } from 'zod';
+import { checkpointSchema } from '../log/checkpoint.ts';
 
 export const subjectIdSchema = z
   .string()
@@ -112,6 +113,14 @@ export const auditExportQuery = z.object({
   subject: subjectIdSchema.optional(),
   partner: partnerSchema.optional(),
   since: isoTime.optional(),
+});
+
+/** Checkpoints taken earlier (audit checkpoint), each with where it came from for the problems verify names. */
+export const auditVerifyBody = z.object({
+  against: z
+    .array(z.object({ checkpoint: checkpointSchema, where: z.string().min(1).max(300) }))
+    .min(1)
+    .max(100_000),
 });
 
 /** Responses are documented, not re-validated: they are the gateway's own types, serialised as JSON. */

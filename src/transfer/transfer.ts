@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { PartnerError, safeErrorCode, type CallContext } from '../adapter.ts';
 import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Outcome } from '../log/transfer-log.ts';
+import type { Keys } from '../keys.ts';
 import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
@@ -76,8 +77,11 @@ export interface TransferDeps {
   readonly observer?: GatewayObserver | undefined;
   /** How partner ids are written into the log (a keyed reference where the id is personal). */
   readonly recordedId: RecordedId;
-  /** Reads the marks erased subjects leave after the retention purge (src/store/erased.ts). */
-  readonly keys: ErasureMarks;
+  /**
+   * Reads the marks erased subjects leave after the retention purge (src/store/erased.ts); tags every
+   * log row with the audit key.
+   */
+  readonly keys: ErasureMarks & Pick<Keys, 'audit'>;
 }
 
 export interface Transfer {
@@ -105,7 +109,7 @@ async function runUnits(
   const partnerPolicy = deps.policy.partner(partner);
   const { erased, seqs } = await deps.db.transaction(async (tx) => {
     const subjectIds = [...new Set(members.map((m) => m.subjectId))];
-    const died = await closeOpenIntents(tx, subjectIds, partner);
+    const died = await closeOpenIntents(tx, subjectIds, partner, deps.keys.audit);
     await markUncertain(
       tx,
       partner,
@@ -125,6 +129,7 @@ async function runUnits(
         legalBasis: deps.policy.legalBasis(partner),
         policyDigest: deps.policy.digest,
       })),
+      deps.keys.audit,
     );
     return { erased, seqs: new Map(going.map((m, i) => [m, written[i]!])) };
   });
@@ -188,6 +193,7 @@ async function runUnits(
               durationMs,
             };
       }),
+      deps.keys.audit,
     );
     // A call that sent data and may have been acted on leaves the partner possibly holding a record
     // under an id we never learned: the erasure has to look for it.

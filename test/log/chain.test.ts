@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeys } from '../../src/keys.ts';
 import { verifyChain } from '../../src/log/chain.ts';
 import type { Sql } from '../../src/store/database.ts';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startHarness, testSecrets, type Harness } from '../support/harness.ts';
 import { canaryRecord } from '../support/records.ts';
 
+/** The harness gateway's audit key (the default, derived from its pseudonym key). */
+const keyring = createKeys(testSecrets, {}).audit;
 let h: Harness;
 let seqs: string[];
 
@@ -25,7 +28,7 @@ async function verifyAfter(tamper: (tx: Sql) => Promise<unknown>) {
   await h.gateway.database
     .transaction(async (tx) => {
       await tamper(tx);
-      result = await verifyChain(tx);
+      result = await verifyChain(tx, keyring);
       throw new Error('rollback');
     })
     .catch((e: Error) => {

@@ -4,13 +4,10 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { createAuditKeys } from '../../keys.ts';
-import type { AuditKeyring } from '../../log/audit-keys.ts';
-import { verifyChain, type VerifyResult } from '../../log/chain.ts';
+import type { VerifyResult } from '../../log/chain.ts';
 import {
   CheckpointError,
   checkpointLine,
-  createCheckpoint,
   parseCheckpoints,
   type Checkpoint,
   type LocatedCheckpoint,
@@ -97,10 +94,9 @@ export function auditCommand(program: Command): void {
     .action(
       action(async (ctx, flags: { against?: string }) => {
         const against = flags.against ? await readCheckpoints(flags.against) : undefined;
-        const gateway = await ctx.gateway({ partners: false });
-        // The gateway's own sealer first, as gateway.audit.verify() does: rows written since are checked sealed.
-        await gateway.audit.seal();
-        const result = await verifyChain(gateway.database, auditKeys(), against ? { against } : {});
+        // Whoever holds the store verifies, with its audit key: this process, or the ops server (--server).
+        const log = await ctx.auditLog();
+        const result = await log.audit.verify(against ? { against } : {});
         if (ctx.json) await printJson(result);
         else if (result.ok) await line(verifiedLine(result, flags.against));
         else {
@@ -131,11 +127,10 @@ export function auditCommand(program: Command): void {
     .option('--out <file>', 'append the checkpoint to this file (created if missing) instead of printing it')
     .action(
       action(async (ctx, flags: { out?: string }) => {
-        const gateway = await ctx.gateway({ partners: false });
-        await gateway.audit.seal();
+        const log = await ctx.auditLog();
         let checkpoint: Checkpoint;
         try {
-          checkpoint = await createCheckpoint(gateway.database, auditKeys());
+          checkpoint = await log.audit.checkpoint();
         } catch (error) {
           if (error instanceof CheckpointError) throw new CliError(error.message);
           throw error;
@@ -177,18 +172,6 @@ export function auditCommand(program: Command): void {
         }
       }),
     );
-}
-
-/** The audit keys from the same environment the gateway reads (src/keys.ts). */
-function auditKeys(): AuditKeyring {
-  try {
-    return createAuditKeys({
-      pseudonymKey: process.env.PARTNER_GATEWAY_PSEUDONYM_KEY ?? '',
-      ...(process.env.PARTNER_GATEWAY_DIGEST_KEY ? { digestKey: process.env.PARTNER_GATEWAY_DIGEST_KEY } : {}),
-    });
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
 }
 
 async function readCheckpoints(path: string): Promise<LocatedCheckpoint[]> {
