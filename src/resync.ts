@@ -2,7 +2,7 @@ import type { PartnerAdapter } from './adapter.ts';
 import type { Keys } from './keys.ts';
 import type { Policy } from './policy/index.ts';
 import { inputs, LifecycleInputError } from './lifecycle/inputs.ts';
-import { planRecord, readRecord } from './plan/plan.ts';
+import { planRead, readRecord } from './plan/plan.ts';
 import { getRecords, type RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
 import { loadStates } from './store/state.ts';
@@ -28,10 +28,13 @@ export interface PartnerCounts {
   suppressions: number;
   unchanged: number;
   skipped: number;
+  /** Subjects whose record has an invalid field this partner is sent: nothing is sent, a dead letter says why. */
+  invalid: number;
 }
 
 export interface ResyncProgress {
   readonly scanned: number;
+  /** Records invalid for at least one partner (a partner not sent the invalid field is still served). */
   readonly invalid: number;
   /** Subjects whose record the source could not give (get() threw or did not answer in time). */
   readonly unreadable: number;
@@ -65,7 +68,10 @@ const CHUNK = 1_000;
 export async function resync(deps: ResyncDeps, options: ResyncOptions, correlationId: string): Promise<ResyncSummary> {
   const partners = selectPartners(deps, options.partner);
   const perPartner: Record<string, PartnerCounts> = Object.fromEntries(
-    partners.map((p) => [p, { creates: 0, updates: 0, erasures: 0, suppressions: 0, unchanged: 0, skipped: 0 }]),
+    partners.map((p) => [
+      p,
+      { creates: 0, updates: 0, erasures: 0, suppressions: 0, unchanged: 0, skipped: 0, invalid: 0 },
+    ]),
   );
   const seen = new Set<string>();
   let scanned = 0;
@@ -84,24 +90,32 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     // The same reading and the same plan as the workers: what is counted here is what they will do.
     const read = records.flatMap(({ id, record }) => {
       const r = readRecord(id, record);
-      if (r.ok) return [{ id, record: r.record }];
+      if (r.ok) return [{ id, read: r }];
       invalid++;
       return [];
     });
+    const partlyInvalid = new Set<string>();
     for (const partner of partners) {
       const toEnqueue: string[] = [];
       const counts = perPartner[partner]!;
-      for (const { id, record } of read) {
-        const { action } = planRecord({
+      for (const { id, read: r } of read) {
+        const plan = planRead({
           subjectId: id,
           partner,
-          record,
+          read: r,
           state: states.get(id)!,
           policy: deps.policy,
           keys: deps.keys,
           now,
           force: options.force,
         });
+        if (plan.kind === 'invalid') {
+          // As a wholly invalid record: counted, nothing enqueued (a worker would only dead-letter it).
+          counts.invalid++;
+          partlyInvalid.add(id);
+          continue;
+        }
+        const { action } = plan;
         if (action.kind === 'none') {
           if (action.reason === 'unchanged') counts.unchanged++;
           else counts.skipped++;
@@ -119,6 +133,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         enqueued += toEnqueue.length;
       }
     }
+    invalid += partlyInvalid.size;
     options.onProgress?.({ scanned, invalid, unreadable, perPartner });
   };
 

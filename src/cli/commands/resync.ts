@@ -19,7 +19,7 @@ interface ResyncFlags {
   timeout: number;
 }
 
-const countColumns = ['creates', 'updates', 'erasures', 'suppressions', 'unchanged', 'skipped'] as const;
+const countColumns = ['creates', 'updates', 'erasures', 'suppressions', 'unchanged', 'skipped', 'invalid'] as const;
 
 export function resyncCommand(program: Command): void {
   const command = program
