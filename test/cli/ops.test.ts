@@ -136,9 +136,14 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
       'intercom',
     ]);
 
-    const erase = await runCli(['--operator', 'someone-else', 'erase', 'subj-2', '--reason', 'erasure request'], {
-      env: serverEnv(),
-    });
+    // Through --server the CLI cannot ask the record source whether it knows the id: it says so.
+    const unconfirmed = await runCli(['erase', 'subj-2', '--reason', 'erasure request'], { env: serverEnv() });
+    expect(unconfirmed.code).toBe(5);
+    expect(oneLineError(unconfirmed)).toMatch(/cannot be checked through --server.*--yes/);
+    const erase = await runCli(
+      ['--operator', 'someone-else', 'erase', 'subj-2', '--reason', 'erasure request', '--yes'],
+      { env: serverEnv() },
+    );
     expect(erase.code, erase.stderr).toBe(0);
     expect(erase.stdout).toMatch(/erasure of subj-2: complete/);
     const held = JSON.stringify([sandbox.holdings('stripe'), sandbox.holdings('elogistik')]);
@@ -161,7 +166,7 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
   it('a read token may look but not act, and a bad token is refused', async () => {
     const readEnv = cleanEnv({ PARTNER_GATEWAY_SERVER_URL: url, PARTNER_GATEWAY_OPS_TOKEN: readToken });
     expect((await runCli(['dead-letters', 'list'], { env: readEnv })).code).toBe(0);
-    const erase = await runCli(['erase', 'subj-3', '--reason', 'x'], { env: readEnv });
+    const erase = await runCli(['erase', 'subj-3', '--reason', 'x', '--yes'], { env: readEnv });
     expect(oneLineError(erase)).toMatch(/HTTP 403: this needs the operator role/);
     const badEnv = cleanEnv({ PARTNER_GATEWAY_SERVER_URL: url, PARTNER_GATEWAY_OPS_TOKEN: `${readToken}x` });
     expect(oneLineError(await runCli(['status'], { env: badEnv }))).toMatch(/HTTP 401/);

@@ -4,6 +4,7 @@ import type { PartnerCounts as ResyncCounts, ResyncSummary } from '../../index.t
 import { collect, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { action } from '../action.ts';
 import type { CliContext } from '../context.ts';
+import { CliError, EXIT_WORK_LEFT } from '../errors.ts';
 import { examples } from '../help.ts';
 import { jobTally } from '../job-tally.ts';
 import { info, line, printJson, table } from '../output.ts';
@@ -56,10 +57,22 @@ export function resyncCommand(program: Command): void {
         dryRun: flags.dryRun === true,
         operator: ctx.operator,
       });
-      if (summary.dryRun || !before) return report(ctx, summary, undefined);
-      await info(
-        `resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`,
-      );
+      if (summary.dryRun) return report(ctx, summary, undefined);
+      if (!before) {
+        // Nothing waited for: what was enqueued is left to the workers, and the exit code says so.
+        await report(ctx, summary, undefined);
+        if (summary.enqueued > 0)
+          throw new CliError(
+            `resync: ${summary.enqueued} job(s) enqueued, not waited for (--no-wait); the workers go on with them`,
+            EXIT_WORK_LEFT,
+          );
+        return;
+      }
+      // Under --json, stdout is the one JSON document printed at the end.
+      if (!ctx.json)
+        await info(
+          `resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`,
+        );
       const totals = Object.fromEntries(Object.entries(summary.perPartner).map(([p, c]) => [p, toSend(c)]));
       const result = await workOffWithProgress(ops, {
         totals,
@@ -81,9 +94,11 @@ const toSend = (c: ResyncCounts) => c.creates + c.updates + c.erasures + c.suppr
 async function report(ctx: CliContext, summary: ResyncSummary, result: WorkOffResult | undefined): Promise<void> {
   const partners = Object.keys(summary.perPartner);
   if (ctx.json) {
+    const left = result?.left ?? { queued: summary.dryRun ? 0 : summary.enqueued, retrying: 0, deadLetters: 0 };
     return printJson({
       ...summary,
       ...(result ? { after: result.perPartner, timedOut: result.timedOut } : {}),
+      left,
     });
   }
   if (summary.dryRun) {
