@@ -31,6 +31,17 @@ export interface Keys {
   payloadDigest(value: unknown): string;
   /** Signs and verifies the transfer log (src/log). */
   readonly audit: AuditKeyring;
+  /**
+   * Keyed fingerprints of the pseudonym and digest keys (an HMAC of a constant under each key): the
+   * store keeps them to refuse another key, and they tell nothing about the key itself.
+   */
+  readonly fingerprints: { readonly pseudonym: string; readonly digest: string };
+}
+
+const FINGERPRINT_INPUT = 'partner-gateway key fingerprint v1';
+
+function fingerprint(key: string): string {
+  return createHmac('sha256', key).update(FINGERPRINT_INPUT).digest('hex').slice(0, 32);
 }
 
 const MIN_KEY_LENGTH = 16;
@@ -44,6 +55,7 @@ export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = pro
       createHmac('sha256', secrets.pseudonymKey).update(`${partner}\u0000${subjectId}`).digest('hex').slice(0, 32),
     payloadDigest: (value) => createHmac('sha256', digestKey).update(canonicalJson(value)).digest('hex'),
     audit: createAuditKeys(secrets, env),
+    fingerprints: { pseudonym: fingerprint(secrets.pseudonymKey), digest: fingerprint(digestKey) },
   };
 }
 

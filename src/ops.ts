@@ -20,11 +20,12 @@ export function createOps(deps: {
   readonly lifecycle: Pick<Lifecycle, 'pendingErasures' | 'requests'>;
   readonly now: () => Date;
   readonly stopped: () => boolean;
+  readonly missingRecords: () => Promise<GatewayStatus['missingRecords']>;
 }): Ops {
   const { db, schedule } = deps;
   return {
     status: async (): Promise<GatewayStatus> => {
-      const [counts, failures, pending, [log], requests] = await Promise.all([
+      const [counts, failures, pending, [log], requests, missingRecords] = await Promise.all([
         schedule.counts(),
         db.query<{ partner: string; n: number }>(
           `select partner, count(*)::int as n from transfer_log
@@ -33,6 +34,7 @@ export function createOps(deps: {
         deps.lifecycle.pendingErasures(),
         db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
         deps.lifecycle.requests.summary(),
+        deps.missingRecords(),
       ]);
       const at = deps.now().getTime();
       return {
@@ -44,6 +46,7 @@ export function createOps(deps: {
         },
         log: { unsealed: log?.unsealed ?? 0 },
         requests,
+        missingRecords,
       };
     },
     deadLetters: async (partner) => {

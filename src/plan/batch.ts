@@ -4,6 +4,7 @@ import { getRecords, type RecordSource } from '../source.ts';
 import type { Sql } from '../store/database.ts';
 import { loadStates } from '../store/state.ts';
 import { withGenerations } from './generation.ts';
+import { holdMissing } from './missing.ts';
 import { planSubject, type SubjectPlan } from './plan.ts';
 
 export interface PlanDeps {
@@ -52,5 +53,5 @@ export async function planBatch(
       force,
     });
   });
-  return withGenerations(deps.db, partner, plans);
+  return withGenerations(deps.db, partner, await holdMissing(deps.db, plans, now));
 }

@@ -4,7 +4,7 @@ import type { PartnerCounts as ResyncCounts, ResyncSummary } from '../../index.t
 import { collect, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { action } from '../action.ts';
 import type { CliContext } from '../context.ts';
-import { CliError, EXIT_WORK_LEFT } from '../errors.ts';
+import { CliError, EXIT_REFUSED, EXIT_WORK_LEFT, usageError } from '../errors.ts';
 import { examples } from '../help.ts';
 import { jobTally } from '../job-tally.ts';
 import { info, line, printJson, table } from '../output.ts';
@@ -17,10 +17,20 @@ interface ResyncFlags {
   dryRun?: boolean;
   wait: boolean;
   waitForRetries?: boolean;
+  allowMassDeletion?: boolean;
   timeout: number;
 }
 
-const countColumns = ['creates', 'updates', 'erasures', 'suppressions', 'unchanged', 'skipped', 'invalid'] as const;
+const countColumns = [
+  'creates',
+  'updates',
+  'erasures',
+  'missing',
+  'suppressions',
+  'unchanged',
+  'skipped',
+  'invalid',
+] as const;
 
 export function resyncCommand(program: Command): void {
   const command = program
@@ -34,6 +44,10 @@ export function resyncCommand(program: Command): void {
     .option('--dry-run', 'count what would happen per partner; call nobody, enqueue nothing')
     .option('--no-wait', 'enqueue only; leave the work to a running worker')
     .option('--wait-for-retries', 'also wait out jobs in retry backoff (default: leave them to the worker)')
+    .option(
+      '--allow-mass-deletion',
+      'go on although the resync would delete (or note missing) more subjects than the deletion limit allows; logged with the operator',
+    )
     .option('--timeout <seconds>', 'give up waiting for the queues after this long', positiveInt, 3_600);
   examples(command, [
     ['partner-gateway resync --dry-run', 'count the calls a resync would make, per partner'],
@@ -42,12 +56,15 @@ export function resyncCommand(program: Command): void {
       'one partner; exit 3 if work is left after 10 minutes',
     ],
     ['partner-gateway --server http://127.0.0.1:8080 resync', 'enqueue on a running server; watch its workers'],
+    ['partner-gateway resync --allow-mass-deletion', 'after checking a refused resync: delete over the limit'],
   ]);
   command.action(
     action(async (ctx, flags: ResyncFlags) => {
       const tally = jobTally();
       const ops = await ctx.ops({ partners: true, observer: tally.observer });
       await ops.checkPartners(flags.partner);
+      if (flags.allowMassDeletion && ops.remote)
+        throw usageError('--allow-mass-deletion: not available through --server; run resync where the store is');
       // Before enqueueing: the bars count this resync's jobs only, not a backlog that was already there.
       const before = flags.dryRun || !flags.wait ? undefined : await ops.status();
       const summary = await ops.resync({
@@ -56,11 +73,16 @@ export function resyncCommand(program: Command): void {
         force: flags.force === true,
         dryRun: flags.dryRun === true,
         operator: ctx.operator,
+        ...(flags.allowMassDeletion ? { allowMassDeletion: true } : {}),
       });
-      if (summary.dryRun) return report(ctx, summary, undefined);
+      if (summary.dryRun) {
+        await report(ctx, summary, undefined);
+        return refusal(summary, true);
+      }
       if (!before) {
         // Nothing waited for: what was enqueued is left to the workers, and the exit code says so.
         await report(ctx, summary, undefined);
+        refusal(summary, false);
         if (summary.enqueued > 0)
           throw new CliError(
             `resync: ${summary.enqueued} job(s) enqueued, not waited for (--no-wait); the workers go on with them`,
@@ -73,7 +95,9 @@ export function resyncCommand(program: Command): void {
         await info(
           `resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`,
         );
-      const totals = Object.fromEntries(Object.entries(summary.perPartner).map(([p, c]) => [p, toSend(c)]));
+      const totals = Object.fromEntries(
+        Object.entries(summary.perPartner).map(([p, c]) => [p, toSend(c, summary.deletions.refused)]),
+      );
       const result = await workOffWithProgress(ops, {
         totals,
         before,
@@ -84,12 +108,26 @@ export function resyncCommand(program: Command): void {
         waitForRetries: flags.waitForRetries === true,
       });
       await report(ctx, summary, result);
+      refusal(summary, false);
       result.exit('resync');
     }),
   );
 }
 
-const toSend = (c: ResyncCounts) => c.creates + c.updates + c.erasures + c.suppressions;
+const toSend = (c: ResyncCounts, refused: boolean) =>
+  c.creates + c.updates + c.suppressions + (refused ? 0 : c.erasures + c.missing);
+
+/** A resync over the deletion limit deleted nothing: exit 5, naming the limit (a dry run says it would). */
+function refusal(summary: ResyncSummary, dryRun: boolean): void {
+  const { deletions: d } = summary;
+  if (!d.refused) return;
+  throw new CliError(
+    `resync: ${dryRun ? 'would delete' : 'deleted'} nothing: ${d.subjects} of ${d.held} subject(s) partners hold would be deleted or noted missing, ` +
+      `over the deletion limit (more than ${d.limit.count}, or more than ${Math.round(d.limit.share * 100)}% of them); ` +
+      'check the record source, then rerun with --allow-mass-deletion if it is meant',
+    EXIT_REFUSED,
+  );
+}
 
 async function report(ctx: CliContext, summary: ResyncSummary, result: WorkOffResult | undefined): Promise<void> {
   const partners = Object.keys(summary.perPartner);
