@@ -1,10 +1,10 @@
-import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.ts';
-import { loadPolicyFile } from '../../src/policy/index.ts';
-import { MemorySource, type TestPartners } from '../../src/testing/index.ts';
-import type { PartnerLimits } from '../../src/transfer/rate-limit.ts';
-import { testDatabase } from '../support/database.ts';
-import { testSecrets } from '../support/harness.ts';
-import { capturedLogger } from '../support/log-capture.ts';
+import { createGateway, type Gateway, type GatewayOptions } from '../../../src/gateway.ts';
+import { loadPolicyFile } from '../../../src/policy/index.ts';
+import { MemorySource, type TestPartners } from '../../../src/testing/index.ts';
+import type { PartnerLimits } from '../../../src/transfer/rate-limit.ts';
+import { testDatabase } from '../../support/database.ts';
+import { testSecrets } from '../../support/harness.ts';
+import { capturedLogger } from '../../support/log-capture.ts';
 
 export const policy = loadPolicyFile();
 

@@ -6,7 +6,7 @@
  * back cancels it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecord, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
 import { startGateway, type Running } from './helpers.ts';
 
 const DAY = 24 * 3600 * 1000;
@@ -59,7 +59,7 @@ describe('a vanished record', () => {
     expect(status.missingRecords.oldest[0]).toMatchObject({ subjectId: 'subj-1', since });
     const report = await gateway.access('subj-1');
     expect(report.recordMissing).toEqual({ since, erasureAfter: new Date(since.getTime() + 30 * DAY) });
-    const { renderAccessReport } = await import('../../src/index.ts');
+    const { renderAccessReport } = await import('../../../src/index.ts');
     expect(renderAccessReport(report, gateway.policy, { format: 'md', lang: 'en' })).toMatch(
       /Your customer record has been missing from our customer register since/,
     );

@@ -3,7 +3,7 @@
  * master record is invalid, which source call threw.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canariesOf, canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canariesOf, canaryRecord, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
 import { startGateway, type Running } from './helpers.ts';
 
 let partners: TestPartners;

@@ -4,7 +4,7 @@
  * letters and the access report name the field, never its value.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecord, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
 import { startGateway, writes, type Running } from './helpers.ts';
 
 const BAD_EMAIL = 'not-an-address-CanaryMail9x7q';

@@ -3,7 +3,7 @@
  * out of retries, retried by an operator, still sends (force), so the partner ends up in step.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecord, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
 import { startGateway, type Running } from './helpers.ts';
 
 let partners: TestPartners;

@@ -4,7 +4,7 @@
  * instead of answering with the deleted one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecord, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
 import { startGateway, writes, type Running } from './helpers.ts';
 
 let partners: TestPartners;

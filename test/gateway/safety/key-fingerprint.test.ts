@@ -4,10 +4,10 @@
  * and a gateway started with another key refuses to start, before it sends anything.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/gateway.ts';
-import { canaryRecord, MemorySource, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { testDatabase } from '../support/database.ts';
-import { capturedLogger } from '../support/log-capture.ts';
+import { createGateway } from '../../../src/gateway.ts';
+import { canaryRecord, MemorySource, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
+import { testDatabase } from '../../support/database.ts';
+import { capturedLogger } from '../../support/log-capture.ts';
 import { policy } from './helpers.ts';
 
 const KEY_A = 'first-pseudonym-key-0123456789ab';

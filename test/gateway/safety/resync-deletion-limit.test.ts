@@ -3,7 +3,7 @@
  * deletes nothing and says so, unless the operator overrides, which the transfer log records.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecords, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecords, startTestPartners, type TestPartners } from '../../../src/testing/index.ts';
 import { startGateway, type Running } from './helpers.ts';
 
 let partners: TestPartners;
