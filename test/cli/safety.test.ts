@@ -140,3 +140,38 @@ describe('exit codes say what is left', { timeout: TIMEOUT }, () => {
     expect(Object.keys(sandbox.holdings('stripe'))).toHaveLength(3);
   });
 });
+
+describe('a resync over the deletion limit', { timeout: TIMEOUT }, () => {
+  it('deletes nothing and exits 5 naming the limit; --allow-mass-deletion goes on; status shows the missing', async () => {
+    sandbox.reset();
+    expect((await cli('limit', ['resync'])).code).toBe(0);
+    expect(Object.keys(sandbox.holdings('stripe'))).toHaveLength(3);
+    // The host's source comes back empty (a failed export, a wrong replica).
+    await writeFile(join(dir, 'records.json'), JSON.stringify([]));
+    try {
+      for (const args of [['resync', '--dry-run'], ['resync']]) {
+        const refused = await cli('limit', args);
+        expect(refused.code, args.join(' ')).toBe(5);
+        expect(oneLineError(refused)).toMatch(
+          /3 of 3 subject\(s\) partners hold would be deleted or noted missing, over the deletion limit \(more than 100, or more than 10% of them\).*--allow-mass-deletion/,
+        );
+      }
+      expect(Object.keys(sandbox.holdings('stripe'))).toHaveLength(3);
+      const status = await cli('limit', ['status']);
+      expect(status.stdout).toMatch(/records missing from the source: 0/);
+
+      const allowed = await cli('limit', ['--operator', 'ops-kim', 'resync', '--allow-mass-deletion']);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      const after = await cli('limit', ['status']);
+      expect(after.stdout).toMatch(/records missing from the source: 3/);
+      expect(after.stdout).toMatch(/subj-1: record missing since .*, erased after .* unless it comes back/);
+      // Held through the grace period.
+      expect(Object.keys(sandbox.holdings('stripe'))).toHaveLength(3);
+      const audit = await cli('limit', ['--json', 'audit', 'list', '--limit', '1000']);
+      const events = audit.json<{ operation: string; operator: string | null }[]>();
+      expect(events.filter((e) => e.operation === 'resync_mass_deletion').map((e) => e.operator)).toEqual(['ops-kim']);
+    } finally {
+      await writeFile(join(dir, 'records.json'), JSON.stringify(records));
+    }
+  });
+});
