@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from './adapter.ts';
+import type { DriftOptions, DriftReport } from './drift.ts';
 import type { GatewaySecrets } from './keys.ts';
 import type { Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
 import type { VerifyResult } from './log/chain.ts';
@@ -55,6 +56,11 @@ export interface Gateway extends Lifecycle {
   /** The master record of a subject changed (or may have): bring every partner in step. */
   changed(subjectId: string, options?: EnqueueOptions & { operator?: string }): Promise<void>;
   resync(options?: ResyncOptions): Promise<ResyncSummary>;
+  /**
+   * Compares what partners hold (their fetch) with what the gateway believes, for the subjects given
+   * or a random sample; with `repair`, re-creates at the partner what it lost (forced reconciles).
+   */
+  drift(options?: DriftOptions): Promise<DriftReport>;
   /** Whether the subject's record is missing from the source, since when, and when erasure may follow. */
   recordMissing(subjectId: string): Promise<MissingRecord | null>;
   /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { checkAdapters } from './adapters-check.ts';
 import type { Gateway, GatewayOptions } from './gateway-api.ts';
+import { detectDrift } from './drift.ts';
 import { createKeys } from './keys.ts';
 import { createLifecycle } from './lifecycle/index.ts';
 import { inputs } from './lifecycle/inputs.ts';
@@ -129,6 +130,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         ...report,
         recordMissing: missing ? { since: missing.since, erasureAfter: missing.erasureAfter } : null,
       };
+    },
+    drift: async (driftOptions = {}) => {
+      const report = await detectDrift(
+        { db: database, policy, keys, transfer, adapters, enqueue: schedule.enqueue },
+        driftOptions,
+      );
+      await logEvent({
+        operation: 'drift_check',
+        trigger: 'ops',
+        ...(driftOptions.operator ? { operator: driftOptions.operator } : {}),
+      });
+      return report;
     },
     recordMissing: async (subjectId) =>
       (await missingRecords(database, graceDays, [inputs.subjectId(subjectId)]))[0] ?? null,

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { auditCommand } from './commands/audit.ts';
 import { consentCommand } from './commands/consent.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
+import { driftCommand } from './commands/drift.ts';
 import { accessCommand, eraseCommand, restrictCommands } from './commands/subject.ts';
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
     serveCommand,
     statusCommand,
     deadLettersCommand,
+    driftCommand,
     eraseCommand,
     consentCommand,
     restrictCommands,

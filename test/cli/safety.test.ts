@@ -175,3 +175,32 @@ describe('a resync over the deletion limit', { timeout: TIMEOUT }, () => {
     }
   });
 });
+
+describe('drift', { timeout: TIMEOUT }, () => {
+  it('finds a customer deleted in Stripe by hand (exit 4), and --repair re-creates it (exit 0)', async () => {
+    sandbox.reset();
+    expect((await cli('drift', ['resync'])).code).toBe(0);
+    const [lost] = Object.entries(sandbox.holdings('stripe')).find(([, h]) =>
+      JSON.stringify(h.personal).includes(records[0]!.name!.given),
+    )!;
+    const deleted = await sandbox.emulators.stripe!.handle({
+      method: 'DELETE',
+      path: `/v1/customers/${lost}`,
+      query: new URLSearchParams(),
+      headers: { authorization: 'Bearer sk_test_sandbox' },
+      body: Buffer.alloc(0),
+    });
+    expect(deleted.status).toBe(200);
+    const subjects = ['--subject', 'subj-1', 'subj-2', 'subj-3'];
+    const found = await cli('drift', ['--json', 'drift', ...subjects]);
+    expect(found.code).toBe(4);
+    expect(found.json<{ findings: unknown[] }>().findings).toEqual([
+      { subjectId: 'subj-1', partner: 'stripe', believed: 'held', actual: 'nothing', repairEnqueued: false },
+    ]);
+    const repaired = await cli('drift', ['drift', ...subjects, '--repair']);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stdout).toMatch(/subj-1\s+stripe\s+held\s+nothing\s+reconciled again/);
+    expect(Object.keys(sandbox.holdings('stripe'))).toHaveLength(3);
+    expect((await cli('drift', ['drift', ...subjects])).code).toBe(0);
+  });
+});

@@ -71,4 +71,40 @@ describe('a customer lost at Stripe', () => {
       { name: 'CanaryGiven2x7q CanaryFamily2x7q' },
     ]);
   });
+
+  it('drift detection finds it (the partner asked, nothing of what it holds kept) and repairs it', async () => {
+    running = await startGateway(partners, [canaryRecord(3), canaryRecord(4)]);
+    const { gateway } = running;
+    for (const id of ['subj-3', 'subj-4']) await gateway.changed(id);
+    await gateway.runUntilIdle();
+    expect(await gateway.drift({ sample: 50 })).toEqual({ checked: 8, findings: [] });
+
+    const customers = Object.entries(partners.holdings('stripe'));
+    const [lost] = customers.find(([, h]) => JSON.stringify(h.personal).includes('CanaryGiven3x7q'))!;
+    await deleteByHand(lost);
+    const found = await gateway.drift({ subjects: ['subj-3', 'subj-4'] });
+    expect(found).toEqual({
+      checked: 8,
+      findings: [
+        { subjectId: 'subj-3', partner: 'stripe', believed: 'held', actual: 'nothing', repairEnqueued: false },
+      ],
+    });
+    expect(JSON.stringify(found)).not.toContain('CanaryGiven');
+
+    const repaired = await gateway.drift({
+      subjects: ['subj-3'],
+      partner: 'stripe',
+      repair: true,
+      operator: 'ops-kim',
+    });
+    expect(repaired.findings.map((f) => f.repairEnqueued)).toEqual([true]);
+    await gateway.runUntilIdle();
+    expect(Object.values(partners.holdings('stripe')).map((h) => h.personal)).toContainEqual({
+      name: 'CanaryGiven3x7q CanaryFamily3x7q',
+    });
+    expect((await gateway.drift({ subjects: ['subj-3'] })).findings).toEqual([]);
+    const log = await gateway.audit.list({});
+    expect(log.filter((r) => r.operation === 'drift_repaired').map((r) => r.subjectId)).toEqual(['subj-3']);
+    expect(log.filter((r) => r.operation === 'drift_check' && r.operator === 'ops-kim')).toHaveLength(1);
+  });
 });
