@@ -225,7 +225,7 @@ describe('progress under faults', { timeout: TIMEOUT }, () => {
         .find((l) => l.startsWith(partner))!
         .trim()
         .split(/\s+/);
-    // partner creates updates erasures suppressions unchanged skipped invalid done retrying dead left
+    // partner creates updates erasures suppressions unchanged skipped missing invalid done retrying dead left
     expect(row('stripe').slice(-4)).toEqual(['0', '0', '3', '0']);
     expect(row('elogistik').slice(-4)).toEqual(['3', '0', '0', '0']);
     expect(result.stderr).toMatch(/resync stripe\s+0\/3 done, 0 retrying, 3 dead/);

@@ -125,7 +125,11 @@ describe('exit codes say what is left', { timeout: TIMEOUT }, () => {
 
       // Retrying one of them while the partner still fails: it dies again, and the other two are left too.
       const list = await cli('dead', ['--json', 'dead-letters', 'list', '--partner', 'stripe']);
-      const [first] = list.json<{ id: string }[]>();
+      // Every dead letter says why, in the operator's view too.
+      const letters = list.json<{ id: string; error: string | null }[]>();
+      expect(letters).toHaveLength(3);
+      for (const letter of letters) expect(letter.error).toMatch(/503/);
+      const [first] = letters;
       sandbox.setFaults({});
       const one = await cli('dead', ['--json', 'dead-letters', 'retry', '--partner', 'stripe', '--id', first!.id]);
       expect(one.code).toBe(4);

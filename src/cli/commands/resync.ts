@@ -25,10 +25,10 @@ const countColumns = [
   'creates',
   'updates',
   'erasures',
-  'missing',
   'suppressions',
   'unchanged',
   'skipped',
+  'missing',
   'invalid',
 ] as const;
 
