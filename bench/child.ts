@@ -9,6 +9,7 @@ import { diffingMeasure, diffingSeed, type DiffSeed } from './diffing.ts';
 import { erasureLatency } from './erasure.ts';
 import { limitFidelity } from './limits.ts';
 import { overhead } from './overhead.ts';
+import { deletionLimit } from './safety.ts';
 
 const engine = process.argv[2] as Engine;
 const tasks = (process.argv[3] ?? '').split(',').filter(Boolean);
@@ -22,6 +23,7 @@ const runners: Record<string, () => Promise<unknown>> = {
   'limits-documented': () => limitFidelity(engine, 'documented'),
   batching: () => batching(engine),
   erasure: () => erasureLatency(engine),
+  safety: () => deletionLimit(engine),
   'diff-seed': () => diffingSeed(engine),
   'diff-measure': () => diffingMeasure(engine, JSON.parse(arg ?? '{}') as DiffSeed, sampler),
 };

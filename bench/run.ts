@@ -27,6 +27,7 @@ import {
 } from './common.ts';
 import type { DiffingResult } from './diffing.ts';
 import type { ErasureResult } from './erasure.ts';
+import type { SafetyResult } from './safety.ts';
 import { INTERCOM_SECONDS, LIMIT_SECONDS, type LimitsResult, type PartnerFidelity } from './limits.ts';
 import type { OverheadResult } from './overhead.ts';
 
@@ -115,7 +116,14 @@ interface EngineResults {
 async function runEngine(engine: Engine, label: string): Promise<EngineResults> {
   say(`\n== ${label}`);
   const outputs: Record<string, TaskOutput> = {};
-  for (const o of await runChild(engine, ['overhead', 'limits-declared', 'limits-documented', 'batching', 'erasure']))
+  for (const o of await runChild(engine, [
+    'overhead',
+    'limits-declared',
+    'limits-documented',
+    'batching',
+    'erasure',
+    'safety',
+  ]))
     outputs[o.task] = o;
   const [seed] = await runChild(engine, ['diff-seed']);
   outputs['diff-seed'] = seed!;
@@ -288,6 +296,22 @@ function rowsFor(r: EngineResults): Row[] {
       status: e.allComplete ? 'n/a' : 'MISSED',
     });
   } else missing('5', 'Erasure latency', '(no target)', o.erasure);
+
+  // 7. Safety: the deletion limit
+  const sf = o.safety?.result as SafetyResult | undefined;
+  if (sf) {
+    const ok = sf.refused && sf.partnerCalls === 0 && sf.missingNoted === 0 && sf.stillHeld === sf.subjects;
+    rows.push({
+      id: '7',
+      measure: `Safety: resync of ${fmt(sf.subjects)} subjects whose source lost ${fmt(sf.lost)} (30%), beside a dry run`,
+      target: 'deletes nothing, reports the limit, about the time of a dry run',
+      measured:
+        `${sf.refused ? 'refused' : 'NOT refused'} (limit: more than ${sf.limit.count} or ${Math.round(sf.limit.share * 100)}%); ` +
+        `${sf.partnerCalls} partner calls, ${sf.enqueued} jobs, ${sf.missingNoted} noted missing, ${fmt(sf.stillHeld)} still held; ` +
+        `resync ${sf.resyncSeconds} s, dry run ${sf.dryRunSeconds} s`,
+      status: ok ? 'met' : 'MISSED',
+    });
+  } else missing('7', 'Safety: resync with 30% of the records lost', 'deletes nothing', o.safety);
 
   const peak = Math.max(...Object.values(o).map((x) => x.peakRssMb));
   rows.push({

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from './adapter.ts';
+import type { DriftOptions, DriftReport } from './drift.ts';
 import type { GatewaySecrets } from './keys.ts';
 import type { ErasureGap, Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
 import type { VerifyResult } from './log/chain.ts';
@@ -7,7 +8,8 @@ import type { Checkpoint, LocatedCheckpoint } from './log/checkpoint.ts';
 import type { TransferFilter, TransferRow } from './log/query.ts';
 import type { GatewayObserver } from './observe.ts';
 import type { Policy, PolicyDocument } from './policy/index.ts';
-import type { ResyncOptions, ResyncSummary } from './resync.ts';
+import type { MissingRecord } from './missing-records.ts';
+import type { DeletionLimit, ResyncOptions, ResyncSummary } from './resync.ts';
 import type { EnqueueOptions, RetryPolicy } from './schedule/boss.ts';
 import type { RecordSource } from './source.ts';
 import type { Database, DatabaseOptions } from './store/database.ts';
@@ -40,6 +42,13 @@ export interface GatewayOptions {
   readonly now?: () => Date;
   /** Hears every partner call, pause and job outcome (metrics). */
   readonly observer?: GatewayObserver;
+  /**
+   * Days a subject's record may be missing from the source (source.get -> null) before the subject
+   * is erased everywhere, after one more read that still finds nothing. Default 30.
+   */
+  readonly missingRecordGraceDays?: number;
+  /** A resync that would delete more deletes nothing without allowMassDeletion. Default { count: 100, share: 0.1 }. */
+  readonly resyncDeletionLimit?: Partial<DeletionLimit>;
 }
 
 export interface Gateway extends Lifecycle {
@@ -48,6 +57,13 @@ export interface Gateway extends Lifecycle {
   /** The master record of a subject changed (or may have): bring every partner in step. */
   changed(subjectId: string, options?: EnqueueOptions & { operator?: string }): Promise<void>;
   resync(options?: ResyncOptions): Promise<ResyncSummary>;
+  /**
+   * Compares what partners hold (their fetch) with what the gateway believes, for the subjects given
+   * or a random sample; with `repair`, re-creates at the partner what it lost (forced reconciles).
+   */
+  drift(options?: DriftOptions): Promise<DriftReport>;
+  /** Whether the subject's record is missing from the source, since when, and when erasure may follow. */
+  recordMissing(subjectId: string): Promise<MissingRecord | null>;
   /**
    * A one-off action at an action partner, now (Twilio: `call(id, 'alarm', { twiml })`). Refused for
    * an erased or restricted subject. Returns the partner's id for what it created (the call sid).
@@ -125,6 +141,8 @@ export interface GatewayStatus {
   readonly log: { readonly unsealed: number };
   /** Data-subject requests: open, overdue (past their one-month due date), unverified, due soon. */
   readonly requests: RequestSummary;
+  /** Subjects whose record the source no longer returns, oldest first (at most 100 listed). */
+  readonly missingRecords: { readonly count: number; readonly oldest: readonly MissingRecord[] };
 }
 
 export interface IncompleteErasure {

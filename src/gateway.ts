@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { checkAdapters } from './adapters-check.ts';
 import type { Gateway, GatewayOptions } from './gateway-api.ts';
+import { detectDrift } from './drift.ts';
 import { auditKeySource, createKeys } from './keys.ts';
 import { createLifecycle } from './lifecycle/index.ts';
 import { inputs } from './lifecycle/inputs.ts';
 import { writeEvent } from './log/transfer-log.ts';
 import { createOps } from './ops.ts';
 import { resolvePolicy } from './policy/index.ts';
-import { resync } from './resync.ts';
+import { DEFAULT_MISSING_RECORD_GRACE_DAYS, missingRecords, processMissingRecords } from './missing-records.ts';
+import { DEFAULT_DELETION_LIMIT, resync } from './resync.ts';
 import { defaultRetryPolicy } from './schedule/boss.ts';
 import { createSchedule } from './schedule/schedule.ts';
+import { checkKeyFingerprints } from './store/key-fingerprints.ts';
 import { openStore } from './store/open.ts';
 import { performAction } from './transfer/action.ts';
 import { createPacing } from './transfer/create-pacing.ts';
@@ -45,6 +48,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const now = options.now ?? (() => new Date());
   const { adapters, partners } = checkAdapters(policy, options.adapters);
   const { database, close } = await openStore(options.database);
+  // Before anything else touches the store: data made with other keys must not meet these.
+  await checkKeyFingerprints(database, keys).catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
   const pacing = await createPacing(database, [...adapters.values()], options.limits);
   const schedule = await createSchedule({
     db: database,
@@ -84,6 +92,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logEvent,
     subjectJobs: schedule.subjectJobs,
   });
+  const synced = partners.filter((p) => policy.partner(p).mode === 'sync');
+  const graceDays = options.missingRecordGraceDays ?? DEFAULT_MISSING_RECORD_GRACE_DAYS;
+  if (!(Number.isFinite(graceDays) && graceDays >= 0)) throw new Error('missingRecordGraceDays must be a number >= 0');
+  const deletionLimit = { ...DEFAULT_DELETION_LIMIT, ...options.resyncDeletionLimit };
+  // Vanished records past their grace period are erased through the lifecycle's erase (every partner).
+  const processDueErasures = async (): Promise<number> => {
+    const missing = await processMissingRecords({
+      db: database,
+      source: options.source,
+      now,
+      graceDays,
+      sourceTimeoutMs: options.sourceTimeoutMs,
+      logger,
+      erase: (id, reason) => lifecycle.api.erase(id, { reason }),
+      changed: (id) => enqueueSubject(id, 'change', { partners: synced }),
+    });
+    return missing + (await lifecycle.api.processDueErasures());
+  };
   const workers = createWorkers({
     ...base,
     schedule,
@@ -91,7 +117,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     observer: options.observer,
     batchSize: options.batchSize,
     onErased: lifecycle.internals.onPartnerErased,
-    processDueErasures: lifecycle.api.processDueErasures,
+    processDueErasures,
   });
   let stopped = false;
   const ops = createOps({
@@ -103,11 +129,37 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     lifecycle: lifecycle.api,
     now,
     stopped: () => stopped,
+    missingRecords: async () => {
+      const missing = await missingRecords(database, graceDays);
+      return { count: missing.length, oldest: missing.slice(0, 100) };
+    },
   });
-  const synced = partners.filter((p) => policy.partner(p).mode === 'sync');
   return {
     ...lifecycle.api,
     ...ops,
+    processDueErasures,
+    access: async (subjectId, accessOptions) => {
+      const report = await lifecycle.api.access(subjectId, accessOptions);
+      const missing = (await missingRecords(database, graceDays, [report.subjectId]))[0];
+      return {
+        ...report,
+        recordMissing: missing ? { since: missing.since, erasureAfter: missing.erasureAfter } : null,
+      };
+    },
+    drift: async (driftOptions = {}) => {
+      const report = await detectDrift(
+        { db: database, policy, keys, transfer, adapters, enqueue: schedule.enqueue },
+        driftOptions,
+      );
+      await logEvent({
+        operation: 'drift_check',
+        trigger: 'ops',
+        ...(driftOptions.operator ? { operator: driftOptions.operator } : {}),
+      });
+      return report;
+    },
+    recordMissing: async (subjectId) =>
+      (await missingRecords(database, graceDays, [inputs.subjectId(subjectId)]))[0] ?? null,
     policy,
     database,
     // Partners in mode action/none hold nothing we sync; a change concerns them only on erasure.
@@ -128,12 +180,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           ids.map((subjectId) => ({ subjectId, ...job })),
         );
       const summary = await resync(
-        { sql: database, policy, keys, adapters, source: options.source, now, enqueue },
+        { sql: database, policy, keys, adapters, source: options.source, now, enqueue, deletionLimit },
         resyncOptions,
         correlationId,
       );
-      if (!resyncOptions.dryRun)
+      if (!resyncOptions.dryRun) {
         await logEvent({ operation: 'resync', trigger: 'resync', ...(operator ? { operator } : {}) });
+        // Deleting over the limit is an operator's decision: the log says who made it.
+        if (summary.deletions.overridden)
+          await logEvent({ operation: 'resync_mass_deletion', trigger: 'resync', operator: operator ?? 'unknown' });
+      }
       return summary;
     },
     work: workers.work,

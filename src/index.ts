@@ -7,12 +7,14 @@
 export { createGateway } from './gateway.ts';
 export type { Gateway, GatewayOptions, GatewayStatus, GatewayHealth, PartnerStatus, DeadLetter } from './gateway.ts';
 export type { RecordSource } from './source.ts';
+export type { DriftFinding, DriftOptions, DriftReport } from './drift.ts';
+export type { MissingRecord } from './missing-records.ts';
 export type { GatewayObserver, CallObservation } from './observe.ts';
 export type { GatewaySecrets } from './keys.ts';
 export type { DatabaseOptions } from './store/database.ts';
 export type { PartnerLimits } from './transfer/rate-limit.ts';
 export type { RetryPolicy } from './schedule/boss.ts';
-export type { ResyncOptions, ResyncSummary, PartnerCounts } from './resync.ts';
+export type { ResyncOptions, ResyncSummary, PartnerCounts, DeletionLimit, ResyncDeletions } from './resync.ts';
 export type { TransferFilter, TransferRow } from './log/query.ts';
 export type { VerifyResult, VerifyProblem, ProblemKind } from './log/chain.ts';
 // Checkpoints of the signed log, to keep outside the database (gateway.audit.checkpoint / verify({ against })).

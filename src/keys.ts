@@ -36,6 +36,17 @@ export interface Keys {
   erasureMark(subjectId: string): string;
   /** Signs and verifies the transfer log (src/log). */
   readonly audit: AuditKeyring;
+  /**
+   * Keyed fingerprints of the pseudonym and digest keys (an HMAC of a constant under each key): the
+   * store keeps them to refuse another key, and they tell nothing about the key itself.
+   */
+  readonly fingerprints: { readonly pseudonym: string; readonly digest: string };
+}
+
+const FINGERPRINT_INPUT = 'partner-gateway key fingerprint v1';
+
+function fingerprint(key: string): string {
+  return createHmac('sha256', key).update(FINGERPRINT_INPUT).digest('hex').slice(0, 32);
 }
 
 const MIN_KEY_LENGTH = 16;
@@ -51,6 +62,7 @@ export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = pro
     payloadDigest: (value) => createHmac('sha256', digestKey).update(canonicalJson(value)).digest('hex'),
     erasureMark: (subjectId) => createHmac('sha256', markKey).update(subjectId).digest('hex'),
     audit: createAuditKeys(secrets, env),
+    fingerprints: { pseudonym: fingerprint(secrets.pseudonymKey), digest: fingerprint(digestKey) },
   };
 }
 

@@ -24,11 +24,12 @@ export function createOps(deps: {
   readonly lifecycle: Pick<Lifecycle, 'pendingErasures' | 'requests'>;
   readonly now: () => Date;
   readonly stopped: () => boolean;
+  readonly missingRecords: () => Promise<GatewayStatus['missingRecords']>;
 }): Ops {
   const { db, schedule, keyring } = deps;
   return {
     status: async (): Promise<GatewayStatus> => {
-      const [counts, failures, pending, [log], requests] = await Promise.all([
+      const [counts, failures, pending, [log], requests, missingRecords] = await Promise.all([
         schedule.counts(),
         db.query<{ partner: string; n: number }>(
           `select partner, count(*)::int as n from transfer_log
@@ -37,6 +38,7 @@ export function createOps(deps: {
         deps.lifecycle.pendingErasures(),
         db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
         deps.lifecycle.requests.summary(),
+        deps.missingRecords(),
       ]);
       const at = deps.now().getTime();
       // Overdue: due more than a day ago and still not complete.
@@ -50,6 +52,7 @@ export function createOps(deps: {
         },
         log: { unsealed: log?.unsealed ?? 0 },
         requests,
+        missingRecords,
       };
     },
     deadLetters: async (partner) => {

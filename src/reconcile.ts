@@ -64,7 +64,16 @@ export interface ReconcileInput {
 }
 
 export type NoneReason =
-  'unchanged' | 'restricted' | 'no-consent' | 'erased' | 'nothing-held' | 'action-only' | 'not-sent' | 'no-data';
+  | 'unchanged'
+  | 'restricted'
+  | 'no-consent'
+  | 'erased'
+  | 'nothing-held'
+  | 'action-only'
+  | 'not-sent'
+  | 'no-data'
+  /** The source stopped returning the record: held until the grace period ends (src/missing-records.ts). */
+  | 'record-missing';
 
 export type EraseReason = 'erasure' | 'record-gone' | 'consent-withdrawn' | 'missing-required-data';
 

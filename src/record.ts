@@ -115,6 +115,42 @@ export function parseMasterRecord(input: unknown): MasterRecord {
 }
 
 /**
+ * The record's personal fields, by top-level name. A value of one of these that does not parse
+ * concerns only the partners that are sent it; every other part of the record (id, devices,
+ * subscription, partner ids) decides erasure and reach for every partner, so a bad one blocks all.
+ */
+const PERSONAL_FIELDS: ReadonlySet<string> = new Set(['name', 'address', 'phone', 'email']);
+
+export interface LenientRecord {
+  /** The record without the personal fields that did not parse. */
+  readonly record: MasterRecord;
+  /** Why those fields were left out (names them, never their values); null when the record is whole. */
+  readonly invalid: InvalidRecordError | null;
+  /** The top-level personal fields left out: partners sent any of them are blocked. */
+  readonly dropped: readonly string[];
+}
+
+/**
+ * Like parseMasterRecord, but a record whose only problems are in personal fields parses without
+ * them, so a bad email blocks the partners that get the email and no others. Throws like
+ * parseMasterRecord for anything else.
+ */
+export function parseMasterRecordLeniently(input: unknown): LenientRecord {
+  try {
+    return { record: parseMasterRecord(input), invalid: null, dropped: [] };
+  } catch (error) {
+    if (!(error instanceof InvalidRecordError)) throw error;
+    const dropped = [...new Set(error.problems.map((p) => p.path.split('.')[0] ?? ''))];
+    if (!dropped.every((field) => PERSONAL_FIELDS.has(field))) throw error;
+    const own = ownData(input, 0) as Record<string, unknown>;
+    for (const field of dropped) delete own[field];
+    const result = masterRecordSchema.safeParse(own);
+    if (!result.success) throw error;
+    return { record: result.data, invalid: error, dropped };
+  }
+}
+
+/**
  * The record's own data only: own enumerable properties of plain objects and arrays, copied, so a
  * property set on Object.prototype elsewhere in the process (a `phone` on every object) is never read
  * as the subject's, and a getter runs once, here, where its failure is caught.

@@ -2,7 +2,8 @@ import type { PartnerAdapter } from './adapter.ts';
 import type { Keys } from './keys.ts';
 import type { Policy } from './policy/index.ts';
 import { inputs, LifecycleInputError } from './lifecycle/inputs.ts';
-import { planRecord, readRecord } from './plan/plan.ts';
+import { isRecordGone } from './plan/missing.ts';
+import { planRead, readRecord } from './plan/plan.ts';
 import { getRecords, type RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
 import { loadStates } from './store/state.ts';
@@ -16,6 +17,11 @@ export interface ResyncOptions {
   readonly force?: boolean;
   /** Count what would happen; call nobody and enqueue nothing. */
   readonly dryRun?: boolean;
+  /**
+   * Go on although the resync would delete more than the deletion limit allows (a partial scan, a
+   * host bug, or a real mass deletion the operator has checked). Logged with the operator.
+   */
+  readonly allowMassDeletion?: boolean;
   readonly operator?: string;
   /** Called after each chunk, for progress bars. */
   readonly onProgress?: (progress: ResyncProgress) => void;
@@ -28,10 +34,36 @@ export interface PartnerCounts {
   suppressions: number;
   unchanged: number;
   skipped: number;
+  /** Subjects whose record has an invalid field this partner is sent: nothing is sent, a dead letter says why. */
+  invalid: number;
+  /** Subjects the partner holds whose record the source no longer has: noted missing (erased after the grace period). */
+  missing: number;
+}
+
+/** When a resync deletes nothing: more subjects than `count`, or more than `share` of those partners hold. */
+export interface DeletionLimit {
+  readonly count: number;
+  /** 0..1 of the subjects partners hold; applies once at least 3 subjects would go. */
+  readonly share: number;
+}
+
+export const DEFAULT_DELETION_LIMIT: DeletionLimit = { count: 100, share: 0.1 };
+
+export interface ResyncDeletions {
+  /** Subjects that would be deleted somewhere or noted missing by this resync. */
+  readonly subjects: number;
+  /** Subjects partners hold (the base of the share). */
+  readonly held: number;
+  readonly limit: DeletionLimit;
+  /** Over the limit without allowMassDeletion: nothing was deleted or noted missing. */
+  readonly refused: boolean;
+  /** Over the limit, and allowMassDeletion said go on (logged with the operator). */
+  readonly overridden: boolean;
 }
 
 export interface ResyncProgress {
   readonly scanned: number;
+  /** Records invalid for at least one partner (a partner not sent the invalid field is still served). */
   readonly invalid: number;
   /** Subjects whose record the source could not give (get() threw or did not answer in time). */
   readonly unreadable: number;
@@ -40,6 +72,7 @@ export interface ResyncProgress {
 
 export interface ResyncSummary extends ResyncProgress {
   readonly dryRun: boolean;
+  readonly deletions: ResyncDeletions;
   readonly enqueued: number;
   readonly correlationId: string;
 }
@@ -53,6 +86,7 @@ export interface ResyncDeps {
   readonly now: () => Date;
   /** Enqueue reconcile jobs for these subjects at this partner. */
   readonly enqueue: (partner: string, subjectIds: readonly string[]) => Promise<void>;
+  readonly deletionLimit?: DeletionLimit | undefined;
 }
 
 const CHUNK = 1_000;
@@ -65,7 +99,10 @@ const CHUNK = 1_000;
 export async function resync(deps: ResyncDeps, options: ResyncOptions, correlationId: string): Promise<ResyncSummary> {
   const partners = selectPartners(deps, options.partner);
   const perPartner: Record<string, PartnerCounts> = Object.fromEntries(
-    partners.map((p) => [p, { creates: 0, updates: 0, erasures: 0, suppressions: 0, unchanged: 0, skipped: 0 }]),
+    partners.map((p) => [
+      p,
+      { creates: 0, updates: 0, erasures: 0, suppressions: 0, unchanged: 0, skipped: 0, invalid: 0, missing: 0 },
+    ]),
   );
   const seen = new Set<string>();
   let scanned = 0;
@@ -73,6 +110,9 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
   let unreadable = 0;
   let enqueued = 0;
   const chunk: { id: string; record: unknown }[] = [];
+  // Deletions wait for the end of the scan: only then is it known whether they stay under the limit.
+  const deletions = new Map<string, string[]>(partners.map((p) => [p, []]));
+  const deleted = new Set<string>();
 
   const flush = async (records: { id: string; record: unknown }[]) => {
     if (records.length === 0) return;
@@ -85,24 +125,44 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     // The same reading and the same plan as the workers: what is counted here is what they will do.
     const read = records.flatMap(({ id, record }) => {
       const r = readRecord(id, record);
-      if (r.ok) return [{ id, record: r.record }];
+      if (r.ok) return [{ id, read: r }];
       invalid++;
       return [];
     });
+    const partlyInvalid = new Set<string>();
     for (const partner of partners) {
       const toEnqueue: string[] = [];
       const counts = perPartner[partner]!;
-      for (const { id, record } of read) {
-        const { action } = planRecord({
+      for (const { id, read: r } of read) {
+        const plan = planRead({
           subjectId: id,
           partner,
-          record,
+          read: r,
           state: states.get(id)!,
           policy: deps.policy,
           keys: deps.keys,
           now,
           force: options.force,
         });
+        if (plan.kind === 'invalid') {
+          // As a wholly invalid record: counted, nothing enqueued (a worker would only dead-letter it).
+          counts.invalid++;
+          partlyInvalid.add(id);
+          continue;
+        }
+        const { action } = plan;
+        if (isRecordGone(plan)) {
+          counts.missing++;
+          deletions.get(partner)!.push(id);
+          deleted.add(id);
+          continue;
+        }
+        if (action.kind === 'erase') {
+          counts.erasures++;
+          deletions.get(partner)!.push(id);
+          deleted.add(id);
+          continue;
+        }
         if (action.kind === 'none') {
           if (action.reason === 'unchanged') counts.unchanged++;
           else counts.skipped++;
@@ -111,8 +171,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         if (action.kind === 'upsert') {
           if (action.create) counts.creates++;
           else counts.updates++;
-        } else if (action.kind === 'erase') counts.erasures++;
-        else counts.suppressions++;
+        } else counts.suppressions++;
         toEnqueue.push(id);
       }
       if (!options.dryRun && toEnqueue.length > 0) {
@@ -120,6 +179,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         enqueued += toEnqueue.length;
       }
     }
+    invalid += partlyInvalid.size;
     options.onProgress?.({ scanned, invalid, unreadable, perPartner });
   };
 
@@ -167,7 +227,39 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     for (let i = 0; i < orphans.length; i += CHUNK)
       await flush(orphans.slice(i, i + CHUNK).map((id) => ({ id, record: null })));
   }
-  return { dryRun: options.dryRun ?? false, scanned, invalid, unreadable, perPartner, enqueued, correlationId };
+  const limit = deps.deletionLimit ?? DEFAULT_DELETION_LIMIT;
+  const held = await heldSubjects(deps.sql, partners);
+  const over = overLimit(deleted.size, Math.max(held, scanned), limit);
+  const refused = over && !options.allowMassDeletion;
+  if (!options.dryRun && !refused) {
+    for (const [partner, ids] of deletions) {
+      for (let i = 0; i < ids.length; i += CHUNK) await deps.enqueue(partner, ids.slice(i, i + CHUNK));
+      enqueued += ids.length;
+    }
+  }
+  return {
+    dryRun: options.dryRun ?? false,
+    scanned,
+    invalid,
+    unreadable,
+    perPartner,
+    enqueued,
+    correlationId,
+    deletions: { subjects: deleted.size, held, limit, refused, overridden: over && !refused },
+  };
+}
+
+export function overLimit(subjects: number, held: number, limit: DeletionLimit): boolean {
+  if (subjects > limit.count) return true;
+  return subjects >= 3 && subjects / Math.max(1, held) > limit.share;
+}
+
+async function heldSubjects(sql: Sql, partners: readonly string[]): Promise<number> {
+  const [row] = await sql.query<{ n: number }>(
+    `select count(distinct subject_id)::int as n from links where holds and partner = any($1::text[])`,
+    [partners],
+  );
+  return row?.n ?? 0;
 }
 
 /** Every id checked before anything is enqueued; the error names the position, never the value. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from './adapter.ts';
+import { noteDriftRepairs } from './drift-repair.ts';
 import { sealAll, sealBatch } from './log/chain.ts';
 import type { GatewayObserver } from './observe.ts';
 import { planBatch, type PlanDeps } from './plan/batch.ts';
@@ -49,6 +50,12 @@ export function createWorkers(deps: WorkersDeps): Workers {
         plans.map((plan, i) => ({ plan, job: { ...items[i]!.data, attempt: items[i]!.attempt } })),
         signal,
       );
+      await noteDriftRepairs(
+        deps,
+        deps.adapters.get(partner)!,
+        plans.map((plan, i) => ({ plan, trigger: items[i]!.data.trigger, operator: items[i]!.data.operator })),
+        results,
+      ).catch(logFailure('drift repair note failed'));
       for (const r of results) deps.observer?.jobSettled?.(partner, r.status);
       for (const [i, r] of results.entries()) {
         if (r.status === 'deadletter' && plans[i]!.kind === 'invalid') {

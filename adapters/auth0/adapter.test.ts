@@ -140,6 +140,39 @@ describe('upsert of a known user', () => {
   });
 });
 
+describe('upsert of a user gone at Auth0', () => {
+  it('creates the user again where the adapter may create users (drift repaired)', async () => {
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL }))
+        .reply(404, auth0Error(404, 'Not Found', 'The user does not exist.', 'inexistent_user')),
+      api()
+        .post('/api/v2/users')
+        .reply(201, user({ user_id: 'auth0|65f0c0ffee0000000000ffff' })),
+    ];
+    expect(await adapter({ createUsers: true }).upsert!({ payload: full, ref: known }, ctx)).toEqual({
+      partnerId: 'auth0|65f0c0ffee0000000000ffff',
+      created: true,
+    });
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
+  });
+
+  it('stays a permanent failure where it may not (the host named a user that does not exist)', async () => {
+    const scopes = [
+      tokenCall(),
+      api()
+        .patch(USER_PATH, exactly({ ...NAME_FIELDS, email: EMAIL }))
+        .reply(404, auth0Error(404, 'Not Found', 'The user does not exist.', 'inexistent_user')),
+    ];
+    expect(await failure(() => adapter().upsert!({ payload: full, ref: known }, ctx))).toMatchObject({
+      kind: 'permanent',
+      status: 404,
+    });
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
+  });
+});
+
 describe('upsert without a user id', () => {
   it('fails permanently when the adapter may not create users', async () => {
     const err = await failure(() => adapter().upsert!({ payload: full, ref: unknown }, ctx));

@@ -65,6 +65,17 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     await call('upsert', ctx, async () => (await sdk('upsert')).users.update(id, fields, requestOptions(ctx)));
   }
 
+  /** An update that answers false when Auth0 no longer has the user (deleted by hand in the dashboard). */
+  async function updateIfThere(id: string, fields: UserUpdate, ctx: CallContext): Promise<boolean> {
+    const found = await call(
+      'upsert',
+      ctx,
+      async () => (await sdk('upsert')).users.update(id, fields, requestOptions(ctx)),
+      { notFound: () => null },
+    );
+    return found !== null;
+  }
+
   async function create(
     payload: PartnerPayload,
     cleared: UpsertInput['cleared'],
@@ -110,7 +121,11 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
       }
       const fields = { ...userFields(payload), ...clearedFields(payload, cleared) };
       // Auth0 rejects an empty PATCH; nothing the policy allows means nothing to send.
-      if (Object.keys(fields).length > 0) await update(userId, fields, ctx);
+      if (Object.keys(fields).length === 0) return { partnerId: userId, created: false };
+      // Without createUsers a 404 stays what it was (the host's user id is wrong, for good). With it,
+      // a user gone at Auth0 while the subject should be there is drift, repaired by creating it again.
+      if (!options.createUsers) await update(userId, fields, ctx);
+      else if (!(await updateIfThere(userId, fields, ctx))) return create(payload, cleared, ctx);
       return { partnerId: userId, created: false };
     },
 

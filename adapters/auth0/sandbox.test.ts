@@ -90,18 +90,24 @@ describe('auth0 adapter against the emulator', () => {
   });
 
   it('classifies the emulated errors like the real ones', async () => {
-    const unknown = await adapter().upsert!(
-      { payload: { email }, ref: { pseudonym: 'p', partnerIds: ['auth0|000000000000000000000000'] } },
-      ctx,
-    ).catch((e: unknown) => e);
+    // Without createUsers a user id Auth0 does not know stays a permanent 404 ...
+    const unknownRef = { pseudonym: 'p', partnerIds: ['auth0|000000000000000000000000'] };
+    const unknown = await adapter({ createUsers: false }).upsert!({ payload: { email }, ref: unknownRef }, ctx).catch(
+      (e: unknown) => e,
+    );
     expect(unknown).toMatchObject({ kind: 'permanent', status: 404, code: 'inexistent_user' });
+    // ... with it, the user lost at Auth0 is created again (drift repaired).
+    const repaired = await adapter().upsert!({ payload: { email }, ref: unknownRef }, ctx);
+    expect(repaired).toMatchObject({ created: true });
+    expect(Object.keys(served.emulator.holdings())).toContain(repaired.partnerId);
 
     const noId = await adapter({ createUsers: false }).upsert!(
       { payload: { email }, ref: { pseudonym: 'p', partnerIds: [] } },
       ctx,
     ).catch((e: unknown) => e);
     expect(noId).toMatchObject({ kind: 'permanent', code: 'no_user_id' });
-    expect(served.emulator.holdings()).toEqual({});
+    // The refused calls created nothing: the one user is the repaired one.
+    expect(Object.keys(served.emulator.holdings())).toEqual([repaired.partnerId]);
   });
 
   it("the emulator's rate-limit answer is what the adapter reports as a rate limit", async () => {

@@ -270,15 +270,19 @@ describe('failures', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('404 on update is permanent: a lost customer is not re-created behind the gateway', async () => {
-    const scope = posting()
+  it('404 on update: the customer lost at Stripe is created again, under an idempotency key of its own', async () => {
+    const update = posting()
       .post('/v1/customers/cus_A1')
       .reply(404, stripeError('invalid_request_error', 'resource_missing', "No such customer: 'cus_A1'"));
-    const err = await failure(() =>
-      adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx),
-    );
-    expect(err).toMatchObject({ kind: 'permanent', status: 404, code: 'resource_missing' });
-    expect(scope.isDone()).toBe(true);
+    const create = stripe({ 'idempotency-key': `${ctx.idempotencyKey}-recreate` })
+      .post('/v1/customers', (body: Record<string, unknown>) => body['metadata[pseudonym]'] === 'psd_7f3a')
+      .reply(200, customer({ id: 'cus_N3' }));
+    expect(await adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx)).toEqual({
+      partnerId: 'cus_N3',
+      created: true,
+    });
+    expect(update.isDone()).toBe(true);
+    expect(create.isDone()).toBe(true);
   });
 
   it('a connection error is retryable', async () => {

@@ -75,21 +75,31 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
       const params = customerParams(payload);
       // Deterministic per job: a retried create after a lost answer gets the first customer back.
       const requestOptions = { idempotencyKey: ctx.idempotencyKey };
+      const create = async (idempotencyKey: string): Promise<UpsertResult> => {
+        const customer = await call('upsert', async () =>
+          (await client('upsert')).customers.create(
+            { ...params, metadata: { pseudonym: ref.pseudonym } },
+            { idempotencyKey },
+          ),
+        );
+        return { partnerId: customer.id, created: true };
+      };
       if (existing !== undefined) {
         // Only an update clears: a new customer holds nothing to clear.
         const update = { ...params, ...clearedParams(payload, cleared) };
         if (Object.keys(update).length > 0) {
-          await call('upsert', async () => (await client('upsert')).customers.update(existing, update, requestOptions));
+          const updated = await call(
+            'upsert',
+            async () => (await client('upsert')).customers.update(existing, update, requestOptions),
+            { notFound: () => null },
+          );
+          // Gone at Stripe (deleted by hand in the dashboard) while the subject should be there: drift,
+          // repaired by creating the customer again. Its own key: the update's must not answer a create.
+          if (updated === null) return create(`${ctx.idempotencyKey}-recreate`);
         }
         return { partnerId: existing, created: false };
       }
-      const customer = await call('upsert', async () =>
-        (await client('upsert')).customers.create(
-          { ...params, metadata: { pseudonym: ref.pseudonym } },
-          requestOptions,
-        ),
-      );
-      return { partnerId: customer.id, created: true };
+      return create(requestOptions.idempotencyKey);
     },
 
     async erase(ref: SubjectRef): Promise<EraseResult> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EmulatorRequest } from '../../src/emulator.ts';
 import { errorFormatProblems } from '../../test/spec/error-format.ts';
-import { createStripeEmulator } from './emulator.ts';
+import { createStripeEmulator, IDEMPOTENCY_KEY_TTL_MS } from './emulator.ts';
 
 // Stripe's wire behaviour the sandbox relies on, checked on the emulator directly.
 const KEY = 'Bearer sk_test_emulator';
@@ -77,6 +77,21 @@ describe('stripe emulator', () => {
     expect(other.status).toBe(400);
     expect(bodyOf(other).error.type).toBe('idempotency_error');
     expect(Object.keys(emulator.holdings())).toHaveLength(1);
+  });
+
+  it('forgets a key after 24 hours: the same key then makes a new customer', async () => {
+    let clock = Date.parse('2026-03-10T12:00:00Z');
+    const emulator = createStripeEmulator({ now: () => clock });
+    const key = { 'idempotency-key': 'k24' };
+    const first = await emulator.handle(request('POST', '/v1/customers', 'name=A', key));
+    clock += IDEMPOTENCY_KEY_TTL_MS - 1;
+    const replay = await emulator.handle(request('POST', '/v1/customers', 'name=A', key));
+    expect(bodyOf(replay).id).toBe(bodyOf(first).id);
+    clock += 1;
+    const fresh = await emulator.handle(request('POST', '/v1/customers', 'name=A', key));
+    expect(fresh.headers?.['idempotent-replayed']).toBeUndefined();
+    expect(bodyOf(fresh).id).not.toBe(bodyOf(first).id);
+    expect(Object.keys(emulator.holdings())).toHaveLength(2);
   });
 
   it('deletes with deleted: true, then answers 404 to a delete and a deleted stub to a retrieve', async () => {

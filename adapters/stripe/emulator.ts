@@ -26,11 +26,20 @@ const ADDRESS_MAX_LENGTH = 5000;
 const METADATA = { keys: 50, keyLength: 40, valueLength: 500 };
 const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-export function createStripeEmulator(): PartnerEmulator {
+/** Stripe prunes an idempotency key once it is at least 24 hours old (API reference, "Idempotent requests"). */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface StripeEmulatorOptions {
+  /** The emulator's clock, for tests that move past a key's 24 hours. Default: Date.now. */
+  readonly now?: () => number;
+}
+
+export function createStripeEmulator(options: StripeEmulatorOptions = {}): PartnerEmulator {
+  const now = options.now ?? Date.now;
   const customers = new Map<string, Customer>();
   const deleted = new Set<string>();
   // Stripe scopes keys to the account (here: the API key) and remembers the request they came with.
-  const idempotent = new Map<string, { fingerprint: string; response: EmulatorResponse }>();
+  const idempotent = new Map<string, { fingerprint: string; response: EmulatorResponse; at: number }>();
 
   function handle(req: EmulatorRequest): EmulatorResponse {
     const key = apiKey(req);
@@ -42,7 +51,11 @@ export function createStripeEmulator(): PartnerEmulator {
 
     const slot = `${key}\u0000${idempotencyKey}`;
     const fingerprint = createHash('sha256').update(`${req.method} ${req.path}\u0000`).update(req.body).digest('hex');
-    const earlier = idempotent.get(slot);
+    let earlier = idempotent.get(slot);
+    if (earlier && now() - earlier.at >= IDEMPOTENCY_KEY_TTL_MS) {
+      idempotent.delete(slot);
+      earlier = undefined;
+    }
     if (earlier) {
       if (earlier.fingerprint !== fingerprint) {
         return error(
@@ -56,7 +69,7 @@ export function createStripeEmulator(): PartnerEmulator {
     }
     const response = route(req);
     // Stripe does not save a request that failed validation before it ran.
-    if (response.status !== 400) idempotent.set(slot, { fingerprint, response });
+    if (response.status !== 400) idempotent.set(slot, { fingerprint, response, at: now() });
     return withHeaders(response, { 'idempotency-key': idempotencyKey });
   }
 
@@ -113,7 +126,7 @@ export function createStripeEmulator(): PartnerEmulator {
     while (customers.has(id) || deleted.has(id));
     const customer: Customer = {
       id,
-      created: Math.floor(Date.now() / 1000),
+      created: Math.floor(now() / 1000),
       name: null,
       email: null,
       phone: null,

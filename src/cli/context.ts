@@ -152,7 +152,8 @@ export class CliContext {
       const { remoteOps, OPS_TOKEN_VARIABLE } = await import('./remote-ops.ts');
       return remoteOps(this.globals.server, process.env[OPS_TOKEN_VARIABLE]);
     }
-    return localOps(await this.gateway({ ...request, viaOps: true }));
+    const gateway = await this.gateway({ ...request, viaOps: true });
+    return localOps(gateway, (await this.config()).config.source);
   }
 
   /** The transfer log, from the store (no partner is wired) or from the ops server. */

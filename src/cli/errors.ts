@@ -16,14 +16,18 @@ export class CliError extends Error {
 }
 
 /**
- * Exit codes (the README's table): 0 done; 1 an error; 2 a usage error (bad option or argument);
- * 3 work left that the workers will still do (jobs queued, running or waiting for a retry when the
- * command stopped waiting); 4 jobs that ran out of retries (dead letters: an operator must look).
+ * Exit codes (the README's table): 0 done, nothing left; 1 an error; 2 a usage error (bad option or
+ * argument); 3 work left that the workers will still do (jobs queued, running or waiting for a retry
+ * when the command stopped waiting or did not wait, an erasure still pending); 4 jobs that ran out of
+ * retries (dead letters, an erasure a partner failed for good: an operator must look); 5 refused by a
+ * safety rail, nothing done (an unknown subject's erasure unconfirmed, a resync over the deletion
+ * threshold).
  */
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_WORK_LEFT = 3;
 export const EXIT_DEAD_LETTERS = 4;
+export const EXIT_REFUSED = 5;
 
 export function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE);

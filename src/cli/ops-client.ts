@@ -18,6 +18,7 @@ import type {
 } from '../index.ts';
 import type { Checkpoint, LocatedCheckpoint } from '../log/checkpoint.ts';
 import type { Policy } from '../policy/index.ts';
+import type { RecordSource } from '../source.ts';
 import { checkConsentPurpose } from './args.ts';
 import { usageError } from './errors.ts';
 
@@ -34,6 +35,11 @@ export interface OpsClient {
   deadLetters(partner?: string): Promise<DeadLetter[]>;
   redrive(partner: string, ids: readonly string[] | undefined, operator: string): Promise<number>;
   erase(subjectId: string, reason: string, operator: string): Promise<ErasureStatus>;
+  /**
+   * Whether the host's record source has a record for the subject: false when it answers null,
+   * undefined when that cannot be told (through --server, or the source failed).
+   */
+  sourceKnows(subjectId: string): Promise<boolean | undefined>;
   erasureStatus(subjectId: string): Promise<ErasureStatus>;
   restrict(subjectId: string, reason: string, operator: string): Promise<void>;
   unrestrict(subjectId: string, operator: string): Promise<void>;
@@ -64,10 +70,18 @@ export class QueuesNotIdle extends Error {
   }
 }
 
-/** The gateway in this process. */
-export function localOps(gateway: Gateway): OpsClient {
+/** The gateway in this process (and the config's record source, to check a subject id against). */
+export function localOps(gateway: Gateway, source?: Pick<RecordSource, 'get'>): OpsClient {
   return {
     remote: false,
+    sourceKnows: async (subjectId) => {
+      if (!source) return undefined;
+      try {
+        return (await source.get(subjectId)) != null;
+      } catch {
+        return undefined;
+      }
+    },
     status: () => gateway.status(),
     deadLetters: (partner) => gateway.deadLetters(partner),
     redrive: (partner, ids, operator) => gateway.redrive(partner, ids, { operator }),

@@ -8,6 +8,7 @@ import { consentCommand } from './commands/consent.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { manualErasureCommand } from './commands/manual-erasure.ts';
 import { resolveErasureCommand } from './commands/resolve-erasure.ts';
+import { driftCommand } from './commands/drift.ts';
 import { accessCommand, eraseCommand, restrictCommands } from './commands/subject.ts';
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
@@ -81,8 +82,10 @@ export function buildProgram(): Command {
         '  partner-gateway --server http://127.0.0.1:8080 dead-letters list   # while the worker holds the store',
         '  partner-gateway erase cust-42 --reason "erasure request (letter 2026-11-25)"',
         '',
-        'Exit codes: 0 done; 1 error; 2 usage error; 3 work left (queued, running or retrying when the command',
-        'stopped waiting: the workers go on with it); 4 dead letters (jobs out of retries: see dead-letters list).',
+        'Exit codes: 0 done, nothing left; 1 error; 2 usage error; 3 work left (queued, running or retrying when the',
+        'command stopped waiting or did not wait, an erasure pending: the workers go on with it); 4 dead letters (jobs',
+        'out of retries, an erasure failed for good: see dead-letters list); 5 refused by a safety rail, nothing done',
+        '(an unknown subject erased without --yes, a resync over the deletion threshold).',
       ].join('\n'),
     );
   program.exitOverride();
@@ -94,6 +97,7 @@ export function buildProgram(): Command {
     serveCommand,
     statusCommand,
     deadLettersCommand,
+    driftCommand,
     eraseCommand,
     manualErasureCommand,
     resolveErasureCommand,

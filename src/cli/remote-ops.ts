@@ -92,6 +92,8 @@ export function remoteOps(serverUrl: string, token: string | undefined): OpsClie
         })
       ).requeued,
     erase: (id, reason) => json<ErasureStatus>('POST', `${subject(id)}/erase`, { reason }),
+    // The server does not say whether its record source knows an id: the CLI cannot tell.
+    sourceKnows: async () => undefined,
     erasureStatus: (id) => json<ErasureStatus>('GET', `api/v1/erasures/${encodeURIComponent(id)}`),
     restrict: async (id, reason) => void (await json('POST', `${subject(id)}/restrict`, { reason })),
     unrestrict: async (id) => void (await json('POST', `${subject(id)}/unrestrict`, {})),

@@ -18,10 +18,19 @@ export interface WorkOffResult {
   readonly perPartner: Readonly<Record<string, PartnerOutcome>>;
   readonly timedOut: boolean;
   readonly timeoutSeconds: number;
+  /** What is left when the command stops waiting (for --json). */
+  readonly left: Left;
   /** One line on what happened, e.g. "done: every partner is in step". */
   sentence(): string;
   /** Throws the exit code's error when anything is left (nothing when all is done). */
   exit(command: string): void;
+}
+
+/** What a command leaves behind: jobs the workers will still do, and dead letters for an operator. */
+export interface Left {
+  readonly queued: number;
+  readonly retrying: number;
+  readonly deadLetters: number;
 }
 
 export interface WorkOffOptions {
@@ -104,6 +113,7 @@ export function workOffResult(
     perPartner,
     timedOut,
     timeoutSeconds,
+    left: { queued: left, retrying, deadLetters: dead },
     sentence: () =>
       left + retrying + dead === 0
         ? 'done: every partner is in step'

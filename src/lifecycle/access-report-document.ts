@@ -77,6 +77,10 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
   }
 
   blocks.push({ kind: 'heading', level: 2, text: t.erasureHeading });
+  if (report.recordMissing) {
+    const { since, erasureAfter } = report.recordMissing;
+    blocks.push({ kind: 'paragraph', text: t.recordMissing(when(since), when(erasureAfter)) });
+  }
   const e = report.erasure;
   if (!e) blocks.push({ kind: 'paragraph', text: t.noErasure });
   else {

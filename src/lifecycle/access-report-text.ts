@@ -28,6 +28,8 @@ export interface AccessReportText {
   readonly erasureDue: string;
   readonly erasureCompleted: string;
   readonly erasureInProgress: string;
+  /** The master record vanished from the source: since when, and when erasure follows unless it comes back. */
+  recordMissing(since: string, erasureAfter: string): string;
   readonly erasureColumns: readonly [string, string];
   readonly erasureStates: Readonly<Record<PartnerErasureState['state'], string>>;
   readonly erasureMissingHeading: string;
@@ -133,6 +135,8 @@ const sv: AccessReportText = {
   erasureDue: 'Radering sker',
   erasureCompleted: 'Raderingen slutfördes',
   erasureInProgress: 'Raderingen pågår.',
+  recordMissing: (since, after) =>
+    `Din kundpost saknas i vårt kundregister sedan ${since}. Kommer den inte tillbaka raderas dina uppgifter hos alla mottagare efter ${after}.`,
   erasureColumns: ['Partner', 'Status'],
   erasureStates: {
     confirmed: 'Raderat (bekräftat av partnern)',
@@ -303,6 +307,8 @@ const en: AccessReportText = {
   erasureDue: 'Erasure takes effect',
   erasureCompleted: 'Erasure completed',
   erasureInProgress: 'Erasure is in progress.',
+  recordMissing: (since, after) =>
+    `Your customer record has been missing from our customer register since ${since}. Unless it comes back, your data is erased at every recipient after ${after}.`,
   erasureColumns: ['Partner', 'Status'],
   erasureStates: {
     confirmed: 'Erased (confirmed by the partner)',

@@ -205,6 +205,8 @@ export interface AccessReport {
   readonly restriction: { readonly restricted: boolean; readonly since: Date | null; readonly reason: string | null };
   readonly consent: readonly ConsentEntry[];
   readonly erasure: ErasureStatus | null;
+  /** The source stopped returning the master record: since when, and when erasure follows unless it returns. */
+  readonly recordMissing?: { readonly since: Date; readonly erasureAfter: Date } | null;
   readonly company: CompanyHoldingsReport;
   readonly partners: readonly AccessReportPartner[];
   /** Every request of the subject in the register, and the one this report answers (if given). */

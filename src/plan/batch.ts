@@ -3,6 +3,8 @@ import type { Policy } from '../policy/index.ts';
 import { getRecords, type RecordSource } from '../source.ts';
 import type { Sql } from '../store/database.ts';
 import { loadStates } from '../store/state.ts';
+import { withGenerations } from './generation.ts';
+import { holdMissing } from './missing.ts';
 import { planSubject, type SubjectPlan } from './plan.ts';
 
 export interface PlanDeps {
@@ -37,7 +39,7 @@ export async function planBatch(
     loadStates(deps.db, deps.keys, ids, partner),
   ]);
   const now = deps.now();
-  return items.map(({ subjectId, force }): BatchPlan => {
+  const plans = items.map(({ subjectId, force }): BatchPlan => {
     const read = records.get(subjectId)!;
     if (!read.ok) return { kind: 'source-failed', subjectId, partner, reason: read.reason };
     return planSubject({
@@ -51,4 +53,5 @@ export async function planBatch(
       force,
     });
   });
+  return withGenerations(deps.db, partner, await holdMissing(deps.db, plans, now));
 }

@@ -3,8 +3,8 @@ import { erasureDueAt, withSubscriptionEnd } from '../erasure-schedule.ts';
 import type { Keys } from '../keys.ts';
 import { describePayload, minimise } from '../minimise.ts';
 import type { Policy } from '../policy/index.ts';
-import { InvalidRecordError, parseMasterRecord, type MasterRecord } from '../record.ts';
-import { reconcile, type Action, type Directives } from '../reconcile.ts';
+import { InvalidRecordError, parseMasterRecordLeniently, type MasterRecord } from '../record.ts';
+import { isErased, reconcile, type Action, type Directives } from '../reconcile.ts';
 import type { StoredLink, SubjectState } from '../store/state.ts';
 
 /**
@@ -67,25 +67,56 @@ export interface PlanInput {
 export function planSubject(input: PlanInput): SubjectPlan {
   const parsed = readRecord(input.subjectId, input.raw);
   if (!parsed.ok) return { kind: 'invalid', subjectId: input.subjectId, partner: input.partner, ...parsed.invalid };
-  return planRecord({ ...input, record: parsed.record });
+  return planRead({ ...input, read: parsed });
 }
 
 export type RecordRead =
-  | { readonly ok: true; readonly record: MasterRecord | null }
+  | {
+      readonly ok: true;
+      readonly record: MasterRecord | null;
+      /** Personal fields left out of the record because they did not parse: block the partners sent them. */
+      readonly invalidFields?: InvalidRecordError;
+    }
   | { readonly ok: false; readonly invalid: Pick<InvalidPlan, 'reason' | 'problems'> };
 
 /** Parses the source's answer for a subject: the record, null (none), or why it is not usable. */
 export function readRecord(subjectId: string, raw: unknown): RecordRead {
   try {
-    const record = raw === null || raw === undefined ? null : parseMasterRecord(raw);
+    const read = raw === null || raw === undefined ? null : parseMasterRecordLeniently(raw);
+    const record = read?.record ?? null;
     if (record && record.id !== subjectId) {
       throw new InvalidRecordError(subjectId, [{ path: 'id', message: 'does not match the subject id asked for' }]);
     }
-    return { ok: true, record };
+    return read?.invalid
+      ? { ok: true, record, invalidFields: new InvalidRecordError(subjectId, read.invalid.problems) }
+      : { ok: true, record };
   } catch (error) {
     if (!(error instanceof InvalidRecordError)) throw error;
     return { ok: false, invalid: { reason: error.message, problems: error.problems } };
   }
+}
+
+/**
+ * plan for a record read: a partner sent a field that did not parse is blocked (nothing sent, its
+ * job a dead letter naming the field), unless the subject is being erased, which needs no field.
+ * Partners not sent that field go on with the rest of the record.
+ */
+export function planRead(
+  input: Omit<PlanInput, 'raw'> & { readonly read: Extract<RecordRead, { ok: true }> },
+): SubjectPlan {
+  const { read, ...rest } = input;
+  const problems = read.invalidFields ? problemsFor(read.invalidFields, input.partner, input.policy) : [];
+  if (problems.length > 0 && !isErased(input.state.directives, input.now)) {
+    const error = new InvalidRecordError(input.subjectId, problems);
+    return { kind: 'invalid', subjectId: input.subjectId, partner: input.partner, reason: error.message, problems };
+  }
+  return planRecord({ ...rest, record: read.record });
+}
+
+/** The problems in fields this partner is sent (by top-level field: half a name is no name). */
+function problemsFor(invalid: InvalidRecordError, partner: string, policy: Policy): InvalidRecordError['problems'] {
+  const sent = new Set(policy.allowedFields(partner).map((path) => path.split('.')[0]));
+  return invalid.problems.filter((p) => sent.has(p.path.split('.')[0]));
 }
 
 /** plan for a record already read (resync reads each record once for every partner). */

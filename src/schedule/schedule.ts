@@ -180,7 +180,9 @@ export async function createSchedule(deps: {
     },
     redrive: async (partner, ids) => {
       if (ids && ids.length === 0) return 0;
-      return boss.redrive(deadLetterQueue(partner), { ...(ids ? { ids: [...ids] } : {}), limit: 100_000 });
+      const taken = await handOver(db, partner, ids);
+      const moved = await boss.redrive(deadLetterQueue(partner), { ...(ids ? { ids: [...ids] } : {}), limit: 100_000 });
+      return moved + taken;
     },
     stop: async () => {
       // Graceful: workers finish the jobs in hand (their outcome rows are written) before we close.
@@ -197,6 +199,37 @@ export async function createSchedule(deps: {
 function batchDeadline(expireInSeconds: number): AbortSignal[] {
   if (expireInSeconds < 6) return [];
   return [AbortSignal.timeout((expireInSeconds - Math.min(30, expireInSeconds / 3)) * 1000)];
+}
+
+/**
+ * A dead letter whose subject already has a job waiting in the (stately) partner queue cannot be put
+ * back beside it: pg-boss fails it in place, and what it carried (resync's force) would be lost while
+ * the dead letter vanishes from the list. The waiting job takes it over instead: it gets the force,
+ * and the dead letter is settled as handed over. Returns how many were handed over.
+ */
+async function handOver(db: Database, partner: string, ids: readonly string[] | undefined): Promise<number> {
+  const q = `${db.schema}_queue.job`;
+  const rows = await db.query<{ id: string }>(
+    `with dead as (
+       select d.id, d.data from ${q} d
+       where d.name = $1 and d.state = 'created' and ($3::text[] is null or d.id::text = any($3::text[]))
+     ), waiting as (
+       select w.id, w.singleton_key from ${q} w
+       where w.name = $2 and w.state in ('created', 'retry') and w.singleton_key in (select data->>'subjectId' from dead)
+     ), forced as (
+       update ${q} w set data = w.data || '{"force": true}'::jsonb
+       from waiting
+       where w.name = $2 and w.id = waiting.id
+         and exists (select 1 from dead where dead.data->>'subjectId' = waiting.singleton_key and (dead.data->>'force')::boolean)
+     )
+     update ${q} d set state = 'completed', completed_on = now(),
+       output = jsonb_build_object('message', 'handed over to the job already waiting for the subject', 'handedOverTo', waiting.id::text)
+     from dead, waiting
+     where d.name = $1 and d.id = dead.id and dead.data->>'subjectId' = waiting.singleton_key
+     returning d.id`,
+    [deadLetterQueue(partner), reconcileQueue(partner), ids ? [...ids] : null],
+  );
+  return rows.length;
 }
 
 function messageOf(output: object | null | undefined): string | null {

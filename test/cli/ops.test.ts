@@ -135,8 +135,12 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
       'intercom',
     ]);
 
+    // Through --server the CLI cannot ask the record source whether it knows the id: it says so.
+    const unconfirmed = await runCli(['erase', 'subj-2', '--reason', 'erasure request'], { env: serverEnv() });
+    expect(unconfirmed.code).toBe(5);
+    expect(oneLineError(unconfirmed)).toMatch(/cannot be checked through --server.*--yes/);
     const erase = await runCli(
-      ['--json', '--operator', 'someone-else', 'erase', 'subj-2', '--reason', 'erasure request'],
+      ['--json', '--operator', 'someone-else', 'erase', 'subj-2', '--reason', 'erasure request', '--yes'],
       { env: serverEnv() },
     );
     // Every partner with an adapter confirmed; the four this gateway has none for are owed by hand, so
@@ -184,7 +188,7 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
   it('a read token may look but not act, and a bad token is refused', async () => {
     const readEnv = cleanEnv({ PARTNER_GATEWAY_SERVER_URL: url, PARTNER_GATEWAY_OPS_TOKEN: readToken });
     expect((await runCli(['dead-letters', 'list'], { env: readEnv })).code).toBe(0);
-    const erase = await runCli(['erase', 'subj-3', '--reason', 'x'], { env: readEnv });
+    const erase = await runCli(['erase', 'subj-3', '--reason', 'x', '--yes'], { env: readEnv });
     expect(oneLineError(erase)).toMatch(/HTTP 403: this needs the operator role/);
     const badEnv = cleanEnv({ PARTNER_GATEWAY_SERVER_URL: url, PARTNER_GATEWAY_OPS_TOKEN: `${readToken}x` });
     expect(oneLineError(await runCli(['status'], { env: badEnv }))).toMatch(/HTTP 401/);
@@ -243,7 +247,7 @@ describe('progress under faults', { timeout: TIMEOUT }, () => {
         .find((l) => l.startsWith(partner))!
         .trim()
         .split(/\s+/);
-    // partner creates updates erasures suppressions unchanged skipped done retrying dead left
+    // partner creates updates erasures suppressions unchanged skipped missing invalid done retrying dead left
     expect(row('stripe').slice(-4)).toEqual(['0', '0', '3', '0']);
     expect(row('elogistik').slice(-4)).toEqual(['3', '0', '0', '0']);
     expect(result.stderr).toMatch(/resync stripe\s+0\/3 done, 0 retrying, 3 dead/);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { collect, nonBlank, positiveInt } from '../args.ts';
 import { action } from '../action.ts';
-import { CliError } from '../errors.ts';
+import { CliError, EXIT_DEAD_LETTERS, EXIT_WORK_LEFT } from '../errors.ts';
 import { examples } from '../help.ts';
 import { info, line, printJson, table } from '../output.ts';
 import { workOffWithProgress } from '../work-off.ts';
@@ -76,6 +76,7 @@ export function deadLettersCommand(program: Command): void {
             })
           : undefined;
       const left = (await ops.deadLetters(flags.partner)).length;
+      const waiting = result ? result.left.queued + result.left.retrying : flags.wait ? 0 : requeued;
       if (ctx.json)
         await printJson({
           partner: flags.partner,
@@ -83,12 +84,24 @@ export function deadLettersCommand(program: Command): void {
           deadLetters: left,
           waited: flags.wait,
           ...(result ? { after: result.perPartner[flags.partner], timedOut: result.timedOut } : {}),
+          left: { queued: result?.left.queued ?? waiting, retrying: result?.left.retrying ?? 0, deadLetters: left },
         });
       else
         await info(
           `requeued ${requeued} dead letter(s) at ${flags.partner}${result ? `; ${result.sentence()}; ${left} dead letter(s) at ${flags.partner} now` : ''}`,
         );
+      // Any dead letter left at the partner (died again, or not among the ids retried) needs an operator.
+      if (left > 0)
+        throw new CliError(
+          `dead-letters retry: ${left} dead letter(s) left at ${flags.partner} (see: partner-gateway dead-letters list --partner ${flags.partner})`,
+          EXIT_DEAD_LETTERS,
+        );
       result?.exit('dead-letters retry');
+      if (!result && waiting > 0)
+        throw new CliError(
+          `dead-letters retry: ${waiting} job(s) requeued, not waited for (--no-wait); the workers go on with them`,
+          EXIT_WORK_LEFT,
+        );
     }),
   );
 }

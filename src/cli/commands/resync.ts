@@ -4,6 +4,7 @@ import type { PartnerCounts as ResyncCounts, ResyncSummary } from '../../index.t
 import { collect, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { action } from '../action.ts';
 import type { CliContext } from '../context.ts';
+import { CliError, EXIT_REFUSED, EXIT_WORK_LEFT, usageError } from '../errors.ts';
 import { examples } from '../help.ts';
 import { jobTally } from '../job-tally.ts';
 import { info, line, printJson, table } from '../output.ts';
@@ -16,10 +17,20 @@ interface ResyncFlags {
   dryRun?: boolean;
   wait: boolean;
   waitForRetries?: boolean;
+  allowMassDeletion?: boolean;
   timeout: number;
 }
 
-const countColumns = ['creates', 'updates', 'erasures', 'suppressions', 'unchanged', 'skipped'] as const;
+const countColumns = [
+  'creates',
+  'updates',
+  'erasures',
+  'suppressions',
+  'unchanged',
+  'skipped',
+  'missing',
+  'invalid',
+] as const;
 
 export function resyncCommand(program: Command): void {
   const command = program
@@ -33,6 +44,10 @@ export function resyncCommand(program: Command): void {
     .option('--dry-run', 'count what would happen per partner; call nobody, enqueue nothing')
     .option('--no-wait', 'enqueue only; leave the work to a running worker')
     .option('--wait-for-retries', 'also wait out jobs in retry backoff (default: leave them to the worker)')
+    .option(
+      '--allow-mass-deletion',
+      'go on although the resync would delete (or note missing) more subjects than the deletion limit allows; logged with the operator',
+    )
     .option('--timeout <seconds>', 'give up waiting for the queues after this long', positiveInt, 3_600);
   examples(command, [
     ['partner-gateway resync --dry-run', 'count the calls a resync would make, per partner'],
@@ -41,12 +56,15 @@ export function resyncCommand(program: Command): void {
       'one partner; exit 3 if work is left after 10 minutes',
     ],
     ['partner-gateway --server http://127.0.0.1:8080 resync', 'enqueue on a running server; watch its workers'],
+    ['partner-gateway resync --allow-mass-deletion', 'after checking a refused resync: delete over the limit'],
   ]);
   command.action(
     action(async (ctx, flags: ResyncFlags) => {
       const tally = jobTally();
       const ops = await ctx.ops({ partners: true, observer: tally.observer });
       await ops.checkPartners(flags.partner);
+      if (flags.allowMassDeletion && ops.remote)
+        throw usageError('--allow-mass-deletion: not available through --server; run resync where the store is');
       // Before enqueueing: the bars count this resync's jobs only, not a backlog that was already there.
       const before = flags.dryRun || !flags.wait ? undefined : await ops.status();
       const summary = await ops.resync({
@@ -55,12 +73,31 @@ export function resyncCommand(program: Command): void {
         force: flags.force === true,
         dryRun: flags.dryRun === true,
         operator: ctx.operator,
+        ...(flags.allowMassDeletion ? { allowMassDeletion: true } : {}),
       });
-      if (summary.dryRun || !before) return report(ctx, summary, undefined);
-      await info(
-        `resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`,
+      if (summary.dryRun) {
+        await report(ctx, summary, undefined);
+        return refusal(summary, true);
+      }
+      if (!before) {
+        // Nothing waited for: what was enqueued is left to the workers, and the exit code says so.
+        await report(ctx, summary, undefined);
+        refusal(summary, false);
+        if (summary.enqueued > 0)
+          throw new CliError(
+            `resync: ${summary.enqueued} job(s) enqueued, not waited for (--no-wait); the workers go on with them`,
+            EXIT_WORK_LEFT,
+          );
+        return;
+      }
+      // Under --json, stdout is the one JSON document printed at the end.
+      if (!ctx.json)
+        await info(
+          `resync: scanned ${summary.scanned} record(s), ${summary.invalid} invalid; enqueued ${summary.enqueued} job(s) (correlation id ${summary.correlationId})`,
+        );
+      const totals = Object.fromEntries(
+        Object.entries(summary.perPartner).map(([p, c]) => [p, toSend(c, summary.deletions.refused)]),
       );
-      const totals = Object.fromEntries(Object.entries(summary.perPartner).map(([p, c]) => [p, toSend(c)]));
       const result = await workOffWithProgress(ops, {
         totals,
         before,
@@ -71,19 +108,35 @@ export function resyncCommand(program: Command): void {
         waitForRetries: flags.waitForRetries === true,
       });
       await report(ctx, summary, result);
+      refusal(summary, false);
       result.exit('resync');
     }),
   );
 }
 
-const toSend = (c: ResyncCounts) => c.creates + c.updates + c.erasures + c.suppressions;
+const toSend = (c: ResyncCounts, refused: boolean) =>
+  c.creates + c.updates + c.suppressions + (refused ? 0 : c.erasures + c.missing);
+
+/** A resync over the deletion limit deleted nothing: exit 5, naming the limit (a dry run says it would). */
+function refusal(summary: ResyncSummary, dryRun: boolean): void {
+  const { deletions: d } = summary;
+  if (!d.refused) return;
+  throw new CliError(
+    `resync: ${dryRun ? 'would delete' : 'deleted'} nothing: ${d.subjects} of ${d.held} subject(s) partners hold would be deleted or noted missing, ` +
+      `over the deletion limit (more than ${d.limit.count}, or more than ${Math.round(d.limit.share * 100)}% of them); ` +
+      'check the record source, then rerun with --allow-mass-deletion if it is meant',
+    EXIT_REFUSED,
+  );
+}
 
 async function report(ctx: CliContext, summary: ResyncSummary, result: WorkOffResult | undefined): Promise<void> {
   const partners = Object.keys(summary.perPartner);
   if (ctx.json) {
+    const left = result?.left ?? { queued: summary.dryRun ? 0 : summary.enqueued, retrying: 0, deadLetters: 0 };
     return printJson({
       ...summary,
       ...(result ? { after: result.perPartner, timedOut: result.timedOut } : {}),
+      left,
     });
   }
   if (summary.dryRun) {

@@ -45,6 +45,13 @@ export function statusCommand(program: Command): void {
             ),
           ),
         );
+      // A server older than this CLI may not report missing records.
+      const missing = status.missingRecords ?? { count: 0, oldest: [] };
+      await line(`records missing from the source: ${missing.count}`);
+      for (const m of missing.oldest.slice(0, 10))
+        await line(
+          `  ${m.subjectId}: record missing since ${new Date(m.since).toISOString()}, erased after ${new Date(m.erasureAfter).toISOString()} unless it comes back`,
+        );
       await line(`transfer log: ${status.log.unsealed} row(s) not sealed yet`);
     }),
   );

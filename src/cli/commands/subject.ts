@@ -1,9 +1,10 @@
 /** Data-subject rights from the command line: erase, restrict/unrestrict, access. */
+import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { ErasureStatus } from '../../index.ts';
 import { nonBlank, positiveInt, subjectId } from '../args.ts';
 import { action } from '../action.ts';
-import { CliError, EXIT_DEAD_LETTERS, EXIT_WORK_LEFT } from '../errors.ts';
+import { CliError, EXIT_DEAD_LETTERS, EXIT_REFUSED, EXIT_WORK_LEFT } from '../errors.ts';
 import { examples } from '../help.ts';
 import type { OpsClient } from '../ops-client.ts';
 import { QueuesNotIdle } from '../ops-client.ts';
@@ -45,18 +46,21 @@ export function eraseCommand(program: Command): void {
       .command('erase')
       .description('erase the subject at every partner, now and for good (a tombstone stops any re-creation)')
       .argument('<subject>', 'the subject id', subjectId)
-      .requiredOption('--reason <text>', 'why (e.g. the request ticket); logged', nonBlank),
+      .requiredOption('--reason <text>', 'why (e.g. the request ticket); logged', nonBlank)
+      .option('--yes', 'erase even a subject id the record source does not know (or cannot be asked about)'),
   );
   examples(command, [
     [
       'partner-gateway erase cust-42 --reason "erasure request (letter 2026-11-25)"',
       'exit 0 once every partner confirmed',
     ],
-    ['partner-gateway erase cust-42 --reason "ticket 1187" --no-wait', 'leave it to the running worker'],
+    ['partner-gateway erase cust-42 --reason "ticket 1187" --no-wait', 'leave it to the running worker (exit 3)'],
+    ['partner-gateway erase cust-x --reason "ticket 1188" --yes', 'an id the record source does not know'],
   ]);
   command.action(
-    action(async (ctx, subject: string, flags: { reason: string; wait: boolean; timeout: number }) => {
+    action(async (ctx, subject: string, flags: { reason: string; wait: boolean; timeout: number; yes?: boolean }) => {
       const ops = await ctx.ops({ partners: true });
+      if (!flags.yes) await confirmUnknown(ops, subject);
       let status = await ops.erase(subject, flags.reason, ctx.operator);
       let timedOut = false;
       if (flags.wait) {
@@ -68,22 +72,48 @@ export function eraseCommand(program: Command): void {
         }
         status = await ops.erasureStatus(subject);
       }
-      if (ctx.json) await printJson(status);
-      else if (!ctx.quiet) await printErasure(status);
-      if (!flags.wait || status.complete) return;
       const failed = status.partners.filter((p) => p.state === 'failed').map((p) => p.partner);
+      const pending = status.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
+      if (ctx.json) await printJson({ ...status, left: { pending, failed } });
+      else if (!ctx.quiet) await printErasure(status);
+      if (status.complete) return;
       if (failed.length > 0)
         throw new CliError(
           `erase: not complete: ${failed.join(', ')} failed for good (see: dead-letters list)`,
           EXIT_DEAD_LETTERS,
         );
-      const pending = status.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
+      const why = !flags.wait ? ' (--no-wait)' : timedOut ? ` after ${flags.timeout} s` : '';
       throw new CliError(
-        `erase: not complete${timedOut ? ` after ${flags.timeout} s` : ''}: ${pending.join(', ') || 'the host hooks'} pending; the workers go on with it`,
+        `erase: not complete${why}: ${pending.join(', ') || 'the host hooks'} pending; the workers go on with it`,
         EXIT_WORK_LEFT,
       );
     }),
   );
+}
+
+/**
+ * A tombstone is for good: an id the record source does not know (a typo, another system's id) is
+ * erased only when the operator confirms, at the terminal or with --yes.
+ */
+async function confirmUnknown(ops: OpsClient, subject: string): Promise<void> {
+  const known = await ops.sourceKnows(subject);
+  if (known === true) return;
+  const problem =
+    known === false
+      ? `the record source does not know subject ${subject}`
+      : `whether the record source knows subject ${subject} cannot be checked${ops.remote ? ' through --server' : ''}`;
+  if (!process.stdin.isTTY || !process.stderr.isTTY)
+    throw new CliError(
+      `erase: ${problem}; an erasure tombstones the id for good: check the id, or rerun with --yes`,
+      EXIT_REFUSED,
+    );
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`${problem}; erasing tombstones the id for good. Type the id to erase it: `);
+    if (answer.trim() !== subject) throw new CliError('erase: not confirmed; nothing done', EXIT_REFUSED);
+  } finally {
+    prompt.close();
+  }
 }
 
 async function printErasure(status: ErasureStatus): Promise<void> {
