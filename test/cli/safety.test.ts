@@ -89,11 +89,21 @@ describe('erase of an id the record source does not know', { timeout: TIMEOUT },
     expect(await tombstones('unknown')).toEqual(['subj-typo']);
   });
 
-  it('a known subject needs no confirmation', async () => {
+  it('a known subject needs no confirmation; the partners without an adapter here wait for an operator (exit 4)', async () => {
     expect((await cli('known', ['resync'])).code).toBe(0);
-    const result = await cli('known', ['erase', 'subj-1', '--reason', 'ticket 13']);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/erasure of subj-1: complete/);
+    const result = await cli('known', ['--json', 'erase', 'subj-1', '--reason', 'ticket 13']);
+    const status = result.json<{ partners: { partner: string; state: string }[]; left: { operator: string[] } }>();
+    expect(
+      status.partners.filter((p) => ['elogistik', 'stripe', 'intercom'].includes(p.partner)).map((p) => p.state),
+    ).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    expect(status.left.operator.sort()).toEqual([
+      'auth0 (no-adapter)',
+      'mailchimp (no-adapter)',
+      'resin (no-adapter)',
+      'twilio (no-adapter)',
+    ]);
+    expect(result.code, result.stderr).toBe(4);
+    expect(oneLineError(result)).toMatch(/wait for an operator \(manual-erasure, resolve-erasure\)/);
   });
 });
 

@@ -74,7 +74,12 @@ export function eraseCommand(program: Command): void {
       }
       const failed = status.partners.filter((p) => p.state === 'failed').map((p) => p.partner);
       const pending = status.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
-      if (ctx.json) await printJson({ ...status, left: { pending, failed } });
+      // What no worker will finish: an operator erases by hand, or looks and resolves.
+      const operator = status.partners
+        .filter((p) => p.state === 'no-adapter' || p.state === 'unknown' || p.state === 'conflict')
+        .map((p) => `${p.partner} (${p.state})`);
+      const hooks = status.missing.filter((m) => m.kind === 'hook').map((m) => m.hook ?? 'hook');
+      if (ctx.json) await printJson({ ...status, left: { pending, failed, operator, hooks } });
       else if (!ctx.quiet) await printErasure(status);
       if (status.complete) return;
       if (failed.length > 0)
@@ -82,10 +87,17 @@ export function eraseCommand(program: Command): void {
           `erase: not complete: ${failed.join(', ')} failed for good (see: dead-letters list)`,
           EXIT_DEAD_LETTERS,
         );
+      const waiting = [...pending, ...hooks.map((h) => `the ${h} hook`)];
       const why = !flags.wait ? ' (--no-wait)' : timedOut ? ` after ${flags.timeout} s` : '';
+      // While the workers still have work, that is what is left; what waits for an operator is in --json.
+      if (waiting.length > 0 || operator.length === 0)
+        throw new CliError(
+          `erase: not complete${why}: ${waiting.join(', ') || 'the last step'} pending; the workers go on with it`,
+          EXIT_WORK_LEFT,
+        );
       throw new CliError(
-        `erase: not complete${why}: ${pending.join(', ') || 'the host hooks'} pending; the workers go on with it`,
-        EXIT_WORK_LEFT,
+        `erase: not complete: ${operator.join(', ')} wait for an operator (manual-erasure, resolve-erasure)`,
+        EXIT_DEAD_LETTERS,
       );
     }),
   );

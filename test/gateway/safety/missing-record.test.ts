@@ -93,17 +93,15 @@ describe('a vanished record', () => {
     await gateway.processDueErasures();
     await gateway.runUntilIdle();
     await gateway.processDueErasures();
-    // Resin's device is named only by the record, which is gone: reaching it needs the ids remembered
-    // when first seen (issue 9.2, not in this change); see the todo below.
-    expect(heldAnywhere()).toEqual({ ...Object.fromEntries(partners.partners.map((p) => [p, 0])), resin: 1 });
+    // Resin's device was named only by the record, which is gone: the id remembered when the workers
+    // first read the record reaches it (issue 9.2).
+    expect(heldAnywhere()).toEqual(Object.fromEntries(partners.partners.map((p) => [p, 0])));
     expect(anonymised).toEqual(['subj-1']);
     const erasure = await gateway.erasureStatus('subj-1');
     expect(erasure.tombstoned).toBe(true);
     expect(erasure.reason).toMatch(/^record missing since 2026-03-10T12:00:00.000Z$/);
     expect((await gateway.status()).missingRecords.count).toBe(0);
   });
-
-  it.todo('past the grace period: the Resin device the vanished record named is removed too (issue 9.2)');
 
   it('a record back only at the final read (no change notice) is not erased', async () => {
     running = await subjectEverywhere();
