@@ -1,0 +1,76 @@
+/**
+ * Issue 9, class 4, the kill -9 case: a worker that died between its call and its outcome leaves an
+ * intent with no outcome, and the partner may hold what the call made under an id the gateway never
+ * learned. The erasure treats the attempt as unknown, searches the partner for what it was given and
+ * erases it before it says complete. (The call is made here by the adapter itself, as the dead worker
+ * made it, and its intent row is left open, as the dead worker left it.)
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeIntents } from '../../src/log/transfer-log.ts';
+import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { createKeys } from '../../src/keys.ts';
+import { testSecrets } from '../support/harness.ts';
+import { policy, startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+
+let partners: TestPartners;
+beforeAll(async () => {
+  partners = await startTestPartners();
+});
+afterAll(() => partners.stop());
+
+let running: RealGateway | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+  partners.reset();
+});
+
+describe('an erasure after a worker died mid-call', () => {
+  it('finds and erases what the dead attempt made at Stripe and Intercom, then says complete', async () => {
+    const record = canaryRecord(1);
+    running = await startRealGateway(partners, { records: [record] });
+    const { gateway } = running;
+    const keys = createKeys(testSecrets);
+    for (const partner of ['stripe', 'intercom']) {
+      const ref = { pseudonym: keys.pseudonym(partner, record.id), partnerIds: [] };
+      const payload = { name: record.name, ...(partner === 'intercom' ? { email: record.email } : {}) };
+      // The dead worker's call reached the partner; its intent was committed, its outcome never was.
+      await partners.adapter(partner).upsert!(
+        { payload, ref },
+        { correlationId: 'c-dead', idempotencyKey: `k-${partner}` },
+      );
+      await writeIntents(
+        gateway.database,
+        [
+          {
+            subjectId: record.id,
+            partner,
+            operation: 'upsert',
+            purpose: policy.partner(partner).purpose,
+            legalBasis: policy.legalBasis(partner),
+            trigger: 'change',
+            correlationId: 'c-dead',
+            fields: ['name.given', 'name.family'],
+            categories: ['name'],
+            attempt: 1,
+            policyDigest: policy.digest,
+          },
+        ],
+        keys.audit,
+      );
+      expect(Object.keys(partners.holdings(partner)), partner).toHaveLength(1);
+    }
+    await gateway.erase(record.id, { reason: 'erasure request' });
+    await gateway.runUntilIdle();
+    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    const status = await gateway.erasureStatus(record.id);
+    expect(status.complete).toBe(true);
+    const outcomes = (await gateway.audit.list({ subjectId: record.id, kind: 'outcome' })).filter(
+      (r) => r.operation === 'upsert',
+    );
+    expect(outcomes.map((r) => [r.partner, r.outcome, r.errorCode]).sort()).toEqual([
+      ['intercom', 'unknown', 'attempt_died'],
+      ['stripe', 'unknown', 'attempt_died'],
+    ]);
+  });
+});
