@@ -9,6 +9,8 @@ import { diffingMeasure, diffingSeed, type DiffSeed } from './diffing.ts';
 import { erasureLatency } from './erasure.ts';
 import { limitFidelity } from './limits.ts';
 import { overhead } from './overhead.ts';
+import { profileOverhead } from './profile.ts';
+import { scaleout } from './scaleout.ts';
 
 const engine = process.argv[2] as Engine;
 const tasks = (process.argv[3] ?? '').split(',').filter(Boolean);
@@ -23,6 +25,8 @@ const runners: Record<string, () => Promise<unknown>> = {
   batching: () => batching(engine),
   erasure: () => erasureLatency(engine),
   'diff-seed': () => diffingSeed(engine),
+  profile: () => profileOverhead(engine, arg ?? 'overhead.cpuprofile'),
+  scaleout: () => scaleout(),
   'diff-measure': () => diffingMeasure(engine, JSON.parse(arg ?? '{}') as DiffSeed, sampler),
 };
 

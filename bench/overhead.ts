@@ -111,7 +111,11 @@ async function handLoop(inFlight: number): Promise<{ calls: number; seconds: num
 }
 
 /** The gateway: resync of N new subjects at every partner, worked off until idle. */
-export async function gatewayRun(engine: Engine, n = OVERHEAD_SUBJECTS): Promise<GatewayRun> {
+export async function gatewayRun(
+  engine: Engine,
+  n = OVERHEAD_SUBJECTS,
+  starting?: () => Promise<void>,
+): Promise<GatewayRun> {
   const sandbox = await benchSandbox(false);
   const store = freshEngine(engine);
   try {
@@ -126,6 +130,7 @@ export async function gatewayRun(engine: Engine, n = OVERHEAD_SUBJECTS): Promise
     });
     try {
       const before = totalRequests(await sandbox.stats());
+      await starting?.();
       const started = performance.now();
       const summary = await gateway.resync({ operator: 'bench' });
       const resyncSeconds = (performance.now() - started) / 1000;
