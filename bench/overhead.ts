@@ -114,7 +114,7 @@ async function handLoop(inFlight: number): Promise<{ calls: number; seconds: num
 export async function gatewayRun(
   engine: Engine,
   n = OVERHEAD_SUBJECTS,
-  starting?: () => Promise<void>,
+  hooks: { starting?: () => Promise<void>; finished?: () => Promise<void> } = {},
 ): Promise<GatewayRun> {
   const sandbox = await benchSandbox(false);
   const store = freshEngine(engine);
@@ -130,12 +130,13 @@ export async function gatewayRun(
     });
     try {
       const before = totalRequests(await sandbox.stats());
-      await starting?.();
+      await hooks.starting?.();
       const started = performance.now();
       const summary = await gateway.resync({ operator: 'bench' });
       const resyncSeconds = (performance.now() - started) / 1000;
       await gateway.runUntilIdle({ timeoutMs: 600_000 });
       const seconds = (performance.now() - started) / 1000;
+      await hooks.finished?.();
       const requests = totalRequests(await sandbox.stats()) - before;
       const [{ ok } = { ok: 0 }] = await gateway.database.query<{ ok: number }>(
         `select count(*)::int as ok from transfer_log where kind = 'outcome' and outcome = 'ok'`,

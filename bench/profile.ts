@@ -61,18 +61,29 @@ export async function profileOverhead(engine: Engine, outFile: string): Promise<
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 500 });
   let run: Awaited<ReturnType<typeof gatewayRun>>;
-  let profile: CpuProfile;
+  let profile: CpuProfile | undefined;
+  let profiling = false;
   try {
     // Both start when the workload does: after the gateway opened (modules loaded, migrations run).
-    run = await gatewayRun(engine, PROFILE_SUBJECTS, async () => {
-      counter?.start();
-      await session.post('Profiler.start');
+    run = await gatewayRun(engine, PROFILE_SUBJECTS, {
+      starting: async () => {
+        counter?.start();
+        await session.post('Profiler.start');
+        profiling = true;
+      },
+      // Stopped before the store and sandbox are closed and removed, which are not the workload.
+      finished: async () => {
+        profile = (await session.post('Profiler.stop')).profile as unknown as CpuProfile;
+        profiling = false;
+        counter?.stop();
+      },
     });
   } finally {
-    profile = (await session.post('Profiler.stop')).profile as unknown as CpuProfile;
+    if (profiling) await session.post('Profiler.stop');
     counter?.stop();
     session.disconnect();
   }
+  if (!profile) throw new Error('profile: the workload ended without a profile');
   writeFileSync(outFile, JSON.stringify(profile));
   const { areas, callers, functions, sampledMs, idleMs } = summarise(profile);
   const statements = counter?.result(run.jobs);
@@ -88,7 +99,7 @@ export async function profileOverhead(engine: Engine, outFile: string): Promise<
     callers,
     functions,
     statements: statements ?? null,
-    file: relative(root, outFile),
+    file: outFile.startsWith(root) ? relative(root, outFile) : outFile,
   };
 }
 
@@ -146,7 +157,7 @@ const AREAS: readonly [RegExp, string][] = [
     /node_modules\/(pg|pg-protocol|pg-types|pg-pool|postgres-[a-z]+|pgpass)\//,
     'pg client (wire protocol, parsing rows)',
   ],
-  [/node_modules\/@electric-sql\/pglite\//, 'PGlite (PostgreSQL in WASM, its protocol)'],
+  [/node_modules\/@electric-sql\/pglite\/|^wasm:\/\//, 'PGlite (PostgreSQL in WASM, its protocol)'],
   [
     /node_modules\/(pino|pino-std-serializers|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|atomic-sleep)\//,
     'pino',
@@ -172,7 +183,7 @@ const AREAS: readonly [RegExp, string][] = [
   [/\/src\/(minimise|record|reconcile|policy\/)/, 'gateway: record, policy, minimise'],
   [/\/src\//, 'gateway: other src'],
   [/\/adapters\//, 'adapters (gateway repo)'],
-  [/\/bench\//, 'benchmark harness'],
+  [/\/bench\//, "benchmark: the host's record source"],
   [/node_modules\/([^/]+)\//, 'other package'],
 ];
 
@@ -239,7 +250,8 @@ function countStatements() {
   };
 }
 
-function shapeOf(text: string): string {
+/** A statement's shape: its verb and the first table it names (the schema dropped). */
+export function shapeOf(text: string): string {
   const sql = text.replace(/\s+/g, ' ').trim().toLowerCase();
   if (/^(begin|commit|rollback|savepoint|release)/.test(sql)) return sql.split(' ')[0]!;
   const verb =
@@ -250,4 +262,41 @@ function shapeOf(text: string): string {
       ?.replace(/^[a-z0-9_]+_queue\./, 'pg-boss ') ?? '';
   const boss = /_queue\./.test(sql) && !table.startsWith('pg-boss') ? ' (pg-boss)' : '';
   return `${verb} ${table.replace(/^gw_bench_[0-9a-f]+\./, '')}${boss}`.trim();
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+/** The top of one engine's profile, as markdown. */
+export function profileMarkdown(label: string, p: ProfileResult): string[] {
+  const table = (head: string, entries: readonly { name: string; ms: number; share: number }[], unit = 'ms') => [
+    `| ${head} | ${unit} | share |`,
+    '|---|---|---|',
+    ...entries.map((e) => `| ${e.name.replace(/\|/g, '\\|')} | ${fmt(e.ms)} | ${e.share}% |`),
+    '',
+  ];
+  return [
+    `### ${label}`,
+    '',
+    `${fmt(p.jobs)} jobs in ${p.seconds} s; ${fmt(p.sampledMs - p.idleMs)} ms of CPU sampled (idle ${fmt(p.idleMs)} ms): ${p.cpuMsPerJob} CPU-ms per job. Profile kept at \`${p.file}\` (open it in Chrome DevTools, Performance tab).`,
+    '',
+    'Self time charged to the nearest caller outside Node and V8 (which code made the work: a socket write is charged to the HTTP client or pg that wrote):',
+    '',
+    ...table('calling area', p.callers.slice(0, 12)),
+    'Self time where it was spent:',
+    '',
+    ...table('area', p.areas.slice(0, 12)),
+    'Top functions by self time:',
+    '',
+    ...table('function', p.functions.slice(0, 12)),
+    ...(p.statements
+      ? [
+          `Statements sent to PostgreSQL: ${fmt(p.statements.total)}, ${p.statements.perBatch} per batch of 100 jobs (resync's enqueueing, pg-boss fetch and completion, intents, outcomes, links, slots, sealing and runUntilIdle's polling included). By shape:`,
+          '',
+          '| statement (verb, first table) | count | per batch |',
+          '|---|---|---|',
+          ...p.statements.shapes.map((x) => `| ${x.name} | ${fmt(x.ms)} | ${x.share} |`),
+          '',
+        ]
+      : ['Statements: not counted on PGlite (its transactions run their statements through a private path).', '']),
+  ];
 }

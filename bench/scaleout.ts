@@ -24,6 +24,7 @@ import {
   sandboxAdapters,
   sleep,
 } from './common.ts';
+import { shapeOf } from './profile.ts';
 
 export const SCALEOUT_SUBJECTS = count('BENCH_SCALEOUT_SUBJECTS', 3_000);
 export const SCALEOUT_PROCESSES = (process.env.BENCH_SCALEOUT_PROCESSES ?? '1,2,4').split(',').map(Number);
@@ -47,8 +48,10 @@ export interface ScaleRun {
   readonly activeSeconds: number;
   /** Of those, waiting on heavyweight locks (rows, transactions, tables): what would serialise. */
   readonly lockSeconds: number;
-  /** Every wait event seen, largest first. */
+  /** The wait events seen, largest first. */
   readonly waits: readonly WaitShare[];
+  /** The statements that waited on a lock, by shape (verb and table), largest first. */
+  readonly lockedStatements: readonly WaitShare[];
 }
 
 export interface ScaleoutResult {
@@ -112,18 +115,24 @@ async function scaleRun(processes: number): Promise<ScaleRun> {
 
     const monitor = await openDatabase({ url: postgresUrl()!, schema: 'public', poolSize: 1 });
     const waits = new Map<string, number>();
+    const lockedOn = new Map<string, number>();
     let active = 0;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const rows = await monitor.query<{ type: string | null; event: string | null; n: number }>(
-          `select wait_event_type as type, wait_event as event, count(*)::int as n from pg_stat_activity
-           where application_name = $1 and state = 'active' group by 1, 2`,
+        const rows = await monitor.query<{ type: string | null; event: string | null; query: string }>(
+          `select wait_event_type as type, wait_event as event, query from pg_stat_activity
+           where application_name = $1 and state = 'active'`,
           [appName],
         );
         for (const r of rows) {
-          active += r.n;
-          if (r.type) waits.set(`${r.type}:${r.event}`, (waits.get(`${r.type}:${r.event}`) ?? 0) + r.n);
+          active++;
+          if (!r.type) continue;
+          waits.set(`${r.type}:${r.event}`, (waits.get(`${r.type}:${r.event}`) ?? 0) + 1);
+          if (r.type === 'Lock') {
+            const shape = `${r.event}: ${shapeOf(r.query)}`;
+            lockedOn.set(shape, (lockedOn.get(shape) ?? 0) + 1);
+          }
         }
         await sleep(SAMPLE_MS);
       }
@@ -146,6 +155,11 @@ async function scaleRun(processes: number): Promise<ScaleRun> {
       await check.close();
     }
     const toSeconds = (samples: number) => round((samples * SAMPLE_MS) / 1000, 2);
+    const top = (m: Map<string, number>) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([event, v]) => ({ event, seconds: toSeconds(v) }));
     const lock = [...waits].filter(([k]) => k.startsWith('Lock:')).reduce((sum, [, v]) => sum + v, 0);
     return {
       processes,
@@ -156,10 +170,8 @@ async function scaleRun(processes: number): Promise<ScaleRun> {
       cpuMsPerJob: round(results.reduce((sum, r) => sum + r.cpuMs, 0) / jobs, 3),
       activeSeconds: toSeconds(active),
       lockSeconds: toSeconds(lock),
-      waits: [...waits]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 6)
-        .map(([event, v]) => ({ event, seconds: toSeconds(v) })),
+      waits: top(waits),
+      lockedStatements: top(lockedOn),
     };
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
