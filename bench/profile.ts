@@ -252,7 +252,12 @@ function countStatements() {
 
 /** A statement's shape: its verb and the first table it names (the schema dropped). */
 export function shapeOf(text: string): string {
-  const sql = text.replace(/\s+/g, ' ').trim().toLowerCase();
+  // extract(epoch from x) and the like name no table.
+  const sql = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase()
+    .replace(/extract\([^)]*\)/g, 'extract()');
   if (/^(begin|commit|rollback|savepoint|release)/.test(sql)) return sql.split(' ')[0]!;
   const verb =
     /^(with|select|insert|update|delete|set|create|alter|lock|notify|listen)/.exec(sql)?.[1] ?? sql.slice(0, 12);
@@ -261,7 +266,8 @@ export function shapeOf(text: string): string {
       .exec(sql)?.[1]
       ?.replace(/^[a-z0-9_]+_queue\./, 'pg-boss ') ?? '';
   const boss = /_queue\./.test(sql) && !table.startsWith('pg-boss') ? ' (pg-boss)' : '';
-  return `${verb} ${table.replace(/^gw_bench_[0-9a-f]+\./, '')}${boss}`.trim();
+  const lock = / for update( skip locked)?/.exec(sql)?.[0] ?? '';
+  return `${verb} ${table.replace(/^gw_bench_[0-9a-f]+\./, '')}${boss}${lock}`.trim();
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });

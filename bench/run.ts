@@ -522,10 +522,29 @@ function previousText(engine: Engine, row: Row): string {
 }
 
 /** Cuts in the gateway's own code the profile points at (as read from the profiles on this machine). */
-const CUTS: readonly string[] = [];
+const CUTS: readonly string[] = [
+  "### Cuts in the gateway's own code the profiles point at (not made: src/ is owned elsewhere)",
+  '',
+  "Read from the 1e profiles and their call trees on this machine. The gateway's own code (every `gateway:` area together) is a small share of the gateway process's CPU; the HTTP clients (the same work the hand-written loop does), the pg wire protocol or PGlite, and Node's I/O and garbage collector are the rest. So no cut in src/ alone brings 1a to its target on these 2 cores; these are the clear, safe ones:",
+  '',
+  "- **PGlite on a thread of its own** (src/store/database.ts `openPglite`/`wrapPglite`, src/schedule/boss.ts `fromPglite`): PGlite is about 45% of the gateway process's CPU on PGlite (the largest calling area), and it runs on the gateway's event loop. Hosted in a `worker_threads` worker behind the same `Sql`/`Database` surface (pg-boss's `fromPglite` needs only `query`, `exec` and `listen`), it runs on the second core while the loop makes calls: the expected gain is most of that share on a 2-core machine, and it is also the fix for 16.2 (below). Cost: one message round trip per statement (about 29 per batch of 100 jobs) and a mutex in the worker for `transaction()`.",
+  "- **One AbortController per batch instead of `AbortSignal.any` over every job's signal** (src/schedule/schedule.ts, the `AbortSignal.any([...jobs.map((job) => job.signal), ...batchDeadline(...)])` in `work`): Node re-walks all 100+ source signals each time `.aborted` is read on a composite signal (`refreshCompositeSignal`), and every call reads it several times (src/transfer/transfer.ts `if (signal?.aborted)`, axios twice, the listener axios adds, the Auth0 SDK's `anySignal`). About 2% of the gateway process's CPU; a controller aborted by a once-listener on each job signal and by the deadline timer reads in O(1). Same behaviour (the batch stops when any claim is lost or the deadline nears).",
+  "- **`erasedAmong` HMACs every subject on every call** (src/store/erased.ts:19, `ids.map((id) => keys.erasureMark(id))`): it runs twice per job (the plan's check and the transfer's re-check in the intent transaction), about 2% of the CPU on PostgreSQL. The mark is a pure function of the subject id: compute it once per batch (or memoise it per subject id in `createKeys`) for about 1-2%.",
+  "- **The sealer waits for the other processes' sealer** (src/log/head.ts `readHead(..., { lock: true })`, `for update` on the chain head, taken by src/log/chain.ts `sealBatch` every second in every process): with 2 and 4 worker processes this is the statement the scale-out lines (7b, 7c) find waiting on a lock (Lock:transactionid), one pool connection held idle for up to a seal's length each second. `for update skip locked` (and seal nothing this round when another process is sealing) removes the only cross-process lock wait seen; the rows get sealed by whoever holds the lock, as now.",
+  '- **A second HMAC over canonical JSON per job for the idempotency key** (src/transfer/idempotency.ts:11, `keys.payloadDigest({ partner, operation, transition })`, after reconcile already digested the payload): under 1%; a cheaper key changes the key format, so retries in flight across a deploy would get new keys: not worth it alone.',
+  '',
+];
 
 /** Issue 16.2, limit fidelity on PGlite: what would fix it (analysis; the fix is in src). */
-const LIMITS_PGLITE: readonly string[] = [];
+const LIMITS_PGLITE: readonly string[] = [
+  '## Limit fidelity on PGlite (16.2): what would fix it (analysis; the fix is a src change)',
+  '',
+  "The mechanism (traced in an earlier run, and what the 2a misses on PGlite show): a paced call takes its slot in `RateLimiter.acquire()` (src/transfer/rate-limit.ts), checks whether it is late in `#noteLate()` (a statement), then `Pacing.run()` (src/transfer/pacing.ts) makes the call, and the adapter's SDK builds and writes the request. PGlite runs each statement synchronously on the same event loop, so any statement of any worker (another partner's batch, the sealer, runUntilIdle's counting) that runs in that gap delays the request without the late check seeing it; the calls whose slots fell due meanwhile leave together when the loop frees up (Auth0, 2/s with a burst of 2: three requests within 350 ms, the third answered 429, then a Retry-After pause that costs rate). PostgreSQL does not block the loop, and the same run has no 429 there. The same mechanism applies to every paced partner, not only Auth0: the partners with the smallest burst show it first (Auth0, Twilio).",
+  '',
+  "- **Fix (recommended): PGlite in a worker thread.** src/store/database.ts opens PGlite inside a `worker_threads` worker and returns a proxy with the same `Database` surface (query, transaction with a mutex in the worker, close) and the `PGliteLike` surface pg-boss's `fromPglite` uses (query, exec, listen) for src/schedule/boss.ts. No statement then holds the gateway's event loop, so a call leaves when its slot falls due on PGlite as on PostgreSQL, for every partner and every kind of call (syncs, erasures, actions, live fetches), and PGlite's CPU (about 45% of the gateway process's in 1e) moves to the other core, which helps 1a on PGlite too. Test: the 2a workload on PGlite (test/ with the sandbox enforcing limits), asserting 0 answered 429 and >= 90% of each limit, failing on the current code in the Auth0/Twilio lines.",
+  "- **Partial alternative: pace by the moment of departure.** PGlite serves one process (its directory lock), so an in-memory gate per partner right before the request is written (the last departure time; wait until `interval x (1 - headroom)` has passed since it, with no statement in between), in the adapters' HTTP layer (an axios request interceptor, a fetch dispatcher for the Auth0 SDK), keeps departures spaced even when the loop was blocked. It keeps the SDKs' own awaits inside the gap, touches every adapter, and leaves PGlite's CPU on the event loop, so it is second best.",
+  '',
+];
 
 function markdownTable(engine: Engine, rows: readonly Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
