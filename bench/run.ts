@@ -379,7 +379,7 @@ function rowsFor(r: EngineResults): Row[] {
       ...(status === 'MISSED'
         ? {
             why: e.allComplete
-              ? 'an erasure is one job per partner (7), each a batch of its own: intent transaction, the call, outcome transaction, then the completeness check; the workers pick the jobs up on notify or at the next poll'
+              ? 'an erasure is one job per partner (7), each a batch of its own: intent transaction, the call, outcome transaction, then the completeness check; the workers pick the jobs up on notify or at the next poll (not profiled on its own: the same per-batch path as 1e, one batch per partner per erasure)'
               : 'some erasures did not complete: a correctness problem, not a speed one',
           }
         : {}),
