@@ -111,7 +111,8 @@ async function scaleRun(processes: number): Promise<ScaleRun> {
         }),
       );
     }
-    await Promise.all(ready);
+    // A worker that dies before it is ready rejects its output: that ends the wait too.
+    await Promise.all(ready.map((r, i) => Promise.race([r, outputs[i]!.then(() => undefined)])));
 
     const monitor = await openDatabase({ url: postgresUrl()!, schema: 'public', poolSize: 1 });
     const waits = new Map<string, number>();
