@@ -68,6 +68,9 @@ export interface OverheadResult {
   readonly loopCallsPerSecond: number;
   /** Gateway jobs/s over the concurrent loop's calls/s: the target line. */
   readonly loopRatio: number;
+  /** CPU of this process per job (gateway) and per call (concurrent loop): what the gateway adds. */
+  readonly cpuMsPerJob: number;
+  readonly loopCpuMsPerCall: number;
 }
 
 export interface GatewayRun {
@@ -76,10 +79,17 @@ export interface GatewayRun {
   readonly resyncSeconds: number;
   readonly partnerRequests: number;
   readonly notCompleted: number;
+  /** CPU this process used during the run (the sandbox and PostgreSQL are other processes). */
+  readonly cpuMs: number;
 }
 
+const cpuMs = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+
 /** One upsert per (record, partner) straight to the adapters: what a host would write instead. */
-async function handLoop(inFlight: number): Promise<{ calls: number; seconds: number }> {
+async function handLoop(inFlight: number): Promise<{ calls: number; seconds: number; cpuMs: number }> {
   const n = OVERHEAD_SUBJECTS;
   const policy = loadPolicyFile();
   const sandbox = await benchSandbox(false);
@@ -98,13 +108,14 @@ async function handLoop(inFlight: number): Promise<{ calls: number; seconds: num
       );
       calls++;
     };
+    const cpu = process.cpuUsage();
     const started = performance.now();
     if (inFlight <= 1) {
       for (const adapter of adapters) for (const k of subjects) await upsert(adapter, k);
     } else {
       await Promise.all(adapters.map((adapter) => pool(subjects, inFlight, (k) => upsert(adapter, k))));
     }
-    return { calls, seconds: (performance.now() - started) / 1000 };
+    return { calls, seconds: (performance.now() - started) / 1000, cpuMs: cpuMs(cpu) };
   } finally {
     await sandbox.close();
   }
@@ -131,11 +142,13 @@ export async function gatewayRun(
     try {
       const before = totalRequests(await sandbox.stats());
       await hooks.starting?.();
+      const cpu = process.cpuUsage();
       const started = performance.now();
       const summary = await gateway.resync({ operator: 'bench' });
       const resyncSeconds = (performance.now() - started) / 1000;
       await gateway.runUntilIdle({ timeoutMs: 600_000 });
       const seconds = (performance.now() - started) / 1000;
+      const cpuUsed = cpuMs(cpu);
       await hooks.finished?.();
       const requests = totalRequests(await sandbox.stats()) - before;
       const [{ ok } = { ok: 0 }] = await gateway.database.query<{ ok: number }>(
@@ -147,6 +160,7 @@ export async function gatewayRun(
         resyncSeconds,
         partnerRequests: requests,
         notCompleted: summary.enqueued - ok,
+        cpuMs: cpuUsed,
       };
     } finally {
       await gateway.stop();
@@ -182,5 +196,7 @@ export async function overhead(engine: Engine): Promise<OverheadResult> {
     loopSeconds: round(concurrent.seconds, 2),
     loopCallsPerSecond: round(loopCallsPerSecond),
     loopRatio: round(jobsPerSecond / loopCallsPerSecond, 3),
+    cpuMsPerJob: round(g.cpuMs / g.jobs, 3),
+    loopCpuMsPerCall: round(concurrent.cpuMs / concurrent.calls, 3),
   };
 }

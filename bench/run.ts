@@ -217,10 +217,10 @@ function rowsFor(r: EngineResults): Row[] {
       id: '1a',
       measure: `Overhead: gateway jobs/s / concurrent hand-written loop calls/s, side by side (${fmt(ov.subjects)} subjects × ${ov.partners.length} partners, limits and latency off)`,
       target: `>= ${fmt(ratioTarget, 1)}`,
-      measured: `${ov.loopRatio} (gateway ${fmt(ov.jobsPerSecond)} jobs/s: ${fmt(ov.jobs)} jobs in ${ov.seconds} s, ${fmt(ov.partnerRequests)} partner requests${ov.notCompleted ? `, ${ov.notCompleted} jobs not completed` : ''}; loop ${fmt(ov.loopCallsPerSecond)} calls/s)`,
+      measured: `${ov.loopRatio} (gateway ${fmt(ov.jobsPerSecond)} jobs/s: ${fmt(ov.jobs)} jobs in ${ov.seconds} s, ${fmt(ov.partnerRequests)} partner requests${ov.notCompleted ? `, ${ov.notCompleted} jobs not completed` : ''}; loop ${fmt(ov.loopCallsPerSecond)} calls/s; CPU of the process: gateway ${ov.cpuMsPerJob} ms per job, loop ${ov.loopCpuMsPerCall} ms per call)`,
       status,
       figure: figure('overhead.loopRatio', ov.loopRatio, '× loop'),
-      ...(status === 'MISSED' ? { why: overheadWhy(r.engine, prof) } : {}),
+      ...(status === 'MISSED' ? { why: overheadWhy(r.engine, ov, prof) } : {}),
     });
     rows.push({
       id: '1b',
@@ -417,8 +417,9 @@ function rowsFor(r: EngineResults): Row[] {
 }
 
 /** What the profile says holds the gateway back against the concurrent loop. */
-function overheadWhy(engine: Engine, prof: ProfileResult | undefined): string {
-  if (!prof) return 'no profile in this run';
+function overheadWhy(engine: Engine, ov: OverheadResult, prof: ProfileResult | undefined): string {
+  const cpu = `in 1a the gateway process used ${ov.cpuMsPerJob} CPU-ms per job against the loop's ${ov.loopCpuMsPerCall} per call, on 2 cores that the sandbox${engine === 'postgres' ? ' and PostgreSQL' : ''} share`;
+  if (!prof) return `${cpu}; no profile in this run`;
   const own = prof.callers.filter((c) => c.name.startsWith('gateway:'));
   const ownShare = round(
     own.reduce((sum, c) => sum + c.share, 0),
@@ -433,13 +434,13 @@ function overheadWhy(engine: Engine, prof: ProfileResult | undefined): string {
     1,
   );
   return (
-    `the gateway process spends ${prof.cpuMsPerJob} CPU-ms per job (profile at ${fmt(prof.subjects)} subjects); of its CPU, the HTTP clients (the same work as the loop's) ${clients}%, ` +
+    `${cpu}. The profile (${fmt(prof.subjects)} subjects, ${prof.cpuMsPerJob} CPU-ms per job): of the gateway process's CPU, the HTTP clients (the same work as the loop's) ${clients}%, ` +
     `the store and queue (${engine === 'pglite' ? 'PGlite, in this process' : 'pg wire protocol and pg-boss'}) ${db}%, the gateway's own code ${ownShare}% (${own
       .slice(0, 4)
       .map((c) => `${c.name.slice('gateway: '.length)} ${c.share}%`)
       .join(', ')})` +
     (prof.statements ? `, ${prof.statements.perBatch} statements per batch of 100 jobs` : '') +
-    `; the loop does only the HTTP part, on the same 2 cores the sandbox${engine === 'postgres' ? ' and PostgreSQL' : ''} share`
+    '; the loop does only the HTTP part. See "Cuts in the gateway\'s own code"'
   );
 }
 
