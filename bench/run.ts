@@ -605,6 +605,8 @@ const machine = {
   node: process.version,
   platform: `${os.type()} ${os.release()} ${os.arch()}`,
   date: new Date().toISOString(),
+  /** Other work on the machine changes every figure: the 1-minute load average at the start. */
+  loadStart: os.loadavg()[0]!,
 };
 say(`partner-gateway benchmark: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, Node ${machine.node}`);
 
@@ -660,6 +662,7 @@ const md = [
   `| OS | ${machine.platform} |`,
   `| Node | ${machine.node} |`,
   `| engines | ${engines.map((e) => e.label).join('; ') || 'none'} |`,
+  `| load average (1 min) | ${round(machine.loadStart, 1)} at the start, ${round(os.loadavg()[0]!, 1)} at the end (other work on the machine; above ${machine.cores} the benchmark shares the cores) |`,
   `| peak RSS overall | ${fmt(overallPeak)} MB (largest sample of any gateway process; the sandbox runs in processes of its own) |`,
   '',
   "Records are made up and computed from a number (`Given${n}`, `bench${n}@example.test`, `+4670${n}`), streamed by an async generator for `scan()` and computed on demand for `get(id)`. The partner sandbox (`startSandbox`) runs in a child process of its own (bench/sandbox-process.ts), as real partners would: the gateway's event loop, which the embedded database blocks while a query runs, is then not also the partners'. Logger: pino at level silent.",
@@ -697,7 +700,7 @@ writeFileSync(here('./RESULTS.md'), md);
 saveHistory(historyFile, history, {
   date: machine.date,
   revision: revisionStart,
-  note: `overhead ${fmt(OVERHEAD_SUBJECTS)} subjects × 4 partners, loop ${LOOP_IN_FLIGHT} in flight per partner; diffing ${engines.map((e) => `${e.engine} ${fmt(diffSubjects(e.engine))}`).join(', ')} subjects; total ${elapsed} s`,
+  note: `load ${round(machine.loadStart, 1)} at the start; overhead ${fmt(OVERHEAD_SUBJECTS)} subjects × 4 partners, loop ${LOOP_IN_FLIGHT} in flight per partner; diffing ${engines.map((e) => `${e.engine} ${fmt(diffSubjects(e.engine))}`).join(', ')} subjects; total ${elapsed} s`,
   engines: Object.fromEntries(
     allRows.map(({ r, rows }) => [
       r.engine,
