@@ -10,6 +10,8 @@ import { erasureLatency } from './erasure.ts';
 import { limitFidelity } from './limits.ts';
 import { overhead } from './overhead.ts';
 import { deletionLimit } from './safety.ts';
+import { profileOverhead } from './profile.ts';
+import { scaleout } from './scaleout.ts';
 
 const engine = process.argv[2] as Engine;
 const tasks = (process.argv[3] ?? '').split(',').filter(Boolean);
@@ -25,6 +27,8 @@ const runners: Record<string, () => Promise<unknown>> = {
   erasure: () => erasureLatency(engine),
   safety: () => deletionLimit(engine),
   'diff-seed': () => diffingSeed(engine),
+  profile: () => profileOverhead(engine, arg ?? 'overhead.cpuprofile'),
+  scaleout: () => scaleout(),
   'diff-measure': () => diffingMeasure(engine, JSON.parse(arg ?? '{}') as DiffSeed, sampler),
 };
 

@@ -30,8 +30,15 @@ import {
   type Engine,
 } from './common.ts';
 
-export const DIFF_SUBJECTS = count('BENCH_DIFF_SUBJECTS', 100_000);
-const DIFF_REAL = Math.min(DIFF_SUBJECTS, count('BENCH_DIFF_REAL', 200));
+/**
+ * Subjects in the diffing part: BENCH_DIFF_SUBJECTS_POSTGRES or BENCH_DIFF_SUBJECTS_PGLITE for one
+ * engine, else BENCH_DIFF_SUBJECTS, else 100,000 (1,000,000, the issue's scale, takes minutes to seed).
+ */
+export function diffSubjects(engine: Engine): number {
+  const own = `BENCH_DIFF_SUBJECTS_${engine.toUpperCase()}`;
+  return process.env[own] ? count(own, 100_000) : count('BENCH_DIFF_SUBJECTS', 100_000);
+}
+const DIFF_REAL_WANTED = count('BENCH_DIFF_REAL', 200);
 const SEED_CHUNK = 5_000;
 
 export interface DiffSeed {
@@ -62,7 +69,8 @@ export interface DiffingResult extends DiffSeed {
  * seeding's memory is not counted against the resync.
  */
 export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
-  const n = DIFF_SUBJECTS;
+  const n = diffSubjects(engine);
+  const DIFF_REAL = Math.min(n, DIFF_REAL_WANTED);
   const policy = loadPolicyFile();
   const keys = createKeys(SECRETS);
   const sandbox = await benchSandbox(false);
