@@ -5,24 +5,14 @@
  * Mailchimp's member is re-keyed by each address change, and the gateway always writes to its current
  * key (the link says which one is current, not a position in a list).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MasterRecordInput } from '../../src/record.ts';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecord } from '../../src/testing/index.ts';
 import { webConsent, writtenWithdrawal } from '../lifecycle/helpers.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
 /** Which partners get the email, the phone and the name, under the default policy. */
 const EMAIL = ['elogistik', 'intercom', 'auth0', 'mailchimp'];
@@ -42,7 +32,7 @@ describe('a record changed again and again', () => {
       { ...base, email: 'canary-1-second-x7q@example.test', phone: '+46709990002' },
       base,
     ];
-    running = await startRealGateway(partners, { records: [base] });
+    running = await suite.start({ records: [base] });
     const { gateway, source } = running;
     await gateway.consent.grant(base.id, 'marketing', webConsent);
     for (const [i, record] of steps.entries()) {
@@ -51,35 +41,35 @@ describe('a record changed again and again', () => {
       await gateway.runUntilIdle({ waitForRetries: true });
       const at = `step ${i}`;
       for (const partner of EMAIL) {
-        const held = Object.values(partners.holdings(partner));
+        const held = Object.values(suite.partners.holdings(partner));
         expect(held, `${at} ${partner}`).toHaveLength(1);
         expect(JSON.stringify(held[0]!.personal), `${at} ${partner}`).toContain(record.email);
         for (const other of steps.map((s) => s.email).filter((e) => e !== record.email))
           expect(JSON.stringify(held[0]!.personal), `${at} ${partner} keeps ${other}`).not.toContain(other);
       }
-      const stripe = Object.values(partners.holdings('stripe'));
+      const stripe = Object.values(suite.partners.holdings('stripe'));
       expect(stripe, at).toHaveLength(1);
       expect(JSON.stringify(stripe[0]!.personal), at).toContain(record.name!.given);
-      const intercom = JSON.stringify(Object.values(partners.holdings('intercom'))[0]!.personal);
+      const intercom = JSON.stringify(Object.values(suite.partners.holdings('intercom'))[0]!.personal);
       expect(intercom, at).toContain(record.phone);
-      for (const partner of partners.partners)
+      for (const partner of suite.partners.partners)
         expect(await gateway.deadLetters(partner), `${at} ${partner}`).toEqual([]);
     }
     // Every write after the first went to the member's current key: no request was refused.
-    const refused = partners.requests('mailchimp').filter((r) => (r.status ?? 0) >= 400);
+    const refused = suite.partners.requests('mailchimp').filter((r) => (r.status ?? 0) >= 400);
     expect(refused).toEqual([]);
   });
 
   it('keeps an unsubscribed Mailchimp member in step with the record, and unsubscribed', async () => {
     const base = canaryRecord(2);
-    running = await startRealGateway(partners, { records: [base] });
+    running = await suite.start({ records: [base] });
     const { gateway, source } = running;
     await gateway.consent.grant(base.id, 'marketing', webConsent);
     await gateway.changed(base.id);
     await gateway.runUntilIdle();
     await gateway.consent.withdraw(base.id, 'marketing', writtenWithdrawal);
     await gateway.runUntilIdle();
-    const status = () => JSON.stringify(Object.values(partners.holdings('mailchimp'))[0]!.meta);
+    const status = () => JSON.stringify(Object.values(suite.partners.holdings('mailchimp'))[0]!.meta);
     expect(status()).toContain('unsubscribed');
 
     const changed = {
@@ -90,7 +80,7 @@ describe('a record changed again and again', () => {
     source.put(changed);
     await gateway.changed(base.id);
     await gateway.runUntilIdle({ waitForRetries: true });
-    const held = Object.values(partners.holdings('mailchimp'));
+    const held = Object.values(suite.partners.holdings('mailchimp'));
     expect(held).toHaveLength(1);
     const personal = JSON.stringify(held[0]!.personal);
     expect(personal).toContain(changed.email);

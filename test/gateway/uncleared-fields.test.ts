@@ -4,49 +4,39 @@
  * Intercom: losing it erases the contact there, and getting one back creates it again. A policy that
  * sends such a field without requiring it is refused at start.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/index.ts';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { canaryRecord } from '../../src/testing/index.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 import { readFileSync } from 'node:fs';
 import { createGateway } from '../../src/gateway.ts';
 import { MemorySource } from '../../src/testing/index.ts';
 import { testSecrets } from '../support/harness.ts';
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
 describe('a field Intercom cannot clear', () => {
   it('losing the email erases the contact at Intercom; an email again makes it anew', async () => {
     const record = canaryRecord(1);
-    running = await startRealGateway(partners, { records: [record] });
+    running = await suite.start({ records: [record] });
     const { gateway, source } = running;
     await gateway.changed(record.id);
     await gateway.runUntilIdle();
-    expect(JSON.stringify(partners.holdings('intercom'))).toContain(record.email);
+    expect(JSON.stringify(suite.partners.holdings('intercom'))).toContain(record.email);
 
     const { email: _email, ...withoutEmail } = record;
     source.put(withoutEmail);
     await gateway.changed(record.id);
     await gateway.runUntilIdle();
-    expect(partners.holdings('intercom')).toEqual({});
+    expect(suite.partners.holdings('intercom')).toEqual({});
     // The other partners keep the rest of the record.
-    expect(JSON.stringify(partners.holdings('stripe'))).toContain(record.name!.given);
+    expect(JSON.stringify(suite.partners.holdings('stripe'))).toContain(record.name!.given);
 
     source.put({ ...record, email: 'canary-1-new-x7q@example.test' });
     await gateway.changed(record.id);
     await gateway.runUntilIdle();
-    const held = JSON.stringify(partners.holdings('intercom'));
+    const held = JSON.stringify(suite.partners.holdings('intercom'));
     expect(held).toContain('canary-1-new-x7q@example.test');
     expect(held).not.toContain(record.email);
   });
@@ -61,7 +51,7 @@ describe('a field Intercom cannot clear', () => {
       createGateway({
         policy: loose,
         database: { memory: true },
-        adapters: partners.adapters(),
+        adapters: suite.partners.adapters(),
         source: new MemorySource([]),
         secrets: testSecrets,
       }),

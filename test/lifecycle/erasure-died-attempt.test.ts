@@ -5,37 +5,27 @@
  * erases it before it says complete. (The call is made here by the adapter itself, as the dead worker
  * made it, and its intent row is left open, as the dead worker left it.)
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeIntents } from '../../src/log/transfer-log.ts';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
+import { canaryRecord } from '../../src/testing/index.ts';
 import { createKeys } from '../../src/keys.ts';
 import { testSecrets } from '../support/harness.ts';
-import { policy, startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { policy, realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
 describe('an erasure after a worker died mid-call', () => {
   it('finds and erases what the dead attempt made at Stripe and Intercom, then says complete', async () => {
     const record = canaryRecord(1);
-    running = await startRealGateway(partners, { records: [record] });
+    running = await suite.start({ records: [record] });
     const { gateway } = running;
     const keys = createKeys(testSecrets);
     for (const partner of ['stripe', 'intercom']) {
       const ref = { pseudonym: keys.pseudonym(partner, record.id), partnerIds: [] };
       const payload = { name: record.name, ...(partner === 'intercom' ? { email: record.email } : {}) };
       // The dead worker's call reached the partner; its intent was committed, its outcome never was.
-      await partners.adapter(partner).upsert!(
+      await suite.partners.adapter(partner).upsert!(
         { payload, ref },
         { correlationId: 'c-dead', idempotencyKey: `k-${partner}` },
       );
@@ -58,11 +48,11 @@ describe('an erasure after a worker died mid-call', () => {
         ],
         keys.audit,
       );
-      expect(Object.keys(partners.holdings(partner)), partner).toHaveLength(1);
+      expect(Object.keys(suite.partners.holdings(partner)), partner).toHaveLength(1);
     }
     await gateway.erase(record.id, { reason: 'erasure request' });
     await gateway.runUntilIdle();
-    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
     const status = await gateway.erasureStatus(record.id);
     expect(status.complete).toBe(true);
     const outcomes = (await gateway.audit.list({ subjectId: record.id, kind: 'outcome' })).filter(

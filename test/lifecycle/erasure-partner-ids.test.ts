@@ -3,41 +3,31 @@
  * by the host's record, Twilio calls) are remembered from the first time they are seen, so an
  * erasure reaches them whatever the record says later, or when the record is gone.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PartnerEmulator } from '../../src/emulator.ts';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { canaryRecord } from '../../src/testing/index.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 
 type Balena = PartnerEmulator & { seedDevice(seed: Record<string, unknown>): { id: number } };
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
-const devices = () => Object.keys(partners.holdings('resin')).sort();
+const devices = () => Object.keys(suite.partners.holdings('resin')).sort();
 
 describe('partner ids the gateway learned from the host or a partner', () => {
   it('are erased at balena and Twilio after the host dropped them from its record and then deleted the record', async () => {
-    const balena = partners.emulator<Balena>('resin');
+    const balena = suite.partners.emulator<Balena>('resin');
     const [first, second, someoneElses] = [1, 2, 3].map((n) =>
       String(balena.seedDevice({ ip_address: `192.0.2.${n}` }).id),
     );
     const named = (ids: string[]) => canaryRecord(1, { partnerIds: { resin: ids } });
-    running = await startRealGateway(partners, { records: [named([first!, second!])] });
+    running = await suite.start({ records: [named([first!, second!])] });
     const { gateway, source } = running;
     await gateway.changed('subj-1');
     await gateway.runUntilIdle();
     const call = await gateway.call('subj-1', 'alarm', { twiml: '<Response><Say>Alarm</Say></Response>' });
-    expect(Object.keys(partners.holdings('twilio'))).toEqual([call.partnerId]);
+    expect(Object.keys(suite.partners.holdings('twilio'))).toEqual([call.partnerId]);
 
     // The camera is replaced: the record names only the second device now. Then the host deletes it.
     source.put(named([second!]));
@@ -49,8 +39,9 @@ describe('partner ids the gateway learned from the host or a partner', () => {
     await gateway.erase('subj-1', { reason: 'erasure request' });
     await gateway.runUntilIdle();
     expect(devices()).toEqual([someoneElses]);
-    expect(partners.holdings('twilio')).toEqual({});
-    for (const p of partners.partners.filter((p) => p !== 'resin')) expect(partners.holdings(p), p).toEqual({});
+    expect(suite.partners.holdings('twilio')).toEqual({});
+    for (const p of suite.partners.partners.filter((p) => p !== 'resin'))
+      expect(suite.partners.holdings(p), p).toEqual({});
     const status = await gateway.erasureStatus('subj-1');
     expect(status.complete).toBe(true);
     expect(status.partners.find((p) => p.partner === 'resin')!.state).toBe('confirmed');
@@ -58,9 +49,9 @@ describe('partner ids the gateway learned from the host or a partner', () => {
   });
 
   it('reach every partner of the policy when the record vanished before erasure ran', async () => {
-    const balena = partners.emulator<Balena>('resin');
+    const balena = suite.partners.emulator<Balena>('resin');
     const device = String(balena.seedDevice({ ip_address: '192.0.2.9' }).id);
-    running = await startRealGateway(partners, { records: [canaryRecord(2, { partnerIds: { resin: [device] } })] });
+    running = await suite.start({ records: [canaryRecord(2, { partnerIds: { resin: [device] } })] });
     const { gateway, source } = running;
     await gateway.changed('subj-2');
     await gateway.runUntilIdle();
@@ -71,7 +62,7 @@ describe('partner ids the gateway learned from the host or a partner', () => {
 
     await gateway.erase('subj-2', { reason: 'erasure request' });
     await gateway.runUntilIdle();
-    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
     expect((await gateway.erasureStatus('subj-2')).complete).toBe(true);
     expect(running.anonymised).toEqual(['subj-2']);
   });

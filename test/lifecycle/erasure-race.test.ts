@@ -3,31 +3,21 @@
  * that planned before it (it read the record and the state first), and the erasure completes when
  * the last partner settles, not at the next sweep.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MasterRecordInput } from '../../src/record.ts';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { canaryRecord } from '../../src/testing/index.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
 const writes = (partner: string) =>
-  partners.requests(partner).filter((r) => r.method !== 'GET' && !r.path.startsWith('/oauth/'));
+  suite.partners.requests(partner).filter((r) => r.method !== 'GET' && !r.path.startsWith('/oauth/'));
 
 describe('an erasure that lands while a worker is planning', () => {
   it('sends no create after the tombstone, and completes without waiting for the sweep', async () => {
     const record = canaryRecord(1);
-    running = await startRealGateway(partners);
+    running = await suite.start();
     const { gateway, source } = running;
     // The host's erasure request is committed while the workers read the record for their plans.
     let erasing: Promise<unknown> | undefined;
@@ -39,8 +29,8 @@ describe('an erasure that lands while a worker is planning', () => {
     await gateway.changed(record.id);
     await gateway.runUntilIdle();
 
-    for (const p of partners.partners) {
-      expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) {
+      expect(suite.partners.holdings(p), p).toEqual({});
       expect(
         writes(p).filter((r) => r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH'),
         p,

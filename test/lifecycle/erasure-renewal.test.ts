@@ -3,28 +3,18 @@
  * the boundary cancels the erasure, a later end moves it, and the retention year runs from the end
  * that stood. Real adapters against the emulators: what is asserted is what each partner holds.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { canaryRecord } from '../../src/testing/index.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 
 const SYNCED = ['elogistik', 'stripe', 'intercom', 'auth0'];
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
 /** subj-1 whose subscription ends on 20 January 2026: erasure falls due at the February boundary. */
 async function endingInJanuary(): Promise<RealGateway> {
-  running = await startRealGateway(partners, {
+  running = await suite.start({
     records: [
       canaryRecord(1, { subscription: { start: new Date('2025-01-01'), end: new Date('2026-01-20T12:00:00Z') } }),
     ],
@@ -32,7 +22,7 @@ async function endingInJanuary(): Promise<RealGateway> {
   });
   await running.gateway.changed('subj-1');
   await running.gateway.runUntilIdle();
-  for (const p of SYNCED) expect(Object.keys(partners.holdings(p)), p).toHaveLength(1);
+  for (const p of SYNCED) expect(Object.keys(suite.partners.holdings(p)), p).toHaveLength(1);
   expect((await running.gateway.erasureStatus('subj-1')).dueAt).toEqual(new Date('2026-01-31T23:00:00Z'));
   return running;
 }
@@ -56,7 +46,7 @@ describe('an erasure scheduled by the subscription end', () => {
     expect((await r.gateway.erasureStatus('subj-1')).dueAt).toBeNull();
 
     await pastBoundary(r, '2026-02-02T00:00:00Z');
-    for (const p of SYNCED) expect(Object.keys(partners.holdings(p)), p).toHaveLength(1);
+    for (const p of SYNCED) expect(Object.keys(suite.partners.holdings(p)), p).toHaveLength(1);
     const status = await r.gateway.erasureStatus('subj-1');
     expect([status.tombstoned, status.dueAt]).toEqual([false, null]);
     expect(await r.gateway.pendingErasures()).toEqual([]);
@@ -67,7 +57,7 @@ describe('an erasure scheduled by the subscription end', () => {
     const r = await endingInJanuary();
     r.source.put(renewed()); // no changed(): the workers have not seen it
     await pastBoundary(r, '2026-02-02T00:00:00Z');
-    for (const p of SYNCED) expect(Object.keys(partners.holdings(p)), p).toHaveLength(1);
+    for (const p of SYNCED) expect(Object.keys(suite.partners.holdings(p)), p).toHaveLength(1);
     expect((await r.gateway.erasureStatus('subj-1')).tombstoned).toBe(false);
     const events = (await r.gateway.audit.list({ subjectId: 'subj-1' })).map((e) => e.operation);
     expect(events).toContain('erasure_cancelled');
@@ -82,10 +72,10 @@ describe('an erasure scheduled by the subscription end', () => {
     expect((await r.gateway.erasureStatus('subj-1')).dueAt).toEqual(new Date('2026-03-31T22:00:00Z'));
 
     await pastBoundary(r, '2026-02-02T00:00:00Z');
-    for (const p of SYNCED) expect(Object.keys(partners.holdings(p)), p).toHaveLength(1);
+    for (const p of SYNCED) expect(Object.keys(suite.partners.holdings(p)), p).toHaveLength(1);
 
     await pastBoundary(r, '2026-04-01T00:00:00Z');
-    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
     expect((await r.gateway.erasureStatus('subj-1')).complete).toBe(true);
     expect([r.anonymised, r.erased]).toEqual([['subj-1'], ['subj-1']]);
 
@@ -99,11 +89,11 @@ describe('an erasure scheduled by the subscription end', () => {
   it('is final once it ran: a renewal after the erasure re-creates nobody', async () => {
     const r = await endingInJanuary();
     await pastBoundary(r, '2026-02-02T00:00:00Z');
-    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
     r.source.put(renewed());
     await r.gateway.changed('subj-1');
     await r.gateway.runUntilIdle();
-    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
     expect((await r.gateway.erasureStatus('subj-1')).complete).toBe(true);
   });
 });

@@ -4,44 +4,34 @@
  * other still claims, and neither the erasure status nor the access report may pass the other's data
  * off as this subject's: the conflict is shown for an operator to settle.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { canaryRecord } from '../../src/testing/index.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 import { webConsent } from './helpers.ts';
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.reset();
-});
 
-const held = (partner: string) => JSON.stringify(partners.holdings(partner));
+const held = (partner: string) => JSON.stringify(suite.partners.holdings(partner));
 
 describe('two subjects with one email address', () => {
   it('erasing one leaves what the other claims, shows the conflict, and the operator settles it', async () => {
     const a = canaryRecord(1);
     const b = canaryRecord(2, { email: a.email });
-    running = await startRealGateway(partners, { records: [a, b] });
+    running = await suite.start({ records: [a, b] });
     const { gateway } = running;
     for (const id of [a.id, b.id]) await gateway.consent.grant(id, 'marketing', webConsent);
     for (const id of [a.id, b.id]) await gateway.changed(id);
     await gateway.runUntilIdle();
     // One member and one login for the two of them.
-    expect(Object.keys(partners.holdings('mailchimp'))).toHaveLength(1);
-    expect(Object.keys(partners.holdings('auth0'))).toHaveLength(1);
+    expect(Object.keys(suite.partners.holdings('mailchimp'))).toHaveLength(1);
+    expect(Object.keys(suite.partners.holdings('auth0'))).toHaveLength(1);
 
     await gateway.erase(a.id, { reason: 'erasure request' });
     await gateway.runUntilIdle();
     // b is still a customer: its member and its login stay; a's records elsewhere are gone.
-    expect(Object.keys(partners.holdings('mailchimp'))).toHaveLength(1);
-    expect(Object.keys(partners.holdings('auth0'))).toHaveLength(1);
+    expect(Object.keys(suite.partners.holdings('mailchimp'))).toHaveLength(1);
+    expect(Object.keys(suite.partners.holdings('auth0'))).toHaveLength(1);
     expect(held('stripe')).not.toContain('CanaryGiven1x7q');
     expect(held('stripe')).toContain('CanaryGiven2x7q');
     expect(held('elogistik')).not.toContain('CanaryGiven1x7q');
@@ -71,14 +61,14 @@ describe('two subjects with one email address', () => {
     // Once b goes too, nothing is left.
     await gateway.erase(b.id, { reason: 'erasure request' });
     await gateway.runUntilIdle();
-    for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+    for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
     expect((await gateway.erasureStatus(b.id)).complete).toBe(true);
   });
 
   it("an access report does not show the other subject's data as this one's", async () => {
     const a = canaryRecord(3);
     const b = canaryRecord(4, { email: a.email });
-    running = await startRealGateway(partners, { records: [a, b] });
+    running = await suite.start({ records: [a, b] });
     const { gateway } = running;
     for (const id of [a.id, b.id]) await gateway.consent.grant(id, 'marketing', webConsent);
     for (const id of [a.id, b.id]) await gateway.changed(id);

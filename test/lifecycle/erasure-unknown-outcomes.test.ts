@@ -4,29 +4,18 @@
  * the partner for what it was given (the pseudonym), or by an operator. Real adapters against the
  * emulators; what is asserted is what each partner holds afterwards.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
-import { startRealGateway, type RealGateway } from '../support/real-gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { canaryRecord } from '../../src/testing/index.ts';
+import { realGatewaySuite, type RealGateway } from '../support/real-gateway.ts';
 
 /** The partners the default policy syncs every customer to. */
 const SYNCED = ['elogistik', 'stripe', 'intercom', 'auth0'];
 
-let partners: TestPartners;
-beforeAll(async () => {
-  partners = await startTestPartners();
-});
-afterAll(() => partners.stop());
-
+const suite = realGatewaySuite();
 let running: RealGateway | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-  partners.setFaults({});
-  partners.reset();
-});
 
 async function start(): Promise<RealGateway> {
-  running = await startRealGateway(partners, {
+  running = await suite.start({
     records: [canaryRecord(1), canaryRecord(2)],
     // Short timeouts: an answer held back by the sandbox is given up on quickly.
     adapterOptions: Object.fromEntries(SYNCED.map((p) => [p, { timeoutMs: 400 }])),
@@ -36,10 +25,10 @@ async function start(): Promise<RealGateway> {
 
 /** The partner acted on every request, and the answer never came back. */
 function answersLost(names: readonly string[], kind: 'dropRate' | 'timeoutRate') {
-  partners.setFaults(Object.fromEntries(names.map((p) => [p, { [kind]: 1, afterHandling: true }])));
+  suite.partners.setFaults(Object.fromEntries(names.map((p) => [p, { [kind]: 1, afterHandling: true }])));
 }
 
-const heldAt = (partner: string) => Object.keys(partners.holdings(partner)).length;
+const heldAt = (partner: string) => Object.keys(suite.partners.holdings(partner)).length;
 
 describe('an erasure after a call whose answer was lost', () => {
   for (const kind of ['dropRate', 'timeoutRate'] as const) {
@@ -59,16 +48,16 @@ describe('an erasure after a call whose answer was lost', () => {
         'unknown',
       ]);
 
-      partners.setFaults({});
+      suite.partners.setFaults({});
       await gateway.erase('subj-1', { reason: 'erasure request' });
       await gateway.runUntilIdle({ waitForRetries: true });
-      for (const p of partners.partners) expect(partners.holdings(p), p).toEqual({});
+      for (const p of suite.partners.partners) expect(suite.partners.holdings(p), p).toEqual({});
       const status = await gateway.erasureStatus('subj-1');
       expect(status.complete).toBe(true);
       expect(status.partners.every((p) => p.uncertainSince === null)).toBe(true);
       expect(erased).toEqual(['subj-1']);
       // Stripe was searched by the pseudonym it was given, never by a personal value.
-      const searches = partners.requests('stripe').filter((r) => r.path === '/v1/customers/search');
+      const searches = suite.partners.requests('stripe').filter((r) => r.path === '/v1/customers/search');
       expect(searches.length).toBeGreaterThan(0);
       for (const s of searches) expect(s.queryKeys).toEqual(['query', 'limit']);
     });
@@ -79,13 +68,13 @@ describe('an erasure after a call whose answer was lost', () => {
     // A first subject, so the adapter holds its Auth0 token before the answers are lost.
     await gateway.changed('subj-1');
     await gateway.runUntilIdle();
-    const first = Object.keys(partners.holdings('auth0'));
+    const first = Object.keys(suite.partners.holdings('auth0'));
     // Auth0 is made by email and has no pseudonym to search by; a create whose answer was lost.
     answersLost(['auth0'], 'dropRate');
     await gateway.changed('subj-2');
     await gateway.runUntilIdle();
     expect(heldAt('auth0')).toBe(2);
-    partners.setFaults({});
+    suite.partners.setFaults({});
     // Erased before the create was retried: the gateway has no id for the Auth0 user.
     await gateway.erase('subj-2', { reason: 'erasure request' });
     await gateway.runUntilIdle({ waitForRetries: true });
@@ -108,8 +97,8 @@ describe('an erasure after a call whose answer was lost', () => {
     await expect(
       gateway.resolveErasure('subj-2', 'auth0', { resolution: 'gone' as never, operator: 'ops-kim' }),
     ).rejects.toThrow(/resolution must be one of/);
-    for (const id of Object.keys(partners.holdings('auth0')).filter((id) => !first.includes(id))) {
-      await partners.adapter('auth0').erase({ pseudonym: 'x', partnerIds: [id] }, 'delete', {
+    for (const id of Object.keys(suite.partners.holdings('auth0')).filter((id) => !first.includes(id))) {
+      await suite.partners.adapter('auth0').erase({ pseudonym: 'x', partnerIds: [id] }, 'delete', {
         correlationId: 'ops',
         idempotencyKey: 'ops',
       });
@@ -120,7 +109,7 @@ describe('an erasure after a call whose answer was lost', () => {
     });
     expect(after.complete).toBe(true);
     expect(erased).toEqual(['subj-2']);
-    expect(Object.keys(partners.holdings('auth0'))).toEqual(first);
+    expect(Object.keys(suite.partners.holdings('auth0'))).toEqual(first);
     const events = (await gateway.audit.list({ subjectId: 'subj-2' })).filter((r) => r.kind === 'event');
     expect(events).toContainEqual(
       expect.objectContaining({

@@ -7,7 +7,8 @@ import { createGateway } from '../../src/gateway.ts';
 import type { Gateway, GatewayOptions } from '../../src/gateway-api.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
 import type { PartnerLimits } from '../../src/transfer/rate-limit.ts';
-import { MemorySource, type TestPartners } from '../../src/testing/index.ts';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { MemorySource, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
 import { testDatabase } from './database.ts';
 import { testSecrets } from './harness.ts';
 import { capturedLogger } from './log-capture.ts';
@@ -71,5 +72,37 @@ export async function startRealGateway(
       await db.close();
       await db.drop();
     },
+  };
+}
+
+/**
+ * For a test file: the emulators start once, and after each test the gateway it started is closed
+ * and the emulators are emptied, faults off. Use it at the top level of the file.
+ */
+export function realGatewaySuite(): {
+  readonly partners: TestPartners;
+  start(options?: Parameters<typeof startRealGateway>[1]): Promise<RealGateway>;
+} {
+  let partners: TestPartners | undefined;
+  let running: RealGateway | undefined;
+  beforeAll(async () => {
+    partners = await startTestPartners();
+  });
+  afterAll(() => partners?.stop());
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    partners?.setFaults({});
+    partners?.reset();
+  });
+  const started = (): TestPartners => {
+    if (!partners) throw new Error('the emulators start in beforeAll: use them inside a test');
+    return partners;
+  };
+  return {
+    get partners() {
+      return started();
+    },
+    start: async (options) => (running = await startRealGateway(started(), options)),
   };
 }
