@@ -91,7 +91,7 @@ export function createWorkers(deps: WorkersDeps): Workers {
       pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
     });
     sealTimer ??= setInterval(
-      () => void sealBatch(deps.db, deps.keys.audit).catch(logFailure('log sealing failed')),
+      () => void sealBatch(deps.db, deps.keys.audit, { skipIfBusy: true }).catch(logFailure('log sealing failed')),
       1_000,
     );
     sealTimer.unref();

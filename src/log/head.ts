@@ -23,7 +23,11 @@ export interface Head {
   signature: string | null;
 }
 
-export async function readHead(sql: Sql, options: { lock?: boolean } = {}): Promise<Head | undefined> {
+/** `lock`: for update; `skipLocked`: and if another transaction holds it, nothing (undefined). */
+export async function readHead(
+  sql: Sql,
+  options: { lock?: boolean; skipLocked?: boolean } = {},
+): Promise<Head | undefined> {
   const [row] = await sql.query<{
     chain_id: string;
     last_pos: string;
@@ -34,7 +38,7 @@ export async function readHead(sql: Sql, options: { lock?: boolean } = {}): Prom
   }>(
     `select chain_id, last_pos::text as last_pos, last_hash, keyed_from::text as keyed_from,
        (extract(epoch from sealed_at) * 1000)::bigint::text as sealed_ms, signature
-     from log_chain where id = 1${options.lock ? ' for update' : ''}`,
+     from log_chain where id = 1${options.lock ? ` for update${options.skipLocked ? ' skip locked' : ''}` : ''}`,
   );
   if (!row) return undefined;
   return {
