@@ -5,6 +5,7 @@
  * its message, or (2xx, or 404 where it means "gone") in a result with the partner's own id format;
  * never an uncaught exception, never a request to the redirect target, never past its deadline.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartnerError, type CallContext, type PartnerAdapter, type SubjectRef } from '../../src/adapter.ts';
 import { partnerModules } from '../index.ts';
@@ -206,4 +207,54 @@ describe.each(swept.map((m) => [m.partner, m] as const))('%s against a hostile s
     expect(target.hits).toEqual([]);
     expect(uncaught.slice(uncaughtBefore).map(String)).toEqual([]);
   }, 180_000);
+});
+
+// Random JSON answers with a random 2xx: never a success without the partner's own id, never a value
+// from the answer in an error or a result, never an uncaught exception.
+describe.each(swept.map((m) => [m.partner, m] as const))('%s against random JSON answers', (partner, mod) => {
+  it('keeps the contract for any 2xx JSON', async () => {
+    const uncaughtBefore = uncaught.length;
+    const lane = lanes[0]!;
+    const adapter = mod.createAdapter({
+      ...(mod.sandboxOptions(lane.baseUrl) as object),
+      timeoutMs: TIMEOUT_MS,
+    } as never);
+    const withCanary = fc.jsonValue().map((v) => ({ v, canary: CANARY }));
+    // Shaped like the partners' objects, so the id fields are hit, not only missed.
+    const anyId = fc.oneof(fc.string(), fc.constantFrom('..', '../x', '', CANARY), fc.jsonValue());
+    const shaped = fc.record(
+      {
+        id: anyId,
+        ref: anyId,
+        sid: anyId,
+        d: fc.array(fc.record({ id: anyId })),
+        data: fc.array(fc.record({ id: anyId })),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.jsonValue(), withCanary, shaped),
+        fc.integer({ min: 200, max: 299 }),
+        async (value, status) => {
+          const c: HostileCase = {
+            kind: 'garbage',
+            status,
+            body: JSON.stringify(value) ?? 'null',
+            type: 'application/json',
+          };
+          lane.current = c;
+          for (const op of operations(partner, adapter)) {
+            const before = lane.requests;
+            let failed = false;
+            const outcome = await op.run().catch((err: unknown) => ((failed = true), err));
+            if (lane.requests === before && !failed) continue;
+            expect(judge(partner, op, c, outcome, failed, 0)).toEqual([]);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(uncaught.slice(uncaughtBefore).map(String)).toEqual([]);
+  }, 120_000);
 });
