@@ -28,8 +28,10 @@ export interface RestClientOptions {
   readonly baseUrl: string;
   /** Sent on every request, e.g. Authorization; `Accept: application/json` is always sent. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Per-request deadline, default 10 s. */
+  /** Deadline for the whole request, answer body included, default 10 s. */
   readonly timeoutMs?: number | undefined;
+  /** The largest answer body read, default MAX_ANSWER_BYTES; a larger one fails as answer_too_large. */
+  readonly maxAnswerBytes?: number | undefined;
   /**
    * The partner's own error code in a failure answer (it passes safeErrorCode before use), or
    * undefined when the answer carries none.
@@ -52,15 +54,25 @@ export interface RestClient {
   error(operation: string, answer: RestAnswer): PartnerError;
 }
 
+/** Partners answer a contact or a page of them in kilobytes: 2 MB leaves room and stops a flood. */
+export const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
+
 export const isSuccess = (answer: RestAnswer): boolean => answer.status >= 200 && answer.status < 300;
 
 export function createRestClient(options: RestClientOptions): RestClient {
   const { partner } = options;
   const base = assertSafeBaseUrl(partner, options.baseUrl);
   // One instance per adapter, never axios's default one: its token is not shared with anyone.
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const http = axios.create({
     baseURL: base.href.replace(/\/+$/, ''),
-    timeout: options.timeoutMs ?? 10_000,
+    // axios's own timeout is an idle timer on the socket (a drip outlives it): the whole request's
+    // deadline is the abort signal set per request below; this one only catches a silent socket.
+    timeout: timeoutMs,
+    // Neither a huge answer nor a compressed one that inflates past the cap is buffered whole.
+    maxContentLength: options.maxAnswerBytes ?? MAX_ANSWER_BYTES,
+    maxBodyLength: 1024 * 1024,
+    decompress: true,
     headers: { ...options.headers, Accept: 'application/json' },
     // Every status is classified by the adapter, so axios must not turn them into its own errors.
     validateStatus: () => true,
@@ -70,14 +82,20 @@ export function createRestClient(options: RestClientOptions): RestClient {
     transitional: { clarifyTimeoutError: true },
   });
 
-  function transportError(operation: string, err: unknown): PartnerError {
+  function transportError(operation: string, err: unknown, deadline: AbortSignal): PartnerError {
     // Only codes are kept: axios messages and configs can carry the URL and the credentials.
     const nodeCode = axios.isAxiosError(err) ? safeErrorCode(err.code) : undefined;
-    const code = axios.isCancel(err)
-      ? 'aborted'
-      : nodeCode === 'ETIMEDOUT' || nodeCode === 'ECONNABORTED'
+    // axios reports a body over maxContentLength as ERR_BAD_RESPONSE with this fixed message.
+    const tooLarge = axios.isAxiosError(err) && /maxContentLength/.test(err.message);
+    const code = tooLarge
+      ? 'answer_too_large'
+      : deadline.aborted
         ? 'timeout'
-        : 'connection_error';
+        : axios.isCancel(err)
+          ? 'aborted'
+          : nodeCode === 'ETIMEDOUT' || nodeCode === 'ECONNABORTED'
+            ? 'timeout'
+            : 'connection_error';
     return new PartnerError({
       partner,
       operation,
@@ -85,6 +103,10 @@ export function createRestClient(options: RestClientOptions): RestClient {
       code,
       detail: code === 'connection_error' && nodeCode ? `network ${nodeCode}` : undefined,
     });
+  }
+
+  function redirectRefused(operation: string, status: number): PartnerError {
+    return new PartnerError({ partner, operation, kind: 'retryable', status, code: 'redirect_refused' });
   }
 
   const error: RestClient['error'] = (operation, answer) => {
@@ -103,16 +125,21 @@ export function createRestClient(options: RestClientOptions): RestClient {
   };
 
   async function send(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
+    let res;
     try {
-      const res = await http.request({ ...config, signal: ctx.signal });
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (typeof value === 'string') headers[name.toLowerCase()] = value;
-      }
-      return { status: res.status, headers, data: res.data };
+      res = await http.request({ ...config, signal });
     } catch (err) {
-      throw transportError(operation, err);
+      throw transportError(operation, err, deadline);
     }
+    // No partner this client serves documents a redirect: a 3xx is never an answer, nor followed.
+    if (res.status >= 300 && res.status < 400) throw redirectRefused(operation, res.status);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (typeof value === 'string') headers[name.toLowerCase()] = value;
+    }
+    return { status: res.status, headers, data: res.data };
   }
 
   return {

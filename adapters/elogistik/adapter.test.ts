@@ -61,7 +61,7 @@ describe('elogistik upsert, erase, fetch', () => {
     const sloppy = { address: { ...payload.address!, careOf: 'Canary4e1b' } as PartnerPayload['address'] };
     const scope = api()
       .put(path, exactly({ address: body.address }))
-      .reply(200, {});
+      .reply(200, { ref: pseudonym });
     await adapter().upsert!({ payload: sloppy!, ref }, ctx);
     expect(scope.isDone()).toBe(true);
   });
@@ -159,10 +159,10 @@ describe('elogistik failures', () => {
 
 describe('elogistik configuration', () => {
   it('keeps two adapters with different tokens apart', async () => {
-    const a = api().put(path, exactly(body)).reply(200, {});
+    const a = api().put(path, exactly(body)).reply(200, { ref: pseudonym });
     const b = api('tok-elogistik-b')
       .put('/v1/customers/psn-b', exactly({ email: 'b@example.test' }))
-      .reply(201, {});
+      .reply(201, { ref: 'psn-b' });
     const other = createElogistikAdapter({ token: 'tok-elogistik-b', baseUrl: BASE });
     await Promise.all([
       adapter().upsert!({ payload, ref }, ctx),

@@ -23,6 +23,7 @@ const customerSchema = z.object({
   phone: z.string().nullish(),
   email: z.string().nullish(),
 });
+const ackSchema = z.object({ ref: z.string() });
 const errorSchema = z.object({ code: z.string() });
 
 export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapter {
@@ -51,6 +52,9 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
         { method: 'PUT', url: customerPath(ref.pseudonym), data: customerBody(payload) },
         ctx,
       );
+      // Only the customer under our ref acknowledges the write: any other 2xx (a proxy's page) does not.
+      if (!ackSchema.safeParse(res.data).data || (res.data as { ref: unknown }).ref !== ref.pseudonym)
+        throw fail('upsert', 'retryable', 'unexpected_answer', { status: res.status });
       return { partnerId: ref.pseudonym, created: res.status === 201 };
     },
 

@@ -30,11 +30,17 @@ export interface IntercomOptions {
 const PARTNER = 'intercom';
 const fail = gatewayErrors(PARTNER);
 
-const contactSchema = z.object({ id: z.string().min(1) });
+/**
+ * Intercom's contact ids are short alphanumeric strings (24 hex digits in practice): anything else
+ * (`..`, a slash, a megabyte) is not an id and never goes into a path.
+ */
+export const INTERCOM_CONTACT_ID = /^[A-Za-z0-9]{1,64}$/;
+const contactId = z.string().regex(INTERCOM_CONTACT_ID);
+const contactSchema = z.object({ id: contactId });
 // 2.13+ answers the contact itself; older versions wrapped matches in a list.
 const foundSchema = z.union([contactSchema, z.object({ data: z.array(contactSchema) })]);
 const heldSchema = z.object({
-  id: z.string(),
+  id: contactId,
   name: z.string().nullish(),
   email: z.string().nullish(),
   phone: z.string().nullish(),
@@ -114,7 +120,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     async erase(ref, mode, ctx) {
       const ids =
         ref.partnerIds.length > 0
-          ? [...ref.partnerIds]
+          ? [...ref.partnerIds].filter((id) => INTERCOM_CONTACT_ID.test(id))
           : await findId('erase', ref.pseudonym, ctx).then((id) => (id ? [id] : []));
       for (const id of ids) {
         const res =
@@ -180,7 +186,8 @@ function answerParser(http: RestClient) {
   return <T>(operation: string, res: RestAnswer, schema: z.ZodType<T>): T => {
     if (!isSuccess(res)) throw http.error(operation, res);
     const parsed = schema.safeParse(res.data);
-    if (!parsed.success) throw fail(operation, 'permanent', 'unexpected_answer', { status: res.status });
+    // A 2xx we cannot read is not the partner's refusal: a proxy or a bad deploy, worth a retry.
+    if (!parsed.success) throw fail(operation, 'retryable', 'unexpected_answer', { status: res.status });
     return parsed.data;
   };
 }

@@ -1,3 +1,4 @@
+import { PartnerError } from '../../src/adapter.ts';
 import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,23 @@ describe('upsert', () => {
       .post('/v1/customers', exactly({ name: NAME, 'metadata[pseudonym]': 'psd_7f3a' }))
       .reply(200, customer());
     expect(await upsertNew()).toEqual({ partnerId: 'cus_A1', created: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  // Issue 11.3: a proxy's 503 JSON without `error` is success to the SDK; it must not be a customer.
+  it.each([
+    [503, { message: 'upstream down' }],
+    [200, { id: null, object: 'customer' }],
+    [200, { id: '..', object: 'customer' }],
+    [200, { id: 12345 }],
+  ])('never reports a created customer without a cus_ id (HTTP %i %j)', async (status, body) => {
+    const scope = posting().post('/v1/customers').reply(status, body);
+    const err = await upsertNew().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PartnerError);
+    expect((err as PartnerError).kind).not.toBe('permanent');
     expect(scope.isDone()).toBe(true);
   });
 

@@ -40,7 +40,7 @@ export interface StripeOptions {
 
 const PARTNER = 'stripe';
 const fail = gatewayErrors(PARTNER);
-const isCustomerId = (id: string): boolean => /^cus_[A-Za-z0-9]+$/.test(id);
+const isCustomerId = (id: string): boolean => /^cus_[A-Za-z0-9]{1,64}$/.test(id);
 
 export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
   const target = options.baseUrl !== undefined ? redirect(options.baseUrl) : {};
@@ -82,6 +82,10 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
             { idempotencyKey },
           ),
         );
+        // A 2xx whose id is not a customer id (a proxy's JSON, which the SDK takes as success): the
+        // create may have happened, so it is unknown, never a success with partner id null.
+        if (typeof customer.id !== 'string' || !isCustomerId(customer.id))
+          throw fail('upsert', 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
         return { partnerId: customer.id, created: true };
       };
       if (existing !== undefined) {
@@ -119,7 +123,8 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
       if (!/^[A-Za-z0-9_-]{1,200}$/.test(ref.pseudonym)) throw fail('find', 'permanent', 'invalid_partner_id');
       const query = `metadata['pseudonym']:'${ref.pseudonym}'`;
       const found = await call('find', async () => (await client('find')).customers.search({ query, limit: 100 }));
-      return found.data.map((c) => c.id).filter(isCustomerId);
+      if (!Array.isArray(found.data)) throw fail('find', 'retryable', 'unexpected_answer');
+      return found.data.map((c) => c.id).filter((id) => typeof id === 'string' && isCustomerId(id));
     },
     // Stripe: "don't use search for read-after-write flows"; new data is searchable within about a minute.
     findLagMs: options.searchLagMs ?? 60_000,
