@@ -1,55 +1,25 @@
-import { createGateway, type Gateway, type GatewayOptions } from '../../../src/gateway.ts';
-import { loadPolicyFile } from '../../../src/policy/index.ts';
-import { MemorySource, type TestPartners } from '../../../src/testing/index.ts';
-import type { PartnerLimits } from '../../../src/transfer/rate-limit.ts';
-import { testDatabase } from '../../support/database.ts';
-import { testSecrets } from '../../support/harness.ts';
-import { capturedLogger } from '../../support/log-capture.ts';
+import type { GatewayOptions } from '../../../src/gateway-api.ts';
+import type { TestPartners } from '../../../src/testing/index.ts';
+import { startRealGateway, type RealGateway } from '../../support/real-gateway.ts';
 
-export const policy = loadPolicyFile();
+export { policy } from '../../support/real-gateway.ts';
 
-export interface Running {
-  gateway: Gateway;
-  source: MemorySource;
-  clock: { now: Date };
-  logText(): string;
-  close(): Promise<void>;
-}
+export type Running = RealGateway;
 
-/** A gateway on the test engine with every real adapter against the emulators, on an injected clock. */
-export async function startGateway(
+/**
+ * The shared real-adapter gateway (test/support/real-gateway.ts) as the safety suites want it: on
+ * 2026-03-10, and one retry only, so a failing job dead-letters quickly.
+ */
+export function startGateway(
   partners: TestPartners,
   records: unknown[] = [],
   overrides: Partial<GatewayOptions> = {},
 ): Promise<Running> {
-  const db = await testDatabase();
-  const source = new MemorySource(records);
-  const { logger, text } = capturedLogger();
-  const clock = { now: new Date('2026-03-10T12:00:00Z') };
-  const gateway = await createGateway({
-    policy,
-    database: db,
-    adapters: partners.adapters(),
-    source,
-    secrets: testSecrets,
-    logger,
-    now: () => clock.now,
-    retry: { retryLimit: 1, retryDelaySeconds: 1, retryDelayMaxSeconds: 1 },
-    // The sandbox runs with its limits off; pacing at Auth0's 2/s would only make the test slow.
-    limits: Object.fromEntries(policy.partnerNames.map((p) => [p, { perSecond: undefined } satisfies PartnerLimits])),
-    ...overrides,
+  return startRealGateway(partners, {
+    records,
+    now: new Date('2026-03-10T12:00:00Z'),
+    overrides: { retry: { retryLimit: 1, retryDelaySeconds: 1, retryDelayMaxSeconds: 1 }, ...overrides },
   });
-  return {
-    gateway,
-    source,
-    clock,
-    logText: text,
-    close: async () => {
-      await gateway.stop();
-      await db.close();
-      await db.drop();
-    },
-  };
 }
 
 /** Requests a partner got that change what it holds (token calls and reads left out). */
