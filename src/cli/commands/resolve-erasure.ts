@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { erasureResolutions, type ErasureResolution } from '../../lifecycle/index.ts';
 import { nonBlank, subjectId } from '../args.ts';
 import { action } from '../action.ts';
-import { EXIT_WORK_LEFT } from '../errors.ts';
+import { EXIT_DEAD_LETTERS, EXIT_WORK_LEFT } from '../errors.ts';
 import { examples } from '../help.ts';
 import { line, printJson } from '../output.ts';
 
@@ -43,8 +43,11 @@ export function resolveErasureCommand(program: Command): void {
       await line(
         `${partner} resolved for ${status.subjectId} (${flags.resolution}); erasure ${status.complete ? 'complete' : `incomplete: ${left.join(', ') || 'the workers are finishing it'}`}`,
       );
-      // Exit 0 only when nothing is left to do.
-      if (!status.complete) process.exitCode = EXIT_WORK_LEFT;
+      // Exit 0 only when nothing is left to do; 4 while an operator still has something to settle.
+      const operatorLeft = status.partners.some((p) =>
+        ['failed', 'no-adapter', 'unknown', 'conflict'].includes(p.state),
+      );
+      if (!status.complete) process.exitCode = operatorLeft ? EXIT_DEAD_LETTERS : EXIT_WORK_LEFT;
     }),
   );
 }
