@@ -53,5 +53,6 @@ export async function planBatch(
       force,
     });
   });
-  return withGenerations(deps.db, partner, await holdMissing(deps.db, plans, now));
+  const notedMissing = new Set(ids.filter((id) => states.get(id)!.missing));
+  return withGenerations(deps.db, partner, await holdMissing(deps.db, plans, now, notedMissing));
 }

@@ -7,6 +7,8 @@ export interface SubjectState {
   readonly directives: Directives;
   readonly subscriptionEndedAt: Date | null;
   readonly links: ReadonlyMap<string, StoredLink>;
+  /** The subject's record is noted missing (see src/missing-records.ts). */
+  readonly missing: boolean;
 }
 
 export type StoredLink = Link & { readonly lastSentAt: Date | null; readonly lastFields: readonly string[] };
@@ -22,8 +24,18 @@ export async function loadStates(
 ): Promise<Map<string, SubjectState>> {
   const ids = [...new Set(subjectIds)];
   const [subjects, erased, consent, links, unsettled] = await Promise.all([
-    sql.query<{ id: string; restricted: boolean; erasure_due_at: Date | null; subscription_ended_at: Date | null }>(
-      `select id, restricted_at is not null as restricted, erasure_due_at, subscription_ended_at from subjects where id = any($1::text[])`,
+    sql.query<{
+      id: string;
+      known: boolean;
+      restricted: boolean;
+      erasure_due_at: Date | null;
+      subscription_ended_at: Date | null;
+      missing: boolean;
+    }>(
+      // Every id gets a row, with or without a subjects row, so "missing" costs no query of its own.
+      `select u.id, s.id is not null as known, s.restricted_at is not null as restricted, s.erasure_due_at,
+         s.subscription_ended_at, exists (select 1 from missing_records m where m.subject_id = u.id) as missing
+       from unnest($1::text[]) as u(id) left join subjects s on s.id = u.id`,
       [ids],
     ),
     erasedAmong(sql, keys, ids),
@@ -42,12 +54,19 @@ export async function loadStates(
   ]);
   const out = new Map<
     string,
-    { directives: Directives; subscriptionEndedAt: Date | null; links: Map<string, StoredLink> }
+    { directives: Directives; subscriptionEndedAt: Date | null; links: Map<string, StoredLink>; missing: boolean }
   >();
   for (const id of ids)
-    out.set(id, { directives: { ...emptyDirectives, consent: {} }, subscriptionEndedAt: null, links: new Map() });
+    out.set(id, {
+      directives: { ...emptyDirectives, consent: {} },
+      subscriptionEndedAt: null,
+      links: new Map(),
+      missing: false,
+    });
   for (const s of subjects) {
     const state = out.get(s.id)!;
+    state.missing = s.missing;
+    if (!s.known) continue;
     state.subscriptionEndedAt = s.subscription_ended_at ? new Date(s.subscription_ended_at) : null;
     state.directives = {
       ...state.directives,

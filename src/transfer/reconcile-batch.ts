@@ -156,8 +156,8 @@ function callUnits(
   members: Map<TransferMember, { index: number; plan: ReadyPlan }>,
 ): TransferUnit[] {
   const member = (entry: Entry, operation: string): TransferMember => {
-    // An erase through an adapter with find() searched the partner: it resolves an unknown outcome.
-    const searched = adapter.find ? { lagMs: adapter.findLagMs ?? 0 } : undefined;
+    // An erase of an uncertain link searches the partner (find) first: that resolves the unknown outcome.
+    const searched = searches(adapter, entry.plan) ? { lagMs: adapter.findLagMs ?? 0 } : undefined;
     const m = toMember(entry, operation, (id) => recordedId(adapter.partner, id)!, searched);
     members.set(m, entry);
     return m;
@@ -211,6 +211,14 @@ function callUnits(
   return units;
 }
 
+/**
+ * Only a link whose last sending call ended unknown (or died with its intent open) can have left a
+ * record under an id we never learned; every other erase knows each id, so it spends no search.
+ */
+function searches(adapter: PartnerAdapter, plan: ReadyPlan): boolean {
+  return adapter.find !== undefined && plan.action.kind === 'erase' && (plan.link?.uncertain ?? false);
+}
+
 /** The adapter call for one plan, returning the partner ids the subject has there afterwards. */
 async function singleCall(
   adapter: PartnerAdapter,
@@ -230,7 +238,7 @@ async function singleCall(
     }
     case 'erase': {
       // What a lost answer may have left under an id we never learned is erased too (see find).
-      const found = adapter.find ? await adapter.find(ref, ctx) : [];
+      const found = searches(adapter, plan) ? await adapter.find!(ref, ctx) : [];
       const partnerIds = union(ref.partnerIds, found).filter((id) => !withheld.includes(id));
       await adapter.erase({ ...ref, partnerIds }, action.mode, ctx);
       // Kept as the record of what was erased: ids the host still names are not erased again.

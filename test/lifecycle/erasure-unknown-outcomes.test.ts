@@ -123,3 +123,23 @@ describe('an erasure after a call whose answer was lost', () => {
     ).rejects.toThrow(/nothing to resolve/);
   });
 });
+
+describe('an erasure after calls that all confirmed', () => {
+  it('erases by the ids the partners gave and spends no search', async () => {
+    // The adapters' own timeouts: no answer is given up on, so every outcome is known.
+    running = await suite.start({ records: [canaryRecord(1)] });
+    const { gateway } = running;
+    await gateway.changed('subj-1');
+    await gateway.runUntilIdle();
+    const since = new Date();
+    await gateway.erase('subj-1', { reason: 'erasure request' });
+    await gateway.runUntilIdle({ waitForRetries: true });
+    expect((await gateway.erasureStatus('subj-1')).complete).toBe(true);
+    for (const p of SYNCED) expect(suite.partners.holdings(p), p).toEqual({});
+    // Every id is known, so nothing can hide under another: one DELETE each, no search first.
+    const searches = ['stripe', 'intercom'].flatMap((p) =>
+      suite.partners.requests(p, since).filter((r) => r.method !== 'DELETE'),
+    );
+    expect(searches).toEqual([]);
+  });
+});
