@@ -16,6 +16,7 @@ import { loadPolicyFile, type Policy } from '../policy/index.ts';
 import type { DatabaseOptions } from '../store/database.ts';
 import { defaultConfigPath, loadConfig, type LoadedConfig, type PartnerGatewayConfig } from './config.ts';
 import { CliError } from './errors.ts';
+import { logDestination, logFormat } from './log-destination.ts';
 import { offlineAdapter } from './offline-adapter.ts';
 import { localOps, type OpsClient } from './ops-client.ts';
 
@@ -104,7 +105,13 @@ export class CliContext {
     if (!(LOG_LEVELS as readonly string[]).includes(level)) {
       throw new CliError(`log level ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`);
     }
-    return pino({ name: 'partner-gateway', level }, pino.destination({ dest: service ? 1 : 2, sync: true }));
+    let format: { pretty?: boolean };
+    try {
+      format = logFormat(process.env.PARTNER_GATEWAY_LOG_FORMAT);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+    return pino({ name: 'partner-gateway', level }, logDestination({ fd: service ? 1 : 2, ...format }));
   }
 
   /** Opens the gateway once per process; close() stops it. */

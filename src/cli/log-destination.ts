@@ -17,6 +17,14 @@ export interface LogTarget {
   readonly stream?: NodeJS.WritableStream;
 }
 
+/** PARTNER_GATEWAY_LOG_FORMAT: `json` or `pretty` forces one; unset, the terminal decides. */
+export function logFormat(value: string | undefined): { pretty?: boolean } {
+  if (value === undefined || value === '') return {};
+  if (value === 'json') return { pretty: false };
+  if (value === 'pretty') return { pretty: true };
+  throw new Error(`PARTNER_GATEWAY_LOG_FORMAT ${JSON.stringify(value.slice(0, 40))} is not one of json, pretty`);
+}
+
 export function logDestination(target: LogTarget): DestinationStream {
   const pretty = target.pretty ?? isatty(target.fd);
   if (!pretty)

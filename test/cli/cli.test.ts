@@ -377,6 +377,28 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/worker stopped/);
     expect(result.stderr).toBe('');
+    // Not a terminal: one JSON object per line, as a log collector reads them.
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('worker stopped');
+  });
+
+  it('worker pretty-prints its log when PARTNER_GATEWAY_LOG_FORMAT=pretty, and refuses an unknown format', async () => {
+    const prettyEnv = { ...env, PARTNER_GATEWAY_LOG_FORMAT: 'pretty' };
+    const worker = startCli(['--config', configPath, 'worker', '--poll', '1'], {
+      env: prettyEnv,
+      ready: /worker started/,
+    });
+    await worker.ready;
+    worker.child.kill('SIGTERM');
+    const result = await worker.exited;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/INFO.*worker started/);
+    expect(result.stdout).not.toMatch(/"msg"/);
+    const bad = await runCli(['--config', configPath, 'worker'], {
+      env: { ...env, PARTNER_GATEWAY_LOG_FORMAT: 'xml' },
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/PARTNER_GATEWAY_LOG_FORMAT "xml" is not one of json, pretty/);
   });
 
   it('status --json reports every partner and the erasures', async () => {
