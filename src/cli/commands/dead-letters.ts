@@ -68,7 +68,7 @@ export function deadLettersCommand(program: Command): void {
           ? await workOffWithProgress(ops, {
               totals: { [flags.partner]: requeued },
               before: base,
-              completed: undefined,
+              tally: undefined,
               silent: ctx.json || ctx.quiet,
               label: 'retry',
               timeoutMs: flags.timeout * 1_000,
