@@ -17,7 +17,7 @@ export function deadLettersCommand(program: Command): void {
   examples(list, [['partner-gateway dead-letters list --partner stripe', "Stripe's dead letters"]]);
   list.action(
     action(async (ctx, flags: { partner?: string }) => {
-      const ops = await ctx.ops({ partners: 'offline' });
+      const ops = await ctx.ops({ partners: 'offline', readOnly: true });
       await ops.checkPartners(flags.partner ? [flags.partner] : undefined);
       const letters = await ops.deadLetters(flags.partner);
       if (ctx.json) return printJson(letters);

@@ -17,7 +17,7 @@ export function statusCommand(program: Command): void {
   command.action(
     action(async (ctx) => {
       // Read-only: the partners are named, their credentials are not read.
-      const ops = await ctx.ops({ partners: 'offline' });
+      const ops = await ctx.ops({ partners: 'offline', readOnly: true });
       const status = await ops.status();
       if (ctx.json) return printJson(status);
       await line(
