@@ -271,6 +271,13 @@ describe('ops server', () => {
       expect(gauge(waiting, 'partner_gateway_requests_overdue')).toBe(1);
       const status = (await idleServer.app.inject({ url: '/api/v1/status', headers: reader })).json();
       expect(status.partners).toContainEqual(expect.objectContaining({ partner: 'elogistik', queued: 1 }));
+      // The dashboard's view: the wait in whole seconds beside the queue.
+      const overview = (await idleServer.app.inject({ url: '/api/v1/overview', headers: reader })).json();
+      const shown = overview.partners.find((p: { partner: string }) => p.partner === 'elogistik');
+      expect(shown.queued).toBe(1);
+      // Read a moment after the scrape: the wait may have grown since.
+      expect(shown.lagSeconds).toBeGreaterThanOrEqual(Math.floor(lag));
+      expect(shown.lagSeconds).toBeLessThanOrEqual(Math.ceil(lag) + 1);
       expect(
         status.partners.find((p: { partner: string }) => p.partner === 'elogistik').lagSeconds,
       ).toBeGreaterThanOrEqual(1.4);
