@@ -126,6 +126,8 @@ export interface PartnerStatus {
   readonly retrying: number;
   readonly active: number;
   readonly deadLetters: number;
+  /** Seconds the oldest job ready to run has waited (0 when none waits): how far the workers lag behind. */
+  readonly lagSeconds: number;
   /** Calls that failed in the last 24 hours. */
   readonly failedCalls24h: number;
 }

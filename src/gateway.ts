@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { checkAdapters } from './adapters-check.ts';
 import type { Gateway, GatewayOptions } from './gateway-api.ts';
 import { detectDrift } from './drift.ts';
-import { auditKeySource, createKeys } from './keys.ts';
+import { auditKeySource, createKeys, type Keys } from './keys.ts';
 import { createLifecycle } from './lifecycle/index.ts';
 import { inputs } from './lifecycle/inputs.ts';
 import { writeEvent } from './log/transfer-log.ts';
@@ -35,13 +35,28 @@ export type {
  * from the ones before it, so nothing is patched after construction.
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  return assembleGateway(options, createKeys(options.secrets));
+}
+
+/**
+ * The gateway on the keys given: createGateway's, or a read-only gateway's (src/read-only-gateway.ts),
+ * whose keys refuse whatever needs the pseudonym key.
+ */
+export async function assembleGateway(
+  options: Omit<GatewayOptions, 'secrets'> & { readonly secrets: Partial<GatewayOptions['secrets']> },
+  keys: Keys,
+): Promise<Gateway> {
   const policy = resolvePolicy(options.policy);
-  const keys = createKeys(options.secrets);
   const logger =
     options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
   // A derived audit key is as secret as the pseudonym key, so a database writer still cannot forge
   // the log; but whoever verifies it then holds the key to every pseudonym. Production should not.
-  if (auditKeySource(options.secrets) === 'derived' && process.env.NODE_ENV === 'production')
+  const { pseudonymKey } = options.secrets;
+  if (
+    pseudonymKey &&
+    auditKeySource({ ...options.secrets, pseudonymKey }) === 'derived' &&
+    process.env.NODE_ENV === 'production'
+  )
     logger.warn(
       'the audit key is derived from the pseudonym key: set PARTNER_GATEWAY_AUDIT_KEY (or secrets.auditKey) so verifying the transfer log does not need the pseudonym key',
     );

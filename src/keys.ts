@@ -38,9 +38,10 @@ export interface Keys {
   readonly audit: AuditKeyring;
   /**
    * Keyed fingerprints of the pseudonym and digest keys (an HMAC of a constant under each key): the
-   * store keeps them to refuse another key, and they tell nothing about the key itself.
+   * store keeps them to refuse another key, and they tell nothing about the key itself. None when
+   * opened to read without the keys (readOnlyKeys).
    */
-  readonly fingerprints: { readonly pseudonym: string; readonly digest: string };
+  readonly fingerprints: { readonly pseudonym?: string; readonly digest?: string };
 }
 
 const FINGERPRINT_INPUT = 'partner-gateway key fingerprint v1';
@@ -94,6 +95,47 @@ export function createAuditKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv 
       throw new Error(`previous audit key ${i + 1} must be at least ${MIN_KEY_LENGTH} characters`);
   });
   return createAuditKeyring(explicit ?? derived, [...previous, derived]);
+}
+
+/** Thrown where a gateway opened without the pseudonym key would need it; names the settings, never a key. */
+export class KeyRequiredError extends Error {
+  override readonly name = 'KeyRequiredError';
+}
+
+/**
+ * The keys of a gateway opened to read only (status, dead letters, the transfer log) by someone who
+ * does not hold the pseudonym key: a monitoring account, an auditor. With an audit key set
+ * (PARTNER_GATEWAY_AUDIT_KEY or secrets.auditKey), the log verifies and seals; everything else that
+ * needs a key throws a KeyRequiredError naming the setting.
+ */
+export function readOnlyKeys(
+  secrets: Omit<GatewaySecrets, 'pseudonymKey'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Keys {
+  const refuse = (what: string) => (): never => {
+    throw new KeyRequiredError(`${what} needs PARTNER_GATEWAY_PSEUDONYM_KEY (secrets.pseudonymKey), which is not set`);
+  };
+  const source = auditKeySource({ pseudonymKey: '', ...secrets }, env);
+  const explicit = source === 'derived' ? undefined : (secrets.auditKey ?? env.PARTNER_GATEWAY_AUDIT_KEY)!;
+  if (explicit !== undefined && explicit.length < MIN_KEY_LENGTH)
+    throw new Error(`${source} must be at least ${MIN_KEY_LENGTH} characters`);
+  const previous = (secrets.previousAuditKeys ?? (env.PARTNER_GATEWAY_AUDIT_PREVIOUS_KEYS ?? '').split(','))
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const noAuditKey = (): never => {
+    throw new KeyRequiredError(
+      'the transfer log is signed with the audit key: set PARTNER_GATEWAY_AUDIT_KEY, or PARTNER_GATEWAY_PSEUDONYM_KEY while the audit key is derived from it (the default)',
+    );
+  };
+  return {
+    pseudonym: refuse('a partner pseudonym'),
+    payloadDigest: refuse('a payload digest'),
+    erasureMark: refuse('an erasure mark'),
+    audit: explicit
+      ? createAuditKeyring(explicit, previous)
+      : { currentId: '', ids: [], sign: noAuditKey, check: noAuditKey },
+    fingerprints: {},
+  };
 }
 
 /** Where the audit key comes from (never the key): a setting, or derived from the pseudonym key. */

@@ -20,6 +20,9 @@ export interface GatewayObserver {
   callSettled?(observation: CallObservation): void;
   /** A partner asked to slow down (429 or 503 with Retry-After): no worker calls it before `ms` from now. */
   paused?(partner: string, ms: number): void;
-  /** A job settled: completed, failed (retried later) or dead-lettered. */
+  /**
+   * A job settled: completed, failed (retried later) or deadletter (failed for good, or failed on
+   * its last attempt: either way now a dead letter an operator must look at).
+   */
   jobSettled?(partner: string, status: 'completed' | 'failed' | 'deadletter'): void;
 }

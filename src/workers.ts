@@ -38,6 +38,15 @@ export function createWorkers(deps: WorkersDeps): Workers {
     deps.logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, what);
 
   const handle = async (partner: string, items: readonly WorkItem[], signal: AbortSignal): Promise<JobResult[]> => {
+    const results = await settle(partner, items, signal);
+    // A failure on the last attempt is a dead letter (pg-boss moves it): the observer hears it as one.
+    results.forEach((r, i) =>
+      deps.observer?.jobSettled?.(partner, r.status === 'failed' && items[i]!.lastAttempt ? 'deadletter' : r.status),
+    );
+    return results;
+  };
+
+  const settle = async (partner: string, items: readonly WorkItem[], signal: AbortSignal): Promise<JobResult[]> => {
     try {
       const plans = await planBatch(
         deps,
@@ -56,7 +65,6 @@ export function createWorkers(deps: WorkersDeps): Workers {
         plans.map((plan, i) => ({ plan, trigger: items[i]!.data.trigger, operator: items[i]!.data.operator })),
         results,
       ).catch(logFailure('drift repair note failed'));
-      for (const r of results) deps.observer?.jobSettled?.(partner, r.status);
       for (const [i, r] of results.entries()) {
         if (r.status === 'deadletter' && plans[i]!.kind === 'invalid') {
           const { subjectId } = items[i]!.data;

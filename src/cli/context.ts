@@ -13,6 +13,7 @@ import type { PartnerModule } from '../emulator.ts';
 import type { Gateway } from '../gateway.ts';
 import type { GatewayObserver } from '../observe.ts';
 import { loadPolicyFile, type Policy } from '../policy/index.ts';
+import type { ReadOnlyGateway } from '../read-only-gateway.ts';
 import type { DatabaseOptions } from '../store/database.ts';
 import { defaultConfigPath, loadConfig, type LoadedConfig, type PartnerGatewayConfig } from './config.ts';
 import { CliError } from './errors.ts';
@@ -57,12 +58,18 @@ export interface GatewayRequest {
   readonly observer?: GatewayObserver;
   /** Set by ops(): the command also works against a server. */
   readonly viaOps?: boolean;
+  /**
+   * The command only reads (status, dead letters, the transfer log): without the pseudonym key it
+   * opens the store through a read-only gateway instead of refusing.
+   */
+  readonly readOnly?: boolean;
 }
 
 export class CliContext {
   readonly globals: GlobalOptions;
   #config: Promise<LoadedConfig> | undefined;
   #gateway: Gateway | undefined;
+  #readOnlyGateway: ReadOnlyGateway | undefined;
   #limits: Record<string, { perSecond?: number | undefined }> = {};
   #closing: Promise<void> | undefined;
 
@@ -159,13 +166,36 @@ export class CliContext {
       const { remoteOps, OPS_TOKEN_VARIABLE } = await import('./remote-ops.ts');
       return remoteOps(this.globals.server, process.env[OPS_TOKEN_VARIABLE]);
     }
+    if (request.readOnly && !process.env.PARTNER_GATEWAY_PSEUDONYM_KEY) {
+      const { readOnlyOps } = await import('./read-only-ops.ts');
+      return readOnlyOps(await this.#openReadOnly(request));
+    }
     const gateway = await this.gateway({ ...request, viaOps: true });
     return localOps(gateway, (await this.config()).config.source);
   }
 
+  /** The store opened to read, with the audit key when set and no pseudonym key; the partners named, not wired. */
+  async #openReadOnly(request: GatewayRequest): Promise<ReadOnlyGateway> {
+    const { config } = await this.config();
+    const policy = await this.policy();
+    const adapters = this.globals.sandbox
+      ? await this.#adapters(policy)
+      : (await this.enabledPartners(policy)).map(({ name }) => offlineAdapter(name));
+    const { openReadOnlyGateway } = await import('../read-only-gateway.ts');
+    this.#readOnlyGateway = await openReadOnlyGateway({
+      policy,
+      database: databaseOptions(this.globals.dataDir, config.database),
+      adapters,
+      logger: this.logger(request.service ?? false),
+      ...(config.limits ? { limits: config.limits } : {}),
+      ...(config.retry ? { retry: config.retry } : {}),
+    });
+    return this.#readOnlyGateway;
+  }
+
   /** The transfer log, from the store (no partner is wired) or from the ops server. */
   async auditLog(): Promise<{ audit: Pick<Gateway['audit'], 'list' | 'verify' | 'checkpoint'> }> {
-    const ops = await this.ops({ partners: false });
+    const ops = await this.ops({ partners: false, readOnly: true });
     return {
       audit: {
         list: (filter = {}) => ops.auditList(filter),
@@ -215,8 +245,8 @@ export class CliContext {
   /** Stops the gateway (in-flight jobs finish), closes the store. Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const gateway = this.#gateway;
-      if (gateway) await gateway.stop();
+      await this.#gateway?.stop();
+      await this.#readOnlyGateway?.stop();
     })();
     return this.#closing;
   }

@@ -66,7 +66,9 @@ export function buildProgram(): Command {
       [
         '',
         'Environment:',
-        '  PARTNER_GATEWAY_PSEUDONYM_KEY   required: keys the per-partner pseudonyms (at least 16 characters)',
+        '  PARTNER_GATEWAY_PSEUDONYM_KEY   keys the per-partner pseudonyms (at least 16 characters); required except',
+        '                                  by status, dead-letters list and audit',
+        '  PARTNER_GATEWAY_AUDIT_KEY       signs the transfer log; audit verify without the pseudonym key needs it',
         '  PARTNER_GATEWAY_DIGEST_KEY      optional: keys payload digests (default: derived from the pseudonym key)',
         '  PARTNER_GATEWAY_DATABASE_URL    PostgreSQL instead of the embedded store (unless the config names a database)',
         '  PARTNER_GATEWAY_DATA_DIR        the embedded store directory (default ./.partner-gateway; --data-dir wins)',

@@ -1,11 +1,12 @@
 /**
  * Waits for the jobs a command enqueued, with progress that tells the truth: done, retrying and
  * dead apart (from the queue depths before and after, and in this process from the jobs the workers
- * report completed). On timeout the counts are still returned, so the command prints its summary;
+ * report completed or dead-lettered). On timeout the counts are still returned, so the command prints its summary;
  * `exit` then turns what is left into the exit code (3 work left, 4 dead letters).
  */
 import type { GatewayStatus, PartnerStatus } from '../index.ts';
 import { CliError, EXIT_DEAD_LETTERS, EXIT_WORK_LEFT } from './errors.ts';
+import type { JobTally } from './job-tally.ts';
 import { QueuesNotIdle, type OpsClient } from './ops-client.ts';
 import { partnerProgress, type PartnerCounts } from './progress.ts';
 
@@ -38,8 +39,8 @@ export interface WorkOffOptions {
   readonly totals: Readonly<Record<string, number>>;
   /** The queues before the command enqueued anything. */
   readonly before: GatewayStatus;
-  /** Jobs completed in this process (the observer's count); undefined when a server works them. */
-  readonly completed: ((partner: string) => number) | undefined;
+  /** Jobs completed and dead-lettered in this process (the observer's count); undefined when a server works them. */
+  readonly tally: Pick<JobTally, 'completed' | 'dead'> | undefined;
   readonly silent: boolean;
   readonly label: string;
   readonly timeoutMs: number;
@@ -57,10 +58,10 @@ export async function workOffWithProgress(ops: OpsClient, options: WorkOffOption
       if (!partners.includes(p.partner)) continue;
       const b = before.get(p.partner);
       const total = options.totals[p.partner] ?? 0;
-      const dead = Math.max(0, p.deadLetters - (b?.deadLetters ?? 0));
+      const dead = options.tally?.dead(p.partner) ?? Math.max(0, p.deadLetters - (b?.deadLetters ?? 0));
       const retrying = Math.max(0, p.retrying - (b?.retrying ?? 0));
       const left = Math.max(0, p.queued + p.active - (b ? b.queued + b.active : 0));
-      const counted = options.completed?.(p.partner);
+      const counted = options.tally?.completed(p.partner);
       const done = Math.max(0, Math.min(total, counted ?? total - left - retrying - dead));
       out[p.partner] = { done, retrying: Math.min(retrying, total), dead: Math.min(dead, total), left };
     }

@@ -24,6 +24,8 @@ export interface WorkItem {
   readonly data: ReconcileJobData;
   /** 1 on the first try. */
   readonly attempt: number;
+  /** No retry is left: a failure now makes the job a dead letter. */
+  readonly lastAttempt: boolean;
 }
 
 export type BatchHandler = (partner: string, items: readonly WorkItem[], signal: AbortSignal) => Promise<JobResult[]>;
@@ -34,6 +36,8 @@ export interface QueueCounts {
   readonly retrying: number;
   readonly active: number;
   readonly deadLetters: number;
+  /** Seconds the oldest job ready to run has waited (0 when none waits): how far the workers lag. */
+  readonly lagSeconds: number;
 }
 
 export interface DeadLetterJob {
@@ -138,7 +142,12 @@ export async function createSchedule(deps: {
               ...jobs.map((job) => job.signal),
               ...batchDeadline(deps.retry.expireInSeconds),
             ]);
-            const items = jobs.map((job) => ({ data: job.data, attempt: job.retryCount + 1 }));
+            // The queue's retry limit is the configured one (createPartnerQueues updates it at start).
+            const items = jobs.map((job) => ({
+              data: job.data,
+              attempt: job.retryCount + 1,
+              lastAttempt: job.retryCount >= deps.retry.retryLimit,
+            }));
             return toPgBossResults(jobs, await handler(partner, items, signal));
           },
         );
@@ -163,8 +172,11 @@ export async function createSchedule(deps: {
     wake,
     working: () => [...workerIds.keys()],
     counts: async () => {
-      const rows = await db.query<{ name: string; state: string; ready: boolean; n: number }>(
-        `select name, state, start_after <= now() as ready, count(*)::int as n from ${db.schema}_queue.job
+      // lag: how long the oldest job ready to run has waited since it became ready (its start_after).
+      const rows = await db.query<{ name: string; state: string; ready: boolean; n: number; lag: number }>(
+        `select name, state, start_after <= now() as ready, count(*)::int as n,
+           greatest(0, extract(epoch from now() - min(start_after)))::float8 as lag
+         from ${db.schema}_queue.job
          where name = any($1::text[]) and state in ('created', 'retry', 'active') group by 1, 2, 3`,
         [partners.flatMap((p) => [reconcileQueue(p), deadLetterQueue(p)])],
       );
@@ -176,6 +188,10 @@ export async function createSchedule(deps: {
         retrying: count(reconcileQueue(p), (r) => r.state !== 'active' && !r.ready),
         active: count(reconcileQueue(p), (r) => r.state === 'active'),
         deadLetters: count(deadLetterQueue(p), () => true),
+        lagSeconds: Math.max(
+          0,
+          ...rows.filter((r) => r.name === reconcileQueue(p) && r.state !== 'active' && r.ready).map((r) => r.lag),
+        ),
       }));
     },
     subjectJobs: (subjectIds) => subjectJobs(db, subjectIds, partners),

@@ -121,6 +121,14 @@ export function createOpsMetrics(options: { now?: () => number; processMetrics?:
       }
     },
   );
+  gauge(
+    'partner_gateway_queue_lag_seconds',
+    'Seconds the oldest reconcile job ready to run has waited, per partner (0: none waits)',
+    ['partner'],
+    (g, s) => {
+      for (const p of s.partners) g.set({ partner: p.partner }, p.lagSeconds);
+    },
+  );
   gauge('partner_gateway_dead_letters', 'Jobs that ran out of retries, per partner', ['partner'], (g, s) => {
     for (const p of s.partners) g.set({ partner: p.partner }, p.deadLetters);
   });
@@ -137,6 +145,18 @@ export function createOpsMetrics(options: { now?: () => number; processMetrics?:
   );
   gauge('partner_gateway_erasures_overdue', 'Erasures due more than a day ago and still not complete', [], (g, s) =>
     g.set(s.erasures.overdue),
+  );
+  gauge(
+    'partner_gateway_requests_open',
+    'Data-subject requests (access, erasure, objection, ...) registered and not answered yet',
+    [],
+    (g, s) => g.set(s.requests.open),
+  );
+  gauge(
+    'partner_gateway_requests_overdue',
+    'Data-subject requests past their due date (one month, or the extension) and not answered',
+    [],
+    (g, s) => g.set(s.requests.overdue),
   );
   gauge('partner_gateway_log_unsealed_rows', 'Transfer log rows not yet sealed into the hash chain', [], (g, s) =>
     g.set(s.log.unsealed),

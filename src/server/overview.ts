@@ -5,6 +5,8 @@ import type { OpsMetrics } from './metrics.ts';
 export interface PartnerOverview {
   readonly partner: string;
   readonly queued: number;
+  /** Seconds the oldest job ready to run has waited (0 when none waits). */
+  readonly lagSeconds: number;
   readonly retrying: number;
   readonly active: number;
   readonly deadLetters: number;
@@ -32,6 +34,7 @@ export function partnerOverview(
     return {
       partner: p.partner,
       queued: p.queued,
+      lagSeconds: Math.round(p.lagSeconds),
       retrying: p.retrying,
       active: p.active,
       deadLetters: p.deadLetters,

@@ -23,9 +23,12 @@ const CONSEQUENCES: Readonly<Record<string, string>> = {
  */
 export async function checkKeyFingerprints(
   sql: Sql,
-  keys: { readonly fingerprints: Readonly<Record<string, string>> },
+  keys: { readonly fingerprints: Readonly<Record<string, string | undefined>> },
 ): Promise<void> {
-  const given = keys.fingerprints;
+  // A gateway opened to read without the keys has none to store or compare.
+  const given = Object.fromEntries(
+    Object.entries(keys.fingerprints).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   await sql.query(
     `insert into key_fingerprints (name, fingerprint) select * from unnest($1::text[], $2::text[])
      on conflict (name) do nothing`,

@@ -182,7 +182,8 @@ describe('partner-gateway CLI', { timeout: TEST_TIMEOUT }, () => {
   it('a missing pseudonym key and a malformed subject id are clear errors that echo no personal value', async () => {
     const envWithoutKey = { ...env };
     delete envWithoutKey.PARTNER_GATEWAY_PSEUDONYM_KEY;
-    const missing = await runCli(['--config', configPath, 'status'], { env: envWithoutKey });
+    // status, dead-letters list and audit run without it (test/cli/read-only.test.ts); resync needs it.
+    const missing = await runCli(['--config', configPath, 'resync', '--dry-run'], { env: envWithoutKey });
     expect(oneLineError(missing)).toMatch(/PARTNER_GATEWAY_PSEUDONYM_KEY/);
     const email = records[1]!.email!;
     const bad = await cli(['erase', email, '--reason', 'request']);

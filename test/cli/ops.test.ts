@@ -257,6 +257,23 @@ describe('progress under faults', { timeout: TIMEOUT }, () => {
     );
   });
 
+  it('--quiet: no progress, no table, no informational line; the exit code and the one error line tell', async () => {
+    sandbox.reset();
+    sandbox.setFaults({ stripe: { errorRate: 1, retryAfterSeconds: 1 } });
+    const config = await writeConfig('quiet', 'retry: { retryLimit: 0, retryDelaySeconds: 1 },');
+    const result = await runCli(['--config', config, '--quiet', 'resync'], { env: envFor('quiet-data') });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'partner-gateway: resync: 3 dead letter(s) (see: partner-gateway dead-letters list)',
+    ]);
+    // What a quiet run did is still there for whoever asks.
+    const status = await runCli(['--config', config, '--quiet', '--json', 'status'], { env: envFor('quiet-data') });
+    expect(status.json<{ partners: { partner: string; deadLetters: number }[] }>().partners).toContainEqual(
+      expect.objectContaining({ partner: 'stripe', deadLetters: 3 }),
+    );
+  });
+
   it('on timeout, retries waiting are shown as retrying, the summary is printed, and the exit code is 3', async () => {
     sandbox.reset();
     sandbox.setFaults({ intercom: { errorRate: 1, retryAfterSeconds: 1 } });

@@ -58,5 +58,32 @@ describe('a worker that dies mid-call', () => {
     expect(rows[1]!.intentSeq).toBe(rows[0]!.seq);
     expect(adapter.calls).toHaveLength(1);
     expect((await gateway.audit.verify()).ok).toBe(true);
-  });
+  }, 90_000);
+
+  it('on the default retry policy, delays its job by the heartbeat lapse, one monitor pass and a retry delay', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pgw-crash-default-'));
+    const crashed = await run([fixture, dir, 'default-retry']);
+    expect(crashed.signal).toBe('SIGKILL');
+    const diedAt = Date.now();
+    const adapter = new MemoryAdapter('elogistik');
+    gateway = await createGateway({
+      database: { dataDir: dir },
+      adapters: [adapter],
+      source: new MemorySource([canaryRecord(1)]),
+      secrets: testSecrets,
+    });
+    await gateway.work({ pollingIntervalSeconds: 0.5 });
+    let doneAt: number | undefined;
+    while (doneAt === undefined && Date.now() - diedAt < 60_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (adapter.calls.length > 0) doneAt = Date.now();
+    }
+    const delay = ((doneAt ?? Date.now()) - diedAt) / 1_000;
+    // Heartbeat 10 s, monitor every 5 s, then the first retry delay (5 s, with jitter): the README
+    // ("Operating", "A worker crash") quotes this.
+    console.log(`worker crash: the job was retried ${delay.toFixed(1)} s after the worker died`);
+    expect(doneAt, 'the job was never retried').toBeDefined();
+    // About 20 s expected; the margin is for a loaded machine, where opening the store takes longer.
+    expect(delay).toBeLessThan(40);
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 /**
  * The package as a host gets it: `npm pack`, the tarball installed into a fresh ESM TypeScript service
  * and a fresh CommonJS one, both type-checked (`nodenext` and `bundler`), each running a small service
- * against the sandbox, the ESM host's own vitest suite on partner-gateway/testing under nock's
+ * against the sandbox (the ESM one mounting the ops server, partner-gateway/server, in its own http server), the ESM host's own vitest suite on partner-gateway/testing under nock's
  * disableNetConnect, the CLI with a TypeScript config that imports the host's modules, all of it
  * again on Node 22.12 (the oldest Node `engines` allows; the host suite excepted: nock 15 needs
  * 22.20), and an install from a git URL.
@@ -107,11 +107,21 @@ const quietEnv = { NODE_NO_WARNINGS: '1', PARTNER_GATEWAY_LOG_LEVEL: 'warn' };
 
 async function esmService(dir: string, nodeBinary: string) {
   const out = await run(nodeBinary, ['build/src/service.js'], { cwd: dir, env: quietEnv });
-  const result = lastJson<{ held: Record<string, number>; verified: boolean }>(out.stdout);
+  const result = lastJson<{
+    held: Record<string, number>;
+    verified: boolean;
+    ops: { health: number; dashboard: boolean; script: boolean; metrics: boolean; unauthorised: number };
+  }>(out.stdout);
   assert.equal(result.held.stripe, 1, 'stripe holds the customer');
   assert.equal(result.held.elogistik, 1, 'E-logistik holds the customer');
   assert.equal(result.held.intercom, 1, 'Intercom holds the customer');
   assert.equal(result.verified, true, 'audit verify passes');
+  // partner-gateway/server mounted in the host's http server: its dashboard files are in the tarball.
+  assert.deepEqual(
+    result.ops,
+    { health: 200, dashboard: true, script: true, metrics: true, unauthorised: 401 },
+    'the ops server answers health, serves the dashboard, and the metrics to a token only',
+  );
 }
 
 async function cjsService(dir: string, nodeBinary: string) {
@@ -161,6 +171,8 @@ try {
     assert.ok(packed, 'npm pack reported no tarball');
     const paths = packed.files.map((f) => f.path);
     assert.ok(paths.includes('dist/src/index.js') && paths.includes('dist/src/index.d.ts'), 'dist is in the tarball');
+    for (const asset of ['index.html', 'app.js', 'style.css'])
+      assert.ok(paths.includes(`dist/src/server/dashboard/${asset}`), `the dashboard's ${asset} is in the tarball`);
     assert.ok(!paths.some((p) => p.startsWith('src/') || p.startsWith('test/')), 'no sources or tests in the tarball');
     return join(work, packed.filename);
   });

@@ -130,7 +130,7 @@ describe.skipIf(!haveChromium)(title, { timeout: 90_000 }, () => {
     expect(names.sort()).toEqual([...partners.partners].sort());
     const stripe = await page.textContent('#partners tr[data-partner="stripe"]');
     expect(stripe).toMatch(/of 25\/s/);
-    expect(await page.textContent('#partners tr[data-partner="stripe"] td:nth-child(5)')).toBe('1');
+    expect(await page.textContent('#partners tr[data-partner="stripe"] td:nth-child(6)')).toBe('1');
   });
 
   it('shows the dead letter and retries it: the partner then holds the corrected record', async () => {

@@ -222,7 +222,9 @@ describe('ops server', () => {
     expect(text).toMatch(/partner_gateway_partner_call_duration_seconds_bucket\{le="0.1",partner="elogistik"/);
     expect(text).toMatch(/partner_gateway_partner_pauses_total\{partner="stripe"\} [1-9]/);
     expect(text).toMatch(/partner_gateway_partner_errors_total\{partner="stripe",code="[^"]+"\} [1-9]/);
-    expect(text).toMatch(/partner_gateway_jobs_total\{partner="stripe",status="failed"\} 1/);
+    // Retry limit 0: the one failure was the job's last attempt, so it is counted as a dead letter.
+    expect(text).toMatch(/partner_gateway_jobs_total\{partner="stripe",status="deadletter"\} 1/);
+    expect(text).not.toMatch(/partner_gateway_jobs_total\{partner="stripe",status="failed"\}/);
     expect(text).toMatch(/partner_gateway_queue_jobs\{partner="mailchimp",state="queued"\} 0/);
     expect(text).toMatch(/partner_gateway_dead_letters\{partner="stripe"\} 0/);
     expect(text).toMatch(/partner_gateway_erasures_pending 0/);
@@ -230,6 +232,64 @@ describe('ops server', () => {
     expect(text).toMatch(/partner_gateway_ready 1/);
     assertNoCanaries(text, records, 'the metrics');
     for (const r of records) expect(text).not.toContain(r.id);
+  });
+
+  it('shows per partner how long the oldest ready job has waited, and the requests open and overdue', async () => {
+    // A gateway of its own whose workers never start, so a job waits for as long as the test says.
+    const idle = await createGateway({
+      database: { memory: true },
+      adapters: partners.adapters(),
+      source,
+      secrets: { pseudonymKey: 'ops-server-test-key-0123456789' },
+      logger: pino({ level: 'silent' }),
+    });
+    const idleServer = await createOpsServer({ gateway: idle, tokens });
+    try {
+      const scrape = async () => (await idleServer.app.inject({ url: '/metrics', headers: reader })).body;
+      const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      const lagOf = (text: string, partner: string) =>
+        Number(new RegExp(`^partner_gateway_queue_lag_seconds\\{partner="${partner}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      const before = await scrape();
+      expect(lagOf(before, 'elogistik')).toBe(0);
+      expect(gauge(before, 'partner_gateway_requests_open')).toBe(0);
+      expect(gauge(before, 'partner_gateway_requests_overdue')).toBe(0);
+
+      await idle.changed('subj-4');
+      // Received two months ago: past its one-month due date. And one received today.
+      await idle.requests.receive('subj-4', {
+        kind: 'access',
+        channel: 'letter',
+        receivedAt: new Date(Date.now() - 62 * 86_400_000),
+      });
+      await idle.requests.receive('subj-1', { kind: 'objection', channel: 'email' });
+      await new Promise((r) => setTimeout(r, 1_500));
+      const waiting = await scrape();
+      const lag = lagOf(waiting, 'elogistik');
+      expect(lag).toBeGreaterThanOrEqual(1.4);
+      expect(lag).toBeLessThan(30);
+      expect(gauge(waiting, 'partner_gateway_requests_open')).toBe(2);
+      expect(gauge(waiting, 'partner_gateway_requests_overdue')).toBe(1);
+      const status = (await idleServer.app.inject({ url: '/api/v1/status', headers: reader })).json();
+      expect(status.partners).toContainEqual(expect.objectContaining({ partner: 'elogistik', queued: 1 }));
+      // The dashboard's view: the wait in whole seconds beside the queue.
+      const overview = (await idleServer.app.inject({ url: '/api/v1/overview', headers: reader })).json();
+      const shown = overview.partners.find((p: { partner: string }) => p.partner === 'elogistik');
+      expect(shown.queued).toBe(1);
+      // Read a moment after the scrape: the wait may have grown since.
+      expect(shown.lagSeconds).toBeGreaterThanOrEqual(Math.floor(lag));
+      expect(shown.lagSeconds).toBeLessThanOrEqual(Math.ceil(lag) + 1);
+      expect(
+        status.partners.find((p: { partner: string }) => p.partner === 'elogistik').lagSeconds,
+      ).toBeGreaterThanOrEqual(1.4);
+      assertNoCanaries(waiting, records, 'the metrics');
+      for (const r of records) expect(waiting).not.toContain(r.id);
+
+      await idle.runUntilIdle({ timeoutMs: 20_000 });
+      expect(lagOf(await scrape(), 'elogistik')).toBe(0);
+    } finally {
+      await idleServer.close();
+      await idle.stop();
+    }
   });
 
   it('shows rate use against the limit and the pause on the overview', async () => {

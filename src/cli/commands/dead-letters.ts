@@ -17,7 +17,7 @@ export function deadLettersCommand(program: Command): void {
   examples(list, [['partner-gateway dead-letters list --partner stripe', "Stripe's dead letters"]]);
   list.action(
     action(async (ctx, flags: { partner?: string }) => {
-      const ops = await ctx.ops({ partners: 'offline' });
+      const ops = await ctx.ops({ partners: 'offline', readOnly: true });
       await ops.checkPartners(flags.partner ? [flags.partner] : undefined);
       const letters = await ops.deadLetters(flags.partner);
       if (ctx.json) return printJson(letters);
@@ -68,7 +68,7 @@ export function deadLettersCommand(program: Command): void {
           ? await workOffWithProgress(ops, {
               totals: { [flags.partner]: requeued },
               before: base,
-              completed: undefined,
+              tally: undefined,
               silent: ctx.json || ctx.quiet,
               label: 'retry',
               timeoutMs: flags.timeout * 1_000,

@@ -101,7 +101,7 @@ export function resyncCommand(program: Command): void {
       const result = await workOffWithProgress(ops, {
         totals,
         before,
-        completed: ops.remote ? undefined : tally.completed,
+        tally: ops.remote ? undefined : tally,
         silent: ctx.json || ctx.quiet,
         label: 'resync',
         timeoutMs: flags.timeout * 1_000,

@@ -17,13 +17,22 @@ export function statusCommand(program: Command): void {
   command.action(
     action(async (ctx) => {
       // Read-only: the partners are named, their credentials are not read.
-      const ops = await ctx.ops({ partners: 'offline' });
+      const ops = await ctx.ops({ partners: 'offline', readOnly: true });
       const status = await ops.status();
       if (ctx.json) return printJson(status);
       await line(
         table(
-          ['partner', 'queued', 'retrying', 'active', 'dead letters', 'failed 24h'],
-          status.partners.map((p) => [p.partner, p.queued, p.retrying, p.active, p.deadLetters, p.failedCalls24h]),
+          ['partner', 'queued', 'retrying', 'active', 'dead letters', 'failed 24h', 'lag s'],
+          status.partners.map((p) => [
+            p.partner,
+            p.queued,
+            p.retrying,
+            p.active,
+            p.deadLetters,
+            p.failedCalls24h,
+            // A server older than this CLI does not report lag.
+            p.lagSeconds === undefined ? '-' : Math.round(p.lagSeconds),
+          ]),
         ),
       );
       await line();

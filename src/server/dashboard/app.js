@@ -76,6 +76,8 @@ function renderPartners(overview) {
       { 'data-partner': p.partner },
       el('td', {}, p.partner),
       el('td', { class: 'n' }, p.queued),
+      // A server older than this page does not report lag.
+      el('td', { class: 'n' }, p.lagSeconds > 0 ? `${p.lagSeconds} s` : p.lagSeconds === 0 ? '0' : '-'),
       el('td', { class: p.retrying > 0 ? 'n warn' : 'n' }, p.retrying),
       el('td', { class: 'n' }, p.active),
       el('td', { class: p.deadLetters > 0 ? 'n bad' : 'n' }, p.deadLetters),
