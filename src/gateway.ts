@@ -13,7 +13,8 @@ import { DEFAULT_MISSING_RECORD_GRACE_DAYS, missingRecords, processMissingRecord
 import { DEFAULT_DELETION_LIMIT, resync } from './resync.ts';
 import { defaultRetryPolicy } from './schedule/boss.ts';
 import { createSchedule } from './schedule/schedule.ts';
-import { checkKeyFingerprints } from './store/key-fingerprints.ts';
+import { rotatePseudonymKey } from './rotation/rotate.ts';
+import { checkKeyFingerprints, storedFingerprint } from './store/key-fingerprints.ts';
 import { openStore } from './store/open.ts';
 import { performAction } from './transfer/action.ts';
 import { createPacing } from './transfer/create-pacing.ts';
@@ -36,7 +37,8 @@ export type {
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const policy = resolvePolicy(options.policy);
-  const keys = createKeys(options.secrets);
+  // Checks the secrets before anything is opened; chosen again below by what the store holds.
+  let keys = createKeys(options.secrets);
   const logger =
     options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
   // A derived audit key is as secret as the pseudonym key, so a database writer still cannot forge
@@ -49,10 +51,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { adapters, partners } = checkAdapters(policy, options.adapters);
   const { database, close } = await openStore(options.database);
   // Before anything else touches the store: data made with other keys must not meet these.
-  await checkKeyFingerprints(database, keys).catch(async (error: unknown) => {
-    await close();
-    throw error;
-  });
+  const keyState = {
+    current: await (async () => {
+      if (keys.retired.length > 0)
+        keys = createKeys(options.secrets, process.env, await storedFingerprint(database, 'digest'));
+      return checkKeyFingerprints(database, keys, { rotation: options.keyRotation === true });
+    })().catch(async (error: unknown) => {
+      await close();
+      throw error;
+    }),
+  };
   const pacing = await createPacing(database, [...adapters.values()], options.limits);
   const schedule = await createSchedule({
     db: database,
@@ -69,6 +77,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     observer: options.observer,
     recordedId,
     keys,
+    keyState,
   });
   const logEvent = async (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) => {
     await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest }, keys.audit);
@@ -120,6 +129,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     processDueErasures,
   });
   let stopped = false;
+  const refuseDuringRotation = (what: string) => {
+    if (options.keyRotation)
+      throw new Error(`${what}: this gateway was opened for a pseudonym key rotation, which runs no workers`);
+  };
   const ops = createOps({
     db: database,
     policy,
@@ -192,8 +205,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       return summary;
     },
-    work: workers.work,
-    runUntilIdle: workers.runUntilIdle,
+    // A gateway opened for a rotation works the rotation only: the queues wait for the new key.
+    work: async (workOptions) => {
+      refuseDuringRotation('work()');
+      return workers.work(workOptions);
+    },
+    runUntilIdle: async (idleOptions) => {
+      refuseDuringRotation('runUntilIdle()');
+      return workers.runUntilIdle(idleOptions);
+    },
+    rotatePseudonymKey: async (rotationOptions = {}) => {
+      if (!options.keyRotation)
+        throw new Error(
+          'rotatePseudonymKey: open the gateway with keyRotation: true (the new key as secrets.pseudonymKey, the old one in secrets.previousPseudonymKeys)',
+        );
+      return rotatePseudonymKey(
+        { ...base, recordedId, keyState, onErased: lifecycle.internals.onPartnerErased },
+        rotationOptions,
+      );
+    },
     call: async (subjectId, action, params, callOptions = {}) => {
       const partner = callOptions.partner ?? partners.find((p) => policy.partner(p).mode === 'action');
       if (!partner) throw new Error('no action partner is configured');

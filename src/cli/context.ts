@@ -56,6 +56,8 @@ export interface GatewayRequest {
   readonly observer?: GatewayObserver;
   /** Set by ops(): the command also works against a server. */
   readonly viaOps?: boolean;
+  /** Open the store for a pseudonym key rotation (rotate-pseudonym-key). */
+  readonly keyRotation?: boolean;
 }
 
 export class CliContext {
@@ -140,6 +142,7 @@ export class CliContext {
       ...(config.limits ? { limits: config.limits } : {}),
       ...(config.retry ? { retry: config.retry } : {}),
       ...(request.observer ? { observer: request.observer } : {}),
+      ...(request.keyRotation ? { keyRotation: true } : {}),
     });
     for (const adapter of adapters)
       this.#limits[adapter.partner] = { ...adapter.limits, ...config.limits?.[adapter.partner] };
