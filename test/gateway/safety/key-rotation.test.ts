@@ -77,7 +77,7 @@ async function store() {
   expect(Object.keys(partners.holdings('elogistik')).sort()).toEqual(
     ids.map((id) => oldKeys.pseudonym('elogistik', id)).sort(),
   );
-  return { db, open, logText: log.text };
+  return { db, open, source, logText: log.text };
 }
 
 const rotated = { pseudonymKey: NEW, previousPseudonymKeys: [OLD] };
@@ -276,5 +276,29 @@ describe('pseudonym key rotation', () => {
     expect(second.partners.find((p) => p.partner === 'elogistik')).toMatchObject({ pending: 0 });
     expect(heldPseudonyms()).toEqual(under(newKeys));
     expect(Object.keys(partners.holdings('stripe'))).toHaveLength(3);
+  });
+
+  it('a gateway started with the old key before the rotation sends nothing once it began', async () => {
+    const { open, source } = await store();
+    const stale = await open({ pseudonymKey: OLD });
+    const rotation = await open(rotated, { keyRotation: true });
+    expect((await rotation.rotatePseudonymKey({ operator: 'ops-kim' })).state).toBe('complete');
+    const after = partners.requests('elogistik').length;
+
+    source.put({ ...records[0]!, name: { given: 'CanaryRenamedx7q', family: 'CanaryFamily1x7q' } });
+    await stale.changed('subj-1');
+    await stale.runUntilIdle({ waitForRetries: true, timeoutMs: 20_000 });
+    // Nothing reached any partner from the stale process: no customer under the old pseudonym again.
+    expect(
+      partners
+        .requests('elogistik')
+        .slice(after)
+        .filter((r) => r.method !== 'GET'),
+    ).toEqual([]);
+    expect(heldPseudonyms()).toEqual(under(newKeys));
+    expect(JSON.stringify(partners.allHoldings())).not.toContain('CanaryRenamedx7q');
+    const letters = await stale.deadLetters('elogistik');
+    expect(letters.map((l) => l.subjectId)).toEqual(['subj-1']);
+    expect(letters[0]!.error).toMatch(/KeyMismatchError/);
   });
 });
