@@ -261,12 +261,15 @@ async function rotateBatch(
       job: { trigger: 'ops' as const, correlationId: run.correlationId, operator: run.operator, attempt: 1 },
     }));
     const results = await runReconcileBatch(deps, adapter, batch);
-    await noteDriftRepairs(
-      deps,
-      adapter,
-      sendable.map((plan) => ({ plan, trigger: 'ops' as const, operator: run.operator })),
-      results,
-    );
+    // A Stripe customer lost by hand and created again is drift repaired, and logged so; at a partner
+    // keyed by the pseudonym the new id is the point of the rotation, not a repair.
+    if (!moves)
+      await noteDriftRepairs(
+        deps,
+        adapter,
+        sendable.map((plan) => ({ plan, trigger: 'ops' as const, operator: run.operator })),
+        results,
+      );
     results.forEach((result, i) => {
       const subjectId = sendable[i]!.subjectId;
       if (result.status === 'completed') (moves ? eraseOld : done).push(subjectId);

@@ -157,6 +157,9 @@ describe('pseudonym key rotation', () => {
     const outcomes = new Set(log.filter((r) => r.kind === 'outcome').map((r) => r.intentSeq));
     for (const intent of intents) expect(outcomes.has(intent.seq), intent.operation).toBe(true);
     expect(logText()).not.toContain('Canary');
+    // Moving E-logistik to new ids is the rotation, not a repair of lost records.
+    expect(log.filter((r) => r.operation === 'drift_repaired')).toEqual([]);
+    expect(logText()).not.toMatch(/drift repaired/);
 
     // Done is done: a rerun has nothing to do.
     expect((await rotation.rotatePseudonymKey({ operator: 'ops-kim' })).state).toBe('already-current');
