@@ -135,6 +135,14 @@ export interface PartnerAdapter {
    */
   readonly cannotClear?: readonly string[];
   /**
+   * What the partner does with SubjectRef.pseudonym, which a pseudonym key rotation changes
+   * (src/rotation): 'key', its record is keyed by it (E-logistik's customer key), so the rotation
+   * creates the subject under the new one and then erases it under the old; 'attribute', it is kept
+   * on a record keyed otherwise and used to find it (Stripe's metadata, Intercom's external_id), so
+   * the rotation's update rewrites it, which the adapter's update must do. Absent: not used.
+   */
+  readonly pseudonymUse?: 'key' | 'attribute';
+  /**
    * The partner's documented limits, which the gateway keeps to across all its workers unless the
    * host configures others (an account on a higher plan). `headroom`: the share of the rate kept
    * spare against arrival jitter (default 0.05); 0 where the partner counts in long windows.

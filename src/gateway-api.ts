@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from './adapter.ts';
 import type { DriftOptions, DriftReport } from './drift.ts';
+import type { RotationOptions, RotationReport } from './rotation/rotate.ts';
 import type { GatewaySecrets } from './keys.ts';
 import type { ErasureGap, Lifecycle, LifecycleHooks, RequestSummary } from './lifecycle/types.ts';
 import type { VerifyResult } from './log/chain.ts';
@@ -49,6 +50,12 @@ export interface GatewayOptions {
   readonly missingRecordGraceDays?: number;
   /** A resync that would delete more deletes nothing without allowMassDeletion. Default { count: 100, share: 0.1 }. */
   readonly resyncDeletionLimit?: Partial<DeletionLimit>;
+  /**
+   * Open the store for a pseudonym key rotation (rotatePseudonymKey): the new key as
+   * secrets.pseudonymKey, the store's key among secrets.previousPseudonymKeys. Such a gateway runs
+   * no workers; while a rotation is in progress no other gateway opens the store.
+   */
+  readonly keyRotation?: boolean;
 }
 
 export interface Gateway extends Lifecycle {
@@ -62,6 +69,13 @@ export interface Gateway extends Lifecycle {
    * or a random sample; with `repair`, re-creates at the partner what it lost (forced reconciles).
    */
   drift(options?: DriftOptions): Promise<DriftReport>;
+  /**
+   * Moves every partner that knows subjects by their pseudonym onto the new key's pseudonyms, and
+   * puts the store on the new key once nothing is left under the old (README, "Key rotation").
+   * Resumable: a run after a crash or a failure goes on where the last stopped. Only on a gateway
+   * opened with keyRotation.
+   */
+  rotatePseudonymKey(options?: RotationOptions): Promise<RotationReport>;
   /** Whether the subject's record is missing from the source, since when, and when erasure may follow. */
   recordMissing(subjectId: string): Promise<MissingRecord | null>;
   /**

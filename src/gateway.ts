@@ -13,7 +13,8 @@ import { DEFAULT_MISSING_RECORD_GRACE_DAYS, missingRecords, processMissingRecord
 import { DEFAULT_DELETION_LIMIT, resync } from './resync.ts';
 import { defaultRetryPolicy } from './schedule/boss.ts';
 import { createSchedule } from './schedule/schedule.ts';
-import { checkKeyFingerprints } from './store/key-fingerprints.ts';
+import { rotatePseudonymKey } from './rotation/rotate.ts';
+import { checkKeyFingerprints, storedFingerprint } from './store/key-fingerprints.ts';
 import { openStore } from './store/open.ts';
 import { performAction } from './transfer/action.ts';
 import { createPacing } from './transfer/create-pacing.ts';
@@ -64,10 +65,21 @@ export async function assembleGateway(
   const { adapters, partners } = checkAdapters(policy, options.adapters);
   const { database, close } = await openStore(options.database);
   // Before anything else touches the store: data made with other keys must not meet these.
-  await checkKeyFingerprints(database, keys).catch(async (error: unknown) => {
-    await close();
-    throw error;
-  });
+  const keyState = {
+    current: await (async () => {
+      const { pseudonymKey } = options.secrets;
+      if (keys.retired.length > 0 && pseudonymKey)
+        keys = createKeys(
+          { ...options.secrets, pseudonymKey },
+          process.env,
+          await storedFingerprint(database, 'digest'),
+        );
+      return checkKeyFingerprints(database, keys, { rotation: options.keyRotation === true });
+    })().catch(async (error: unknown) => {
+      await close();
+      throw error;
+    }),
+  };
   const pacing = await createPacing(database, [...adapters.values()], options.limits);
   const schedule = await createSchedule({
     db: database,
@@ -84,6 +96,7 @@ export async function assembleGateway(
     observer: options.observer,
     recordedId,
     keys,
+    keyState,
   });
   const logEvent = async (event: Parameters<Parameters<typeof createLifecycle>[0]['logEvent']>[0]) => {
     await writeEvent(database, { ...event, correlationId: randomUUID(), policyDigest: policy.digest }, keys.audit);
@@ -135,6 +148,10 @@ export async function assembleGateway(
     processDueErasures,
   });
   let stopped = false;
+  const refuseDuringRotation = (what: string) => {
+    if (options.keyRotation)
+      throw new Error(`${what}: this gateway was opened for a pseudonym key rotation, which runs no workers`);
+  };
   const ops = createOps({
     db: database,
     policy,
@@ -207,8 +224,25 @@ export async function assembleGateway(
       }
       return summary;
     },
-    work: workers.work,
-    runUntilIdle: workers.runUntilIdle,
+    // A gateway opened for a rotation works the rotation only: the queues wait for the new key.
+    work: async (workOptions) => {
+      refuseDuringRotation('work()');
+      return workers.work(workOptions);
+    },
+    runUntilIdle: async (idleOptions) => {
+      refuseDuringRotation('runUntilIdle()');
+      return workers.runUntilIdle(idleOptions);
+    },
+    rotatePseudonymKey: async (rotationOptions = {}) => {
+      if (!options.keyRotation)
+        throw new Error(
+          'rotatePseudonymKey: open the gateway with keyRotation: true (the new key as secrets.pseudonymKey, the old one in secrets.previousPseudonymKeys)',
+        );
+      return rotatePseudonymKey(
+        { ...base, recordedId, keyState, onErased: lifecycle.internals.onPartnerErased },
+        rotationOptions,
+      );
+    },
     call: async (subjectId, action, params, callOptions = {}) => {
       const partner = callOptions.partner ?? partners.find((p) => policy.partner(p).mode === 'action');
       if (!partner) throw new Error('no action partner is configured');

@@ -8,6 +8,7 @@ export { createGateway } from './gateway.ts';
 export type { Gateway, GatewayOptions, GatewayStatus, GatewayHealth, PartnerStatus, DeadLetter } from './gateway.ts';
 export type { RecordSource } from './source.ts';
 export type { DriftFinding, DriftOptions, DriftReport } from './drift.ts';
+export type { RotationLeft, RotationOptions, RotationPartnerReport, RotationReport } from './rotation/rotate.ts';
 export type { MissingRecord } from './missing-records.ts';
 export type { GatewayObserver, CallObservation } from './observe.ts';
 export type { GatewaySecrets } from './keys.ts';

@@ -24,6 +24,20 @@ export interface GatewaySecrets {
    * accepted for verification, so moving from the default to an explicit key needs nothing here.
    */
   readonly previousAuditKeys?: readonly string[];
+  /**
+   * Pseudonym keys this store used before a rotation (README, "Key rotation"). Default:
+   * PARTNER_GATEWAY_PREVIOUS_PSEUDONYM_KEYS, comma-separated. Never used for a pseudonym sent to a
+   * partner, except by the rotation itself, which moves each partner off the old one. Kept after the
+   * rotation because what was derived from them outlives it: the digest key (when derived), the
+   * erasure marks of purged subjects, and the log rows signed with a derived audit key.
+   */
+  readonly previousPseudonymKeys?: readonly string[];
+}
+
+/** A pseudonym key retired by a rotation: its fingerprint, and the pseudonyms it made. */
+export interface RetiredPseudonymKey {
+  readonly fingerprint: string;
+  pseudonym(partner: string, subjectId: string): string;
 }
 
 export interface Keys {
@@ -34,6 +48,13 @@ export interface Keys {
    * of the subject id, so the gateway still refuses to send for it without keeping the id.
    */
   erasureMark(subjectId: string): string;
+  /**
+   * The marks the subject would have left under this key and every retired one: a subject purged
+   * before a rotation is still known erased (src/store/erased.ts).
+   */
+  erasureMarks(subjectId: string): readonly string[];
+  /** The retired pseudonym keys (secrets.previousPseudonymKeys), newest first. */
+  readonly retired: readonly RetiredPseudonymKey[];
   /** Signs and verifies the transfer log (src/log). */
   readonly audit: AuditKeyring;
   /**
@@ -52,19 +73,54 @@ function fingerprint(key: string): string {
 
 const MIN_KEY_LENGTH = 16;
 
-export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = process.env): Keys {
+const derive = (key: string, use: string): string => createHmac('sha256', key).update(use).digest('hex');
+const pseudonymUnder = (key: string) => (partner: string, subjectId: string) =>
+  createHmac('sha256', key).update(`${partner}\u0000${subjectId}`).digest('hex').slice(0, 32);
+
+/**
+ * `storedDigestFingerprint`: the digest fingerprint the store keeps. With retired pseudonym keys and
+ * no digest key of its own, the digest key is the one derived from whichever of the keys the store's
+ * digests were made with (the first key, before any rotation), so a rotation never makes every
+ * subject look changed. Without it (or without retired keys), the current key's.
+ */
+export function createKeys(
+  secrets: GatewaySecrets,
+  env: NodeJS.ProcessEnv = process.env,
+  storedDigestFingerprint?: string,
+): Keys {
   checkPseudonymKey(secrets);
+  const previous = previousPseudonymKeys(secrets, env);
+  const candidates = [secrets.pseudonymKey, ...previous].map((k) => derive(k, 'payload-digest'));
   const digestKey =
-    secrets.digestKey ?? createHmac('sha256', secrets.pseudonymKey).update('payload-digest').digest('hex');
-  const markKey = createHmac('sha256', secrets.pseudonymKey).update('erasure-mark').digest('hex');
+    secrets.digestKey ?? candidates.find((k) => fingerprint(k) === storedDigestFingerprint) ?? candidates[0]!;
+  const markKeys = [secrets.pseudonymKey, ...previous].map((k) => derive(k, 'erasure-mark'));
+  const mark = (key: string, subjectId: string) => createHmac('sha256', key).update(subjectId).digest('hex');
   return {
-    pseudonym: (partner, subjectId) =>
-      createHmac('sha256', secrets.pseudonymKey).update(`${partner}\u0000${subjectId}`).digest('hex').slice(0, 32),
+    pseudonym: pseudonymUnder(secrets.pseudonymKey),
     payloadDigest: (value) => createHmac('sha256', digestKey).update(canonicalJson(value)).digest('hex'),
-    erasureMark: (subjectId) => createHmac('sha256', markKey).update(subjectId).digest('hex'),
+    erasureMark: (subjectId) => mark(markKeys[0]!, subjectId),
+    erasureMarks: (subjectId) => markKeys.map((k) => mark(k, subjectId)),
+    retired: previous.map((key) => ({ fingerprint: fingerprint(key), pseudonym: pseudonymUnder(key) })),
     audit: createAuditKeys(secrets, env),
     fingerprints: { pseudonym: fingerprint(secrets.pseudonymKey), digest: fingerprint(digestKey) },
   };
+}
+
+function previousPseudonymKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv): string[] {
+  const keys = [
+    ...(secrets.previousPseudonymKeys ??
+      (env.PARTNER_GATEWAY_PREVIOUS_PSEUDONYM_KEYS ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)),
+  ];
+  keys.forEach((key, i) => {
+    if (key.length < MIN_KEY_LENGTH)
+      throw new Error(`previous pseudonym key ${i + 1} must be at least ${MIN_KEY_LENGTH} characters`);
+    if (key === secrets.pseudonymKey)
+      throw new Error(`previous pseudonym key ${i + 1} is the pseudonym key itself: list only retired keys`);
+  });
+  return keys;
 }
 
 /**
@@ -73,7 +129,9 @@ export function createKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = pro
  */
 export function createAuditKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv = process.env): AuditKeyring {
   checkPseudonymKey(secrets);
-  const derived = createHmac('sha256', secrets.pseudonymKey).update('audit-log').digest('hex');
+  const derived = derive(secrets.pseudonymKey, 'audit-log');
+  // Rows signed with the key derived from a retired pseudonym key still verify after a rotation.
+  const retiredDerived = previousPseudonymKeys(secrets, env).map((k) => derive(k, 'audit-log'));
   const source = auditKeySource(secrets, env);
   const explicit = source === 'derived' ? undefined : (secrets.auditKey ?? env.PARTNER_GATEWAY_AUDIT_KEY);
   const previous =
@@ -94,7 +152,7 @@ export function createAuditKeys(secrets: GatewaySecrets, env: NodeJS.ProcessEnv 
     if (key.length < MIN_KEY_LENGTH)
       throw new Error(`previous audit key ${i + 1} must be at least ${MIN_KEY_LENGTH} characters`);
   });
-  return createAuditKeyring(explicit ?? derived, [...previous, derived]);
+  return createAuditKeyring(explicit ?? derived, [...previous, derived, ...retiredDerived]);
 }
 
 /** Thrown where a gateway opened without the pseudonym key would need it; names the settings, never a key. */
@@ -131,6 +189,8 @@ export function readOnlyKeys(
     pseudonym: refuse('a partner pseudonym'),
     payloadDigest: refuse('a payload digest'),
     erasureMark: refuse('an erasure mark'),
+    erasureMarks: refuse('an erasure mark'),
+    retired: [],
     audit: explicit
       ? createAuditKeyring(explicit, previous)
       : { currentId: '', ids: [], sign: noAuditKey, check: noAuditKey },

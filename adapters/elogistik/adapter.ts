@@ -41,6 +41,8 @@ export function createElogistikAdapter(options: ElogistikOptions): PartnerAdapte
 
   return {
     partner: PARTNER,
+    // Customers are keyed by the pseudonym: a key rotation re-creates them under the new one.
+    pseudonymUse: 'key',
     limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, 50) },
     retainedAfterErasure: [
       "Deleting the customer does not reach shipments already booked: their recipient name and address are outside this API and kept under E-logistik's own retention for transport and bookkeeping records.",

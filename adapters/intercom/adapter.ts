@@ -85,6 +85,8 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
 
   return {
     partner: PARTNER,
+    // external_id, rewritten by every update (a key rotation updates every contact).
+    pseudonymUse: 'attribute',
     // 10,000 calls a minute per app, counted in 10-second windows: a steady rate never trips a window,
     // and arrival jitter cannot either (no headroom needed below the limit).
     limits: { perSecond: requestsPerSecond(PARTNER, options.requestsPerSecond, Math.floor(10_000 / 60)), headroom: 0 },

@@ -36,6 +36,9 @@ const stripeError = (type: string, code: string | undefined, message: string) =>
 /** nock hands a form body over parsed; the request must carry exactly these fields, nothing more. */
 const exactly = (expected: Record<string, string>) => (body: unknown) =>
   isDeepStrictEqual({ ...(body as object) }, expected);
+// Every update also writes the pseudonym into the metadata (a key rotation's update moves it).
+const updating = (expected: Record<string, string>) =>
+  exactly({ ...expected, 'metadata[pseudonym]': oldRef.pseudonym });
 
 const stripe = (reqheaders: Record<string, string> = {}, badheaders: string[] = []) =>
   nock(API, { reqheaders: { authorization: `Bearer ${KEY}`, ...reqheaders }, badheaders });
@@ -104,7 +107,7 @@ describe('upsert', () => {
 
   it('updates the name of a known customer', async () => {
     const scope = posting()
-      .post('/v1/customers/cus_A1', exactly({ name: NAME }))
+      .post('/v1/customers/cus_A1', updating({ name: NAME }))
       .reply(200, customer());
     const result = await adapter().upsert!({ payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef }, ctx);
     expect(result).toEqual({ partnerId: 'cus_A1', created: false });
@@ -113,7 +116,7 @@ describe('upsert', () => {
 
   it('unsets a cleared phone with an empty string, and sends nothing else extra', async () => {
     const scope = posting()
-      .post('/v1/customers/cus_A1', exactly({ name: NAME, phone: '' }))
+      .post('/v1/customers/cus_A1', updating({ name: NAME, phone: '' }))
       .reply(200, customer());
     const result = await adapter().upsert!(
       { payload: { name: { given: GIVEN, family: FAMILY } }, ref: oldRef, cleared: ['phone'] },
@@ -125,9 +128,9 @@ describe('upsert', () => {
 
   it('unsets a cleared name, email and whole address; a field the payload still carries is kept', async () => {
     const scope = posting()
-      .post('/v1/customers/cus_A1', exactly({ name: '', email: '', address: '' }))
+      .post('/v1/customers/cus_A1', updating({ name: '', email: '', address: '' }))
       .reply(200, customer({ name: null }))
-      .post('/v1/customers/cus_A1', exactly({ email: EMAIL }))
+      .post('/v1/customers/cus_A1', updating({ email: EMAIL }))
       .reply(200, customer());
     await adapter().upsert!(
       {
@@ -161,9 +164,10 @@ describe('upsert', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('makes no call when there is nothing to update', async () => {
-    // Net connect is off and nothing is mocked: any request would fail the upsert.
+  it('with nothing else to update, writes only the pseudonym (so find() knows the customer after a key rotation)', async () => {
+    const scope = posting().post('/v1/customers/cus_A1', updating({})).reply(200, customer());
     expect(await adapter().upsert!({ payload: {}, ref: oldRef }, ctx)).toEqual({ partnerId: 'cus_A1', created: false });
+    expect(scope.isDone()).toBe(true);
   });
 });
 

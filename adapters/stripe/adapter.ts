@@ -58,6 +58,8 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
 
   return {
     partner: PARTNER,
+    // metadata.pseudonym, rewritten by every update (a key rotation updates every customer).
+    pseudonymUse: 'attribute',
     limits: {
       perSecond: requestsPerSecond(
         PARTNER,
@@ -89,18 +91,17 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
         return { partnerId: customer.id, created: true };
       };
       if (existing !== undefined) {
-        // Only an update clears: a new customer holds nothing to clear.
-        const update = { ...params, ...clearedParams(payload, cleared) };
-        if (Object.keys(update).length > 0) {
-          const updated = await call(
-            'upsert',
-            async () => (await client('upsert')).customers.update(existing, update, requestOptions),
-            { notFound: () => null },
-          );
-          // Gone at Stripe (deleted by hand in the dashboard) while the subject should be there: drift,
-          // repaired by creating the customer again. Its own key: the update's must not answer a create.
-          if (updated === null) return create(`${ctx.idempotencyKey}-recreate`);
-        }
+        // Only an update clears: a new customer holds nothing to clear. The pseudonym is rewritten on
+        // every update, so after a key rotation find() knows the customer by the new one.
+        const update = { ...params, ...clearedParams(payload, cleared), metadata: { pseudonym: ref.pseudonym } };
+        const updated = await call(
+          'upsert',
+          async () => (await client('upsert')).customers.update(existing, update, requestOptions),
+          { notFound: () => null },
+        );
+        // Gone at Stripe (deleted by hand in the dashboard) while the subject should be there: drift,
+        // repaired by creating the customer again. Its own key: the update's must not answer a create.
+        if (updated === null) return create(`${ctx.idempotencyKey}-recreate`);
         return { partnerId: existing, created: false };
       }
       return create(requestOptions.idempotencyKey);

@@ -63,6 +63,8 @@ export interface GatewayRequest {
    * opens the store through a read-only gateway instead of refusing.
    */
   readonly readOnly?: boolean;
+  /** Open the store for a pseudonym key rotation (rotate-pseudonym-key). */
+  readonly keyRotation?: boolean;
 }
 
 export class CliContext {
@@ -154,6 +156,7 @@ export class CliContext {
       ...(config.limits ? { limits: config.limits } : {}),
       ...(config.retry ? { retry: config.retry } : {}),
       ...(request.observer ? { observer: request.observer } : {}),
+      ...(request.keyRotation ? { keyRotation: true } : {}),
     });
     for (const adapter of adapters)
       this.#limits[adapter.partner] = { ...adapter.limits, ...config.limits?.[adapter.partner] };

@@ -7,6 +7,8 @@ import type {
   ConsentEntry,
   ConsentInput,
   DeadLetter,
+  DriftOptions,
+  DriftReport,
   ErasureStatus,
   Gateway,
   GatewayStatus,
@@ -46,6 +48,8 @@ export interface OpsClient {
   consent(verb: 'grant' | 'withdraw', subjectId: string, purpose: string, input: ConsentInput): Promise<ConsentEntry>;
   accessText(subjectId: string, options: AccessTextOptions): Promise<string>;
   resync(options: ResyncOptions): Promise<ResyncSummary>;
+  /** Drift detection (and repair), with the operator of this process or, through --server, the token's. */
+  drift(options: DriftOptions): Promise<DriftReport>;
   auditList(filter: TransferFilter): Promise<TransferRow[]>;
   /** Verify with the audit key of whoever holds the store (this process, or the server). */
   auditVerify(options?: { against?: readonly LocatedCheckpoint[] }): Promise<VerifyResult>;
@@ -99,6 +103,7 @@ export function localOps(gateway: Gateway, source?: Pick<RecordSource, 'get'>): 
       return renderAccessReport(report, gateway.policy, { format: options.format, lang: options.lang });
     },
     resync: (options) => gateway.resync(options),
+    drift: (options) => gateway.drift(options),
     auditList: (filter) => gateway.audit.list(filter),
     auditVerify: (options) => gateway.audit.verify(options),
     auditCheckpoint: () => gateway.audit.checkpoint(),

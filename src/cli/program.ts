@@ -13,6 +13,7 @@ import { accessCommand, eraseCommand, restrictCommands } from './commands/subjec
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
 import { resyncCommand } from './commands/resync.ts';
+import { rotatePseudonymKeyCommand } from './commands/rotate-pseudonym-key.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
         '                                  by status, dead-letters list and audit',
         '  PARTNER_GATEWAY_AUDIT_KEY       signs the transfer log; audit verify without the pseudonym key needs it',
         '  PARTNER_GATEWAY_DIGEST_KEY      optional: keys payload digests (default: derived from the pseudonym key)',
+        '  PARTNER_GATEWAY_PREVIOUS_PSEUDONYM_KEYS  retired pseudonym keys, comma-separated (rotate-pseudonym-key)',
         '  PARTNER_GATEWAY_DATABASE_URL    PostgreSQL instead of the embedded store (unless the config names a database)',
         '  PARTNER_GATEWAY_DATA_DIR        the embedded store directory (default ./.partner-gateway; --data-dir wins)',
         '  PARTNER_GATEWAY_OPS_TOKENS      serve, worker --serve: name:role:token entries (role read or operator)',
@@ -100,6 +102,7 @@ export function buildProgram(): Command {
     statusCommand,
     deadLettersCommand,
     driftCommand,
+    rotatePseudonymKeyCommand,
     eraseCommand,
     manualErasureCommand,
     resolveErasureCommand,

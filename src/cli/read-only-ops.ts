@@ -32,5 +32,6 @@ export function readOnlyOps(gateway: ReadOnlyGateway): OpsClient {
     accessText: refuse,
     resync: refuse,
     workOff: refuse,
+    drift: refuse,
   };
 }

@@ -7,6 +7,7 @@
 import type {
   ConsentEntry,
   DeadLetter,
+  DriftReport,
   ErasureStatus,
   GatewayStatus,
   ResyncSummary,
@@ -115,6 +116,14 @@ export function remoteOps(serverUrl: string, token: string | undefined): OpsClie
         force: options.force === true,
         ...(options.partner ? { partners: [options.partner].flat() } : {}),
         ...(options.subjects ? { subjects: options.subjects } : {}),
+        ...(options.allowMassDeletion ? { allowMassDeletion: true } : {}),
+      }),
+    drift: (options) =>
+      json<DriftReport>('POST', 'api/v1/drift', {
+        ...(options.subjects ? { subjects: options.subjects } : {}),
+        ...(options.partner ? { partner: options.partner } : {}),
+        ...(options.sample !== undefined ? { sample: options.sample } : {}),
+        repair: options.repair === true,
       }),
     auditList: (filter) =>
       json<TransferRow[]>(

@@ -10,6 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { renderAccessReport } from '../index.ts';
 import { allRows, csvHeader, csvRow } from './audit-csv.ts';
 import { operatorOf } from './auth.ts';
+import { allows } from './tokens.ts';
 import { ApiError } from './http-errors.ts';
 import type { OpsMetrics } from './metrics.ts';
 import type { OpsGateway } from './ops-gateway.ts';
@@ -23,6 +24,7 @@ import {
   consentBody,
   consentParams,
   deadLettersQuery,
+  driftBody,
   errorResponse,
   reasonBody,
   resyncBody,
@@ -355,7 +357,7 @@ export function registerApiRoutes(parent: FastifyInstance, deps: ApiDeps): void 
       },
     },
     async (request) => {
-      const { dryRun, partners, subjects, force } = request.body;
+      const { dryRun, partners, subjects, force, allowMassDeletion } = request.body;
       if (partners) await checkPartners(partners);
       const name = operatorOf(request);
       const summary = await gateway.resync({
@@ -364,9 +366,58 @@ export function registerApiRoutes(parent: FastifyInstance, deps: ApiDeps): void 
         operator: name,
         ...(partners ? { partner: partners } : {}),
         ...(subjects ? { subjects } : {}),
+        ...(allowMassDeletion ? { allowMassDeletion } : {}),
       });
-      if (!dryRun) logChange(name, 'resync', { enqueued: summary.enqueued, correlationId: summary.correlationId });
+      if (!dryRun)
+        logChange(name, 'resync', {
+          enqueued: summary.enqueued,
+          correlationId: summary.correlationId,
+          ...(summary.deletions.overridden ? { massDeletionAllowed: true } : {}),
+        });
       return summary;
+    },
+  );
+
+  // Reading drift asks the partners live but returns only ids and found / not found, never what they
+  // hold: a read token may. Repairing changes partners: the operator role, checked in the handler.
+  app.post(
+    '/api/v1/drift',
+    {
+      config: read,
+      schema: {
+        tags: ['queues'],
+        summary:
+          'Ask partners what they hold (found / not found) and compare with what the gateway believes; repair needs the operator role',
+        body: driftBody,
+        response: { 200: anyJson('DriftReport'), ...errors },
+      },
+    },
+    async (request) => {
+      const { subjects, partner, sample, repair } = request.body;
+      const caller = request.caller!;
+      if (repair && !allows(caller, 'operator'))
+        throw new ApiError(403, `repair needs the operator role; the token of ${caller.name} has role read`);
+      if (partner) await checkPartners([partner]);
+      const name = operatorOf(request);
+      const report = await gateway
+        .drift({
+          ...(subjects ? { subjects } : {}),
+          ...(partner ? { partner } : {}),
+          sample,
+          repair,
+          operator: name,
+        })
+        .catch((error: unknown) => {
+          // Its own refusals (a partner that cannot fetch) name the partner and the rule, nothing else.
+          if (error instanceof Error && error.message.startsWith('drift: ')) throw new ApiError(400, error.message);
+          throw error;
+        });
+      logChange(name, repair ? 'drift repair' : 'drift check', {
+        checked: report.checked,
+        differences: report.findings.length,
+        repairsEnqueued: report.findings.filter((f) => f.repairEnqueued).length,
+      });
+      return report;
     },
   );
 

@@ -17,5 +17,6 @@ export type OpsGateway = Pick<
   | 'consent'
   | 'access'
   | 'resync'
+  | 'drift'
   | 'audit'
 >;

@@ -88,6 +88,32 @@ export const resyncBody = z.strictObject({
   partners: z.array(partnerSchema).min(1).optional().describe('Only these partners (default: all)'),
   subjects: z.array(subjectIdSchema).min(1).max(100_000).optional().describe('Only these subjects (default: all)'),
   force: z.boolean().default(false).describe('Send even where the digest says the partner is in step'),
+  allowMassDeletion: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Go on although the resync would delete (or note missing) more subjects than the deletion limit allows; logged with the operator',
+    ),
+});
+
+export const driftBody = z.strictObject({
+  subjects: z
+    .array(subjectIdSchema)
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe('Check these subjects (default: a random sample of what partners hold)'),
+  partner: partnerSchema.optional().describe('Only this partner'),
+  sample: z
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(100)
+    .describe('Without subjects: how many (subject, partner) pairs to check, picked at random'),
+  repair: z
+    .boolean()
+    .default(false)
+    .describe('Re-create at the partner what it lost (forced reconciles); needs the operator role'),
 });
 
 const isoTime = z

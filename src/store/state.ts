@@ -106,7 +106,7 @@ const absentLink: StoredLink = {
 };
 
 /** Operations that send nothing a partner could keep: reads and erasures. */
-export const NON_SENDING_OPERATIONS = ['erase', 'fetch'] as const;
+export const NON_SENDING_OPERATIONS = ['erase', 'fetch', 'find', 'erase_old_pseudonym'] as const;
 
 /** (subject, partner) pairs with an intent that sent data and has no outcome recorded. */
 export async function openSendingIntents(

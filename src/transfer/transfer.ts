@@ -6,6 +6,7 @@ import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
 import { erasedAmong, type ErasureMarks } from '../store/erased.ts';
+import { assertKeyStateUnchanged, type PseudonymKeyState } from '../store/key-fingerprints.ts';
 import { markUncertain, NON_SENDING_OPERATIONS, saveLinks, type LinkUpdate } from '../store/state.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { Pacing } from './pacing.ts';
@@ -82,6 +83,11 @@ export interface TransferDeps {
    * log row with the audit key.
    */
   readonly keys: ErasureMarks & Pick<Keys, 'audit'>;
+  /**
+   * The store's pseudonym key state this process works with: checked in every intent transaction, so
+   * a process started before a key rotation sends nothing once the rotation began.
+   */
+  readonly keyState?: { readonly current: PseudonymKeyState } | undefined;
 }
 
 export interface Transfer {
@@ -108,6 +114,7 @@ async function runUnits(
   if (members.length === 0) return units.map(() => []);
   const partnerPolicy = deps.policy.partner(partner);
   const { erased, seqs } = await deps.db.transaction(async (tx) => {
+    if (deps.keyState) await assertKeyStateUnchanged(tx, deps.keyState.current);
     const subjectIds = [...new Set(members.map((m) => m.subjectId))];
     const died = await closeOpenIntents(tx, subjectIds, partner, deps.keys.audit);
     await markUncertain(

@@ -185,6 +185,23 @@ describe('the CLI against a running worker --serve', { timeout: TIMEOUT }, () =>
     expect(oneLineError(edited)).toMatch(/checkpoint's signature does not match/);
   });
 
+  it('with --server, drift checks the partners through the server, and resync takes --allow-mass-deletion', async () => {
+    const readEnv = cleanEnv({ PARTNER_GATEWAY_SERVER_URL: url, PARTNER_GATEWAY_OPS_TOKEN: readToken });
+    const drift = await runCli(['--json', 'drift', '--subject', 'subj-1'], { env: readEnv });
+    expect(drift.code, drift.stderr).toBe(0);
+    expect(drift.json()).toEqual({ checked: 3, findings: [] });
+    const repair = await runCli(['drift', '--subject', 'subj-1', '--repair'], { env: readEnv });
+    expect(oneLineError(repair)).toMatch(/HTTP 403: repair needs the operator role/);
+    const repaired = await runCli(['drift', '--sample', '10', '--repair'], { env: serverEnv() });
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stderr + repaired.stdout).toMatch(/drift: checked \d+ \(subject, partner\) pair\(s\), 0 differ/);
+    const resync = await runCli(['resync', '--allow-mass-deletion'], { env: serverEnv() });
+    expect(resync.code, resync.stderr).toBe(0);
+    const audit = await runCli(['--json', 'audit', 'list', '--limit', '1000'], { env: serverEnv() });
+    const rows = audit.json<TransferRow[]>();
+    expect(rows.filter((r) => r.operation === 'drift_check').map((r) => r.operator)).toEqual(['grafana', 'ops-alice']);
+  });
+
   it('a read token may look but not act, and a bad token is refused', async () => {
     const readEnv = cleanEnv({ PARTNER_GATEWAY_SERVER_URL: url, PARTNER_GATEWAY_OPS_TOKEN: readToken });
     expect((await runCli(['dead-letters', 'list'], { env: readEnv })).code).toBe(0);

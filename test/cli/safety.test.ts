@@ -218,3 +218,75 @@ describe('drift', { timeout: TIMEOUT }, () => {
     expect((await cli('drift', ['drift', ...subjects])).code).toBe(0);
   });
 });
+
+describe('rotate-pseudonym-key', { timeout: TIMEOUT }, () => {
+  const NEW_KEY = 'cli-safety-new-pseudonym-key-9876';
+  const rotating = (extra: Record<string, string> = {}) =>
+    cleanEnv({
+      ...env('rotate'),
+      PARTNER_GATEWAY_PSEUDONYM_KEY: NEW_KEY,
+      PARTNER_GATEWAY_PREVIOUS_PSEUDONYM_KEYS: 'cli-safety-test-pseudonym-key-0123',
+      ...extra,
+    });
+  const rotate = (args: string[]) =>
+    runCli(['--config', config, '--operator', 'ops-kim', ...args], { env: rotating() });
+
+  it('dry run (exit 0, nothing sent); a partner down: exit 3 and the old key stays; rerun: exit 0; the old key is refused after', async () => {
+    sandbox.reset();
+    expect((await cli('rotate', ['resync'])).code).toBe(0);
+    const before = Object.keys(sandbox.holdings('elogistik')).sort();
+
+    const dry = await rotate(['--json', 'rotate-pseudonym-key', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = dry.json<{ state: string; partners: { partner: string; change: string; held: number }[] }>();
+    expect(planned.state).toBe('dry-run');
+    expect(planned.partners.map((p) => [p.partner, p.change, p.held])).toEqual([
+      ['elogistik', 'moved', 3],
+      ['stripe', 'rewritten', 3],
+      ['intercom', 'rewritten', 3],
+    ]);
+    expect(Object.keys(sandbox.holdings('elogistik')).sort()).toEqual(before);
+    // A dry run changes nothing: the old key still opens the store.
+    expect((await cli('rotate', ['status'])).code).toBe(0);
+
+    sandbox.setFaults({ intercom: { errorRate: 1 } });
+    try {
+      const failing = await rotate(['rotate-pseudonym-key']);
+      expect(failing.code, failing.stderr).toBe(3);
+      expect(oneLineError(failing)).toMatch(/3 pair\(s\) left to retry; the store stays on the old key: rerun/);
+      // While it is in progress, no gateway starts, with either key.
+      expect(oneLineError(await cli('rotate', ['status']))).toMatch(/rotation .* is in progress/);
+    } finally {
+      sandbox.setFaults({});
+    }
+    const done = await rotate(['rotate-pseudonym-key']);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr + done.stdout).toMatch(/rotation complete/);
+    const after = Object.keys(sandbox.holdings('elogistik'));
+    expect(after).toHaveLength(3);
+    for (const ref of after) expect(before).not.toContain(ref);
+    expect((await rotate(['--json', 'rotate-pseudonym-key'])).json<{ state: string }>().state).toBe('already-current');
+
+    expect(oneLineError(await cli('rotate', ['status']))).toMatch(/is not the key this store was made with/);
+    const audit = await runCli(['--config', config, '--json', 'audit', 'list', '--limit', '10000'], {
+      env: rotating(),
+    });
+    const events = audit.json<{ operation: string; operator: string | null }[]>();
+    expect(
+      events.filter((e) => e.operation.startsWith('pseudonym_rotation')).map((e) => [e.operation, e.operator]),
+    ).toEqual([
+      ['pseudonym_rotation_started', 'ops-kim'],
+      ['pseudonym_rotation_resumed', 'ops-kim'],
+      ['pseudonym_rotation_completed', 'ops-kim'],
+    ]);
+    const verify = await runCli(['--config', config, 'audit', 'verify'], { env: rotating() });
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(
+      oneLineError(
+        await runCli(['--config', config, 'rotate-pseudonym-key'], {
+          env: rotating({ PARTNER_GATEWAY_SERVER_URL: 'http://127.0.0.1:1' }),
+        }),
+      ),
+    ).toMatch(/leave --server out/);
+  });
+});

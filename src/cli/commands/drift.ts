@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { collect, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { action } from '../action.ts';
-import { CliError, EXIT_DEAD_LETTERS, usageError } from '../errors.ts';
+import { CliError, EXIT_DEAD_LETTERS } from '../errors.ts';
 import { examples } from '../help.ts';
 import { info, line, printJson, table } from '../output.ts';
 
@@ -28,10 +28,8 @@ export function driftCommand(program: Command): void {
         flags: { subject?: string[][]; partner?: string; sample: number; repair?: boolean; timeout: number },
       ) => {
         const ops = await ctx.ops({ partners: true });
-        if (ops.remote) throw usageError('drift: not available through --server yet; run it where the store is');
         await ops.checkPartners(flags.partner ? [flags.partner] : undefined);
-        const gateway = await ctx.gateway({ partners: true, viaOps: true });
-        const report = await gateway.drift({
+        const report = await ops.drift({
           ...(flags.subject ? { subjects: flags.subject.flat() } : {}),
           ...(flags.partner ? { partner: flags.partner } : {}),
           sample: flags.sample,

@@ -4,7 +4,7 @@ import type { PartnerCounts as ResyncCounts, ResyncSummary } from '../../index.t
 import { collect, nonBlank, positiveInt, subjectId } from '../args.ts';
 import { action } from '../action.ts';
 import type { CliContext } from '../context.ts';
-import { CliError, EXIT_REFUSED, EXIT_WORK_LEFT, usageError } from '../errors.ts';
+import { CliError, EXIT_REFUSED, EXIT_WORK_LEFT } from '../errors.ts';
 import { examples } from '../help.ts';
 import { jobTally } from '../job-tally.ts';
 import { info, line, printJson, table } from '../output.ts';
@@ -63,8 +63,6 @@ export function resyncCommand(program: Command): void {
       const tally = jobTally();
       const ops = await ctx.ops({ partners: true, observer: tally.observer });
       await ops.checkPartners(flags.partner);
-      if (flags.allowMassDeletion && ops.remote)
-        throw usageError('--allow-mass-deletion: not available through --server; run resync where the store is');
       // Before enqueueing: the bars count this resync's jobs only, not a backlog that was already there.
       const before = flags.dryRun || !flags.wait ? undefined : await ops.status();
       const summary = await ops.resync({
