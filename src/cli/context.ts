@@ -15,7 +15,7 @@ import type { GatewayObserver } from '../observe.ts';
 import { loadPolicyFile, type Policy } from '../policy/index.ts';
 import type { DatabaseOptions } from '../store/database.ts';
 import { defaultConfigPath, loadConfig, type LoadedConfig, type PartnerGatewayConfig } from './config.ts';
-import { CliError } from './errors.ts';
+import { CliError, usageError } from './errors.ts';
 import { offlineAdapter } from './offline-adapter.ts';
 import { localOps, type OpsClient } from './ops-client.ts';
 
@@ -56,6 +56,8 @@ export interface GatewayRequest {
   readonly observer?: GatewayObserver;
   /** Set by ops(): the command also works against a server. */
   readonly viaOps?: boolean;
+  /** A partner the policy no longer names, whose adapter is wired too (to offboard it). */
+  readonly former?: string;
 }
 
 export class CliContext {
@@ -126,7 +128,7 @@ export class CliContext {
       request.partners === 'offline' && !this.globals.sandbox
         ? (await this.enabledPartners(policy)).map(({ name }) => offlineAdapter(name))
         : request.partners
-          ? await this.#adapters(policy)
+          ? await this.#adapters(policy, request.former)
           : [];
     const { createGateway } = await import('../gateway.ts');
     this.#gateway = await createGateway({
@@ -191,8 +193,8 @@ export class CliContext {
     return [...new Set(config.partners)].map((name) => ({ name, module: modules.get(name)! }));
   }
 
-  async #adapters(policy: Policy): Promise<PartnerAdapter[]> {
-    const enabled = await this.enabledPartners(policy);
+  async #adapters(policy: Policy, former?: string): Promise<PartnerAdapter[]> {
+    const enabled = [...(await this.enabledPartners(policy)), ...(former ? await formerModule(policy, former) : [])];
     const optionsFor = this.globals.sandbox ? await sandboxOptions(this.globals.sandbox, enabled) : envOptions(enabled);
     return enabled.map(({ name, module }) => {
       try {
@@ -213,6 +215,19 @@ export class CliContext {
     })();
     return this.#closing;
   }
+}
+
+/** The adapter module of a partner the policy no longer names (`offboard`): adapters/ must still have it. */
+async function formerModule(policy: Policy, name: string): Promise<{ name: string; module: PartnerModule<never> }[]> {
+  if (policy.partnerNames.includes(name))
+    throw usageError(`offboard: the policy still names '${name}' (remove it from the policy first)`);
+  const { partnerModules } = await import('../../adapters/index.ts');
+  const module = partnerModules.find((m) => m.partner === name);
+  if (!module)
+    throw usageError(
+      `offboard: no adapter for partner '${name}' in adapters/ (known: ${partnerModules.map((m) => m.partner).join(', ')})`,
+    );
+  return [{ name, module: module as PartnerModule<never> }];
 }
 
 /** An explicit --data-dir wins; then the config; then PARTNER_GATEWAY_DATABASE_URL; then the embedded store's directory. */
