@@ -78,6 +78,12 @@ describe('a narrowed policy', () => {
     expect(upserts.at(-1)).toMatchObject({ policyDigest: narrowed.digest, categories: ['name', 'email'] });
     expect(upserts[0]!.policyDigest).toBe(basePolicy.digest);
     expect((await gateway.audit.verify()).ok).toBe(true);
+    // The digest is part of what is signed: a row claiming another policy no longer verifies.
+    await gateway.database.query(`update transfer_log set policy_digest = $2 where seq = $1`, [
+      upserts.at(-1)!.seq,
+      basePolicy.digest,
+    ]);
+    expect((await gateway.audit.verify()).ok).toBe(false);
     expectNoLeak(r);
   });
 
@@ -142,6 +148,23 @@ describe('a partner removed from the policy', () => {
       expect(row).toMatchObject({ purpose: 'offboarding', legalBasis: 'legal_obligation', trigger: 'ops' });
     expect((await gateway.audit.verify()).ok).toBe(true);
     expectNoLeak(r);
+  });
+
+  it('an erasure before offboarding reaches the former partner too, and is complete only once it did', async () => {
+    const r = await started([a]);
+    const gateway = await r.switchTo(policyWith((p) => void delete p.intercom));
+    await gateway.erase(a.id, { reason: 'erasure request (letter 1)' });
+    const pending = await gateway.erasureStatus(a.id);
+    expect(pending.complete).toBe(false);
+    expect(pending.partners.find((p) => p.partner === 'intercom')).toMatchObject({ state: 'pending' });
+    await gateway.runUntilIdle();
+    expect(heldOf('intercom', a)).toEqual([]);
+    const done = await gateway.erasureStatus(a.id);
+    expect(done.complete).toBe(true);
+    expect(done.partners.find((p) => p.partner === 'intercom')).toMatchObject({ state: 'confirmed' });
+    expect((await gateway.status()).offboarding).toEqual([
+      { partner: 'intercom', adapter: true, holding: 0, erased: 1, done: true },
+    ]);
   });
 
   it('refuses to offboard a partner the policy still names, or one without an adapter', async () => {
