@@ -1,23 +1,23 @@
 import type { PartnerAdapter } from './adapter.ts';
 import type { Policy } from './policy/index.ts';
 
-/** The host's adapters, checked against the policy: one per partner, each a partner the policy names. */
+/**
+ * The host's adapters, checked against the policy: one per partner. An adapter for a partner the
+ * policy no longer names is a former partner's: it is kept only to erase what that partner holds
+ * (offboarding), never to send it anything.
+ */
 export function checkAdapters(
   policy: Policy,
   given: readonly PartnerAdapter[],
-): { adapters: ReadonlyMap<string, PartnerAdapter>; partners: string[] } {
+): { adapters: ReadonlyMap<string, PartnerAdapter>; partners: string[]; former: string[] } {
   const adapters = new Map<string, PartnerAdapter>();
   for (const adapter of given) {
-    if (!policy.document.partners[adapter.partner]) {
-      throw new Error(
-        `adapter for ${adapter.partner}: the policy has no such partner (it has ${policy.partnerNames.join(', ')})`,
-      );
-    }
     if (adapters.has(adapter.partner)) throw new Error(`two adapters for ${adapter.partner}`);
-    checkClearable(policy, adapter);
+    if (policy.partnerNames.includes(adapter.partner)) checkClearable(policy, adapter);
     adapters.set(adapter.partner, adapter);
   }
-  return { adapters, partners: policy.partnerNames.filter((p) => adapters.has(p)) };
+  const former = [...adapters.keys()].filter((p) => !policy.partnerNames.includes(p)).sort();
+  return { adapters, partners: [...policy.partnerNames.filter((p) => adapters.has(p)), ...former], former };
 }
 
 /**

@@ -55,7 +55,10 @@ export interface DriftDeps {
 
 export async function detectDrift(deps: DriftDeps, options: DriftOptions = {}): Promise<DriftReport> {
   const partners = [...deps.adapters.values()]
-    .filter((a) => a.fetch && deps.policy.partner(a.partner).mode === 'sync')
+    // A former partner (being offboarded) is owed nothing to compare: offboarding erases it.
+    .filter(
+      (a) => a.fetch && deps.policy.partnerNames.includes(a.partner) && deps.policy.partner(a.partner).mode === 'sync',
+    )
     .map((a) => a.partner)
     .filter((p) => options.partner === undefined || p === options.partner);
   if (options.partner !== undefined && partners.length === 0)

@@ -10,6 +10,7 @@ import type { TransferFilter, TransferRow } from './log/query.ts';
 import type { GatewayObserver } from './observe.ts';
 import type { Policy, PolicyDocument } from './policy/index.ts';
 import type { MissingRecord } from './missing-records.ts';
+import type { OffboardingStatus, OffboardSummary } from './offboard.ts';
 import type { DeletionLimit, ResyncOptions, ResyncSummary } from './resync.ts';
 import type { EnqueueOptions, RetryPolicy } from './schedule/boss.ts';
 import type { RecordSource } from './source.ts';
@@ -64,6 +65,14 @@ export interface Gateway extends Lifecycle {
   /** The master record of a subject changed (or may have): bring every partner in step. */
   changed(subjectId: string, options?: EnqueueOptions & { operator?: string }): Promise<void>;
   resync(options?: ResyncOptions): Promise<ResyncSummary>;
+  /**
+   * Erases everything a partner the policy no longer names holds (its adapter must still be given):
+   * one logged erase job per subject the gateway knows it may hold. Returns the progress before the
+   * jobs run; offboarding() and status() show it afterwards.
+   */
+  offboard(partner: string, options?: { operator?: string; dryRun?: boolean }): Promise<OffboardSummary>;
+  /** Progress of offboarding, per partner the store knows of that the policy no longer names. */
+  offboarding(partner?: string): Promise<OffboardingStatus[]>;
   /**
    * Compares what partners hold (their fetch) with what the gateway believes, for the subjects given
    * or a random sample; with `repair`, re-creates at the partner what it lost (forced reconciles).
@@ -159,6 +168,17 @@ export interface GatewayStatus {
   readonly requests: RequestSummary;
   /** Subjects whose record the source no longer returns, oldest first (at most 100 listed). */
   readonly missingRecords: { readonly count: number; readonly oldest: readonly MissingRecord[] };
+  readonly policy: {
+    /** The digest of the policy this gateway runs (each transfer log row records the one it used). */
+    readonly digest: string;
+    /**
+     * Per synced partner, subjects it holds that are not known to be in step with this policy: last
+     * sent under another policy digest and not yet re-planned (a resync sends or confirms them).
+     */
+    readonly notInStep: readonly { readonly partner: string; readonly subjects: number }[];
+  };
+  /** Partners the policy no longer names that may still hold something (see offboard()). */
+  readonly offboarding: readonly OffboardingStatus[];
 }
 
 export interface IncompleteErasure {

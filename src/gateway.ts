@@ -8,7 +8,8 @@ import { createLifecycle } from './lifecycle/index.ts';
 import { inputs } from './lifecycle/inputs.ts';
 import { writeEvent } from './log/transfer-log.ts';
 import { createOps } from './ops.ts';
-import { resolvePolicy } from './policy/index.ts';
+import { resolvePolicy, withFormerPartners } from './policy/index.ts';
+import { offboardingStatus, subjectsToOffboard } from './offboard.ts';
 import { DEFAULT_MISSING_RECORD_GRACE_DAYS, missingRecords, processMissingRecords } from './missing-records.ts';
 import { DEFAULT_DELETION_LIMIT, resync } from './resync.ts';
 import { defaultRetryPolicy } from './schedule/boss.ts';
@@ -47,7 +48,7 @@ export async function assembleGateway(
   options: Omit<GatewayOptions, 'secrets'> & { readonly secrets: Partial<GatewayOptions['secrets']> },
   keys: Keys,
 ): Promise<Gateway> {
-  const policy = resolvePolicy(options.policy);
+  const resolvedPolicy = resolvePolicy(options.policy);
   const logger =
     options.logger ?? pino({ name: 'partner-gateway', level: process.env.PARTNER_GATEWAY_LOG_LEVEL ?? 'info' });
   // A derived audit key is as secret as the pseudonym key, so a database writer still cannot forge
@@ -62,7 +63,14 @@ export async function assembleGateway(
       'the audit key is derived from the pseudonym key: set PARTNER_GATEWAY_AUDIT_KEY (or secrets.auditKey) so verifying the transfer log does not need the pseudonym key',
     );
   const now = options.now ?? (() => new Date());
-  const { adapters, partners } = checkAdapters(policy, options.adapters);
+  const { adapters, partners, former } = checkAdapters(resolvedPolicy, options.adapters);
+  if (former.length > 0)
+    logger.warn(
+      { partners: former },
+      'adapters given for partners the policy no longer names: nothing is sent to them; offboard() erases what they hold',
+    );
+  // What workers, transfer and the lifecycle plan with: the policy, and a stand-in for each former partner.
+  const policy = withFormerPartners(resolvedPolicy, former);
   const { database, close } = await openStore(options.database);
   // Before anything else touches the store: data made with other keys must not meet these.
   const keyState = {
@@ -120,7 +128,8 @@ export async function assembleGateway(
     logEvent,
     subjectJobs: schedule.subjectJobs,
   });
-  const synced = partners.filter((p) => policy.partner(p).mode === 'sync');
+  // Former partners are not among them: a record change sends them nothing (offboard() erases there).
+  const synced = partners.filter((p) => !former.includes(p) && policy.partner(p).mode === 'sync');
   const graceDays = options.missingRecordGraceDays ?? DEFAULT_MISSING_RECORD_GRACE_DAYS;
   if (!(Number.isFinite(graceDays) && graceDays >= 0)) throw new Error('missingRecordGraceDays must be a number >= 0');
   const deletionLimit = { ...DEFAULT_DELETION_LIMIT, ...options.resyncDeletionLimit };
@@ -161,6 +170,7 @@ export async function assembleGateway(
     lifecycle: lifecycle.api,
     now,
     stopped: () => stopped,
+    offboarding: () => offboardingStatus(database, policy, former),
     missingRecords: async () => {
       const missing = await missingRecords(database, graceDays);
       return { count: missing.length, oldest: missing.slice(0, 100) };
@@ -192,8 +202,43 @@ export async function assembleGateway(
     },
     recordMissing: async (subjectId) =>
       (await missingRecords(database, graceDays, [inputs.subjectId(subjectId)]))[0] ?? null,
-    policy,
+    policy: resolvedPolicy,
     database,
+    offboarding: (partner) => offboardingStatus(database, policy, former, partner),
+    offboard: async (partner, offboardOptions = {}) => {
+      if (policy.partnerNames.includes(partner))
+        throw new Error(`offboard ${partner}: the policy still names it (remove it from the policy first)`);
+      if (!former.includes(partner))
+        throw new Error(
+          `offboard ${partner}: no adapter was given for it${former.length > 0 ? ` (former partners with one: ${former.join(', ')})` : ''}`,
+        );
+      const correlationId = randomUUID();
+      const { operator, dryRun = false } = offboardOptions;
+      let enqueued = 0;
+      if (!dryRun) {
+        for await (const ids of subjectsToOffboard(database, partner)) {
+          await schedule.enqueue(
+            partner,
+            ids.map((subjectId) => ({
+              subjectId,
+              trigger: 'ops' as const,
+              correlationId,
+              ...(operator ? { operator } : {}),
+            })),
+          );
+          enqueued += ids.length;
+        }
+        // The operator's decision, with the jobs' correlation: the log ties each erasure to it.
+        const event = { partner, operation: 'offboard', trigger: 'ops' as const, correlationId };
+        await writeEvent(
+          database,
+          { ...event, operator: operator ?? 'offboard', policyDigest: policy.digest },
+          keys.audit,
+        );
+      }
+      const [progress] = await offboardingStatus(database, policy, former, partner);
+      return { ...progress!, enqueued, correlationId, dryRun };
+    },
     // Partners in mode action/none hold nothing we sync; a change concerns them only on erasure.
     changed: async (subjectId, opts = {}) =>
       enqueueSubject(inputs.subjectId(subjectId), 'change', { ...opts, partners: synced }),

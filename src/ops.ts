@@ -25,11 +25,15 @@ export function createOps(deps: {
   readonly now: () => Date;
   readonly stopped: () => boolean;
   readonly missingRecords: () => Promise<GatewayStatus['missingRecords']>;
+  readonly offboarding: () => Promise<GatewayStatus['offboarding']>;
 }): Ops {
   const { db, schedule, keyring } = deps;
   return {
     status: async (): Promise<GatewayStatus> => {
-      const [counts, failures, pending, [log], requests, missingRecords] = await Promise.all([
+      const synced = deps.partners.filter(
+        (p) => deps.policy.partnerNames.includes(p) && deps.policy.partner(p).mode === 'sync',
+      );
+      const [counts, failures, pending, [log], requests, missingRecords, notInStep, offboarding] = await Promise.all([
         schedule.counts(),
         db.query<{ partner: string; n: number }>(
           `select partner, count(*)::int as n from transfer_log
@@ -39,6 +43,12 @@ export function createOps(deps: {
         db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
         deps.lifecycle.requests.summary(),
         deps.missingRecords(),
+        db.query<{ partner: string; subjects: number }>(
+          `select partner, count(*)::int as subjects from links
+           where holds and partner = any($1::text[]) and policy_digest is distinct from $2 group by 1 order by 1`,
+          [synced, deps.policy.digest],
+        ),
+        deps.offboarding(),
       ]);
       const at = deps.now().getTime();
       // Overdue: due more than a day ago and still not complete.
@@ -53,6 +63,8 @@ export function createOps(deps: {
         log: { unsealed: log?.unsealed ?? 0 },
         requests,
         missingRecords,
+        policy: { digest: deps.policy.digest, notInStep },
+        offboarding,
       };
     },
     deadLetters: async (partner) => {

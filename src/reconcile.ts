@@ -61,6 +61,16 @@ export interface ReconcileInput {
   readonly now: Date;
   /** Resync with --force: send even when the digest says the partner is in step. */
   readonly force?: boolean;
+  /**
+   * The policy no longer names the partner (its adapter is still given): nothing is sent, and what it
+   * may hold is erased (offboarding).
+   */
+  readonly offboarding?: boolean;
+  /**
+   * The partner holds a field this payload lacks that it cannot clear (adapter cannotClear), e.g. the
+   * policy stopped sending it: an update would leave it there, so the subject is erased and re-created.
+   */
+  readonly unclearable?: boolean;
 }
 
 export type NoneReason =
@@ -72,10 +82,22 @@ export type NoneReason =
   | 'action-only'
   | 'not-sent'
   | 'no-data'
+  /** A partner the policy no longer names, holding nothing of the subject. */
+  | 'not-in-policy'
   /** The source stopped returning the record: held until the grace period ends (src/missing-records.ts). */
   | 'record-missing';
 
-export type EraseReason = 'erasure' | 'record-gone' | 'consent-withdrawn' | 'missing-required-data';
+export type EraseReason =
+  | 'erasure'
+  | 'record-gone'
+  | 'consent-withdrawn'
+  | 'missing-required-data'
+  /** The partner holds the subject without a consent grant it was told of (it became consent-based). */
+  | 'no-consent'
+  /** The policy no longer names the partner. */
+  | 'offboarded'
+  /** It holds a field it cannot clear that it may no longer have: re-created without it afterwards. */
+  | 'uncleared-field';
 
 export type Action =
   | { readonly kind: 'none'; readonly reason: NoneReason }
@@ -113,6 +135,13 @@ export function reconcile(input: ReconcileInput): Action {
   if (isErased(directives, now)) {
     return mayHold ? { kind: 'erase', mode: partner.erasure, reason: 'erasure' } : { kind: 'none', reason: 'erased' };
   }
+  if (input.offboarding) {
+    // What the partner collected itself is unknown once the policy no longer says: any id the gateway
+    // knows for the subject there (a device the host named) is erased too.
+    return mayHold || knownIds.some((id) => !erasedIds.includes(id))
+      ? { kind: 'erase', mode: partner.erasure, reason: 'offboarded' }
+      : { kind: 'none', reason: 'not-in-policy' };
+  }
   if (payload === null) {
     // The host no longer has the subject: nobody should.
     return mayHold
@@ -133,6 +162,10 @@ export function reconcile(input: ReconcileInput): Action {
       if (!link?.holds) return { kind: 'none', reason: 'no-consent' };
       if (partner.consent.onWithdrawal === 'delete')
         return { kind: 'erase', mode: partner.erasure, reason: 'consent-withdrawn' };
+      // Held although the partner was never told of a grant: it got the subject before it became
+      // consent-based. Unsubscribing keeps a member who never subscribed; there is no basis to keep it.
+      if (link.consentEntryApplied === null && !link.suppressed)
+        return { kind: 'erase', mode: partner.erasure, reason: 'no-consent' };
       if (!link.suppressed) return { kind: 'suppress', reason: 'consent-withdrawn' };
       // What the partner keeps of an unsubscribed member is still the subject's data: it follows
       // the record (a changed address or name), so the partner holds it as it is now.
@@ -151,6 +184,8 @@ export function reconcile(input: ReconcileInput): Action {
       ? { kind: 'erase', mode: partner.erasure, reason: 'missing-required-data' }
       : { kind: 'none', reason: 'no-data' };
   }
+
+  if (link?.holds && input.unclearable) return { kind: 'erase', mode: partner.erasure, reason: 'uncleared-field' };
 
   const digest = input.digestOf(payload);
   // A forced resync re-sends to members in step, not to unsubscribed ones: nothing new to tell them.

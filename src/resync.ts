@@ -6,7 +6,7 @@ import { isRecordGone } from './plan/missing.ts';
 import { planRead, readRecord } from './plan/plan.ts';
 import { getRecords, type RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
-import { loadStates } from './store/state.ts';
+import { loadStates, notePolicyDigest } from './store/state.ts';
 
 export interface ResyncOptions {
   /** Only these partners (default: every partner with an adapter). */
@@ -132,6 +132,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     const partlyInvalid = new Set<string>();
     for (const partner of partners) {
       const toEnqueue: string[] = [];
+      const inStep: string[] = [];
       const counts = perPartner[partner]!;
       for (const { id, read: r } of read) {
         const plan = planRead({
@@ -143,6 +144,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
           keys: deps.keys,
           now,
           force: options.force,
+          cannotClear: deps.adapters.get(partner)?.cannotClear,
         });
         if (plan.kind === 'invalid') {
           // As a wholly invalid record: counted, nothing enqueued (a worker would only dead-letter it).
@@ -166,6 +168,8 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         if (action.kind === 'none') {
           if (action.reason === 'unchanged') counts.unchanged++;
           else counts.skipped++;
+          // Held and nothing to send (an unsubscribed member in step says no-consent): in step with this policy.
+          if (plan.link?.holds && (action.reason === 'unchanged' || action.reason === 'no-consent')) inStep.push(id);
           continue;
         }
         if (action.kind === 'upsert') {
@@ -174,6 +178,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         } else counts.suppressions++;
         toEnqueue.push(id);
       }
+      if (!options.dryRun) await notePolicyDigest(deps.sql, partner, inStep, deps.policy.digest);
       if (!options.dryRun && toEnqueue.length > 0) {
         await deps.enqueue(partner, toEnqueue);
         enqueued += toEnqueue.length;

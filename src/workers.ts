@@ -5,7 +5,7 @@ import { sealAll, sealBatch } from './log/chain.ts';
 import type { GatewayObserver } from './observe.ts';
 import { planBatch, type PlanDeps } from './plan/batch.ts';
 import type { Schedule, WorkItem } from './schedule/schedule.ts';
-import type { JobResult } from './schedule/job.ts';
+import type { JobResult, ReconcileJobData as JobData } from './schedule/job.ts';
 import type { Database } from './store/database.ts';
 import { runReconcileBatch } from './transfer/reconcile-batch.ts';
 import type { RecordedId } from './transfer/log-ids.ts';
@@ -37,6 +37,18 @@ export function createWorkers(deps: WorkersDeps): Workers {
   const logFailure = (what: string) => (error: Error) =>
     deps.logger.error({ error: { name: error.name, code: (error as { code?: string }).code } }, what);
 
+  // A subject erased to drop a field the partner cannot clear is made again by its next job.
+  const recreate = (partner: string, jobs: readonly (JobData & { attempt: number })[]) =>
+    deps.schedule.enqueue(
+      partner,
+      jobs.map(({ subjectId, trigger, correlationId, operator }) => ({
+        subjectId,
+        trigger,
+        correlationId,
+        ...(operator ? { operator } : {}),
+      })),
+    );
+
   const handle = async (partner: string, items: readonly WorkItem[], signal: AbortSignal): Promise<JobResult[]> => {
     const results = await settle(partner, items, signal);
     // A failure on the last attempt is a dead letter (pg-boss moves it): the observer hears it as one.
@@ -54,7 +66,7 @@ export function createWorkers(deps: WorkersDeps): Workers {
         items.map((i) => ({ subjectId: i.data.subjectId, force: i.data.force })),
       );
       const results = await runReconcileBatch(
-        deps,
+        { ...deps, recreate },
         deps.adapters.get(partner)!,
         plans.map((plan, i) => ({ plan, job: { ...items[i]!.data, attempt: items[i]!.attempt } })),
         signal,

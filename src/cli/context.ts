@@ -16,7 +16,7 @@ import { loadPolicyFile, type Policy } from '../policy/index.ts';
 import type { ReadOnlyGateway } from '../read-only-gateway.ts';
 import type { DatabaseOptions } from '../store/database.ts';
 import { defaultConfigPath, loadConfig, type LoadedConfig, type PartnerGatewayConfig } from './config.ts';
-import { CliError } from './errors.ts';
+import { CliError, usageError } from './errors.ts';
 import { logDestination, logFormat } from './log-destination.ts';
 import { offlineAdapter } from './offline-adapter.ts';
 import { localOps, type OpsClient } from './ops-client.ts';
@@ -65,6 +65,8 @@ export interface GatewayRequest {
   readonly readOnly?: boolean;
   /** Open the store for a pseudonym key rotation (rotate-pseudonym-key). */
   readonly keyRotation?: boolean;
+  /** A partner the policy no longer names, whose adapter is wired too (to offboard it). */
+  readonly former?: string;
 }
 
 export class CliContext {
@@ -142,7 +144,7 @@ export class CliContext {
       request.partners === 'offline' && !this.globals.sandbox
         ? (await this.enabledPartners(policy)).map(({ name }) => offlineAdapter(name))
         : request.partners
-          ? await this.#adapters(policy)
+          ? await this.#adapters(policy, request.former)
           : [];
     const { createGateway } = await import('../gateway.ts');
     this.#gateway = await createGateway({
@@ -231,8 +233,8 @@ export class CliContext {
     return [...new Set(config.partners)].map((name) => ({ name, module: modules.get(name)! }));
   }
 
-  async #adapters(policy: Policy): Promise<PartnerAdapter[]> {
-    const enabled = await this.enabledPartners(policy);
+  async #adapters(policy: Policy, former?: string): Promise<PartnerAdapter[]> {
+    const enabled = [...(await this.enabledPartners(policy)), ...(former ? await formerModule(policy, former) : [])];
     const optionsFor = this.globals.sandbox ? await sandboxOptions(this.globals.sandbox, enabled) : envOptions(enabled);
     return enabled.map(({ name, module }) => {
       try {
@@ -253,6 +255,19 @@ export class CliContext {
     })();
     return this.#closing;
   }
+}
+
+/** The adapter module of a partner the policy no longer names (`offboard`): adapters/ must still have it. */
+async function formerModule(policy: Policy, name: string): Promise<{ name: string; module: PartnerModule<never> }[]> {
+  if (policy.partnerNames.includes(name))
+    throw usageError(`offboard: the policy still names '${name}' (remove it from the policy first)`);
+  const { partnerModules } = await import('../../adapters/index.ts');
+  const module = partnerModules.find((m) => m.partner === name);
+  if (!module)
+    throw usageError(
+      `offboard: no adapter for partner '${name}' in adapters/ (known: ${partnerModules.map((m) => m.partner).join(', ')})`,
+    );
+  return [{ name, module: module as PartnerModule<never> }];
 }
 
 /** An explicit --data-dir wins; then the config; then PARTNER_GATEWAY_DATABASE_URL; then the embedded store's directory. */

@@ -12,6 +12,7 @@ import { driftCommand } from './commands/drift.ts';
 import { accessCommand, eraseCommand, restrictCommands } from './commands/subject.ts';
 import { noticeCommand, policyCommand } from './commands/policy.ts';
 import { requestsCommand } from './commands/requests.ts';
+import { offboardCommand } from './commands/offboard.ts';
 import { resyncCommand } from './commands/resync.ts';
 import { rotatePseudonymKeyCommand } from './commands/rotate-pseudonym-key.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
 
   for (const register of [
     resyncCommand,
+    offboardCommand,
     workerCommand,
     serveCommand,
     statusCommand,

@@ -47,12 +47,18 @@ export async function erasureStatuses(
     openSendingIntents(deps.db, ids),
   ]);
   const now = deps.now();
+  // A former partner (an adapter the policy no longer names, being offboarded) is erased too: the
+  // erasure is not complete while it may still hold the subject.
+  const erasurePartners = [
+    ...deps.policy.partnerNames,
+    ...[...deps.adapters.keys()].filter((p) => !deps.policy.partnerNames.includes(p)),
+  ];
   const out = new Map<string, ErasureStatus>();
   for (const id of ids) {
     const subject = subjects.find((s) => s.id === id);
     const tombstone = tombstones.find((t) => t.subject_id === id);
     const queue = queues.get(id)!;
-    const partners = deps.policy.partnerNames.map((partner): PartnerErasureState => {
+    const partners = erasurePartners.map((partner): PartnerErasureState => {
       const adapter = deps.adapters.get(partner);
       const link = links.find((l) => l.subject_id === id && l.partner === partner);
       const uncertainSince = link?.uncertain_since ? new Date(link.uncertain_since) : null;

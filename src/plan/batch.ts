@@ -1,3 +1,4 @@
+import type { PartnerAdapter } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
 import type { Policy } from '../policy/index.ts';
 import { getRecords, type RecordSource } from '../source.ts';
@@ -13,6 +14,8 @@ export interface PlanDeps {
   readonly keys: Keys;
   readonly source: RecordSource;
   readonly now: () => Date;
+  /** The partners' adapters: what each cannot clear once sent decides between an update and a re-creation. */
+  readonly adapters?: ReadonlyMap<string, Pick<PartnerAdapter, 'cannotClear'>>;
   /** How long one source call may take (default SOURCE_TIMEOUT_MS). */
   readonly sourceTimeoutMs?: number | undefined;
 }
@@ -51,6 +54,7 @@ export async function planBatch(
       keys: deps.keys,
       now,
       force,
+      cannotClear: deps.adapters?.get(partner)?.cannotClear,
     });
   });
   const notedMissing = new Set(ids.filter((id) => states.get(id)!.missing));

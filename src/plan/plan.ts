@@ -2,7 +2,7 @@ import type { PartnerPayload, SubjectRef } from '../adapter.ts';
 import { erasureDueAt, withSubscriptionEnd } from '../erasure-schedule.ts';
 import type { Keys } from '../keys.ts';
 import { describePayload, minimise } from '../minimise.ts';
-import type { Policy } from '../policy/index.ts';
+import { isFormerPartner, type Policy } from '../policy/index.ts';
 import { InvalidRecordError, parseMasterRecordLeniently, type MasterRecord } from '../record.ts';
 import { isErased, reconcile, type Action, type Directives } from '../reconcile.ts';
 import type { StoredLink, SubjectState } from '../store/state.ts';
@@ -62,6 +62,8 @@ export interface PlanInput {
   readonly keys: Keys;
   readonly now: Date;
   readonly force?: boolean | undefined;
+  /** Fields the partner's adapter cannot clear once sent (PartnerAdapter.cannotClear). */
+  readonly cannotClear?: readonly string[] | undefined;
 }
 
 export function planSubject(input: PlanInput): SubjectPlan {
@@ -115,6 +117,7 @@ export function planRead(
 
 /** The problems in fields this partner is sent (by top-level field: half a name is no name). */
 function problemsFor(invalid: InvalidRecordError, partner: string, policy: Policy): InvalidRecordError['problems'] {
+  if (isFormerPartner(policy, partner)) return [];
   const sent = new Set(policy.allowedFields(partner).map((path) => path.split('.')[0]));
   return invalid.problems.filter((p) => sent.has(p.path.split('.')[0]));
 }
@@ -124,6 +127,7 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
   const { subjectId, partner, policy, keys, state, record } = input;
   const timeZone = policy.document.retention.timeZone;
   const link = state.links.get(partner) ?? null;
+  const offboarding = isFormerPartner(policy, partner);
   const hostIds = record ? hostIdsOf(record, partner) : [];
   const payload = record ? minimise(record, partner, policy) : null;
   const described = payload ? describePayload(payload, policy) : { fields: [], categories: [] };
@@ -139,6 +143,8 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
     link,
     now: input.now,
     force: input.force ?? false,
+    offboarding,
+    unclearable: heldUnclearable(link, described.fields, input.cannotClear ?? []),
   });
   return {
     kind: 'ready',
@@ -166,6 +172,17 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
         ? { endedAt: end, dueAt: end ? erasureDueAt(end, timeZone) : null }
         : null,
   };
+}
+
+/**
+ * Whether the partner holds, by the link's record of what it was last sent, a field the payload now
+ * lacks and the partner cannot clear (the policy stopped sending it): an update would leave it there.
+ */
+function heldUnclearable(link: StoredLink | null, fields: readonly string[], cannotClear: readonly string[]): boolean {
+  if (!link?.holds || cannotClear.length === 0) return false;
+  return link.lastFields.some(
+    (held) => !fields.includes(held) && cannotClear.some((c) => held === c || held.startsWith(`${c}.`)),
+  );
 }
 
 export function hostIdsOf(record: MasterRecord, partner: string): string[] {

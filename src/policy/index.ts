@@ -16,3 +16,4 @@ export type {
   LegalBasis,
 } from './schema.ts';
 export { categoryFieldPaths } from './record-fields.ts';
+export { OFFBOARDING_LEGAL_BASIS, OFFBOARDING_PURPOSE, isFormerPartner, withFormerPartners } from './offboarding.ts';

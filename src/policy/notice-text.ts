@@ -31,6 +31,11 @@ export interface NoticeText {
   consentWithdrawal(purposes: readonly string[], company: string): string;
   /** GDPR Art. 7(3): withdrawal does not undo the lawfulness of what came before. */
   readonly withdrawalEffect: string;
+  /**
+   * What a withdrawal does at a consent-based partner (its `onWithdrawal`): `categories` are what it
+   * is sent, in running-text case. unsubscribe: kept as unsubscribed, in step with the record.
+   */
+  withdrawalAt(partner: string, onWithdrawal: 'unsubscribe' | 'delete', categories: readonly string[]): string;
   answerWithin(months: number): string;
   retention(years: number, company: string): string;
   access(company: string): string;
@@ -87,6 +92,10 @@ const sv: NoticeText = {
     `Du kan när som helst återkalla ditt samtycke till ${joinList(purposes, 'och')} genom skriftligt meddelande till ${company}.`,
   withdrawalEffect:
     'Att du återkallar samtycket påverkar inte lagligheten i den behandling som skedde innan du återkallade det.',
+  withdrawalAt: (partner, onWithdrawal, categories) =>
+    onWithdrawal === 'delete'
+      ? `Återkallar du samtycket raderas allt ${partner} har om dig.`
+      : `Återkallar du samtycket finns du kvar hos ${partner} som avregistrerad: du får inga fler utskick, och det ${partner} har om dig (${joinList(categories, 'och')}) hålls uppdaterat med våra uppgifter och raderas tillsammans med resten av dina personuppgifter.`,
   answerWithin: (months) =>
     `Vi besvarar din begäran inom ${months === 1 ? 'en månad' : `${svNumbers[months] ?? String(months)} månader`} från att vi tagit emot den.`,
   retention: (years, company) =>
@@ -132,6 +141,10 @@ const en: NoticeText = {
   consentWithdrawal: (purposes, company) =>
     `You can withdraw your consent to ${joinList(purposes, 'and')} at any time by written notice to ${company}.`,
   withdrawalEffect: 'Withdrawing your consent does not affect the lawfulness of the processing before you withdrew it.',
+  withdrawalAt: (partner, onWithdrawal, categories) =>
+    onWithdrawal === 'delete'
+      ? `If you withdraw it, everything ${partner} holds about you is erased.`
+      : `If you withdraw it, ${partner} keeps you as an unsubscribed contact: you are sent nothing more, and what ${partner} holds about you (${joinList(categories, 'and')}) is kept up to date with our records and erased with the rest of your personal data.`,
   answerWithin: (months) =>
     `We answer your request within ${months === 1 ? 'one month' : `${enNumbers[months] ?? String(months)} months`} of receiving it.`,
   retention: (years, company) =>

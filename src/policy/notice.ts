@@ -139,6 +139,18 @@ export function noticeModel(policy: Policy, lang: NoticeLang): NoticeModel {
     list: [
       // Only processing that rests on consent can have its consent withdrawn.
       ...(consentPurposes.length > 0 ? [t.consentWithdrawal(consentPurposes, company), t.withdrawalEffect] : []),
+      // What withdrawing does at each consent-based partner, as its onWithdrawal says the gateway acts.
+      ...Object.values(doc.partners).flatMap((p) =>
+        p.consent
+          ? [
+              t.withdrawalAt(
+                p.displayName,
+                p.consent.onWithdrawal,
+                p.sends.map((c) => inSentence(doc.categories[c]?.label[lang] ?? c)),
+              ),
+            ]
+          : [],
+      ),
       t.retention(doc.retention.gatewayRecordsAfterRelationshipEnds.years, company),
       t.access(company),
       t.answerWithin(doc.rights.answerWithinMonths),

@@ -185,6 +185,8 @@ export interface LinkUpdate {
   readonly conflict?: boolean;
   /** The id the partner answered with (its current key); kept when absent, cleared by an erase. */
   readonly currentId?: string;
+  /** The policy digest the sent payload was made under; kept when absent, cleared by an erase. */
+  readonly policyDigest?: string;
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
@@ -200,12 +202,12 @@ export async function saveLinks(
   if (rows.length === 0) return;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
   await sql.query(
-    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id)
+    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest)
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
-       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id
-     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[])
-       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id)
+       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id, u.policy_digest
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[], $15::text[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id, policy_digest)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
        consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
@@ -219,6 +221,7 @@ export async function saveLinks(
        conflict_since = case when (select conflict from unnest($2::text[], $13::boolean[]) as k(s, conflict) where k.s = excluded.subject_id)
          then coalesce(links.conflict_since, clock_timestamp()) else links.conflict_since end,
        current_id = case when excluded.erased_at is not null then null else coalesce(excluded.current_id, links.current_id) end,
+       policy_digest = case when excluded.erased_at is not null then null else coalesce(excluded.policy_digest, links.policy_digest) end,
        updated_at = clock_timestamp()`,
     [
       partner,
@@ -236,7 +239,26 @@ export async function saveLinks(
       col((u) => u.uncertainResolvedBefore ?? null),
       col((u) => u.conflict ?? false),
       col((u) => u.currentId ?? null),
+      col((u) => u.policyDigest ?? null),
     ],
+  );
+}
+
+/**
+ * Links a resync found in step with the policy (nothing to send: the payload this policy makes is
+ * the one the partner holds) are noted as under this policy's digest; status counts the others.
+ */
+export async function notePolicyDigest(
+  sql: Sql,
+  partner: string,
+  subjectIds: readonly string[],
+  policyDigest: string,
+): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await sql.query(
+    `update links set policy_digest = $3
+     where partner = $1 and subject_id = any($2::text[]) and holds and policy_digest is distinct from $3`,
+    [partner, subjectIds, policyDigest],
   );
 }
 

@@ -26,10 +26,18 @@ export interface ReconcileBatchDeps {
   readonly keys: Keys;
   readonly transfer: Transfer;
   readonly recordedId: RecordedId;
-  /** Ids the record names for a partner outside the policy are not kept. */
-  readonly policy: Pick<Policy, 'partnerNames'>;
+  /** Ids the record names for a partner outside the policy are not kept; links note the digest sent under. */
+  readonly policy: Pick<Policy, 'partnerNames' | 'digest'>;
   /** A partner confirmed an erasure (or had nothing left to erase): the lifecycle checks completeness. */
   readonly onErased: (subjectId: string, partner: string) => Promise<void>;
+  /**
+   * Subjects erased at the partner only to be made again without a field it cannot clear: their next
+   * job (the same trigger and correlation) creates them as the policy now says.
+   */
+  readonly recreate?: (
+    partner: string,
+    jobs: readonly (JobContext & { readonly subjectId: string })[],
+  ) => Promise<void>;
 }
 
 /**
@@ -108,8 +116,9 @@ export async function runReconcileBatch(
   );
   const entries = toCall.map((e) => ({ ...e, withheld: [...(shared.get(e.plan.subjectId) ?? [])] }));
   const members = new Map<TransferMember, { index: number; plan: ReadyPlan }>();
-  const units = callUnits(adapter, deps.keys, deps.recordedId, entries, members);
+  const units = callUnits(adapter, deps.keys, deps.recordedId, entries, members, deps.policy.digest);
   const settled = (await deps.transfer.run(partner, units, signal ? { signal } : {})).flat();
+  const recreate: (JobContext & { subjectId: string })[] = [];
   for (const entry of settled) {
     const { index, plan } = members.get(entry.member)!;
     if (entry.outcome === 'skipped') {
@@ -119,6 +128,8 @@ export async function runReconcileBatch(
     const { result } = entry;
     if (result.ok) {
       if (plan.action.kind === 'erase') await deps.onErased(plan.subjectId, partner);
+      if (plan.action.kind === 'erase' && plan.action.reason === 'uncleared-field')
+        recreate.push({ ...batch[index]!.job, subjectId: plan.subjectId });
       results[index] = { status: 'completed', action: entry.member.intent.operation };
     } else {
       results[index] = result.error.retryable
@@ -126,6 +137,7 @@ export async function runReconcileBatch(
         : { status: 'deadletter', error: result.error.message };
     }
   }
+  if (recreate.length > 0) await deps.recreate?.(partner, recreate);
   return results.map((r) => r ?? { status: 'failed', error: 'no result' });
 }
 
@@ -154,11 +166,12 @@ function callUnits(
   recordedId: RecordedId,
   entries: readonly Entry[],
   members: Map<TransferMember, { index: number; plan: ReadyPlan }>,
+  policyDigest: string,
 ): TransferUnit[] {
   const member = (entry: Entry, operation: string): TransferMember => {
     // An erase of an uncertain link searches the partner (find) first: that resolves the unknown outcome.
     const searched = searches(adapter, entry.plan) ? { lagMs: adapter.findLagMs ?? 0 } : undefined;
-    const m = toMember(entry, operation, (id) => recordedId(adapter.partner, id)!, searched);
+    const m = toMember(entry, operation, (id) => recordedId(adapter.partner, id)!, searched, policyDigest);
     members.set(m, entry);
     return m;
   };
@@ -254,6 +267,7 @@ function toMember(
   operation: string,
   recordedId: (id: string) => string,
   searched: { readonly lagMs: number } | undefined,
+  policyDigest: string,
 ): TransferMember {
   const { plan, job } = entry;
   const sends = plan.action.kind === 'upsert';
@@ -271,7 +285,8 @@ function toMember(
       partnerId: plan.ref.partnerIds[0],
       attempt: job.attempt,
     },
-    linkAfter: (partnerIds, currentId) => linkAfter(plan, partnerIds, recordedId, searched, entry.withheld, currentId),
+    linkAfter: (partnerIds, currentId) =>
+      linkAfter(plan, partnerIds, recordedId, searched, entry.withheld, currentId, policyDigest),
   };
 }
 
@@ -290,7 +305,9 @@ function transitionOf(plan: ReadyPlan): unknown {
 
 function upsertInput(plan: ReadyPlan): UpsertInput {
   const action = plan.action as Extract<Action, { kind: 'upsert' }>;
-  const cleared = (plan.link?.lastFields ?? []).filter((f) => !plan.fields.includes(f) && plan.allowed.includes(f));
+  // Everything the partner was last sent that this payload lacks: fields the record lost, and fields
+  // the policy no longer sends it (a narrowed partner holds none of them afterwards).
+  const cleared = (plan.link?.lastFields ?? []).filter((f) => !plan.fields.includes(f));
   return {
     payload: action.payload,
     ref: plan.ref,
@@ -306,6 +323,7 @@ function linkAfter(
   searched: { readonly lagMs: number } | undefined,
   withheld: readonly string[],
   currentId: string | undefined,
+  policyDigest: string,
 ): LinkUpdate {
   const { action, link } = plan;
   switch (action.kind) {
@@ -317,6 +335,7 @@ function linkAfter(
         // An update that carries no subscription leaves an unsubscribed member unsubscribed.
         suppressed: action.subscription ? false : (link?.suppressed ?? false),
         sentFields: plan.fields,
+        policyDigest,
         ...(currentId ? { currentId } : {}),
         ...(action.consentEntryId ? { consentEntryApplied: action.consentEntryId } : {}),
       };
@@ -345,7 +364,10 @@ function linkAfter(
 
 function triggerFor(action: Action, jobTrigger: Trigger): Trigger {
   if (action.kind === 'erase' && action.reason === 'erasure') return 'erasure';
-  if (action.kind === 'suppress' || (action.kind === 'erase' && action.reason === 'consent-withdrawn'))
+  if (
+    action.kind === 'suppress' ||
+    (action.kind === 'erase' && (action.reason === 'consent-withdrawn' || action.reason === 'no-consent'))
+  )
     return 'consent';
   if (action.kind === 'upsert' && action.subscription) return 'consent';
   return jobTrigger;

@@ -291,14 +291,27 @@ describe('the reconcile pipeline', () => {
     },
   );
 
-  it('rejects an adapter for a partner the policy does not know', async () => {
-    await expect(
-      startHarness({
-        overrides: {
-          adapters: [{ partner: 'shopify', retainedAfterErasure: [], erase: async () => ({ removed: [] }) }],
-        },
-      }),
-    ).rejects.toThrow(/adapter for shopify: the policy has no such partner/);
+  it('takes an adapter for a partner the policy does not name as a former partner: nothing sent, shown to offboard', async () => {
+    const calls: string[] = [];
+    h = await startHarness({
+      records: [canaryRecord(11)],
+      overrides: {
+        adapters: [
+          {
+            partner: 'shopify',
+            retainedAfterErasure: [],
+            upsert: async () => void calls.push('upsert') as never,
+            erase: async () => (calls.push('erase'), { removed: [] }),
+          },
+        ],
+      },
+    });
+    await h.gateway.changed('subj-11');
+    await h.gateway.runUntilIdle();
+    expect(calls).toEqual([]);
+    expect((await h.gateway.status()).offboarding).toEqual([
+      { partner: 'shopify', adapter: true, holding: 0, erased: 0, done: true },
+    ]);
   });
 
   it('classifies an unexpected adapter exception as retryable without echoing its message', async () => {

@@ -382,6 +382,26 @@ describe('the notice follows the policy', () => {
     expect(textOf(sectionNamed(sectionsOf(p, 'en'), 'Other')!)).not.toMatch(/consent/);
   });
 
+  it('says what a withdrawal does at each consent-based partner, as its onWithdrawal says', () => {
+    // The shipped policy: Mailchimp keeps an unsubscribed member, in step with the record.
+    expect(textOf(sectionNamed(sectionsOf(policy, 'en'), 'Other')!)).toContain(
+      'If you withdraw it, Mailchimp keeps you as an unsubscribed contact: you are sent nothing more, and what Mailchimp holds about you (name and email address) is kept up to date with our records',
+    );
+    expect(textOf(sectionNamed(sectionsOf(policy, 'sv'), 'Övrigt')!)).toContain(
+      'Återkallar du samtycket finns du kvar hos Mailchimp som avregistrerad: du får inga fler utskick, och det Mailchimp har om dig (namn och e-postadress) hålls uppdaterat med våra uppgifter',
+    );
+    const deleting = modified((doc) => {
+      doc.partners.mailchimp!.consent = { purpose: 'marketing', onWithdrawal: 'delete' };
+    });
+    expect(textOf(sectionNamed(sectionsOf(deleting, 'en'), 'Other')!)).toContain(
+      'If you withdraw it, everything Mailchimp holds about you is erased.',
+    );
+    expect(textOf(sectionNamed(sectionsOf(deleting, 'sv'), 'Övrigt')!)).toContain(
+      'Återkallar du samtycket raderas allt Mailchimp har om dig.',
+    );
+    expect(textOf(sectionNamed(sectionsOf(deleting, 'en'), 'Other')!)).not.toMatch(/unsubscribed/);
+  });
+
   it('states the retention period the policy sets', () => {
     const p = modified((doc) => {
       doc.retention.gatewayRecordsAfterRelationshipEnds.years = 2;

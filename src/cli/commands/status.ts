@@ -61,6 +61,19 @@ export function statusCommand(program: Command): void {
         await line(
           `  ${m.subjectId}: record missing since ${new Date(m.since).toISOString()}, erased after ${new Date(m.erasureAfter).toISOString()} unless it comes back`,
         );
+      // A server older than this CLI may not report the policy's reach.
+      const notInStep = status.policy?.notInStep ?? [];
+      await line(
+        notInStep.length === 0
+          ? `policy ${status.policy?.digest.slice(0, 12) ?? '(unknown)'}: every subject partners hold is in step with it`
+          : `policy ${status.policy!.digest.slice(0, 12)}: subjects not yet in step with it (a resync brings them): ${notInStep.map((n) => `${n.partner} ${n.subjects}`).join(', ')}`,
+      );
+      for (const o of status.offboarding ?? [])
+        await line(
+          o.done
+            ? `offboarding ${o.partner}: done (holds nothing the gateway knows of; ${o.erased} erased)`
+            : `offboarding ${o.partner}: ${o.holding} subject(s) still held, ${o.erased} erased (not in the policy: run offboard ${o.partner})`,
+        );
       await line(`transfer log: ${status.log.unsealed} row(s) not sealed yet`);
     }),
   );
