@@ -67,6 +67,12 @@ function operations(partner: string, adapter: PartnerAdapter): Op[] {
       run: () => adapter.upsertBatch!([{ payload, ref: fresh }], ctx()),
       goneOn404: false,
     });
+    // A consent grant: Mailchimp sends it in its batch call rather than one by one.
+    ops.push({
+      name: 'upsertBatch(granted)',
+      run: () => adapter.upsertBatch!([{ payload, ref: fresh, subscription: 'subscribed' }], ctx()),
+      goneOn404: false,
+    });
   }
   if (adapter.suppress) ops.push({ name: 'suppress', run: () => adapter.suppress!(known, ctx()), goneOn404: true });
   ops.push({ name: 'erase', run: () => adapter.erase(known, 'delete', ctx()), goneOn404: true });
@@ -87,6 +93,14 @@ function judge(partner: string, op: Op, c: HostileCase, outcome: unknown, failed
   const problems: string[] = [];
   const label = `${partner} ${op.name} ${describeCase(c)}`;
   if (ms > TIMEOUT_MS * 3 + 1000) problems.push(`${label}: took ${ms} ms`);
+  // A batch fails item by item (the contract's { ok: false, error }): judged as that item's failure.
+  if (!failed && op.name.startsWith('upsertBatch') && Array.isArray(outcome) && outcome.length > 0) {
+    const items = outcome as { ok?: unknown; error?: unknown }[];
+    if (items.every((item) => item?.ok === false)) {
+      const judged = items.flatMap((item) => judge(partner, op, c, item.error, true, 0));
+      return [...problems, ...judged];
+    }
+  }
   if (failed) {
     if (!(outcome instanceof PartnerError)) return [...problems, `${label}: rejected with a non-PartnerError`];
     const text = outcome.message;
@@ -111,7 +125,7 @@ function judge(partner: string, op: Op, c: HostileCase, outcome: unknown, failed
 function collectIds(op: string, outcome: unknown): unknown[] {
   if (op === 'find') return Array.isArray(outcome) ? outcome : [outcome];
   if (op === 'erase') return (outcome as { removed?: unknown[] } | undefined)?.removed ?? [undefined];
-  if (op === 'upsertBatch') {
+  if (op.startsWith('upsertBatch')) {
     if (!Array.isArray(outcome)) return [undefined];
     return outcome.flatMap((r: { ok?: boolean; result?: { partnerId?: unknown }; partnerId?: unknown }) =>
       r && typeof r === 'object' && 'error' in r ? [] : [r.result?.partnerId ?? r.partnerId],
