@@ -175,17 +175,8 @@ afterAll(async () => {
   await target.close();
 });
 
-/**
- * The SDK-based adapters do not pass yet (what the sweep found, see README "Security"): Mailchimp's
- * superagent throws uncaught TypeErrors and resolves batches on any status; Auth0's SDK follows
- * redirects off host to fetch its token and outlives its deadline on a drip; Twilio resolves 3xx as
- * success and neither caps size nor total time; Stripe neither caps size nor total time. Set
- * PARTNER_GATEWAY_HOSTILE_SDKS=1 to sweep them too (minutes, and they fail).
- */
-const SDK_BASED = new Set(['stripe', 'mailchimp', 'auth0', 'twilio']);
-const swept = partnerModules.filter(
-  (m) => process.env.PARTNER_GATEWAY_HOSTILE_SDKS === '1' || !SDK_BASED.has(m.partner),
-);
+// Every adapter, the SDK-based ones too: they speak through the same capped client (sdk-transport.ts).
+const swept = partnerModules;
 
 describe.each(swept.map((m) => [m.partner, m] as const))('%s against a hostile server', (partner, mod) => {
   it('ends every call in a PartnerError or a well-formed success, and follows no redirect', async () => {
