@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
@@ -401,6 +400,25 @@ describe('mailchimp adapter: failures', () => {
     }
   });
 
+  it.each([301, 302, 307, 308])('a %i is refused and never followed, and the process stays up', async (status) => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // Strict nock: a followed redirect would reach evil.example, which no mock answers.
+      const scope = api()
+        .put(MEMBER)
+        .reply(status, memberAnswer, { Location: `https://evil.example${MEMBER}` });
+      const err = await failure(plainUpdate());
+      expect(err).toMatchObject({ kind: 'retryable', status, code: 'redirect_refused' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(scope.isDone()).toBe(true);
+      expect(uncaught.map(String)).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('a connection error is retryable', async () => {
     const scope = api()
       .put(MEMBER)
@@ -449,11 +467,6 @@ describe('mailchimp adapter: instances and base URL', () => {
     ]);
     expect(held.map((h) => h.fields.email)).toEqual(['a@example.test', 'b@example.test', 'c@example.test']);
     expect([a.isDone(), b.isDone(), c.isDone()]).toEqual([true, true, true]);
-    // The package's process-wide client is left untouched.
-    const singleton = createRequire(import.meta.url)('@mailchimp/mailchimp_marketing') as {
-      config: { apiKey: string };
-    };
-    expect(singleton.config.apiKey).toBe('');
   });
 
   it('follows baseUrl, appending /3.0 when it is missing', async () => {
