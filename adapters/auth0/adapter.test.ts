@@ -433,6 +433,35 @@ describe('failures', () => {
     expect(await failure(() => update())).toMatchObject({ kind: 'retryable', code: 'connection_error' });
     for (const scope of [...scopes, token]) expect(scope.isDone()).toBe(true);
   });
+  it.each([301, 302, 307, 308])(
+    'a %i is refused, on the token call and on the API: nothing goes to the other host',
+    async (status) => {
+      // Strict nock: a followed redirect would reach evil.example, which no mock answers.
+      const location = { Location: 'https://evil.example/oauth/token' };
+      const token = nock(API).post('/oauth/token').reply(status, '', location);
+      expect(await failure(() => update())).toMatchObject({ kind: 'retryable', status, code: 'redirect_refused' });
+      const scopes = [
+        tokenCall(),
+        api()
+          .patch(USER_PATH)
+          .reply(status, '', { Location: `https://evil.example${USER_PATH}` }),
+      ];
+      // A fresh adapter: the first one's token call failed, so it holds no token.
+      expect(await failure(() => update())).toMatchObject({ kind: 'retryable', status, code: 'redirect_refused' });
+      for (const scope of [token, ...scopes]) expect(scope.isDone()).toBe(true);
+    },
+  );
+
+  it('an id not of the provider|id form never goes into a path', async () => {
+    const ref = { pseudonym: 'p', partnerIds: ['..', '../x', 'auth0|a/b', USER_ID] };
+    const scopes = [tokenCall(), api().delete(USER_PATH).reply(204)];
+    expect(await adapter().erase(ref, 'delete', ctx)).toEqual({ removed: [USER_ID] });
+    expect(
+      await failure(() => adapter().upsert!({ payload: full, ref: { pseudonym: 'p', partnerIds: ['..'] } }, ctx)),
+    ).toMatchObject({ kind: 'permanent', code: 'invalid_partner_id' });
+    for (const scope of scopes) expect(scope.isDone()).toBe(true);
+  });
+
   // Timeouts are tested in sandbox.test.ts: nock 15 with a delayed reply trips an assertion inside
   // undici when fetch aborts.
 });

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ManagementError, ManagementTimeoutError } from 'auth0';
 import { z } from 'zod';
 import {
   PartnerError,
-  assertSafeBaseUrl,
   classifyHttpStatus,
   parseResetTime,
   parseRetryAfter,
@@ -19,6 +17,8 @@ import {
 } from '../../src/adapter.ts';
 import { gatewayErrors, type GatewayErrors } from '../common/errors.ts';
 import { lazySdk } from '../common/lazy-sdk.ts';
+import type { RestAnswer } from '../common/rest-client.ts';
+import { createSdkTransport, type SdkTransport } from '../common/sdk-transport.ts';
 import { requestsPerSecond } from '../common/limits.ts';
 import { mergeHeldFields } from '../common/results.ts';
 
@@ -40,40 +40,54 @@ export interface Auth0Options {
 }
 
 const PARTNER = 'auth0';
+/** The whole request, answer included; the SDK's own default is 60 s. */
+const DEFAULT_TIMEOUT_MS = 30_000;
 const fail: GatewayErrors = gatewayErrors(PARTNER);
 
 export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
   if (options.createUsers && !options.connection) throw new Error(`${PARTNER}: createUsers needs a connection`);
-  const redirected = options.baseUrl !== undefined ? { fetch: redirectedFetch(options.baseUrl) } : {};
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(options.domain)) throw new Error(`${PARTNER}: domain must be a host name`);
+  const transport = createSdkTransport({
+    partner: PARTNER,
+    // The token call and the Management API alike: nothing else is spoken to.
+    baseUrl: options.baseUrl ?? `https://${options.domain}`,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    answerError,
+  });
   // One client per adapter: its token cache belongs to these credentials only.
   const sdk = lazySdk(PARTNER, async () => {
-    const { ManagementClient, ManagementError, ManagementTimeoutError } = await import('auth0');
-    errorClasses = { ManagementError, ManagementTimeoutError };
+    const { ManagementClient } = await import('auth0');
     return new ManagementClient({
       domain: options.domain,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
       // The job queue owns retries; the SDK would otherwise repeat 408/429/5xx twice, a POST included.
       maxRetries: 0,
-      ...(options.timeoutMs !== undefined ? { timeoutInSeconds: options.timeoutMs / 1000 } : {}),
-      ...redirected,
+      // ManagementClient drops a `fetcher` option, but hands `fetch` to the API calls and the token call.
+      fetch: cappedFetch(transport),
     });
   });
   const requestOptions = (ctx: CallContext) => ({ ...(ctx.signal ? { abortSignal: ctx.signal } : {}) });
+  /** One SDK call: every failure is a PartnerError, a 404 is `notFound()` where the caller says so. */
+  const call = <T, F = never>(operation: string, ctx: CallContext, request: () => Promise<T>, notFound?: () => F) =>
+    transport.run(operation, ctx, request).catch((err: unknown) => {
+      if (notFound && err instanceof PartnerError && err.status === 404) return notFound();
+      // Not the transport's: the SDK could not read a 2xx answer.
+      throw err instanceof PartnerError ? err : fail(operation, 'retryable', 'unexpected_answer');
+    });
 
-  async function update(id: string, fields: UserUpdate, ctx: CallContext): Promise<void> {
-    await call('upsert', ctx, async () => (await sdk('upsert')).users.update(id, fields, requestOptions(ctx)));
-  }
-
-  /** An update that answers false when Auth0 no longer has the user (deleted by hand in the dashboard). */
-  async function updateIfThere(id: string, fields: UserUpdate, ctx: CallContext): Promise<boolean> {
-    const found = await call(
+  /** The update of a known user; false when Auth0 no longer has it (deleted by hand in the dashboard). */
+  async function update(id: string, fields: UserUpdate, ctx: CallContext, goneIsFalse: boolean): Promise<boolean> {
+    const answer = await call(
       'upsert',
       ctx,
       async () => (await sdk('upsert')).users.update(id, fields, requestOptions(ctx)),
-      { notFound: () => null },
+      goneIsFalse ? () => null : undefined,
     );
-    return found !== null;
+    if (answer === null) return false;
+    // Only this user's own answer is an acknowledgement; a PATCH is safe to send again.
+    if (userIdSchema.safeParse(answer).data?.user_id !== id) throw fail('upsert', 'retryable', 'unexpected_answer');
+    return true;
   }
 
   async function create(
@@ -84,25 +98,32 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
     const fields = userFields(payload);
     if (fields.email === undefined) throw fail('upsert', 'permanent', 'missing_email');
     const connection = options.connection as string;
-    try {
-      const user = await (
-        await sdk('upsert')
-      ).users.create({ connection, password: randomPassword(), ...fields }, requestOptions(ctx));
-      if (!user.user_id) throw fail('upsert', 'permanent', 'unexpected_answer');
-      return { partnerId: user.user_id, created: true };
-    } catch (err) {
-      if (!(isManagementError(err) && err.statusCode === 409)) throw toPartnerError('upsert', err, ctx);
+    const created = await call('upsert', ctx, async () =>
+      (await sdk('upsert')).users.create({ connection, password: randomPassword(), ...fields }, requestOptions(ctx)),
+    ).catch((err: unknown) => {
+      if (err instanceof PartnerError && err.status === 409) return 'exists' as const;
+      // A 2xx the SDK could not read: the user may have been created (a retry then meets a 409).
+      throw err instanceof PartnerError && err.code === 'unexpected_answer' ? createUnknown() : err;
+    });
+    if (created !== 'exists') {
+      const user = userIdSchema.safeParse(created);
+      // A 2xx without a user id of Auth0's format: the user may exist now, the outcome is unknown.
+      if (!user.success) throw createUnknown();
+      return { partnerId: user.data.user_id, created: true };
     }
     // The user exists: an earlier attempt created it and its answer was lost (timeout, crash), or
     // the person signed up already. Either way the account is theirs: update it.
     const email = fields.email.toLowerCase(); // Auth0 stores addresses lower-cased and matches exactly
-    const users = await call('upsert', ctx, async () =>
-      (await sdk('upsert')).users.listUsersByEmail({ email }, requestOptions(ctx)),
+    const users = usersByEmailSchema.safeParse(
+      await call('upsert', ctx, async () =>
+        (await sdk('upsert')).users.listUsersByEmail({ email }, requestOptions(ctx)),
+      ),
     );
-    const existing = users.find((u) => u.identities?.some((i) => i.connection === connection));
-    if (!existing?.user_id) throw fail('upsert', 'permanent', 'user_exists', { status: 409 });
+    if (!users.success) throw fail('upsert', 'retryable', 'unexpected_answer');
+    const existing = users.data.find((u) => u.identities?.some((i) => i.connection === connection));
+    if (!existing) throw fail('upsert', 'permanent', 'user_exists', { status: 409 });
     // An update, not a create: it clears what the master record no longer has.
-    await update(existing.user_id, { ...fields, ...clearedFields(payload, cleared) }, ctx);
+    await update(existing.user_id, { ...fields, ...clearedFields(payload, cleared) }, ctx, false);
     return { partnerId: existing.user_id, created: false };
   }
 
@@ -115,6 +136,7 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
 
     async upsert({ payload, ref, cleared }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
       const userId = ref.partnerIds[0];
+      if (userId !== undefined && !isUserId(userId)) throw fail('upsert', 'permanent', 'invalid_partner_id');
       if (userId === undefined) {
         if (!options.createUsers) throw fail('upsert', 'permanent', 'no_user_id');
         return create(payload, cleared, ctx);
@@ -124,28 +146,37 @@ export function createAuth0Adapter(options: Auth0Options): PartnerAdapter {
       if (Object.keys(fields).length === 0) return { partnerId: userId, created: false };
       // Without createUsers a 404 stays what it was (the host's user id is wrong, for good). With it,
       // a user gone at Auth0 while the subject should be there is drift, repaired by creating it again.
-      if (!options.createUsers) await update(userId, fields, ctx);
-      else if (!(await updateIfThere(userId, fields, ctx))) return create(payload, cleared, ctx);
+      if (!(await update(userId, fields, ctx, options.createUsers))) return create(payload, cleared, ctx);
       return { partnerId: userId, created: false };
     },
 
     async erase(ref: SubjectRef, _mode, ctx: CallContext): Promise<EraseResult> {
       // Auth0 has no archive: both modes delete. Auth0 answers 204 for an unknown id; a 404 is gone too.
-      for (const id of ref.partnerIds) {
-        await call('erase', ctx, async () => (await sdk('erase')).users.delete(id, requestOptions(ctx)), {
-          notFound: () => undefined,
-        });
+      // An id not of Auth0's format is none of its users: it never goes into a path.
+      const ids = ref.partnerIds.filter(isUserId);
+      for (const id of ids) {
+        await call(
+          'erase',
+          ctx,
+          async () => (await sdk('erase')).users.delete(id, requestOptions(ctx)),
+          () => undefined,
+        );
       }
-      return { removed: [...ref.partnerIds] };
+      return { removed: ids };
     },
 
     async fetch(ref: SubjectRef, ctx: CallContext): Promise<HeldData> {
       const held: Record<string, unknown>[] = [];
-      for (const id of ref.partnerIds) {
-        const user = await call('fetch', ctx, async () => (await sdk('fetch')).users.get(id, {}, requestOptions(ctx)), {
-          notFound: () => undefined,
-        });
+      for (const id of ref.partnerIds.filter(isUserId)) {
+        const user = await call(
+          'fetch',
+          ctx,
+          async () => (await sdk('fetch')).users.get(id, {}, requestOptions(ctx)),
+          () => undefined,
+        );
         if (user === undefined) continue;
+        // Not this user's answer: nothing can be said about what Auth0 holds.
+        if (userIdSchema.safeParse(user).data?.user_id !== id) throw fail('fetch', 'retryable', 'unexpected_answer');
         // An answer of an unexpected shape still means Auth0 holds the user: report it, unread.
         const parsed = userSchema.safeParse(user);
         held.push(parsed.success ? heldFields(parsed.data) : {});
@@ -199,73 +230,62 @@ function randomPassword(): string {
 }
 
 /**
- * ManagementClient builds https://{domain}/api/v2 and https://{domain}/oauth/token itself and drops a
- * `fetcher` option, but hands its `fetch` option to both the API calls and the token provider.
+ * The SDK's fetch, speaking through the capped transport. ManagementClient builds
+ * https://{domain}/api/v2/... and https://{domain}/oauth/token itself; the transport keeps their path
+ * and query and sends them to the pinned origin (the tenant, or baseUrl).
  */
-function redirectedFetch(baseUrl: string): typeof fetch {
-  const base = assertSafeBaseUrl(PARTNER, baseUrl);
-  const prefix = `${base.origin}${base.pathname.replace(/\/$/, '')}`;
-  return (input, init) => {
-    const original = new URL(input instanceof Request ? input.url : input);
-    const target = `${prefix}${original.pathname}${original.search}`;
-    // Looked up per call, so a fetch interceptor installed later (nock in tests) still applies.
-    return globalThis.fetch(input instanceof Request ? new Request(target, input) : target, init);
+function cappedFetch(transport: SdkTransport): typeof fetch {
+  return async (input, init) => {
+    const request = input instanceof Request ? input : undefined;
+    const url = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
+    const headers = Object.fromEntries(new Headers(init?.headers ?? request?.headers).entries());
+    const raw = init?.body ?? (request ? await request.text() : undefined);
+    const body = raw === undefined || raw === null ? undefined : typeof raw === 'string' ? raw : String(raw);
+    const signal = init?.signal ?? request?.signal ?? undefined;
+    const answer = await transport.request({
+      method: init?.method ?? request?.method ?? 'GET',
+      url,
+      headers,
+      body,
+      signal,
+    });
+    // A 204 (a deletion) has no body, and Response refuses one.
+    const empty = answer.status === 204 || answer.status === 205;
+    return new Response(empty ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
 }
 
-async function call<T, F = never>(
-  operation: string,
-  ctx: CallContext,
-  request: () => Promise<T>,
-  handlers: { notFound?: () => F } = {},
-): Promise<T | F> {
-  try {
-    return await request();
-  } catch (err) {
-    if (handlers.notFound && isManagementError(err) && err.statusCode === 404) return handlers.notFound();
-    throw toPartnerError(operation, err, ctx);
-  }
-}
+const createUnknown = () => fail('upsert', 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
 
-/** Built from status, code and headers only: Auth0's messages can name the user or echo the body. */
-/** The SDK's error classes, known once it is loaded (no SDK error can come before). */
-let errorClasses:
-  { ManagementError: typeof ManagementError; ManagementTimeoutError: typeof ManagementTimeoutError } | undefined;
+/**
+ * An Auth0 user id: the identity provider, '|', and the provider's id ('auth0|64f…', 'google-oauth2|1…',
+ * 'samlp|conn|ada@example.com'). Never '.' or '..' alone, never a '/', '?' or '%': it goes into a path.
+ */
+const USER_ID = /^[A-Za-z0-9_-]{1,64}\|[A-Za-z0-9_.@+|=-]{1,256}$/;
+const isUserId = (id: unknown): id is string => typeof id === 'string' && USER_ID.test(id);
 
-function isManagementError(err: unknown): err is ManagementError {
-  return errorClasses !== undefined && err instanceof errorClasses.ManagementError;
-}
-
-function toPartnerError(operation: string, err: unknown, ctx?: CallContext): PartnerError {
-  if (err instanceof PartnerError) return err;
-  // v7 aborts its own timeout with the bare reason 'timeout', which fetch rethrows as is, so the SDK
-  // reports a plain ManagementError with that string as cause, not its ManagementTimeoutError.
-  if (
-    (errorClasses !== undefined && err instanceof errorClasses.ManagementTimeoutError) ||
-    (isManagementError(err) && err.cause === 'timeout')
-  ) {
-    return fail(operation, 'retryable', 'timeout');
-  }
-  if (!isManagementError(err) || err.statusCode === undefined) {
-    // No answer at all: a connection error, an abort, or the token call's own network failure.
-    return fail(operation, 'retryable', ctx?.signal?.aborted ? 'aborted' : 'connection_error');
-  }
-  const status = err.statusCode;
-  const body = errorBodySchema.safeParse(err.body);
-  const code = safeErrorCode(body.success ? (body.data.errorCode ?? body.data.error) : undefined);
-  // The token call throws without the response, so its 429 carries no headers.
-  const headers = err.rawResponse?.headers;
-  const retryAfterMs =
-    parseRetryAfter(headers?.get('retry-after')) ?? parseResetTime(headers?.get('x-ratelimit-reset'));
+/** The error for a non-2xx answer, from status, Auth0's code and headers only: its messages can echo values. */
+function answerError(operation: string, answer: RestAnswer): PartnerError {
+  const { status, headers } = answer;
+  const body = errorBodySchema.safeParse(answer.data);
+  const code = body.success ? (body.data.errorCode ?? body.data.error) : undefined;
   return new PartnerError({
     partner: PARTNER,
     operation,
     kind: classifyHttpStatus(status),
     status,
-    ...(code !== undefined ? { code } : {}),
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    code: safeErrorCode(code),
+    retryAfterMs: parseRetryAfter(headers['retry-after']) ?? parseResetTime(headers['x-ratelimit-reset']),
   });
 }
+
+const userIdSchema = z.object({ user_id: z.string().refine(isUserId) });
+const usersByEmailSchema = z.array(
+  z.object({
+    user_id: z.string().refine(isUserId),
+    identities: z.array(z.object({ connection: z.string() })).nullish(),
+  }),
+);
 
 // The Management API's {statusCode, error, message, errorCode}; the token endpoint's OAuth {error}.
 const errorBodySchema = z.object({ errorCode: z.string().optional(), error: z.string().optional() });

@@ -57,6 +57,10 @@ export interface RestClient {
 /** Partners answer a contact or a page of them in kilobytes: 2 MB leaves room and stops a flood. */
 export const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
 
+/** The Node error code behind a transport failure this module made ('ECONNREFUSED'), if it had one. */
+const networkCodes = new WeakMap<PartnerError, string>();
+export const networkCode = (err: PartnerError): string | undefined => networkCodes.get(err);
+
 export const isSuccess = (answer: RestAnswer): boolean => answer.status >= 200 && answer.status < 300;
 
 export function createRestClient(options: RestClientOptions): RestClient {
@@ -96,13 +100,16 @@ export function createRestClient(options: RestClientOptions): RestClient {
           : nodeCode === 'ETIMEDOUT' || nodeCode === 'ECONNABORTED'
             ? 'timeout'
             : 'connection_error';
-    return new PartnerError({
+    const failure = new PartnerError({
       partner,
       operation,
       kind: 'retryable',
       code,
       detail: code === 'connection_error' && nodeCode ? `network ${nodeCode}` : undefined,
     });
+    // Kept beside the error, not in it: whether a request can have been sent depends on it.
+    if (nodeCode) networkCodes.set(failure, nodeCode);
+    return failure;
   }
 
   function redirectRefused(operation: string, status: number): PartnerError {

@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { AxiosRequestConfig } from 'axios';
 import {
   PartnerError,
-  assertSafeBaseUrl,
-  classifyHttpStatus,
-  parseRetryAfter,
-  safeErrorCode,
   type BatchItemResult,
   type CallContext,
   type HeldData,
@@ -13,7 +10,7 @@ import {
   type UpsertInput,
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
-import { lazySdk } from '../common/lazy-sdk.ts';
+import { createRestClient } from '../common/rest-client.ts';
 import { ignoreNotFound } from '../common/results.ts';
 import { problemCode } from './problem-codes.ts';
 
@@ -35,24 +32,6 @@ export interface MailchimpOptions {
   readonly timeoutMs?: number;
 }
 
-/** The part of the generated SDK client this adapter uses (the package ships no types of its own). */
-interface MailchimpSdk {
-  basePath: string;
-  timeout: number;
-  setConfig(config: { apiKey: string }): void;
-  lists: {
-    setListMember(listId: string, hash: string, body: object): Promise<unknown>;
-    updateListMember(listId: string, hash: string, body: object): Promise<unknown>;
-    getListMember(listId: string, hash: string): Promise<unknown>;
-    deleteListMember(listId: string, hash: string): Promise<unknown>;
-    deleteListMemberPermanent(listId: string, hash: string): Promise<unknown>;
-    batchListMembers(listId: string, body: object): Promise<unknown>;
-  };
-}
-
-/** A path into the package, which ships no types: the specifier is a variable so tsc does not look for them. */
-const API_CLIENT: string = '@mailchimp/mailchimp_marketing/src/ApiClient.js';
-
 export function subscriberHash(email: string): string {
   return createHash('md5').update(email.toLowerCase()).digest('hex');
 }
@@ -63,17 +42,22 @@ export function mailchimpApiRoot(options: Pick<MailchimpOptions, 'server' | 'bas
 }
 
 const problemSchema = z.object({ title: z.string() });
+/** A member as Mailchimp answers it; `id` is its subscriber hash, the key the adapter goes on with. */
 const memberSchema = z.object({
+  id: z.string(),
   email_address: z.string(),
   status: z.string(),
   merge_fields: z.record(z.string(), z.unknown()).optional(),
   last_changed: z.string().optional(),
 });
+const memberIdSchema = z.object({ id: z.string() });
 const batchSchema = z.object({
-  new_members: z.array(z.object({ email_address: z.string() })).default([]),
-  updated_members: z.array(z.object({ email_address: z.string() })).default([]),
+  new_members: z.array(z.object({ email_address: z.string() })),
+  updated_members: z.array(z.object({ email_address: z.string() })),
   errors: z.array(z.object({ email_address: z.string().optional(), error_code: z.string().optional() })).default([]),
 });
+/** Mailchimp's documented batch error codes ('ERROR_CONTACT_EXISTS', 'ERROR_GENERIC'): nothing else is kept. */
+const BATCH_ERROR_CODE = /^ERROR_[A-Z_]{1,60}$/;
 
 const HASH = /^[0-9a-f]{32}$/;
 
@@ -82,23 +66,32 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
   if (!options.listId) throw new Error('mailchimp: listId is required');
   if (!/^[a-z]+[0-9]+$/.test(options.server))
     throw new Error('mailchimp: server must be a data-centre prefix such as us21');
-  const root = assertSafeBaseUrl(PARTNER, mailchimpApiRoot(options)).href.replace(/\/+$/, '');
-  const sdk = lazySdk(PARTNER, async () => {
-    // The package's main export is one process-wide client whose setConfig replaces the config for
-    // every user: each adapter builds its own ApiClient instead, so two accounts never cross.
-    const { default: ApiClient } = (await import(API_CLIENT)) as { default: new () => MailchimpSdk };
-    const client = new ApiClient();
-    // Without config.server the SDK leaves the URL alone (it would otherwise replace the first
-    // "server" substring anywhere in it), so basePath is the whole story.
-    client.setConfig({ apiKey: options.apiKey });
-    client.basePath = root;
-    client.timeout = Math.min(options.timeoutMs ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS);
-    return client;
+  if (!/^[A-Za-z0-9]{1,64}$/.test(options.listId)) throw new Error('mailchimp: listId must be letters and digits');
+  // Mailchimp's documented REST endpoints through the project's REST client, not the marketing SDK:
+  // the SDK's ApiClient calls superagent as a module function, with no transport, agent or redirect
+  // option to give it, so neither its redirects nor its answer size could be limited (README).
+  const rest = createRestClient({
+    partner: PARTNER,
+    baseUrl: mailchimpApiRoot(options),
+    // HTTP Basic with any user name and the API key as password, as Mailchimp documents.
+    headers: { Authorization: `Basic ${Buffer.from(`user:${options.apiKey}`).toString('base64')}` },
+    timeoutMs: Math.min(options.timeoutMs ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS),
+    // Only a documented problem title becomes a code (problem-codes.ts): its detail can quote the
+    // address, and an echoing answer its own title.
+    errorCode: (answer) => problemCode(problemSchema.safeParse(answer.data).data?.title),
   });
-  /** One SDK call: loads the SDK on first use, and every failure becomes a PartnerError. */
-  const run = <T>(operation: string, ctx: CallContext, send: (lists: MailchimpSdk['lists']) => Promise<T>) =>
-    call(operation, ctx, async () => send((await sdk(operation)).lists));
   const { listId } = options;
+  const list = `/lists/${encodeURIComponent(listId)}`;
+  const member = (hash: string) => `${list}/members/${hash}`;
+  /** One request: any answer but a 2xx, and any failure, is a PartnerError. */
+  const run = async (operation: string, ctx: CallContext, config: AxiosRequestConfig): Promise<unknown> =>
+    (await rest.expectOk(operation, config, ctx)).data;
+  /** A PUT or PATCH of a member: acknowledged only by the member with the expected hash. */
+  const write = async (operation: string, ctx: CallContext, config: AxiosRequestConfig, expected: string) => {
+    const answer = memberIdSchema.safeParse(await run(operation, ctx, config));
+    // Both are idempotent: an answer that is not this member's is asked again.
+    if (answer.data?.id !== expected) throw fail(operation, 'retryable', 'unexpected_answer');
+  };
 
   async function upsert(input: UpsertInput, ctx: CallContext, operation = 'upsert') {
     const email = requireEmail(input, operation);
@@ -106,8 +99,12 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
     const known = currentHash(input.ref);
     // An address change is a PUT to the member's old hash carrying the new address: Mailchimp then
     // re-keys the member instead of creating a second one.
-    await run(operation, ctx, (lists) =>
-      lists.setListMember(listId, known ?? hash, memberBody(input, email, known !== undefined)),
+    // Answered with the member under its (new) hash: the address's own.
+    await write(
+      operation,
+      ctx,
+      { method: 'PUT', url: member(known ?? hash), data: memberBody(input, email, known !== undefined) },
+      hash,
     );
     return { partnerId: hash, created: known === undefined };
   }
@@ -140,9 +137,11 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
       for (let start = 0; start < batched.length; start += MAILCHIMP_MAX_BATCH) {
         const chunk = batched.slice(start, start + MAILCHIMP_MAX_BATCH);
         const members = chunk.map((i) => batchMember(inputs[i]!));
-        const raw = await run('upsertBatch', ctx, (lists) =>
-          lists.batchListMembers(listId, { members, update_existing: true }),
-        );
+        const raw = await run('upsertBatch', ctx, {
+          method: 'POST',
+          url: list,
+          data: { members, update_existing: true },
+        });
         const outcome = parseBatch(raw);
         for (const i of chunk) results[i] = outcome(inputs[i]!);
       }
@@ -150,7 +149,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
         try {
           results[i] = { ok: true, ...(await upsert(inputs[i]!, ctx, 'upsertBatch')) };
         } catch (err) {
-          const error = toPartnerError('upsertBatch', err);
+          const error = err instanceof PartnerError ? err : fail('upsertBatch', 'permanent', 'unexpected_error');
           results[i] = { ok: false, error };
           // A throttled or failing partner is not hammered with the rest of the batch.
           if (error.retryable) {
@@ -166,7 +165,7 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
       const hashes = knownHashes(ref.partnerIds);
       for (const hash of hashes) {
         await ignoreNotFound(
-          run('suppress', ctx, (lists) => lists.updateListMember(listId, hash, { status: 'unsubscribed' })),
+          write('suppress', ctx, { method: 'PATCH', url: member(hash), data: { status: 'unsubscribed' } }, hash),
         );
       }
       return { partnerId: currentHash(ref) ?? '' };
@@ -176,8 +175,12 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
       const removed: string[] = [];
       for (const hash of knownHashes(ref.partnerIds)) {
         await ignoreNotFound(
-          run('erase', ctx, (lists) =>
-            mode === 'delete' ? lists.deleteListMemberPermanent(listId, hash) : lists.deleteListMember(listId, hash),
+          run(
+            'erase',
+            ctx,
+            mode === 'delete'
+              ? { method: 'POST', url: `${member(hash)}/actions/delete-permanent` }
+              : { method: 'DELETE', url: member(hash) },
           ),
         );
         removed.push(hash);
@@ -187,8 +190,8 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
 
     async fetch(ref, ctx) {
       for (const hash of knownHashes(ref.partnerIds).reverse()) {
-        const raw = await ignoreNotFound(run('fetch', ctx, (lists) => lists.getListMember(listId, hash)));
-        if (raw !== undefined) return heldData(raw);
+        const raw = await ignoreNotFound(run('fetch', ctx, { method: 'GET', url: member(hash) }));
+        if (raw !== undefined) return heldData(raw, hash);
       }
       return { found: false, fields: {} };
     },
@@ -230,7 +233,8 @@ function mergeFields(input: UpsertInput, existing: boolean): { merge_fields?: { 
 
 function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {
   const parsed = batchSchema.safeParse(raw);
-  if (!parsed.success) throw unexpectedResponse('upsertBatch');
+  // The batch upserts, so asking again is safe.
+  if (!parsed.success) throw fail('upsertBatch', 'retryable', 'unexpected_answer');
   const created = new Set(parsed.data.new_members.map((m) => m.email_address.toLowerCase()));
   const updated = new Set(parsed.data.updated_members.map((m) => m.email_address.toLowerCase()));
   const failed = new Map(parsed.data.errors.map((e) => [e.email_address?.toLowerCase(), e.error_code]));
@@ -239,7 +243,9 @@ function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {
     if (created.has(email) || updated.has(email)) {
       return { ok: true, partnerId: subscriberHash(email), created: created.has(email) };
     }
-    // The error text names the address: only Mailchimp's error code is kept.
+    // The error text names the address, and an echoing answer could put anything in error_code:
+    // only a code of Mailchimp's documented form is kept.
+    const code = failed.get(email);
     return {
       ok: false,
       error: failed.has(email)
@@ -247,16 +253,17 @@ function parseBatch(raw: unknown): (input: UpsertInput) => BatchItemResult {
             partner: PARTNER,
             operation: 'upsertBatch',
             kind: 'permanent',
-            code: failed.get(email) ?? 'ERROR_GENERIC',
+            code: code !== undefined && BATCH_ERROR_CODE.test(code) ? code : 'ERROR_GENERIC',
           })
         : fail('upsertBatch', 'permanent', 'missing_from_answer'),
     };
   };
 }
 
-function heldData(raw: unknown): HeldData {
+function heldData(raw: unknown, hash: string): HeldData {
   const parsed = memberSchema.safeParse(raw);
-  if (!parsed.success) throw unexpectedResponse('fetch');
+  // Not this member's answer: nothing can be said about what Mailchimp holds.
+  if (!parsed.success || parsed.data.id !== hash) throw fail('fetch', 'retryable', 'unexpected_answer');
   const { email_address, status, merge_fields = {}, last_changed } = parsed.data;
   const fields: Record<string, unknown> = { email: email_address, status };
   for (const [tag, value] of Object.entries(merge_fields)) {
@@ -294,51 +301,4 @@ function requireEmail(input: UpsertInput, operation: string): string {
 
 function missingEmail(operation: string): PartnerError {
   return fail(operation, 'permanent', 'missing_email');
-}
-
-function unexpectedResponse(operation: string): PartnerError {
-  return fail(operation, 'permanent', 'unexpected_answer');
-}
-
-async function call<T>(operation: string, ctx: CallContext, send: () => Promise<T>): Promise<T> {
-  if (ctx.signal?.aborted) throw fail(operation, 'retryable', 'aborted');
-  try {
-    return await send();
-  } catch (err) {
-    throw toPartnerError(operation, err);
-  }
-}
-
-/**
- * superagent rejects with `status` and `response` on an HTTP error and with a Node error `code` on
- * a network failure or timeout (ECONNABORTED). Only a documented problem title becomes a code
- * (problem-codes.ts): its detail can quote the address, and an echoing answer its own title.
- */
-function toPartnerError(operation: string, err: unknown): PartnerError {
-  if (err instanceof PartnerError) return err;
-  const e = (typeof err === 'object' && err !== null ? err : {}) as {
-    status?: unknown;
-    code?: unknown;
-    response?: { headers?: Record<string, string | undefined>; body?: unknown };
-  };
-  if (typeof e.status === 'number') {
-    const problem = problemSchema.safeParse(e.response?.body);
-    return new PartnerError({
-      partner: PARTNER,
-      operation,
-      kind: classifyHttpStatus(e.status),
-      status: e.status,
-      code: problem.success ? problemCode(problem.data.title) : undefined,
-      retryAfterMs: parseRetryAfter(e.response?.headers?.['retry-after']),
-    });
-  }
-  // Every call here is idempotent (PUT, PATCH, GET, DELETE, and a batch that upserts), so a network
-  // failure is safe to retry whether or not the request arrived.
-  if (typeof e.code === 'string') {
-    const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
-    return fail(operation, 'retryable', timedOut ? 'timeout' : 'connection_error', {
-      detail: timedOut ? undefined : `network ${safeErrorCode(e.code) ?? 'error'}`,
-    });
-  }
-  return fail(operation, 'permanent', 'unexpected_error');
 }

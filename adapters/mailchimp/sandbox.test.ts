@@ -3,7 +3,7 @@ import { type CallContext, type PartnerAdapter, type UpsertInput } from '../../s
 import { serveEmulator, type ServedEmulator } from '../../src/sandbox/serve.ts';
 import { createMailchimpEmulator, mailchimpPartner, subscriberHash } from './index.ts';
 
-// The real SDK against the emulator on loopback: proves the basePath redirect and the emulator's
+// The real adapter against the emulator on loopback: proves the base URL and the emulator's
 // fidelity together. No nock here, so nothing intercepts 127.0.0.1.
 const ctx: CallContext = { correlationId: 'sandbox', idempotencyKey: 'sandbox' };
 const EMAIL = 'canary-sbx-7f3a@example.test';

@@ -17,6 +17,8 @@ import {
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
 import { lazySdk } from '../common/lazy-sdk.ts';
+import type { RestAnswer } from '../common/rest-client.ts';
+import { createSdkTransport, type SdkAnswer, type SdkTransport } from '../common/sdk-transport.ts';
 import { requestsPerSecond } from '../common/limits.ts';
 import { flatFields, mergeHeldFields } from '../common/results.ts';
 
@@ -39,22 +41,37 @@ export interface StripeOptions {
 }
 
 const PARTNER = 'stripe';
+const DEFAULT_ORIGIN = 'https://api.stripe.com';
+/** The whole request, answer included; Stripe's SDK waits 80 s by default, which only hides a dead peer. */
+const DEFAULT_TIMEOUT_MS = 30_000;
 const fail = gatewayErrors(PARTNER);
 const isCustomerId = (id: string): boolean => /^cus_[A-Za-z0-9]{1,64}$/.test(id);
 
 export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
-  const target = options.baseUrl !== undefined ? redirect(options.baseUrl) : {};
+  const transport = createSdkTransport({
+    partner: PARTNER,
+    baseUrl: pinnedOrigin(options.baseUrl ?? DEFAULT_ORIGIN),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    answerError,
+  });
   // One client per adapter: two gateways with different keys in one process must never share one.
   const client = lazySdk(PARTNER, async () => {
     const { default: StripeSdk } = await import('stripe');
     return new StripeSdk(options.apiKey, {
       // The job queue owns retries (with the same idempotency key); SDK retries would hide attempts.
+      // (Its one retry of a reset connection, which this setting does not stop, the transport refuses.)
       maxNetworkRetries: 0,
       telemetry: false,
-      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-      ...target,
+      httpClient: cappedHttpClient(StripeSdk, transport),
     });
   });
+  /** One SDK call: every failure is a PartnerError, a 404 is `notFound()` where the caller says so. */
+  const call = <T, F = never>(operation: string, ctx: CallContext, request: () => Promise<T>, notFound?: () => F) =>
+    transport.run(operation, ctx, request).catch((err: unknown) => {
+      if (notFound && err instanceof PartnerError && err.status === 404) return notFound();
+      // Not the transport's: the SDK could not read a 2xx answer (not JSON, an `error` member).
+      throw err instanceof PartnerError ? err : fail(operation, 'retryable', 'unexpected_answer');
+    });
 
   return {
     partner: PARTNER,
@@ -75,69 +92,92 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
     async upsert({ payload, ref, cleared }: UpsertInput, ctx: CallContext): Promise<UpsertResult> {
       const existing = ref.partnerIds.find(isCustomerId);
       const params = customerParams(payload);
-      // Deterministic per job: a retried create after a lost answer gets the first customer back.
-      const requestOptions = { idempotencyKey: ctx.idempotencyKey };
       const create = async (idempotencyKey: string): Promise<UpsertResult> => {
-        const customer = await call('upsert', async () =>
+        const customer = await call('upsert', ctx, async () =>
           (await client('upsert')).customers.create(
             { ...params, metadata: { pseudonym: ref.pseudonym } },
             { idempotencyKey },
           ),
-        );
-        // A 2xx whose id is not a customer id (a proxy's JSON, which the SDK takes as success): the
-        // create may have happened, so it is unknown, never a success with partner id null.
-        if (typeof customer.id !== 'string' || !isCustomerId(customer.id))
-          throw fail('upsert', 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
-        return { partnerId: customer.id, created: true };
+        ).catch((err: unknown) => {
+          // A 2xx the SDK could not read: the create may have happened.
+          throw err instanceof PartnerError && err.code === 'unexpected_answer' ? createUnknown() : err;
+        });
+        // A 2xx whose id is not a customer id (a proxy's JSON): the create may have happened, so it is
+        // unknown (the erasure then searches for it), never a success with partner id null.
+        const created = customerIdSchema.safeParse(customer);
+        if (!created.success) throw createUnknown();
+        return { partnerId: created.data.id, created: true };
       };
       if (existing !== undefined) {
         // Only an update clears: a new customer holds nothing to clear. The pseudonym is rewritten on
         // every update, so after a key rotation find() knows the customer by the new one.
         const update = { ...params, ...clearedParams(payload, cleared), metadata: { pseudonym: ref.pseudonym } };
+        // Deterministic per job: a retried update after a lost answer is answered, not repeated.
         const updated = await call(
           'upsert',
-          async () => (await client('upsert')).customers.update(existing, update, requestOptions),
-          { notFound: () => null },
+          ctx,
+          async () =>
+            (await client('upsert')).customers.update(existing, update, { idempotencyKey: ctx.idempotencyKey }),
+          () => null,
         );
         // Gone at Stripe (deleted by hand in the dashboard) while the subject should be there: drift,
         // repaired by creating the customer again. Its own key: the update's must not answer a create.
         if (updated === null) return create(`${ctx.idempotencyKey}-recreate`);
+        if (customerIdSchema.safeParse(updated).data?.id !== existing) throw unexpected('upsert');
         return { partnerId: existing, created: false };
       }
-      return create(requestOptions.idempotencyKey);
+      // Deterministic per job: a retried create after a lost answer gets the first customer back.
+      return create(ctx.idempotencyKey);
     },
 
-    async erase(ref: SubjectRef): Promise<EraseResult> {
+    async erase(ref: SubjectRef, _mode, ctx: CallContext): Promise<EraseResult> {
       // Stripe has no archive: 'archive' and 'delete' both delete. No idempotency key: Stripe
       // ignores it on DELETE, which is idempotent by itself (404 the second time).
       const removed: string[] = [];
       for (const id of ref.partnerIds.filter(isCustomerId)) {
-        await call('erase', async () => (await client('erase')).customers.del(id), { notFound: () => undefined });
+        const answer = await call(
+          'erase',
+          ctx,
+          async () => (await client('erase')).customers.del(id),
+          () => 'gone' as const,
+        );
+        // Only Stripe's own "deleted" answer for this customer counts; anything else is asked again.
+        if (answer !== 'gone' && deletedSchema.safeParse(answer).data?.id !== id) throw unexpected('erase');
         removed.push(id);
       }
       return { removed };
     },
 
     // Customers are made with metadata.pseudonym, so one whose create answer was lost is found by it.
-    async find(ref: SubjectRef): Promise<string[]> {
+    async find(ref: SubjectRef, ctx: CallContext): Promise<string[]> {
       // The pseudonym goes into a query string of Stripe's search language: only its own alphabet.
       if (!/^[A-Za-z0-9_-]{1,200}$/.test(ref.pseudonym)) throw fail('find', 'permanent', 'invalid_partner_id');
       const query = `metadata['pseudonym']:'${ref.pseudonym}'`;
-      const found = await call('find', async () => (await client('find')).customers.search({ query, limit: 100 }));
-      if (!Array.isArray(found.data)) throw fail('find', 'retryable', 'unexpected_answer');
-      return found.data.map((c) => c.id).filter((id) => typeof id === 'string' && isCustomerId(id));
+      const found = searchSchema.safeParse(
+        await call('find', ctx, async () => (await client('find')).customers.search({ query, limit: 100 })),
+      );
+      if (!found.success) throw unexpected('find');
+      // Only ids of Stripe's format: an id from an answer goes into later URL paths.
+      return found.data.data.map((c) => c.id).filter((id): id is string => typeof id === 'string' && isCustomerId(id));
     },
     // Stripe: "don't use search for read-after-write flows"; new data is searchable within about a minute.
     findLagMs: options.searchLagMs ?? 60_000,
 
-    async fetch(ref: SubjectRef): Promise<HeldData> {
+    async fetch(ref: SubjectRef, ctx: CallContext): Promise<HeldData> {
       const held: Record<string, unknown>[] = [];
       for (const id of ref.partnerIds.filter(isCustomerId)) {
-        const customer = await call('fetch', async () => (await client('fetch')).customers.retrieve(id), {
-          notFound: () => undefined,
-        });
-        if (customer === undefined || customer.deleted) continue;
-        // An answer of an unexpected shape still means Stripe holds the customer: report it, unread.
+        const customer = await call(
+          'fetch',
+          ctx,
+          async () => (await client('fetch')).customers.retrieve(id),
+          () => undefined,
+        );
+        if (customer === undefined) continue;
+        const own = retrievedSchema.safeParse(customer);
+        // Not this customer's answer: nothing can be said about what Stripe holds.
+        if (!own.success || own.data.id !== id) throw unexpected('fetch');
+        if (own.data.deleted === true) continue;
+        // This customer's answer with fields of an unexpected shape: Stripe holds it, report it unread.
         const parsed = customerSchema.safeParse(customer);
         held.push(parsed.success ? heldFields(parsed.data) : {});
       }
@@ -145,6 +185,9 @@ export function createStripeAdapter(options: StripeOptions): PartnerAdapter {
     },
   };
 }
+
+const unexpected = (operation: string) => fail(operation, 'retryable', 'unexpected_answer');
+const createUnknown = () => fail('upsert', 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
 
 /** The payload in Stripe's names: only the fields present, so nothing the policy withheld is sent. */
 function customerParams(payload: PartnerPayload): Stripe.CustomerUpdateParams & Stripe.CustomerCreateParams {
@@ -185,67 +228,85 @@ function clearedParams(payload: PartnerPayload, cleared: UpsertInput['cleared'])
   return out;
 }
 
-function redirect(baseUrl: string): { host: string; port: number; protocol: 'http' | 'https' } {
+/** Stripe's own API origin, and only an origin: the SDK always puts /v1/ first in the path. */
+function pinnedOrigin(baseUrl: string): string {
   const url = assertSafeBaseUrl(PARTNER, baseUrl);
   if (url.pathname !== '/' || url.search) throw new Error(`${PARTNER}: base URL must be an origin without a path`);
-  const protocol = url.protocol === 'https:' ? 'https' : 'http';
-  return {
-    // node:http wants an IPv6 literal without its brackets.
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port ? Number(url.port) : protocol === 'https' ? 443 : 80,
-    protocol,
-  };
-}
-
-async function call<T, F = never>(
-  operation: string,
-  request: () => Promise<T>,
-  handlers: { notFound?: () => F } = {},
-): Promise<T | F> {
-  try {
-    return await request();
-  } catch (err) {
-    if (handlers.notFound && isStripeError(err) && err.statusCode === 404) {
-      return handlers.notFound();
-    }
-    throw toPartnerError(operation, err);
-  }
+  return url.origin;
 }
 
 /**
- * A StripeError, told by its `type` (the SDK's own class name) rather than instanceof: the SDK is
- * loaded lazily, and a host's own copy of it would have other classes.
+ * The SDK's HttpClient, speaking through the capped transport: the host, port, protocol and timeout
+ * the SDK passes are its defaults and are ignored (the transport's origin and deadline hold).
  */
-function isStripeError(err: unknown): err is Stripe.errors.StripeError {
-  const type: unknown = err instanceof Error ? (err as { type?: unknown }).type : undefined;
-  return typeof type === 'string' && type.startsWith('Stripe');
+function cappedHttpClient(StripeSdk: typeof Stripe, transport: SdkTransport): Stripe.HttpClient {
+  class Answer extends StripeSdk.HttpClientResponse {
+    readonly #body: string;
+    constructor(answer: SdkAnswer) {
+      super(answer.status, answer.headers);
+      this.#body = answer.body;
+    }
+    // The SDK writes the answer's request id onto this object: it must be one.
+    override getRawResponse(): unknown {
+      return {};
+    }
+    override toStream(): never {
+      throw new Error('stripe: streamed answers are not used');
+    }
+    // Only an object reaches the SDK: it defines a property on what it parsed and, when that throws
+    // (a string, a number, null), its promise never settles and the rejection goes unhandled.
+    override toJSON(): Promise<unknown> {
+      return Promise.resolve().then(() => {
+        const parsed: unknown = JSON.parse(this.#body);
+        if (typeof parsed !== 'object' || parsed === null) throw new Error('stripe: the answer is not an object');
+        return parsed;
+      });
+    }
+  }
+  class CappedHttpClient extends StripeSdk.HttpClient {
+    override getClientName(): string {
+      return 'partner-gateway';
+    }
+    override async makeRequest(
+      _host: string,
+      _port: string | number,
+      path: string,
+      method: string,
+      headers: Record<string, string | number | string[]>,
+      body: string | Uint8Array | null,
+    ): Promise<Stripe.HttpClientResponse> {
+      const flat = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)]));
+      return new Answer(await transport.request({ method, url: path, headers: flat, body: body ?? undefined }));
+    }
+  }
+  return new CappedHttpClient();
 }
 
-/** Builds the error from status, code and headers only: Stripe's messages can echo parameter values. */
-function toPartnerError(operation: string, err: unknown): PartnerError {
-  if (err instanceof PartnerError) return err;
-  if (!isStripeError(err)) return fail(operation, 'retryable', 'connection_error');
-  const status = err.statusCode;
-  const headers = err.headers ?? {};
-  const connection = err.type === 'StripeConnectionError';
+/** The error for a non-2xx answer, from status, Stripe's code and headers only: its messages can echo values. */
+function answerError(operation: string, answer: RestAnswer): PartnerError {
+  const { status, headers } = answer;
+  const body = errorSchema.safeParse(answer.data);
+  const code = body.success ? (body.data.error.code ?? body.data.error.type) : undefined;
   const retryable =
-    err.type === 'StripeRateLimitError' || // also a 400 with code rate_limit
-    connection ||
+    status === 429 ||
+    code === 'rate_limit' || // Stripe also answers a rate limit as a 400 with this code
     status === 409 || // a concurrent request with the same idempotency key: it will settle
     headers['stripe-should-retry'] === 'true';
-  const timedOut = connection && /timeout/i.test(err.message);
-  const code =
-    safeErrorCode(err.code ?? err.rawType) ?? (connection ? (timedOut ? 'timeout' : 'connection_error') : undefined);
-  const retryAfterMs = parseRetryAfter(headers['retry-after']);
   return new PartnerError({
     partner: PARTNER,
     operation,
     kind: retryable ? 'retryable' : classifyHttpStatus(status),
-    ...(status !== undefined ? { status } : {}),
-    ...(code !== undefined ? { code } : {}),
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    status,
+    code: safeErrorCode(code),
+    retryAfterMs: parseRetryAfter(headers['retry-after']),
   });
 }
+
+const errorSchema = z.object({ error: z.object({ code: z.string().optional(), type: z.string().optional() }) });
+const customerIdSchema = z.object({ id: z.string().refine(isCustomerId) });
+const deletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
+const retrievedSchema = z.object({ id: z.string(), deleted: z.boolean().optional() });
+const searchSchema = z.object({ data: z.array(z.object({ id: z.unknown() })) });
 
 const nullableString = z.string().nullish();
 const addressSchema = z

@@ -267,6 +267,16 @@ describe('twilio adapter: erase and fetch', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it.each([301, 302, 307, 308])('a %i to fetch is refused, never read as the call, never followed', async (status) => {
+    // Strict nock: a followed redirect would reach evil.example, which no mock answers.
+    const scope = api()
+      .get(callPath(CALL_A))
+      .reply(status, callBody(CALL_A), { Location: `https://evil.example${callPath(CALL_A)}` });
+    const err = await failure(adapter().fetch!({ pseudonym: 'p', partnerIds: [CALL_A] }, ctx));
+    expect(err).toMatchObject({ kind: 'retryable', status, code: 'redirect_refused' });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('fetch of calls that are gone is found: false', async () => {
     const scope = api().get(callPath(CALL_A)).reply(404, twilioError(404, 20404));
     expect(await adapter().fetch!({ pseudonym: 'p', partnerIds: [CALL_A] }, ctx)).toEqual({ found: false, fields: {} });

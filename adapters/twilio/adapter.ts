@@ -1,23 +1,26 @@
 import type TwilioSdk from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as HttpResponse from 'twilio/lib/http/response.js';
+import { z } from 'zod';
 import {
   PartnerError,
-  assertSafeBaseUrl,
   classifyHttpStatus,
   parseRetryAfter,
-  safeErrorCode,
   type CallContext,
   type PartnerAdapter,
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
 import { lazySdk } from '../common/lazy-sdk.ts';
+import { networkCode, type RestAnswer } from '../common/rest-client.ts';
+import { createSdkTransport, type SdkTransport } from '../common/sdk-transport.ts';
 import { requestsPerSecond } from '../common/limits.ts';
 import { flatFields, ignoreNotFound } from '../common/results.ts';
 
 const PARTNER = 'twilio';
 const fail = gatewayErrors(PARTNER);
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
+/** The whole request, answer included (the SDK's own default, 30 s, was an idle timer). */
+const DEFAULT_TIMEOUT_MS = 30_000;
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 /** Twilio's date_created has whole seconds, and its clock is not ours. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -37,54 +40,87 @@ export interface TwilioOptions {
   readonly requestsPerSecond?: number;
 }
 
-/** An HTTP answer >= 400, with what the SDK's own RestException drops: the Retry-After header. */
-class TwilioHttpError extends Error {
-  override readonly name = 'TwilioHttpError';
-  readonly status: number;
-  readonly twilioCode: number | undefined;
-  readonly retryAfterMs: number | undefined;
-  constructor(response: HttpResponse.default<unknown>) {
-    super(`HTTP ${response.statusCode}`);
-    this.status = response.statusCode;
-    const body = typeof response.body === 'string' ? safeJson(response.body) : response.body;
-    const code = (body as { code?: unknown } | null)?.code;
-    this.twilioCode = typeof code === 'number' ? code : undefined;
-    const headers = response.headers as Record<string, unknown> | undefined;
-    const retryAfter = headers?.['retry-after'];
-    this.retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined);
-  }
-}
-
 /**
- * The SDK has no base-URL option: it builds absolute https://api.twilio.com URLs (or regional ones)
- * and hands them to its httpClient, so the redirect happens here, on the way out.
+ * The SDK's httpClient, speaking through the capped transport. The SDK has no base-URL option: it
+ * builds absolute https://api.twilio.com URLs (or regional ones); the transport keeps their path and
+ * query and sends them to the pinned origin. Credentials, query and form body as Twilio's own
+ * RequestClient writes them (arrays repeated), which this replaces.
  */
-function redirectingRequestClient(twilio: typeof TwilioSdk, base: URL, timeoutMs: number | undefined): RequestClient {
-  const prefix = base.href.replace(/\/+$/, '');
-  class RedirectingRequestClient extends twilio.RequestClient {
+function cappedRequestClient(twilio: typeof TwilioSdk, transport: SdkTransport): RequestClient {
+  class CappedRequestClient extends twilio.RequestClient {
     override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<HttpResponse.default<TData>> {
-      const original = new URL(opts.uri);
-      const response = await super.request({ ...opts, uri: `${prefix}${original.pathname}${original.search}` });
-      if (response.statusCode >= 400) throw new TwilioHttpError(response);
-      return response;
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(opts.headers ?? {}))
+        if (value !== undefined) headers[name] = String(value);
+      if (opts.username && opts.password)
+        headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+      const url = new URL(opts.uri);
+      for (const [name, value] of formPairs(opts.params)) url.searchParams.append(name, value);
+      const type = headers['Content-Type'];
+      const body =
+        opts.data === undefined || opts.data === null
+          ? undefined
+          : type === 'application/json'
+            ? JSON.stringify(opts.data)
+            : new URLSearchParams(formPairs(opts.data)).toString();
+      const answer = await transport.request({ method: opts.method, url: url.href, headers, body });
+      return { statusCode: answer.status, body: answer.body, headers: answer.headers } as HttpResponse.default<TData>;
     }
   }
   // autoRetry is off by default in twilio 6; it is spelled out because a retried call can ring twice.
-  return new RedirectingRequestClient({ autoRetry: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+  return new CappedRequestClient({ autoRetry: false });
 }
+
+/** A Twilio parameter object as name-value pairs: a list repeats its name, an absent value is left out. */
+function formPairs(values: unknown): [string, string][] {
+  if (typeof values !== 'object' || values === null) return [];
+  return Object.entries(values).flatMap(([name, value]): [string, string][] =>
+    (Array.isArray(value) ? value : [value]).filter((v) => v !== undefined && v !== null).map((v) => [name, String(v)]),
+  );
+}
+
+/** The error for a non-2xx answer, from its status, Twilio's numeric code and Retry-After only. */
+function answerError(operation: string, answer: RestAnswer): PartnerError {
+  const { status } = answer;
+  const twilioCode = errorSchema.safeParse(answer.data).data?.code;
+  const retryable = twilioCode === 20429 || status === 429 || twilioCode === 20009 || status === 503;
+  return new PartnerError({
+    partner: PARTNER,
+    operation,
+    kind: retryable ? 'retryable' : classifyHttpStatus(status),
+    status,
+    code: twilioCode === undefined ? undefined : String(twilioCode),
+    retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
+  });
+}
+
+const errorSchema = z.object({ code: z.number().int() });
+/** What the adapter reads of a call, from the SDK's CallInstance: the sid by Twilio's own format. */
+const callSchema = z.object({
+  sid: z.string().regex(CALL_SID),
+  to: z.string().nullish(),
+  status: z.string().nullish(),
+  dateCreated: z.date().nullish(),
+});
+const callListSchema = z.array(z.unknown());
 
 export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
   if (!options.accountSid?.startsWith('AC')) throw new Error('twilio: accountSid must start with AC');
   if (!options.authToken) throw new Error('twilio: authToken is required');
   if (!options.from) throw new Error('twilio: from is required');
-  const base = assertSafeBaseUrl(PARTNER, options.baseUrl ?? DEFAULT_BASE_URL);
+  const transport = createSdkTransport({
+    partner: PARTNER,
+    baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    answerError,
+  });
   const client = lazySdk(PARTNER, async () => {
     const { default: twilio } = await import('twilio');
     return twilio(options.accountSid, options.authToken, {
-      httpClient: redirectingRequestClient(twilio, base, options.timeoutMs),
+      httpClient: cappedRequestClient(twilio, transport),
       // The SDK reads TWILIO_* variables from process.env when an option is absent; TWILIO_LOG_LEVEL=debug
       // would print request parameters (phone numbers) to the console. The origin is ours anyway
-      // (see redirectingRequestClient); for Twilio's regional processing, set baseUrl to that region.
+      // (see cappedRequestClient); for Twilio's regional processing, set baseUrl to that region.
       edge: '',
       region: '',
       logLevel: 'none',
@@ -103,18 +139,29 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
     known: readonly string[],
     ctx: CallContext,
   ): Promise<string | undefined> {
-    const recent = await send('act', ctx, false, async () =>
-      (await client('act')).calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }),
+    const recent = callListSchema.safeParse(
+      await send('act', ctx, false, async () =>
+        (await client('act')).calls.list({ to, from: options.from, limit: LOOKUP_LIMIT }),
+      ),
     );
-    const candidates = recent.filter(
-      (call) =>
-        CALL_SID.test(call.sid) &&
-        !known.includes(call.sid) &&
-        call.dateCreated instanceof Date &&
-        call.dateCreated.getTime() >= startedAt - CLOCK_SKEW_MS,
-    );
+    if (!recent.success) return undefined;
+    const candidates = recent.data
+      .map((raw) => callSchema.safeParse(raw).data)
+      .filter(
+        (call) =>
+          call !== undefined &&
+          !known.includes(call.sid) &&
+          call.dateCreated instanceof Date &&
+          call.dateCreated.getTime() >= startedAt - CLOCK_SKEW_MS,
+      );
     return candidates.length === 1 ? candidates[0]!.sid : undefined;
   }
+
+  /** One SDK call: every failure is a PartnerError (see toPartnerError). */
+  const send = <T>(operation: string, ctx: CallContext, placesCall: boolean, run: () => Promise<T>): Promise<T> =>
+    transport.run(operation, ctx, run).catch((err: unknown) => {
+      throw toPartnerError(operation, err, placesCall);
+    });
 
   return {
     partner: PARTNER,
@@ -139,13 +186,14 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
       if (!instructions) throw fail(operation, 'permanent', 'invalid_params');
       const startedAt = Date.now();
       try {
-        const call = await send(operation, ctx, true, async () =>
-          (await client('act')).calls.create({ to, from: options.from, ...instructions }),
+        const call = callSchema.safeParse(
+          await send(operation, ctx, true, async () =>
+            (await client('act')).calls.create({ to, from: options.from, ...instructions }),
+          ),
         );
         // A 2xx answer to a create: the call was placed, but its sid is not readable.
-        if (!CALL_SID.test(call.sid))
-          throw fail(operation, 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
-        return { partnerId: call.sid };
+        if (!call.success) throw fail(operation, 'unknown', 'outcome_unknown', { detail: 'unexpected_answer' });
+        return { partnerId: call.data.sid };
       } catch (err) {
         if (!(err instanceof PartnerError) || err.kind !== 'unknown') throw err;
         // The answer was lost, not necessarily the call. Look for it, so that a placed call is not
@@ -161,7 +209,11 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
     async erase(ref, _mode, ctx) {
       const removed: string[] = [];
       for (const sid of callSids(ref.partnerIds)) {
-        await ignoreNotFound(send('erase', ctx, false, async () => (await client('erase')).calls(sid).remove()));
+        const gone = await ignoreNotFound(
+          send('erase', ctx, false, async () => (await client('erase')).calls(sid).remove()),
+        );
+        // The SDK's remove() is true for Twilio's 204 and anything else 2xx: only an empty 204 is a deletion.
+        if (gone !== undefined && gone !== true) throw fail('erase', 'retryable', 'unexpected_answer');
         removed.push(sid);
       }
       return { removed };
@@ -173,10 +225,14 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
       const numbers = new Set<string>();
       let found = false;
       for (const sid of callSids(ref.partnerIds)) {
-        const call = await ignoreNotFound(
+        const raw = await ignoreNotFound(
           send('fetch', ctx, false, async () => (await client('fetch')).calls(sid).fetch()),
         );
-        if (!call) continue;
+        if (raw === undefined) continue;
+        const parsed = callSchema.safeParse(raw);
+        // Not this call's answer: nothing can be said about what Twilio holds.
+        if (!parsed.success || parsed.data.sid !== sid) throw fail('fetch', 'retryable', 'unexpected_answer');
+        const call = parsed.data;
         found = true;
         if (call.to) numbers.add(call.to);
         Object.assign(
@@ -199,61 +255,25 @@ function toIso(date: unknown): string | undefined {
   return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-async function send<T>(operation: string, ctx: CallContext, placesCall: boolean, run: () => Promise<T>): Promise<T> {
-  if (ctx.signal?.aborted) throw fail(operation, 'retryable', 'aborted');
-  try {
-    return await run();
-  } catch (err) {
-    throw toPartnerError(operation, err, placesCall);
-  }
-}
-
 /** Failures that happen before a byte reaches Twilio: nothing can have been placed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Twilio has no idempotency key, so for a call-placing request only a failure that surely placed
- * nothing is retryable: refused before sending, 429/20429, 503. A timeout, a reset or another 5xx
- * may have come after the call was queued: retrying could ring twice, so it is kind 'unknown' (code
- * outcome_unknown). The error message Twilio sends can quote the number: only its numeric code is kept.
+ * nothing stays retryable: refused before sending, 429/20429, 503 (answerError), a 4xx. A timeout, a
+ * reset, a cut-off or oversized answer, a redirect or another 5xx may have come after the call was
+ * queued: retrying could ring twice, so it is kind 'unknown' (code outcome_unknown).
  */
 function toPartnerError(operation: string, err: unknown, placesCall: boolean): PartnerError {
-  if (err instanceof PartnerError) return err;
-  if (err instanceof TwilioHttpError) {
-    const { status, twilioCode, retryAfterMs } = err;
-    const code = twilioCode === undefined ? undefined : String(twilioCode);
-    const retryable = twilioCode === 20429 || status === 429 || twilioCode === 20009 || status === 503;
-    if (retryable)
-      return new PartnerError({ partner: PARTNER, operation, kind: 'retryable', status, code, retryAfterMs });
-    if (placesCall && status >= 500) return fail(operation, 'unknown', 'outcome_unknown', { status });
-    return new PartnerError({
-      partner: PARTNER,
-      operation,
-      kind: classifyHttpStatus(status),
-      status,
-      code,
-      retryAfterMs,
-    });
+  if (!(err instanceof PartnerError)) {
+    // The SDK failed reading a 2xx answer: for a call-placing request, after sending.
+    return placesCall
+      ? fail(operation, 'unknown', 'outcome_unknown', { detail: 'unexpected_error' })
+      : fail(operation, 'retryable', 'unexpected_answer');
   }
-  const networkCode = (err as { code?: unknown } | null)?.code;
-  if (typeof networkCode === 'string') {
-    const timedOut = networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT';
-    const detail = `network ${safeErrorCode(networkCode) ?? 'error'}`;
-    if (NOT_SENT.has(networkCode) || !placesCall) {
-      return fail(operation, 'retryable', timedOut ? 'timeout' : 'connection_error', { detail });
-    }
-    return fail(operation, 'unknown', 'outcome_unknown', { detail });
-  }
-  // The SDK failed reading an answer (a 2xx it cannot parse): for a call-placing request, after sending.
-  return placesCall
-    ? fail(operation, 'unknown', 'outcome_unknown', { detail: 'unexpected_error' })
-    : fail(operation, 'permanent', 'unexpected_error');
+  if (!placesCall) return err;
+  const { status } = err;
+  const placedNothing =
+    status === undefined ? NOT_SENT.has(networkCode(err) ?? '') : (status >= 400 && status < 500) || status === 503;
+  return placedNothing ? err : fail(operation, 'unknown', 'outcome_unknown', status !== undefined ? { status } : {});
 }
