@@ -14,5 +14,6 @@ export type {
   PartnerTransfer,
   CategoryPolicy,
   LegalBasis,
+  RestrictionMode,
 } from './schema.ts';
 export { categoryFieldPaths } from './record-fields.ts';

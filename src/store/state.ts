@@ -1,3 +1,4 @@
+import type { RestrictionMode } from '../policy/index.ts';
 import type { ConsentState, Directives, Link } from '../reconcile.ts';
 import type { Sql } from './database.ts';
 import { erasedAmong, type ErasureMarks } from './erased.ts';
@@ -34,7 +35,7 @@ export async function loadStates(
     ),
     sql.query<LinkRow>(
       `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields,
-         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id
+         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
@@ -84,10 +85,11 @@ const absentLink: StoredLink = {
   erased: false,
   lastSentAt: null,
   lastFields: [],
+  restrictionApplied: null,
 };
 
 /** Operations that send nothing a partner could keep: reads and erasures. */
-export const NON_SENDING_OPERATIONS = ['erase', 'fetch'] as const;
+export const NON_SENDING_OPERATIONS = ['erase', 'fetch', 'restrict', 'unrestrict'] as const;
 
 /** (subject, partner) pairs with an intent that sent data and has no outcome recorded. */
 export async function openSendingIntents(
@@ -132,6 +134,7 @@ interface LinkRow {
   erased: boolean;
   uncertain: boolean;
   current_id: string | null;
+  restriction_applied: RestrictionMode | null;
 }
 
 function toLink(row: LinkRow): StoredLink {
@@ -144,6 +147,7 @@ function toLink(row: LinkRow): StoredLink {
     erased: row.erased,
     uncertain: row.uncertain,
     currentId: row.current_id,
+    restrictionApplied: row.restriction_applied ?? null,
     lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
     lastFields: row.last_fields ?? [],
   };
@@ -166,6 +170,8 @@ export interface LinkUpdate {
   readonly conflict?: boolean;
   /** The id the partner answered with (its current key); kept when absent, cleared by an erase. */
   readonly currentId?: string;
+  /** The restriction behaviour carried out (null: lifted); kept as it is when absent. */
+  readonly restrictionApplied?: RestrictionMode | null;
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
@@ -181,12 +187,12 @@ export async function saveLinks(
   if (rows.length === 0) return;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
   await sql.query(
-    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id)
+    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, restriction_applied)
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
-       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id
-     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[])
-       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id)
+       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id, nullif(u.restriction, 'lifted')
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[], $15::text[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id, restriction)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
        consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
@@ -200,6 +206,10 @@ export async function saveLinks(
        conflict_since = case when (select conflict from unnest($2::text[], $13::boolean[]) as k(s, conflict) where k.s = excluded.subject_id)
          then coalesce(links.conflict_since, clock_timestamp()) else links.conflict_since end,
        current_id = case when excluded.erased_at is not null then null else coalesce(excluded.current_id, links.current_id) end,
+       restriction_applied = case when excluded.erased_at is not null then null
+         else coalesce(nullif((select r from unnest($2::text[], $15::text[]) as x(s, r) where x.s = excluded.subject_id), 'lifted'),
+           case when (select r from unnest($2::text[], $15::text[]) as x(s, r) where x.s = excluded.subject_id) is null
+             then links.restriction_applied end) end,
        updated_at = clock_timestamp()`,
     [
       partner,
@@ -217,6 +227,8 @@ export async function saveLinks(
       col((u) => u.uncertainResolvedBefore ?? null),
       col((u) => u.conflict ?? false),
       col((u) => u.currentId ?? null),
+      // null: keep the column as it is; 'lifted': clear it.
+      col((u) => (u.restrictionApplied === undefined ? null : (u.restrictionApplied ?? 'lifted'))),
     ],
   );
 }

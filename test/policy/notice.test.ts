@@ -354,6 +354,7 @@ describe('the notice follows the policy', () => {
         requires: [],
         collects: [],
         erasure: 'delete',
+        restriction: 'keep',
         transfer: { outsideEea: false },
         keepsAfterErasure: [],
         actions: {},
