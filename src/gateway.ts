@@ -180,7 +180,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           ids.map((subjectId) => ({ subjectId, ...job })),
         );
       const summary = await resync(
-        { sql: database, policy, keys, adapters, source: options.source, now, enqueue, deletionLimit },
+        {
+          sql: database,
+          policy,
+          keys,
+          adapters,
+          source: options.source,
+          now,
+          enqueue,
+          deletionLimit,
+          withdraw: async (subjectId, purpose, input) =>
+            void (await lifecycle.api.consent.withdraw(subjectId, purpose, input)),
+        },
         resyncOptions,
         correlationId,
       );

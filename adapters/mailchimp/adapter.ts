@@ -44,6 +44,7 @@ interface MailchimpSdk {
     setListMember(listId: string, hash: string, body: object): Promise<unknown>;
     updateListMember(listId: string, hash: string, body: object): Promise<unknown>;
     getListMember(listId: string, hash: string): Promise<unknown>;
+    getListMembersInfo(listId: string, opts: object): Promise<unknown>;
     deleteListMember(listId: string, hash: string): Promise<unknown>;
     deleteListMemberPermanent(listId: string, hash: string): Promise<unknown>;
     batchListMembers(listId: string, body: object): Promise<unknown>;
@@ -76,6 +77,13 @@ const batchSchema = z.object({
 });
 
 const HASH = /^[0-9a-f]{32}$/;
+/** GET /lists/{list_id}/members answers at most 1000 members a page. */
+const MEMBERS_PAGE = 1000;
+// Only the member's id (its subscriber hash) and when it changed: never the address or a name.
+const unsubscribedPageSchema = z.object({
+  members: z.array(z.object({ id: z.string(), last_changed: z.string().optional() })),
+  total_items: z.number().int().min(0),
+});
 
 export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapter {
   if (!options.apiKey) throw new Error('mailchimp: apiKey is required');
@@ -170,6 +178,29 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
         );
       }
       return { partnerId: currentHash(ref) ?? '' };
+    },
+
+    // Members who unsubscribed through the newsletter's own link are status unsubscribed at Mailchimp:
+    // the resync reads their ids (fields= keeps the addresses out of the answer) to record withdrawals.
+    async unsubscribedSince(since, ctx) {
+      const ids: string[] = [];
+      for (let offset = 0; ; offset += MEMBERS_PAGE) {
+        const raw = await run('unsubscribed', ctx, (lists) =>
+          lists.getListMembersInfo(listId, {
+            status: 'unsubscribed',
+            fields: ['members.id', 'members.last_changed', 'total_items'],
+            count: MEMBERS_PAGE,
+            offset,
+            sortField: 'last_changed',
+            sortDir: 'ASC',
+            ...(since ? { sinceLastChanged: since.toISOString() } : {}),
+          }),
+        );
+        const page = unsubscribedPageSchema.safeParse(raw);
+        if (!page.success) throw unexpectedResponse('unsubscribed');
+        ids.push(...page.data.members.map((m) => m.id).filter((id) => HASH.test(id)));
+        if (page.data.members.length < MEMBERS_PAGE || offset + MEMBERS_PAGE >= page.data.total_items) return ids;
+      }
     },
 
     async erase(ref, mode, ctx) {
