@@ -47,6 +47,11 @@ export async function recordPartnerWithdrawals(
     const adapter = deps.adapters.get(partner);
     const purpose = deps.policy.partner(partner).consent?.purpose;
     if (!adapter?.unsubscribedSince || !purpose) continue;
+    // Nobody the partner could have unsubscribed on its own (no member told of a grant): no call.
+    if (!(await anyEligible(deps.sql, partner, purpose, options.subjects))) {
+      out[partner] = { unsubscribed: 0, withdrawals: 0 };
+      continue;
+    }
     const [checkpoint] = options.subjects
       ? []
       : await deps.sql.query<{ read_until: Date }>(
@@ -85,6 +90,26 @@ async function unsubscribed(
   return { ids: await adapter.unsubscribedSince!(since, ctx), newest: started };
 }
 
+/** The conditions under which a member's unsubscribe at the partner is the member's own (see below). */
+const ELIGIBLE = `l.partner = $1 and l.holds and l.erased_at is null and not l.suppressed and l.restriction_applied is null
+  and latest.status = 'granted' and latest.id = l.consent_entry_applied
+  and not exists (select 1 from tombstones t where t.subject_id = l.subject_id)`;
+const LATEST = `join lateral (select c.id::text as id, c.status from consent_ledger c
+  where c.subject_id = l.subject_id and c.purpose = $2 order by c.id desc limit 1) latest on true`;
+
+async function anyEligible(
+  sql: Sql,
+  partner: string,
+  purpose: string,
+  subjects: ReadonlySet<string> | undefined,
+): Promise<boolean> {
+  const rows = await sql.query(
+    `select 1 from links l ${LATEST} where ${ELIGIBLE} ${subjects ? 'and l.subject_id = any($3::text[])' : ''} limit 1`,
+    subjects ? [partner, purpose, [...subjects]] : [partner, purpose],
+  );
+  return rows.length > 0;
+}
+
 /**
  * The subjects the ids belong to whose current grant the partner was told about and that the gateway
  * did not unsubscribe itself: their unsubscribe is the member's own.
@@ -97,13 +122,8 @@ async function withdrawnAtPartner(
 ): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await sql.query<{ subject_id: string }>(
-    `select l.subject_id from links l
-     join lateral (select c.id::text as id, c.status from consent_ledger c
-       where c.subject_id = l.subject_id and c.purpose = $2 order by c.id desc limit 1) latest on true
-     where l.partner = $1 and l.holds and l.erased_at is null and not l.suppressed and l.restriction_applied is null
-       and latest.status = 'granted' and latest.id = l.consent_entry_applied
-       and (l.current_id = any($3::text[]) or (l.current_id is null and l.partner_ids ?| $3::text[]))
-       and not exists (select 1 from tombstones t where t.subject_id = l.subject_id)
+    `select l.subject_id from links l ${LATEST}
+     where ${ELIGIBLE} and (l.current_id = any($3::text[]) or (l.current_id is null and l.partner_ids ?| $3::text[]))
      order by l.subject_id`,
     [partner, purpose, [...new Set(ids)]],
   );

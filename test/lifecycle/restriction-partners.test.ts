@@ -9,7 +9,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { EmulatorRequest, PartnerEmulator } from '../../src/emulator.ts';
 import type { Gateway } from '../../src/gateway-api.ts';
 import { assertNoCanaries, canaryRecord } from '../../src/testing/index.ts';
-import { realGatewaySuite } from '../support/real-gateway.ts';
+import { renderAccessReport } from '../../src/lifecycle/index.ts';
+import { policy, realGatewaySuite } from '../support/real-gateway.ts';
 import { webConsent, writtenWithdrawal } from './helpers.ts';
 
 const suite = realGatewaySuite();
@@ -173,6 +174,28 @@ describe('partners without a restriction mechanism', () => {
 
     await r.gateway.restrict('subj-1', 'accuracy disputed');
     await r.gateway.runUntilIdle();
+    // The access report says, per partner and in both languages, what the restriction does there.
+    const report = await r.gateway.access('subj-1');
+    expect(report.partners.map((p) => [p.partner, p.restriction.applied])).toEqual([
+      ['elogistik', 'keep'],
+      ['mailchimp', null],
+      ['stripe', 'keep'],
+      ['intercom', 'archive'],
+      ['twilio', 'keep'],
+      ['auth0', 'keep'],
+      ['resin', 'keep'],
+    ]);
+    const en = renderAccessReport(report, policy, { format: 'md', lang: 'en' });
+    const sv = renderAccessReport(report, policy, { format: 'html', lang: 'sv' });
+    expect(en.match(/The partner has no restriction mechanism: it keeps what it holds/g)).toHaveLength(5);
+    expect(en).toContain('The contact is archived at the partner while the restriction lasts');
+    expect(en.match(/The partner has been told about your restriction\./g)).toHaveLength(6);
+    expect(
+      en.match(/Restriction noted: the partner has no restriction mechanism \| Restriction \| Noted/g),
+    ).toHaveLength(5);
+    expect(sv.match(/Partnern har ingen funktion för begränsning/g)!.length).toBeGreaterThanOrEqual(5);
+    expect(sv).toContain('Kontakten arkiveras hos partnern medan begränsningen varar');
+
     await r.gateway.unrestrict('subj-1');
     await r.gateway.runUntilIdle();
     for (const p of keep) {
