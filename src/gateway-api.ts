@@ -143,6 +143,11 @@ export interface GatewayStatus {
   readonly requests: RequestSummary;
   /** Subjects whose record the source no longer returns, oldest first (at most 100 listed). */
   readonly missingRecords: { readonly count: number; readonly oldest: readonly MissingRecord[] };
+  /**
+   * Restrictions (GDPR Art. 18/19): subjects restricted, and partner records whose restriction
+   * behaviour is still to be carried out (told) or undone (lifted). Both 0: every partner is in step.
+   */
+  readonly restrictions?: { readonly restricted: number; readonly toTell: number; readonly toLift: number };
 }
 
 export interface IncompleteErasure {

@@ -29,7 +29,7 @@ export function createOps(deps: {
   const { db, schedule, keyring } = deps;
   return {
     status: async (): Promise<GatewayStatus> => {
-      const [counts, failures, pending, [log], requests, missingRecords] = await Promise.all([
+      const [counts, failures, pending, [log], requests, missingRecords, [restrictions]] = await Promise.all([
         schedule.counts(),
         db.query<{ partner: string; n: number }>(
           `select partner, count(*)::int as n from transfer_log
@@ -39,6 +39,13 @@ export function createOps(deps: {
         db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
         deps.lifecycle.requests.summary(),
         deps.missingRecords(),
+        db.query<{ restricted: number; to_tell: number; to_lift: number }>(
+          `select (select count(*)::int from subjects where restricted_at is not null) as restricted,
+             (select count(*)::int from links l join subjects s on s.id = l.subject_id
+               where s.restricted_at is not null and l.holds and l.erased_at is null and l.restriction_applied is null) as to_tell,
+             (select count(*)::int from links l left join subjects s on s.id = l.subject_id
+               where l.restriction_applied is not null and s.restricted_at is null) as to_lift`,
+        ),
       ]);
       const at = deps.now().getTime();
       // Overdue: due more than a day ago and still not complete.
@@ -53,6 +60,11 @@ export function createOps(deps: {
         log: { unsealed: log?.unsealed ?? 0 },
         requests,
         missingRecords,
+        restrictions: {
+          restricted: restrictions?.restricted ?? 0,
+          toTell: restrictions?.to_tell ?? 0,
+          toLift: restrictions?.to_lift ?? 0,
+        },
       };
     },
     deadLetters: async (partner) => {

@@ -137,6 +137,8 @@ describe('Intercom: archived while restricted', () => {
     await r.gateway.restrict('subj-1', 'accuracy disputed');
     await r.gateway.runUntilIdle();
     expect(only('intercom').meta.archived).toBe(true);
+    // status: every partner holding the subject has been told.
+    expect((await r.gateway.status()).restrictions).toEqual({ restricted: 1, toTell: 0, toLift: 0 });
     const archiveCalls = suite.partners.requests('intercom').filter((q) => q.path.endsWith('/archive'));
     expect(archiveCalls.map((q) => [q.method, q.status])).toEqual([['POST', 200]]);
 
@@ -148,6 +150,7 @@ describe('Intercom: archived while restricted', () => {
     await r.gateway.unrestrict('subj-1');
     await r.gateway.runUntilIdle();
     expect(only('intercom').meta.archived).toBe(false);
+    expect((await r.gateway.status()).restrictions).toEqual({ restricted: 0, toTell: 0, toLift: 0 });
     expect(only('intercom').personal.phone).toBe('+46709999901');
     expect(await restrictionRows(r.gateway, 'intercom')).toEqual([
       ['intent', 'restrict', null],
