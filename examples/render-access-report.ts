@@ -61,6 +61,7 @@ export function exampleReport(policy: Policy): AccessReport {
       transfers: [],
       retainedAfterErasure: [],
       collectsFor: [],
+      restriction: { behaviour: p.restriction, applied: null },
       ...rest,
     };
   };

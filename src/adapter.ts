@@ -79,6 +79,11 @@ export interface SuppressResult {
   readonly partnerId: string;
 }
 
+export interface RestrictResult {
+  /** The partner ids the restriction reached (or found already gone). */
+  readonly partnerIds: readonly string[];
+}
+
 export interface ActionInput {
   /** The action's name as the host calls it, e.g. 'alarm'. */
   readonly action: string;
@@ -158,6 +163,20 @@ export interface PartnerAdapter {
   erase(ref: SubjectRef, mode: EraseMode, ctx: CallContext): Promise<EraseResult>;
   /** Consent withdrawn: keep the subject but stop the processing (Mailchimp: unsubscribed). */
   suppress?(ref: SubjectRef, ctx: CallContext): Promise<SuppressResult>;
+  /**
+   * The partner's own restriction mechanism (GDPR Art. 18), for a policy whose restriction is
+   * `archive`: Intercom archives the contact. What the partner holds stays; it stops being processed.
+   * "Already gone" is success.
+   */
+  restrict?(ref: SubjectRef, ctx: CallContext): Promise<RestrictResult>;
+  /** Undoes restrict (Intercom: unarchive), once the restriction is lifted. */
+  unrestrict?(ref: SubjectRef, ctx: CallContext): Promise<RestrictResult>;
+  /**
+   * The partner's ids of members who unsubscribed at the partner itself (Mailchimp: status
+   * unsubscribed), changed since `since` when given, for the resync to record as consent withdrawals.
+   * Never a personal value: ids only, as the partner keys them.
+   */
+  unsubscribedSince?(since: Date | undefined, ctx: CallContext): Promise<readonly string[]>;
   /** What the partner holds now, for access reports. */
   fetch?(ref: SubjectRef, ctx: CallContext): Promise<HeldData>;
   /**

@@ -13,7 +13,10 @@ export function checkAdapters(
   const adapters = new Map<string, PartnerAdapter>();
   for (const adapter of given) {
     if (adapters.has(adapter.partner)) throw new Error(`two adapters for ${adapter.partner}`);
-    if (policy.partnerNames.includes(adapter.partner)) checkClearable(policy, adapter);
+    if (policy.partnerNames.includes(adapter.partner)) {
+      checkClearable(policy, adapter);
+      checkRestriction(policy, adapter);
+    }
     adapters.set(adapter.partner, adapter);
   }
   const former = [...adapters.keys()].filter((p) => !policy.partnerNames.includes(p)).sort();
@@ -35,4 +38,22 @@ function checkClearable(policy: Policy, adapter: PartnerAdapter): void {
       `policy: partners.${adapter.partner}.requires must include ${category ?? field}: ${adapter.partner} cannot clear ${field} once sent, so a record without it must erase the subject there`,
     );
   }
+}
+
+/**
+ * The policy's restriction behaviour must be one the adapter can carry out: otherwise a restriction
+ * would reach the partner only as a dead letter, and the notice would promise what never happens.
+ */
+function checkRestriction(policy: Policy, adapter: PartnerAdapter): void {
+  const mode = policy.partner(adapter.partner).restriction;
+  const can =
+    mode === 'suppress'
+      ? Boolean(adapter.suppress)
+      : mode === 'archive'
+        ? Boolean(adapter.restrict && adapter.unrestrict)
+        : true;
+  if (!can)
+    throw new Error(
+      `policy: partners.${adapter.partner}.restriction is ${mode}, but the ${adapter.partner} adapter has no ${mode === 'suppress' ? 'suppress' : 'restrict and unrestrict'}: use keep, or an adapter that can`,
+    );
 }

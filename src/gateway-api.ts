@@ -179,6 +179,11 @@ export interface GatewayStatus {
   };
   /** Partners the policy no longer names that may still hold something (see offboard()). */
   readonly offboarding: readonly OffboardingStatus[];
+  /**
+   * Restrictions (GDPR Art. 18/19): subjects restricted, and partner records whose restriction
+   * behaviour is still to be carried out (told) or undone (lifted). Both 0: every partner is in step.
+   */
+  readonly restrictions?: { readonly restricted: number; readonly toTell: number; readonly toLift: number };
 }
 
 export interface IncompleteErasure {

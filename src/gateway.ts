@@ -257,7 +257,18 @@ export async function assembleGateway(
           ids.map((subjectId) => ({ subjectId, ...job })),
         );
       const summary = await resync(
-        { sql: database, policy, keys, adapters, source: options.source, now, enqueue, deletionLimit },
+        {
+          sql: database,
+          policy,
+          keys,
+          adapters,
+          source: options.source,
+          now,
+          enqueue,
+          deletionLimit,
+          withdraw: async (subjectId, purpose, input) =>
+            void (await lifecycle.api.consent.withdraw(subjectId, purpose, input)),
+        },
         resyncOptions,
         correlationId,
       );

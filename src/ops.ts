@@ -33,23 +33,31 @@ export function createOps(deps: {
       const synced = deps.partners.filter(
         (p) => deps.policy.partnerNames.includes(p) && deps.policy.partner(p).mode === 'sync',
       );
-      const [counts, failures, pending, [log], requests, missingRecords, notInStep, offboarding] = await Promise.all([
-        schedule.counts(),
-        db.query<{ partner: string; n: number }>(
-          `select partner, count(*)::int as n from transfer_log
+      const [counts, failures, pending, [log], requests, missingRecords, notInStep, offboarding, [restrictions]] =
+        await Promise.all([
+          schedule.counts(),
+          db.query<{ partner: string; n: number }>(
+            `select partner, count(*)::int as n from transfer_log
            where kind = 'outcome' and outcome <> 'ok' and at > now() - interval '1 day' group by 1`,
-        ),
-        deps.lifecycle.pendingErasures(),
-        db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
-        deps.lifecycle.requests.summary(),
-        deps.missingRecords(),
-        db.query<{ partner: string; subjects: number }>(
-          `select partner, count(*)::int as subjects from links
+          ),
+          deps.lifecycle.pendingErasures(),
+          db.query<{ unsealed: number }>(`select count(*)::int as unsealed from transfer_log where chain_pos is null`),
+          deps.lifecycle.requests.summary(),
+          deps.missingRecords(),
+          db.query<{ partner: string; subjects: number }>(
+            `select partner, count(*)::int as subjects from links
            where holds and partner = any($1::text[]) and policy_digest is distinct from $2 group by 1 order by 1`,
-          [synced, deps.policy.digest],
-        ),
-        deps.offboarding(),
-      ]);
+            [synced, deps.policy.digest],
+          ),
+          deps.offboarding(),
+          db.query<{ restricted: number; to_tell: number; to_lift: number }>(
+            `select (select count(*)::int from subjects where restricted_at is not null) as restricted,
+             (select count(*)::int from links l join subjects s on s.id = l.subject_id
+               where s.restricted_at is not null and l.holds and l.erased_at is null and l.restriction_applied is null) as to_tell,
+             (select count(*)::int from links l left join subjects s on s.id = l.subject_id
+               where l.restriction_applied is not null and s.restricted_at is null) as to_lift`,
+          ),
+        ]);
       const at = deps.now().getTime();
       // Overdue: due more than a day ago and still not complete.
       const isOverdue = (e: ErasureStatus) => e.dueAt !== null && at - e.dueAt.getTime() > OVERDUE_MS;
@@ -65,6 +73,11 @@ export function createOps(deps: {
         missingRecords,
         policy: { digest: deps.policy.digest, notInStep },
         offboarding,
+        restrictions: {
+          restricted: restrictions?.restricted ?? 0,
+          toTell: restrictions?.to_tell ?? 0,
+          toLift: restrictions?.to_lift ?? 0,
+        },
       };
     },
     deadLetters: async (partner) => {

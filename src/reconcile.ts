@@ -1,5 +1,5 @@
 import type { EraseMode, PartnerPayload } from './adapter.ts';
-import type { PartnerPolicy } from './policy/index.ts';
+import type { PartnerPolicy, RestrictionMode } from './policy/index.ts';
 
 /**
  * Desired vs observed -> the one action that closes the difference (DESIGN §3). Pure: no I/O, no
@@ -44,6 +44,11 @@ export interface Link {
   readonly uncertain?: boolean;
   /** The id the partner last answered with (see SubjectRef.currentId). */
   readonly currentId?: string | null;
+  /**
+   * The restriction behaviour carried out at the partner for the current restriction (null: none).
+   * Unrestrict undoes this one, whatever the policy says by then.
+   */
+  readonly restrictionApplied?: RestrictionMode | null;
 }
 
 export interface ReconcileInput {
@@ -111,7 +116,17 @@ export type Action =
       readonly create: boolean;
     }
   | { readonly kind: 'erase'; readonly mode: EraseMode; readonly reason: EraseReason }
-  | { readonly kind: 'suppress'; readonly reason: 'consent-withdrawn' };
+  | { readonly kind: 'suppress'; readonly reason: 'consent-withdrawn' }
+  /**
+   * Tell the partner about a restriction (GDPR Art. 19) by its restriction behaviour: suppress
+   * (unsubscribe), archive, or keep (no mechanism: noted, no call).
+   */
+  | { readonly kind: 'restrict'; readonly mode: RestrictionMode }
+  /**
+   * Undo what restrict did: archive -> unarchive; keep -> noted; suppress -> noted, the member staying
+   * unsubscribed (a granted consent is restored by an upsert carrying the subscription instead).
+   */
+  | { readonly kind: 'unrestrict'; readonly mode: RestrictionMode };
 
 export function isErased(directives: Directives, now: Date): boolean {
   return (
@@ -147,6 +162,16 @@ export function reconcile(input: ReconcileInput): Action {
     return mayHold
       ? { kind: 'erase', mode: partner.erasure, reason: 'record-gone' }
       : { kind: 'none', reason: 'nothing-held' };
+  }
+  // GDPR Art. 19: every partner that may hold the subject is told about a restriction, through its
+  // restriction behaviour, and about its end. Erasure (above) goes first: it makes both moot.
+  const applied = link?.restrictionApplied ?? null;
+  if (directives.restricted && applied === null && mayHold) return { kind: 'restrict', mode: partner.restriction };
+  if (!directives.restricted && applied !== null) {
+    const granted = partner.consent && directives.consent[partner.consent.purpose]?.status === 'granted';
+    // A suppressed member with a current grant is re-subscribed by the upsert below (exactly the
+    // consented state); without one it stays unsubscribed, and only the end is noted.
+    if (applied !== 'suppress' || !granted) return { kind: 'unrestrict', mode: applied };
   }
   if (partner.mode === 'action') return { kind: 'none', reason: 'action-only' };
   if (partner.mode === 'none') return { kind: 'none', reason: 'not-sent' };

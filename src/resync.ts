@@ -3,6 +3,11 @@ import type { Keys } from './keys.ts';
 import type { Policy } from './policy/index.ts';
 import { inputs, LifecycleInputError } from './lifecycle/inputs.ts';
 import { isRecordGone } from './plan/missing.ts';
+import {
+  recordPartnerWithdrawals,
+  type PartnerWithdrawalCounts,
+  type PartnerWithdrawalDeps,
+} from './partner-withdrawals.ts';
 import { planRead, readRecord } from './plan/plan.ts';
 import { getRecords, type RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
@@ -72,6 +77,11 @@ export interface ResyncProgress {
 
 export interface ResyncSummary extends ResyncProgress {
   readonly dryRun: boolean;
+  /**
+   * Per consent-based partner that reports unsubscribes (Mailchimp): members unsubscribed at the
+   * partner, and how many of them the ledger now records as withdrawn (source: the partner).
+   */
+  readonly partnerWithdrawals: Readonly<Record<string, PartnerWithdrawalCounts>>;
   readonly deletions: ResyncDeletions;
   readonly enqueued: number;
   readonly correlationId: string;
@@ -87,6 +97,8 @@ export interface ResyncDeps {
   /** Enqueue reconcile jobs for these subjects at this partner. */
   readonly enqueue: (partner: string, subjectIds: readonly string[]) => Promise<void>;
   readonly deletionLimit?: DeletionLimit | undefined;
+  /** Records a partner-side unsubscribe as a withdrawal; without it the partners are not asked. */
+  readonly withdraw?: PartnerWithdrawalDeps['withdraw'] | undefined;
 }
 
 const CHUNK = 1_000;
@@ -104,6 +116,15 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
       { creates: 0, updates: 0, erasures: 0, suppressions: 0, unchanged: 0, skipped: 0, invalid: 0, missing: 0 },
     ]),
   );
+  // Before the scan: a member who unsubscribed at the partner is withdrawn in the ledger first, so the
+  // plans below see the withdrawal, and nothing the resync sends can re-subscribe the member.
+  const partnerWithdrawals = deps.withdraw
+    ? await recordPartnerWithdrawals({ ...deps, withdraw: deps.withdraw }, partners, {
+        dryRun: options.dryRun,
+        subjects: options.subjects ? new Set(checkSubjects(options.subjects)) : undefined,
+        correlationId,
+      })
+    : {};
   const seen = new Set<string>();
   let scanned = 0;
   let invalid = 0;
@@ -244,6 +265,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
   }
   return {
     dryRun: options.dryRun ?? false,
+    partnerWithdrawals,
     scanned,
     invalid,
     unreadable,

@@ -30,6 +30,12 @@ export interface Workers {
   stop(): void;
 }
 
+const FOLLOWED_UP = new Set(['unrestrict', 'unrestrict_no_mechanism', 'unrestrict_without_consent']);
+
+function followsUp(result: JobResult): boolean {
+  return result.status === 'completed' && FOLLOWED_UP.has(result.action);
+}
+
 /** The workers of this process: reconcile jobs (plan, then transfer), log sealing, due erasures. */
 export function createWorkers(deps: WorkersDeps): Workers {
   let sealTimer: NodeJS.Timeout | undefined;
@@ -59,6 +65,27 @@ export function createWorkers(deps: WorkersDeps): Workers {
   };
 
   const settle = async (partner: string, items: readonly WorkItem[], signal: AbortSignal): Promise<JobResult[]> => {
+    const results = await handleOnce(partner, items, signal);
+    // Lifting a restriction is one step (unarchive, or a note); what changed meanwhile (a rectified
+    // address) is the next, planned at once rather than left for the next change or resync.
+    const again = items.flatMap((item, i) => (followsUp(results[i]!) ? [{ item, i }] : []));
+    if (again.length === 0 || signal.aborted) return results;
+    const more = await handleOnce(
+      partner,
+      again.map((a) => a.item),
+      signal,
+    );
+    again.forEach(({ i }, n) => {
+      const first = results[i] as Extract<JobResult, { status: 'completed' }>;
+      const next = more[n]!;
+      // A failed second step fails the job: its retry plans from what the first step left.
+      results[i] =
+        next.status === 'completed' ? { status: 'completed', action: `${first.action}+${next.action}` } : next;
+    });
+    return results;
+  };
+
+  const handleOnce = async (partner: string, items: readonly WorkItem[], signal: AbortSignal): Promise<JobResult[]> => {
     try {
       const plans = await planBatch(
         deps,

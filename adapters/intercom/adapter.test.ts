@@ -212,6 +212,34 @@ describe('intercom erase and fetch', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('restricts by archiving and unrestricts by unarchiving; a gone contact is no failure', async () => {
+    const scope = api()
+      .post('/contacts/c1/archive')
+      .reply(200, { id: 'c1', type: 'contact', archived: true })
+      .post('/contacts/c1/unarchive')
+      .reply(200, { id: 'c1', type: 'contact', archived: false })
+      .get(`/contacts/find_by_external_id/${pseudonym}`)
+      .reply(200, contact('c7'))
+      .post('/contacts/c7/archive')
+      .reply(404, echoError('not_found'));
+    await expect(adapter().restrict!({ pseudonym, partnerIds: ['c1'] }, ctx)).resolves.toEqual({ partnerIds: ['c1'] });
+    await expect(adapter().unrestrict!({ pseudonym, partnerIds: ['c1'] }, ctx)).resolves.toEqual({
+      partnerIds: ['c1'],
+    });
+    // No id known (a create whose answer was lost): found by the pseudonym.
+    await expect(adapter().restrict!({ pseudonym, partnerIds: [] }, ctx)).resolves.toEqual({ partnerIds: ['c7'] });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a restriction refused by Intercom is a failure, never a success', async () => {
+    const scope = api().post('/contacts/c1/archive').reply(401, echoError('unauthorized'));
+    await expect(adapter().restrict!({ pseudonym, partnerIds: ['c1'] }, ctx)).rejects.toMatchObject({
+      status: 401,
+      kind: 'permanent',
+    });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('fetches what Intercom holds, and found:false when gone', async () => {
     const scope = api()
       .get('/contacts/c1')

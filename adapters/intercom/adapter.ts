@@ -6,6 +6,7 @@ import {
   type HeldData,
   type PartnerAdapter,
   type PartnerPayload,
+  type SubjectRef,
   type UpsertInput,
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
@@ -48,6 +49,8 @@ const heldSchema = z.object({
     .object({ country: z.string().nullish(), region: z.string().nullish(), city: z.string().nullish() })
     .nullish(),
 });
+// contact_archived / contact_unarchived: the reference and the flag.
+const archivedSchema = z.object({ id: contactId, archived: z.boolean() });
 const errorListSchema = z.object({ errors: z.array(z.object({ code: z.string() })).min(1) });
 
 export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter {
@@ -81,6 +84,23 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     if (res.status === 404) return false;
     parse('upsert', res, contactSchema);
     return true;
+  }
+
+  /** The subject's contacts: the ids we hold, or the one made under the pseudonym. */
+  async function contactIds(operation: string, ref: SubjectRef, ctx: CallContext): Promise<string[]> {
+    if (ref.partnerIds.length > 0) return ref.partnerIds.filter((id) => INTERCOM_CONTACT_ID.test(id));
+    const id = await findId(operation, ref.pseudonym, ctx);
+    return id ? [id] : [];
+  }
+
+  /** POST /contacts/{id}/archive or /unarchive for each of the subject's contacts; 404: already gone. */
+  async function archive(operation: string, verb: 'archive' | 'unarchive', ref: SubjectRef, ctx: CallContext) {
+    const ids = await contactIds(operation, ref, ctx);
+    for (const id of ids) {
+      const res = await http.send(operation, { method: 'POST', url: `${contactPath(id)}/${verb}` }, ctx);
+      if (res.status !== 404) parse(operation, res, archivedSchema);
+    }
+    return { partnerIds: ids };
   }
 
   return {
@@ -120,10 +140,7 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
     },
 
     async erase(ref, mode, ctx) {
-      const ids =
-        ref.partnerIds.length > 0
-          ? [...ref.partnerIds].filter((id) => INTERCOM_CONTACT_ID.test(id))
-          : await findId('erase', ref.pseudonym, ctx).then((id) => (id ? [id] : []));
+      const ids = await contactIds('erase', ref, ctx);
       for (const id of ids) {
         const res =
           mode === 'archive'
@@ -133,6 +150,11 @@ export function createIntercomAdapter(options: IntercomOptions): PartnerAdapter 
       }
       return { removed: ids };
     },
+
+    // Intercom's restriction mechanism (API 2.x): an archived contact is kept but leaves the workspace's
+    // active contacts; unarchive brings it back as it was.
+    restrict: (ref, ctx) => archive('restrict', 'archive', ref, ctx),
+    unrestrict: (ref, ctx) => archive('unrestrict', 'unarchive', ref, ctx),
 
     // Contacts are made with external_id = the pseudonym: one whose create answer was lost is found by it.
     async find(ref, ctx) {

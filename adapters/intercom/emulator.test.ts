@@ -43,6 +43,26 @@ describe('intercom emulator fidelity', () => {
     });
   });
 
+  it('archives and unarchives a contact (contact_archived / contact_unarchived), 404 for an unknown one', async () => {
+    const emulator = createIntercomEmulator();
+    const { body } = await emulator.handle(req('POST', '/contacts', { role: 'user', external_id: 'p1' }));
+    const id = (body as { id: string }).id;
+    expect(await emulator.handle(req('POST', `/contacts/${id}/archive`))).toMatchObject({
+      status: 200,
+      body: { id, external_id: 'p1', type: 'contact', archived: true },
+    });
+    expect(Object.values(emulator.holdings())[0]!.meta.archived).toBe(true);
+    expect(await emulator.handle(req('POST', `/contacts/${id}/unarchive`))).toMatchObject({
+      status: 200,
+      body: { id, type: 'contact', archived: false },
+    });
+    expect(Object.values(emulator.holdings())[0]!.meta.archived).toBe(false);
+    expect(await emulator.handle(req('POST', '/contacts/ffff/unarchive'))).toMatchObject({
+      status: 404,
+      body: { errors: [{ code: 'not_found' }] },
+    });
+  });
+
   it('deletes with the deleted-contact answer, then 404s', async () => {
     const emulator = createIntercomEmulator();
     const { body } = await emulator.handle(

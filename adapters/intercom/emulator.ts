@@ -138,12 +138,14 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
       return write(contact, body) ?? { status: 200, body: render(contact) };
     }
 
-    if (req.method === 'POST' && second === 'archive' && segments.length === 3) {
+    // ArchiveContact / UnarchiveContact (API 2.x): contact_archived / contact_unarchived.
+    if (req.method === 'POST' && (second === 'archive' || second === 'unarchive') && segments.length === 3) {
       if (!contact) return error(404, 'not_found', 'Contact Not Found');
-      contact.archived = true;
+      contact.archived = second === 'archive';
+      contact.updated_at = now();
       return {
         status: 200,
-        body: { id: contact.id, external_id: contact.external_id, type: 'contact', archived: true },
+        body: { id: contact.id, external_id: contact.external_id, type: 'contact', archived: contact.archived },
       };
     }
     return error(404, 'not_found', 'Resource Not Found');

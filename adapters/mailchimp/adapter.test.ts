@@ -250,6 +250,40 @@ describe('mailchimp adapter: suppress, erase, fetch', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('reads the ids of unsubscribed members page by page, asking for ids only, since a time when given', async () => {
+    const other = 'f'.repeat(32);
+    const first = Array.from({ length: 1000 }, (_, i) => ({ id: i === 0 ? HASH : i.toString(16).padStart(32, '0') }));
+    const asked: Record<string, string>[] = [];
+    const scope = api()
+      .get(`/3.0/lists/${LIST}/members`)
+      .query((q) => (asked.push(q as Record<string, string>), (q.offset ?? '0') === '0'))
+      .reply(200, { members: first, total_items: 1001 })
+      .get(`/3.0/lists/${LIST}/members`)
+      .query((q) => (asked.push(q as Record<string, string>), q.offset === '1000'))
+      // An id that is not a subscriber hash is never passed on.
+      .reply(200, { members: [{ id: other }, { id: '../x' }], total_items: 1001 });
+    const ids = await adapter().unsubscribedSince!(new Date('2026-03-01T00:00:00Z'), ctx);
+    expect(ids).toHaveLength(1001);
+    expect(ids[0]).toBe(HASH);
+    expect(ids.at(-1)).toBe(other);
+    expect(asked[0]).toMatchObject({
+      status: 'unsubscribed',
+      fields: 'members.id,members.last_changed,total_items',
+      count: '1000',
+      since_last_changed: '2026-03-01T00:00:00.000Z',
+    });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('an unsubscribed list it cannot read is a failure, not "nobody unsubscribed"', async () => {
+    const scope = api()
+      .get(`/3.0/lists/${LIST}/members`)
+      .query(true)
+      .reply(200, { members: [{ email_address: CANARIES.email }] });
+    await expect(adapter().unsubscribedSince!(undefined, ctx)).rejects.toMatchObject({ code: 'unexpected_answer' });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('fetch of a member that is gone is found: false', async () => {
     const scope = api().get(MEMBER).reply(404, problem(404, 'Resource Not Found'), problemHeaders);
     expect(await adapter().fetch!(ref, ctx)).toEqual({ found: false, fields: {} });

@@ -60,6 +60,13 @@ const batchSchema = z.object({
 const BATCH_ERROR_CODE = /^ERROR_[A-Z_]{1,60}$/;
 
 const HASH = /^[0-9a-f]{32}$/;
+/** GET /lists/{list_id}/members answers at most 1000 members a page. */
+const MEMBERS_PAGE = 1000;
+// Only the member's id (its subscriber hash) and when it changed: never the address or a name.
+const unsubscribedPageSchema = z.object({
+  members: z.array(z.object({ id: z.string(), last_changed: z.string().optional() })),
+  total_items: z.number().int().min(0),
+});
 
 export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapter {
   if (!options.apiKey) throw new Error('mailchimp: apiKey is required');
@@ -169,6 +176,31 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
         );
       }
       return { partnerId: currentHash(ref) ?? '' };
+    },
+
+    // Members who unsubscribed through the newsletter's own link are status unsubscribed at Mailchimp:
+    // the resync reads their ids (fields= keeps the addresses out of the answer) to record withdrawals.
+    async unsubscribedSince(since, ctx) {
+      const ids: string[] = [];
+      for (let offset = 0; ; offset += MEMBERS_PAGE) {
+        const raw = await run('unsubscribed', ctx, {
+          method: 'GET',
+          url: `${list}/members`,
+          params: {
+            status: 'unsubscribed',
+            fields: 'members.id,members.last_changed,total_items',
+            count: MEMBERS_PAGE,
+            offset,
+            sort_field: 'last_changed',
+            sort_dir: 'ASC',
+            ...(since ? { since_last_changed: since.toISOString() } : {}),
+          },
+        });
+        const page = unsubscribedPageSchema.safeParse(raw);
+        if (!page.success) throw fail('unsubscribed', 'retryable', 'unexpected_answer');
+        ids.push(...page.data.members.map((m) => m.id).filter((id) => HASH.test(id)));
+        if (page.data.members.length < MEMBERS_PAGE || offset + MEMBERS_PAGE >= page.data.total_items) return ids;
+      }
     },
 
     async erase(ref, mode, ctx) {

@@ -220,3 +220,46 @@ describe('mailchimp emulator', () => {
     });
   });
 });
+
+describe('mailchimp emulator: list members', () => {
+  const list = async (emulator: ReturnType<typeof createMailchimpEmulator>, query: Record<string, string>) =>
+    (await emulator.handle({
+      ...request('GET', `/3.0/lists/${LIST}/members`),
+      query: new URLSearchParams(query),
+    })) as EmulatorResponse & { body: Record<string, unknown> };
+
+  it('filters by status and since_last_changed, pages, and keeps only the fields asked for', async () => {
+    const emulator = createMailchimpEmulator();
+    for (const email of ['a@example.test', 'b@example.test', 'c@example.test'])
+      await send(emulator, 'PUT', member(subscriberHash(email)), { email_address: email, status: 'subscribed' });
+    // What the newsletter's own unsubscribe link does.
+    expect(emulator.unsubscribeMember('B@example.test')).toBe(true);
+    expect(emulator.unsubscribeMember('nobody@example.test')).toBe(false);
+    const fields = 'members.id,total_items';
+    expect((await list(emulator, { status: 'unsubscribed', fields })).body).toEqual({
+      members: [{ id: subscriberHash('b@example.test') }],
+      total_items: 1,
+    });
+    const later = new Date(Date.now() + 60_000).toISOString();
+    expect((await list(emulator, { status: 'unsubscribed', since_last_changed: later, fields })).body).toEqual({
+      members: [],
+      total_items: 0,
+    });
+    const page = await list(emulator, { status: 'subscribed', count: '1', offset: '1', fields });
+    expect(page.body).toEqual({ members: [{ id: expect.any(String) }], total_items: 2 });
+  });
+
+  it('refuses a count over 1000, an unknown status and a date it cannot read, like Mailchimp', async () => {
+    const emulator = createMailchimpEmulator();
+    const queries: Record<string, string>[] = [
+      { count: '1001' },
+      { status: 'gone' },
+      { since_last_changed: 'yesterday' },
+    ];
+    for (const query of queries) {
+      const res = await list(emulator, query);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ title: 'Invalid Resource' });
+    }
+  });
+});

@@ -59,7 +59,9 @@ const invalidResource = (errors: readonly FieldError[]) =>
     errors,
   );
 
-export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}): PartnerEmulator {
+export type MailchimpEmulator = PartnerEmulator & { unsubscribeMember(email: string): boolean };
+
+export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}): MailchimpEmulator {
   const apiKey = options.apiKey ?? MAILCHIMP_SANDBOX_API_KEY;
   const listIds = options.listIds ?? [MAILCHIMP_SANDBOX_LIST_ID];
   let lists = new Map<string, List>();
@@ -71,6 +73,13 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
   function handle(req: EmulatorRequest): EmulatorResponse {
     try {
       authenticate(req, apiKey);
+      const members = /^\/3\.0\/lists\/([^/]+)\/members\/?$/.exec(req.path);
+      if (members) {
+        const list = lists.get(decodeURIComponent(members[1]!));
+        if (!list) throw notFound();
+        if (req.method !== 'GET') throw methodNotAllowed();
+        return { status: 200, body: listMembers(list, members[1]!, req.query) };
+      }
       const match = /^\/3\.0\/lists\/([^/]+)(?:\/members\/([^/]+)(\/actions\/delete-permanent)?)?\/?$/.exec(req.path);
       if (!match) throw new Problem(404, 'Resource Not Found', 'The requested resource could not be found.');
       const [, listId, hashOrEmail, deletePermanent] = match;
@@ -119,6 +128,21 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
       problem(new Problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.'), {
         'Retry-After': String(retryAfterSeconds),
       }),
+    /**
+     * What the member does through the newsletter's own unsubscribe link: Mailchimp makes the member
+     * unsubscribed itself, and the gateway learns it only from a webhook or a resync.
+     */
+    unsubscribeMember(email: string): boolean {
+      for (const list of lists.values()) {
+        const member = list.members.get(md5(email));
+        if (member && member.status !== 'archived') {
+          member.status = 'unsubscribed';
+          member.last_changed = now();
+          return true;
+        }
+      }
+      return false;
+    },
     holdings() {
       const out: Record<string, Holding> = {};
       for (const [listId, list] of lists) {
@@ -253,6 +277,64 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
     total_updated: result.updated_members.length,
     error_count: result.errors.length,
   };
+}
+
+const SORTABLE = ['timestamp_opt', 'timestamp_signup', 'last_changed'];
+
+/**
+ * GET /lists/{list_id}/members: filtered by status and since_last_changed, sorted, paged by count
+ * (at most 1000) and offset; `fields` keeps only the paths it names, as the real API does.
+ */
+function listMembers(list: List, listId: string, query: URLSearchParams) {
+  const count = Number(query.get('count') ?? 10);
+  const offset = Number(query.get('offset') ?? 0);
+  if (!Number.isInteger(count) || count < 1 || count > 1000)
+    throw invalidResource([{ field: 'count', message: 'count must be a whole number from 1 to 1000.' }]);
+  if (!Number.isInteger(offset) || offset < 0)
+    throw invalidResource([{ field: 'offset', message: 'offset must be a whole number of 0 or more.' }]);
+  const status = query.get('status');
+  if (status !== null && !WRITABLE.includes(status) && status !== 'archived')
+    throw invalidResource([{ field: 'status', message: 'The value you selected is not a valid choice.' }]);
+  const since = query.get('since_last_changed');
+  const sinceMs = since === null ? undefined : Date.parse(since);
+  if (sinceMs !== undefined && Number.isNaN(sinceMs))
+    throw invalidResource([{ field: 'since_last_changed', message: 'Please provide a valid ISO 8601 date.' }]);
+  const sortField = query.get('sort_field');
+  if (sortField !== null && !SORTABLE.includes(sortField))
+    throw invalidResource([{ field: 'sort_field', message: 'The value you selected is not a valid choice.' }]);
+  let rows = [...list.members.entries()].filter(
+    ([, m]) =>
+      (status === null ? m.status !== 'archived' : m.status === status) &&
+      (sinceMs === undefined || Date.parse(m.last_changed) >= sinceMs),
+  );
+  if (sortField === 'last_changed') {
+    rows.sort(([, a], [, b]) => Date.parse(a.last_changed) - Date.parse(b.last_changed));
+    if (query.get('sort_dir') === 'DESC') rows.reverse();
+  }
+  const total = rows.length;
+  rows = rows.slice(offset, offset + count);
+  const full = { members: rows.map(([hash, m]) => view(listId, hash, m)), list_id: listId, total_items: total };
+  const fields = query.get('fields');
+  return fields === null ? full : pick(full, fields.split(','));
+}
+
+/** Only the dotted paths named (members.id keeps each member's id), as Mailchimp's `fields` does. */
+function pick(value: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const byHead = new Map<string, string[]>();
+  for (const path of paths) {
+    const [head, ...rest] = path.trim().split('.');
+    if (!head) continue;
+    byHead.set(head, [...(byHead.get(head) ?? []), ...(rest.length > 0 ? [rest.join('.')] : [])]);
+  }
+  for (const [head, rest] of byHead) {
+    if (!(head in value)) continue;
+    const v = value[head];
+    if (rest.length === 0) out[head] = v;
+    else if (Array.isArray(v)) out[head] = v.map((x) => (isObject(x) ? pick(x, rest) : x));
+    else if (isObject(v)) out[head] = pick(v, rest);
+  }
+  return out;
 }
 
 function rekey(list: List, from: string, to: string, member: Member): void {

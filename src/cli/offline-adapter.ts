@@ -21,6 +21,8 @@ export function offlineAdapter(partner: string): PartnerAdapter {
     upsert: refuse('upsert'),
     erase: refuse('erase'),
     suppress: refuse('suppress'),
+    restrict: refuse('restrict'),
+    unrestrict: refuse('unrestrict'),
     fetch: refuse('fetch'),
     act: refuse('act'),
   };

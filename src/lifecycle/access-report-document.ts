@@ -123,7 +123,8 @@ export function reportDocument(report: AccessReport, policy: Policy, lang: Acces
   );
 
   blocks.push({ kind: 'heading', level: 2, text: t.partnersHeading });
-  for (const p of report.partners) blocks.push(...partnerBlocks(p, policy, lang, t, when, category, purpose));
+  for (const p of report.partners)
+    blocks.push(...partnerBlocks(p, report.restriction.restricted, policy, lang, t, when, category, purpose));
 
   blocks.push(...rightsBlocks(policy, lang, t));
   return { lang, title: t.title, blocks };
@@ -229,8 +230,17 @@ function rightsBlocks(policy: Policy, lang: AccessReportLang, t: AccessReportTex
   ];
 }
 
+/** The partner's restriction behaviour, and while a restriction is in force whether it was told. */
+function restrictionFact(p: AccessReportPartner, restricted: boolean, t: AccessReportText): string {
+  const { behaviour, applied } = p.restriction ?? { behaviour: 'keep', applied: null };
+  const told = p.holds || p.collectsFor.length > 0 || applied !== null;
+  const state = restricted && told ? ` ${applied !== null ? t.restrictionApplied : t.restrictionPending}` : '';
+  return `${t.restrictionBehaviours[applied ?? behaviour]}${state}`;
+}
+
 function partnerBlocks(
   p: AccessReportPartner,
+  restricted: boolean,
   policy: Policy,
   lang: AccessReportLang,
   t: AccessReportText,
@@ -287,6 +297,7 @@ function partnerBlocks(
       [t.collectedDirectly, list(p.collectedDirectly)],
       [t.holdsNow, holds],
       [t.lastSent, p.lastSentAt ? `${when(p.lastSentAt)} (${fieldsAsCategories(p.lastSentFields)})` : t.never],
+      [t.whileRestricted, restrictionFact(p, restricted, t)],
     ],
   });
   blocks.push({ kind: 'heading', level: 4, text: t.transfersHeading });

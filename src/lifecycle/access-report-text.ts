@@ -52,7 +52,13 @@ export interface AccessReportText {
   readonly transferColumns: readonly [string, string, string, string, string];
   readonly operations: Readonly<Record<string, string>>;
   readonly triggers: Readonly<Record<string, string>>;
-  readonly outcomes: Readonly<Record<'ok' | 'failed' | 'unknown' | 'pending', string>>;
+  readonly outcomes: Readonly<Record<'ok' | 'failed' | 'unknown' | 'pending' | 'noted', string>>;
+  /** The fact row naming what a restriction does at the partner (the policy's behaviour). */
+  readonly whileRestricted: string;
+  readonly restrictionBehaviours: Readonly<Record<'suppress' | 'archive' | 'keep', string>>;
+  /** Added to the behaviour while the subject is restricted: whether the partner has been told. */
+  readonly restrictionApplied: string;
+  readonly restrictionPending: string;
   readonly retainedHeading: string;
   liveHeading(partner: string): string;
   readonly liveNotFound: string;
@@ -116,7 +122,7 @@ const sv: AccessReportText = {
   policyDigest: 'Policyversion (kontrollsumma)',
   restrictionHeading: 'Begränsning av behandling',
   restricted: (since) =>
-    `Behandlingen av dina uppgifter är begränsad sedan ${since}. Inga nya uppgifter skickas till våra partner så länge begränsningen gäller.`,
+    `Behandlingen av dina uppgifter är begränsad sedan ${since}. Inga nya uppgifter skickas till våra partner så länge begränsningen gäller, och varje partner har meddelats; vad det innebär hos var och en står under partnern nedan.`,
   notRestricted: 'Behandlingen av dina uppgifter är inte begränsad.',
   reason: 'Skäl',
   consentHeading: 'Samtycken',
@@ -186,6 +192,11 @@ const sv: AccessReportText = {
     suppress: 'Avregistrering',
     fetch: 'Uppgifter hämtade för registerutdrag',
     action: 'Engångsåtgärd',
+    restrict: 'Begränsning meddelad',
+    unrestrict: 'Begränsning hävd',
+    restrict_no_mechanism: 'Begränsning noterad: partnern har ingen funktion för begränsning',
+    unrestrict_no_mechanism: 'Hävd begränsning noterad: partnern har ingen funktion för begränsning',
+    unrestrict_without_consent: 'Begränsning hävd: fortsatt avregistrerad, inget gällande samtycke',
   },
   triggers: {
     change: 'Dina uppgifter ändrades',
@@ -197,7 +208,16 @@ const sv: AccessReportText = {
     action: 'Åtgärd',
     retention: 'Gallring',
   },
-  outcomes: { ok: 'Genomförd', failed: 'Misslyckades', unknown: 'Okänt utfall', pending: 'Pågår' },
+  outcomes: { ok: 'Genomförd', failed: 'Misslyckades', unknown: 'Okänt utfall', pending: 'Pågår', noted: 'Noterad' },
+  whileRestricted: 'Vid begränsning',
+  restrictionBehaviours: {
+    suppress:
+      'Du avregistreras från utskicken medan begränsningen varar; när den hävs gäller ditt samtycke som det står i vår samtyckeslogg.',
+    archive: 'Kontakten arkiveras hos partnern medan begränsningen varar och återställs när den hävs.',
+    keep: 'Partnern har ingen funktion för begränsning: den behåller det den har men får inget nytt från oss.',
+  },
+  restrictionApplied: 'Partnern har fått veta om din begränsning.',
+  restrictionPending: 'Partnern har ännu inte fått veta om din begränsning.',
   retainedHeading: 'Detta sparar partnern även efter radering',
   liveHeading: (partner) => `Vad ${partner} har om dig just nu`,
   liveNotFound: 'Partnern har inga uppgifter om dig.',
@@ -288,7 +308,7 @@ const en: AccessReportText = {
   policyDigest: 'Policy version (digest)',
   restrictionHeading: 'Restriction of processing',
   restricted: (since) =>
-    `Processing of your data has been restricted since ${since}. Nothing new is sent to our partners while the restriction lasts.`,
+    `Processing of your data has been restricted since ${since}. Nothing new is sent to our partners while the restriction lasts, and each partner has been told; what that means at each is stated under the partner below.`,
   notRestricted: 'Processing of your data is not restricted.',
   reason: 'Reason',
   consentHeading: 'Consent',
@@ -358,6 +378,11 @@ const en: AccessReportText = {
     suppress: 'Unsubscribed',
     fetch: 'Data fetched for an access report',
     action: 'One-off action',
+    restrict: 'Restriction passed on',
+    unrestrict: 'Restriction lifted',
+    restrict_no_mechanism: 'Restriction noted: the partner has no restriction mechanism',
+    unrestrict_no_mechanism: 'End of restriction noted: the partner has no restriction mechanism',
+    unrestrict_without_consent: 'Restriction lifted: still unsubscribed, no consent in force',
   },
   triggers: {
     change: 'Your data changed',
@@ -369,7 +394,16 @@ const en: AccessReportText = {
     action: 'Action',
     retention: 'Retention',
   },
-  outcomes: { ok: 'Done', failed: 'Failed', unknown: 'Outcome unknown', pending: 'In progress' },
+  outcomes: { ok: 'Done', failed: 'Failed', unknown: 'Outcome unknown', pending: 'In progress', noted: 'Noted' },
+  whileRestricted: 'While restricted',
+  restrictionBehaviours: {
+    suppress:
+      'You are unsubscribed from the mailings while the restriction lasts; when it ends, your consent applies as our consent ledger records it.',
+    archive: 'The contact is archived at the partner while the restriction lasts, and restored when it ends.',
+    keep: 'The partner has no restriction mechanism: it keeps what it holds, and is sent nothing new by us.',
+  },
+  restrictionApplied: 'The partner has been told about your restriction.',
+  restrictionPending: 'The partner has not been told about your restriction yet.',
   retainedHeading: 'What the partner keeps even after erasure',
   liveHeading: (partner) => `What ${partner} holds about you now`,
   liveNotFound: 'The partner holds no data about you.',

@@ -1,4 +1,6 @@
+import type { RestrictionMode } from '../policy/index.ts';
 import { sharedPartnerIds } from '../store/state.ts';
+import { NOTED_RESTRICTION_OPERATIONS } from '../transfer/reconcile-batch.ts';
 import { companyHoldings } from './access-report-company.ts';
 import { fetchLive } from './access-report-live.ts';
 import { consentHistory } from './consent.ts';
@@ -37,8 +39,10 @@ export async function buildAccessReport(
       last_sent_at: Date | null;
       last_fields: string[];
       erased: boolean;
+      restriction_applied: RestrictionMode | null;
     }>(
-      `select partner, holds, partner_ids, last_sent_at, last_fields, erased_at is not null as erased from links where subject_id = $1`,
+      `select partner, holds, partner_ids, last_sent_at, last_fields, erased_at is not null as erased, restriction_applied
+       from links where subject_id = $1`,
       [id],
     ),
     // Each intent with its outcome (none yet: in flight, or the process died before writing it).
@@ -50,10 +54,15 @@ export async function buildAccessReport(
       outcome: string | null;
       fields: string[];
     }>(
-      `select i.partner, i.at, i.operation, i.trigger, o.outcome, i.fields from transfer_log i
+      // Restriction steps that called nobody (a partner without a restriction mechanism) are events
+      // naming the partner: shown with the calls, as noted.
+      `select i.partner, i.at, i.operation, i.trigger, case when i.kind = 'event' then 'noted' else o.outcome end as outcome, i.fields
+       from transfer_log i
        left join transfer_log o on o.kind = 'outcome' and o.subject_id = i.subject_id and o.intent_seq = i.seq
-       where i.kind = 'intent' and i.subject_id = $1 and i.purged_at is null order by i.seq`,
-      [id],
+       where i.subject_id = $1 and i.purged_at is null
+         and (i.kind = 'intent' or (i.kind = 'event' and i.partner is not null and i.operation = any($2::text[])))
+       order by i.seq`,
+      [id, Object.keys(NOTED_RESTRICTION_OPERATIONS)],
     ),
     consentHistory(deps, id),
     erasureStatuses(deps, [id]),
@@ -104,6 +113,7 @@ export async function buildAccessReport(
       retainedAfterErasure: adapter?.retainedAfterErasure ?? [],
       collectsFor,
       sharedRecord: shared.size > 0,
+      restriction: { behaviour: p.restriction, applied: link?.restriction_applied ?? null },
       ...(live ? { live } : {}),
     });
   }

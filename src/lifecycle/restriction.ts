@@ -2,9 +2,12 @@ import { inputs } from './inputs.ts';
 import type { Lifecycle, LifecycleDeps } from './types.ts';
 
 /**
- * Restriction ("blocking"): partners keep what they hold, but nothing new is sent while it lasts
- * (reconcile reads subjects.restricted_at). The reason stays in the subjects row, never in the log:
- * it is free text and may say something about the person.
+ * Restriction ("blocking", GDPR Art. 18): nothing new is sent while it lasts (reconcile reads
+ * subjects.restricted_at), and every partner that may hold the subject is told (Art. 19) through the
+ * reconcile path, by its restriction behaviour in the policy: Mailchimp unsubscribes the member,
+ * Intercom archives the contact, the others keep what they hold (logged as having no restriction
+ * mechanism). Unrestrict undoes each and restores the consented state. The reason stays in the
+ * subjects row, never in the log: it is free text and may say something about the person.
  */
 export function createRestriction(deps: LifecycleDeps): Pick<Lifecycle, 'restrict' | 'unrestrict'> {
   return {
@@ -24,6 +27,7 @@ export function createRestriction(deps: LifecycleDeps): Pick<Lifecycle, 'restric
         trigger: 'restriction',
         ...(operator ? { operator } : {}),
       });
+      await tellPartners(deps, id, operator);
     },
     unrestrict: async (subjectId, options = {}) => {
       const id = inputs.subjectId(subjectId);
@@ -35,12 +39,16 @@ export function createRestriction(deps: LifecycleDeps): Pick<Lifecycle, 'restric
         trigger: 'restriction',
         ...(operator ? { operator } : {}),
       });
-      // Whatever changed while restricted (a rectification, a withdrawal) reaches partners now.
-      const synced = deps.policy.partnerNames.filter(
-        (p) => deps.adapters.has(p) && deps.policy.partner(p).mode === 'sync',
-      );
-      if (synced.length > 0)
-        await deps.enqueueSubject(id, 'restriction', { partners: synced, ...(operator ? { operator } : {}) });
+      // Each partner undoes its restriction behaviour, and whatever changed while restricted (a
+      // rectification, a withdrawal) reaches it now.
+      await tellPartners(deps, id, operator);
     },
   };
+}
+
+/** A reconcile job at every partner with an adapter (action and collect-only partners are told too). */
+async function tellPartners(deps: LifecycleDeps, id: string, operator: string | undefined): Promise<void> {
+  const partners = deps.policy.partnerNames.filter((p) => deps.adapters.has(p));
+  if (partners.length > 0)
+    await deps.enqueueSubject(id, 'restriction', { partners, ...(operator ? { operator } : {}) });
 }

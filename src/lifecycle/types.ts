@@ -1,3 +1,4 @@
+import type { RestrictionMode } from '../policy/index.ts';
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
@@ -167,6 +168,14 @@ export interface AccessReportPartner {
    * customers share): it is not fetched or erased as this subject's until an operator settles it.
    */
   readonly sharedRecord?: boolean;
+  /**
+   * What a restriction does at the partner (the policy's behaviour), and what was carried out there
+   * for the subject's current restriction (null: nothing, or none is in force).
+   */
+  readonly restriction: {
+    readonly behaviour: RestrictionMode;
+    readonly applied: RestrictionMode | null;
+  };
 }
 
 export interface LiveHoldings {

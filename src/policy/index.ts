@@ -14,6 +14,7 @@ export type {
   PartnerTransfer,
   CategoryPolicy,
   LegalBasis,
+  RestrictionMode,
 } from './schema.ts';
 export { categoryFieldPaths } from './record-fields.ts';
 export { OFFBOARDING_LEGAL_BASIS, OFFBOARDING_PURPOSE, isFormerPartner, withFormerPartners } from './offboarding.ts';

@@ -40,6 +40,15 @@ export interface NoticeText {
   retention(years: number, company: string): string;
   access(company: string): string;
   readonly rectification: string;
+  /**
+   * What a restriction does at the partners (GDPR Art. 18 and 19), from their restriction behaviours:
+   * display names by behaviour, each list possibly empty.
+   */
+  restriction(by: {
+    readonly suppress: readonly string[];
+    readonly archive: readonly string[];
+    readonly keep: readonly string[];
+  }): string;
   complaint(authority: string): string;
   contact(contact: string): string;
   controller(legalName: string): string;
@@ -105,6 +114,24 @@ const sv: NoticeText = {
   access: (company) =>
     `Du kan efter skriftlig och egenhändigt undertecknad begäran till ${company} få information om vilka personuppgifter om dig som ${company} behandlar.`,
   rectification: 'Du har även rätt att begära att personuppgifter rättas, blockeras eller raderas.',
+  restriction: ({ suppress, archive, keep }) =>
+    `Medan behandlingen av dina uppgifter är blockerad (begränsad) skickar vi inget nytt till våra partner och meddelar var och en: ${(
+      [
+        ...(suppress.length > 0
+          ? [
+              `hos ${joinList(suppress, 'och')} avregistreras du från utskicken tills blockeringen hävs, och sedan gäller ditt samtycke så som det då står`,
+            ]
+          : []),
+        ...(archive.length > 0
+          ? [`hos ${joinList(archive, 'och')} arkiveras dina uppgifter tills blockeringen hävs`]
+          : []),
+        ...(keep.length > 0
+          ? [
+              `${joinList(keep, 'och')} har ingen egen funktion för blockering och behåller det ${keep.length === 1 ? 'den' : 'de'} har, men får inget nytt`,
+            ]
+          : []),
+      ] as string[]
+    ).join('; ')}.`,
   complaint: (authority) =>
     `Om du är missnöjd med behandlingen kan du lämna in ett klagomål till tillsynsmyndigheten: ${authority}.`,
   contact: (contact) => `Kontakta oss på ${contact} om du har några frågor rörande vår personuppgiftsbehandling.`,
@@ -154,6 +181,22 @@ const en: NoticeText = {
   access: (company) =>
     `After a written, personally signed request to ${company} you can get information about which of your personal data ${company} processes.`,
   rectification: 'You also have the right to ask for personal data to be corrected, blocked (restricted) or erased.',
+  restriction: ({ suppress, archive, keep }) =>
+    `While processing of your data is blocked (restricted) we send our partners nothing new and tell each of them: ${(
+      [
+        ...(suppress.length > 0
+          ? [
+              `at ${joinList(suppress, 'and')} you are unsubscribed from the mailings until the block ends, after which your consent applies as it then stands`,
+            ]
+          : []),
+        ...(archive.length > 0 ? [`at ${joinList(archive, 'and')} your data is archived until the block ends`] : []),
+        ...(keep.length > 0
+          ? [
+              `${joinList(keep, 'and')} ${keep.length === 1 ? 'has' : 'have'} no restriction mechanism of ${keep.length === 1 ? 'its' : 'their'} own and ${keep.length === 1 ? 'keeps' : 'keep'} what ${keep.length === 1 ? 'it holds' : 'they hold'}, but ${keep.length === 1 ? 'gets' : 'get'} nothing new`,
+            ]
+          : []),
+      ] as string[]
+    ).join('; ')}.`,
   complaint: (authority) =>
     `If you are dissatisfied with the processing, you can lodge a complaint with the supervisory authority: ${authority}.`,
   contact: (contact) => `Contact us at ${contact} if you have any questions about how we process personal data.`,

@@ -155,6 +155,7 @@ export function noticeModel(policy: Policy, lang: NoticeLang): NoticeModel {
       t.access(company),
       t.answerWithin(doc.rights.answerWithinMonths),
       t.rectification,
+      t.restriction(restrictionBy(doc)),
       t.complaint(doc.controller.supervisoryAuthority[lang]),
     ],
     listKind: 'rules',
@@ -162,6 +163,13 @@ export function noticeModel(policy: Policy, lang: NoticeLang): NoticeModel {
   });
 
   return { lang, title: t.title, sections };
+}
+
+/** Partners' display names by their restriction behaviour, in policy order. */
+function restrictionBy(doc: PolicyDocument): Record<'suppress' | 'archive' | 'keep', string[]> {
+  const by = { suppress: [] as string[], archive: [] as string[], keep: [] as string[] };
+  for (const p of Object.values(doc.partners)) by[p.restriction].push(p.displayName);
+  return by;
 }
 
 function renderText(model: NoticeModel): string {

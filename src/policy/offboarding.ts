@@ -36,6 +36,8 @@ export function withFormerPartners(policy: Policy, former: readonly string[]): P
       description: { sv: name, en: name },
       purpose: OFFBOARDING_PURPOSE,
       mode: 'sync',
+      // Nothing is restricted there: the stand-in only erases.
+      restriction: 'keep',
       sends: [],
       requires: [],
       collects: [],

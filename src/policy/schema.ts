@@ -48,6 +48,8 @@ export const legalBases = [
   'legitimate_interest',
 ] as const;
 
+export const restrictionModes = ['suppress', 'archive', 'keep'] as const;
+
 const categorySchema = z.strictObject({
   label: localized,
   /** Master-record fields of this category. None: the gateway never sends it (e.g. card details). */
@@ -107,6 +109,15 @@ const partnerSchema = z.strictObject({
   consent: z
     .strictObject({ purpose: key, onWithdrawal: z.enum(['unsubscribe', 'delete']).default('unsubscribe') })
     .optional(),
+  /**
+   * What a restriction of processing (GDPR Art. 18) does at the partner, which Art. 19 requires to be
+   * told: suppress (a consent-based partner stops processing: Mailchimp unsubscribes the member while
+   * restricted and the consented status comes back on unrestrict), archive (the partner's own
+   * restriction mechanism: Intercom archives the contact and unarchives it on unrestrict), keep (the
+   * partner has no restriction mechanism: it keeps what it holds, is sent nothing new, and the
+   * notification is logged as such).
+   */
+  restriction: z.enum(restrictionModes).default('keep'),
   transfer: transferSchema,
   /**
    * What the partner keeps after an erasure whatever we ask (Twilio: the called number for 120 days),
@@ -227,6 +238,19 @@ export const policySchema = z
       });
       if (partner.mode === 'none' && partner.sends.length > 0)
         ctx.addIssue({ code: 'custom', path: at('sends'), message: 'a partner in mode none is sent nothing' });
+      if (partner.restriction === 'suppress' && !partner.consent)
+        ctx.addIssue({
+          code: 'custom',
+          path: at('restriction'),
+          message:
+            'restriction suppress needs a consent section: only processing that rests on consent can be suppressed',
+        });
+      if (partner.restriction === 'archive' && partner.mode !== 'sync')
+        ctx.addIssue({
+          code: 'custom',
+          path: at('restriction'),
+          message: `restriction archive needs mode sync: a partner in mode ${partner.mode} holds no record the gateway made`,
+        });
       if (partner.mode !== 'action' && Object.keys(partner.actions).length > 0)
         ctx.addIssue({ code: 'custom', path: at('actions'), message: 'only a partner in mode action has actions' });
       const holds = new Set([...partner.sends, ...partner.collects]);
@@ -274,6 +298,7 @@ export type CategoryPolicy = PolicyDocument['categories'][string];
 export type LegalBasis = (typeof legalBases)[number];
 export type PolicyDocumentInput = z.input<typeof policySchema>;
 export type PartnerTransfer = PartnerPolicy['transfer'];
+export type RestrictionMode = (typeof restrictionModes)[number];
 
 function isTimeZone(tz: string): boolean {
   try {

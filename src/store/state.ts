@@ -1,3 +1,4 @@
+import type { RestrictionMode } from '../policy/index.ts';
 import type { ConsentState, Directives, Link } from '../reconcile.ts';
 import type { Sql } from './database.ts';
 import { erasedAmong, type ErasureMarks } from './erased.ts';
@@ -46,7 +47,7 @@ export async function loadStates(
     ),
     sql.query<LinkRow>(
       `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields,
-         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id
+         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
@@ -103,10 +104,18 @@ const absentLink: StoredLink = {
   erased: false,
   lastSentAt: null,
   lastFields: [],
+  restrictionApplied: null,
 };
 
 /** Operations that send nothing a partner could keep: reads and erasures. */
-export const NON_SENDING_OPERATIONS = ['erase', 'fetch', 'find', 'erase_old_pseudonym'] as const;
+export const NON_SENDING_OPERATIONS = [
+  'erase',
+  'fetch',
+  'find',
+  'erase_old_pseudonym',
+  'restrict',
+  'unrestrict',
+] as const;
 
 /** (subject, partner) pairs with an intent that sent data and has no outcome recorded. */
 export async function openSendingIntents(
@@ -151,6 +160,7 @@ interface LinkRow {
   erased: boolean;
   uncertain: boolean;
   current_id: string | null;
+  restriction_applied: RestrictionMode | null;
 }
 
 function toLink(row: LinkRow): StoredLink {
@@ -163,6 +173,7 @@ function toLink(row: LinkRow): StoredLink {
     erased: row.erased,
     uncertain: row.uncertain,
     currentId: row.current_id,
+    restrictionApplied: row.restriction_applied ?? null,
     lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
     lastFields: row.last_fields ?? [],
   };
@@ -187,6 +198,8 @@ export interface LinkUpdate {
   readonly currentId?: string;
   /** The policy digest the sent payload was made under; kept when absent, cleared by an erase. */
   readonly policyDigest?: string;
+  /** The restriction behaviour carried out (null: lifted); kept as it is when absent. */
+  readonly restrictionApplied?: RestrictionMode | null;
 }
 
 export async function saveLink(sql: Sql, subjectId: string, partner: string, update: LinkUpdate): Promise<void> {
@@ -202,12 +215,12 @@ export async function saveLinks(
   if (rows.length === 0) return;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
   await sql.query(
-    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest)
+    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest, restriction_applied)
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
-       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id, u.policy_digest
-     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[], $15::text[])
-       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id, policy_digest)
+       case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id, u.policy_digest, nullif(u.restriction, 'lifted')
+     from unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[], $9::text[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::boolean[], $14::text[], $15::text[], $16::text[])
+       as u(subject_id, partner_ids, digest, holds, consent_entry_applied, suppressed, sent, sent_fields, erased, sets_consent, resolved_before, conflict, current_id, policy_digest, restriction)
      on conflict (subject_id, partner) do update set
        partner_ids = excluded.partner_ids, digest = excluded.digest, holds = excluded.holds,
        consent_entry_applied = case when (select sets_consent from unnest($2::text[], $11::boolean[]) as c(s, sets_consent) where c.s = excluded.subject_id)
@@ -222,6 +235,10 @@ export async function saveLinks(
          then coalesce(links.conflict_since, clock_timestamp()) else links.conflict_since end,
        current_id = case when excluded.erased_at is not null then null else coalesce(excluded.current_id, links.current_id) end,
        policy_digest = case when excluded.erased_at is not null then null else coalesce(excluded.policy_digest, links.policy_digest) end,
+       restriction_applied = case when excluded.erased_at is not null then null
+         else coalesce(nullif((select r from unnest($2::text[], $16::text[]) as x(s, r) where x.s = excluded.subject_id), 'lifted'),
+           case when (select r from unnest($2::text[], $16::text[]) as x(s, r) where x.s = excluded.subject_id) is null
+             then links.restriction_applied end) end,
        updated_at = clock_timestamp()`,
     [
       partner,
@@ -240,6 +257,8 @@ export async function saveLinks(
       col((u) => u.conflict ?? false),
       col((u) => u.currentId ?? null),
       col((u) => u.policyDigest ?? null),
+      // null: keep the column as it is; 'lifted': clear it.
+      col((u) => (u.restrictionApplied === undefined ? null : (u.restrictionApplied ?? 'lifted'))),
     ],
   );
 }

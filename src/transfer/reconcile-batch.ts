@@ -1,6 +1,6 @@
 import { PartnerError, type PartnerAdapter, type UpsertInput } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
-import type { Trigger } from '../log/transfer-log.ts';
+import { writeEvent, type Trigger } from '../log/transfer-log.ts';
 import type { BatchPlan } from '../plan/batch.ts';
 import { hostIdsOf, union, type ReadyPlan } from '../plan/plan.ts';
 import type { Policy } from '../policy/index.ts';
@@ -26,8 +26,8 @@ export interface ReconcileBatchDeps {
   readonly keys: Keys;
   readonly transfer: Transfer;
   readonly recordedId: RecordedId;
-  /** Ids the record names for a partner outside the policy are not kept; links note the digest sent under. */
-  readonly policy: Pick<Policy, 'partnerNames' | 'digest'>;
+  /** Ids the record names for a partner outside the policy are not kept; links note the digest sent under, events carry the rest. */
+  readonly policy: Pick<Policy, 'partnerNames' | 'partner' | 'legalBasis' | 'digest'>;
   /** A partner confirmed an erasure (or had nothing left to erase): the lifecycle checks completeness. */
   readonly onErased: (subjectId: string, partner: string) => Promise<void>;
   /**
@@ -100,7 +100,11 @@ export async function runReconcileBatch(
   const toCall: typeof ready = [];
   for (const entry of ready) {
     const { plan, index } = entry;
-    if (plan.action.kind === 'none') {
+    const noted = notedOperation(plan.action);
+    if (noted) {
+      await noteRestriction(deps, partner, plan, entry.job, noted);
+      results[index] = { status: 'completed', action: noted };
+    } else if (plan.action.kind === 'none') {
       if (plan.action.reason === 'erased') await deps.onErased(plan.subjectId, partner);
       results[index] = { status: 'completed', action: `none:${plan.action.reason}` };
     } else if (!canCall(adapter, plan.action)) {
@@ -144,7 +148,67 @@ export async function runReconcileBatch(
 function canCall(adapter: PartnerAdapter, action: Action): boolean {
   if (action.kind === 'upsert') return Boolean(adapter.upsert || adapter.upsertBatch);
   if (action.kind === 'suppress') return Boolean(adapter.suppress);
+  if (action.kind === 'restrict')
+    return action.mode === 'suppress' ? Boolean(adapter.suppress) : Boolean(adapter.restrict);
+  if (action.kind === 'unrestrict') return Boolean(adapter.unrestrict);
   return action.kind === 'erase';
+}
+
+/**
+ * Restriction steps that call nobody, logged as events naming the partner: a partner without a
+ * restriction mechanism (keep) is told nothing it could act on, and a suppressed member without a
+ * current consent grant stays unsubscribed when the restriction ends.
+ */
+export const NOTED_RESTRICTION_OPERATIONS = {
+  restrict_no_mechanism: 'restrict: the partner has no restriction mechanism (it keeps what it holds)',
+  unrestrict_no_mechanism: 'unrestrict: the partner has no restriction mechanism',
+  unrestrict_without_consent: 'unrestrict: kept unsubscribed, no current consent grant',
+} as const;
+
+type NotedOperation = keyof typeof NOTED_RESTRICTION_OPERATIONS;
+
+function notedOperation(action: Action): NotedOperation | undefined {
+  if (action.kind === 'restrict' && action.mode === 'keep') return 'restrict_no_mechanism';
+  if (action.kind === 'unrestrict' && action.mode === 'keep') return 'unrestrict_no_mechanism';
+  if (action.kind === 'unrestrict' && action.mode === 'suppress') return 'unrestrict_without_consent';
+  return undefined;
+}
+
+async function noteRestriction(
+  deps: ReconcileBatchDeps,
+  partner: string,
+  plan: ReadyPlan,
+  job: JobContext,
+  operation: NotedOperation,
+): Promise<void> {
+  const { link } = plan;
+  await writeEvent(
+    deps.db,
+    {
+      subjectId: plan.subjectId,
+      partner,
+      operation,
+      trigger: 'restriction',
+      operator: job.operator,
+      correlationId: job.correlationId,
+      purpose: deps.policy.partner(partner).purpose,
+      legalBasis: deps.policy.legalBasis(partner),
+      policyDigest: deps.policy.digest,
+    },
+    deps.keys.audit,
+  );
+  await saveLinks(deps.db, partner, [
+    {
+      subjectId: plan.subjectId,
+      update: {
+        partnerIds: plan.ref.partnerIds,
+        digest: link?.digest ?? null,
+        holds: link?.holds ?? false,
+        suppressed: link?.suppressed ?? false,
+        restrictionApplied: operation === 'restrict_no_mechanism' ? 'keep' : null,
+      },
+    },
+  ]);
 }
 
 function learnsIds(plan: ReadyPlan): boolean {
@@ -249,6 +313,20 @@ async function singleCall(
       const { partnerId } = await adapter.suppress!(ref, ctx);
       return { partnerIds: union([partnerId], ref.partnerIds), currentId: partnerId };
     }
+    case 'restrict': {
+      // suppress: the member is unsubscribed as for a withdrawal (no newsletter while restricted), but
+      // the link remembers why, so unrestrict restores the consented status and no resync mistakes it
+      // for the member's own unsubscribe.
+      if (action.mode === 'suppress') {
+        const { partnerId } = await adapter.suppress!(ref, ctx);
+        return partnerId
+          ? { partnerIds: union([partnerId], ref.partnerIds), currentId: partnerId }
+          : { partnerIds: [...ref.partnerIds] };
+      }
+      return { partnerIds: union(ref.partnerIds, (await adapter.restrict!(ref, ctx)).partnerIds) };
+    }
+    case 'unrestrict':
+      return { partnerIds: union(ref.partnerIds, (await adapter.unrestrict!(ref, ctx)).partnerIds) };
     case 'erase': {
       // What a lost answer may have left under an id we never learned is erased too (see find).
       const found = searches(adapter, plan) ? await adapter.find!(ref, ctx) : [];
@@ -271,12 +349,14 @@ function toMember(
 ): TransferMember {
   const { plan, job } = entry;
   const sends = plan.action.kind === 'upsert';
+  const restriction = plan.action.kind === 'restrict' || plan.action.kind === 'unrestrict';
   return {
     subjectId: plan.subjectId,
-    sendsData: sends || plan.action.kind === 'suppress',
+    // A restriction step sends no data and must reach the partner: it is never dropped for a tombstone.
+    sendsData: (sends || plan.action.kind === 'suppress') && !restriction,
     intent: {
       operation,
-      trigger: triggerFor(plan.action, job.trigger),
+      trigger: triggerFor(plan.action, job.trigger, Boolean(plan.link?.restrictionApplied)),
       operator: job.operator,
       correlationId: job.correlationId,
       fields: sends ? plan.fields : [],
@@ -338,6 +418,9 @@ function linkAfter(
         policyDigest,
         ...(currentId ? { currentId } : {}),
         ...(action.consentEntryId ? { consentEntryApplied: action.consentEntryId } : {}),
+        // Only an unrestricted subject is sent data: the upsert that re-subscribes a member suppressed
+        // for a restriction is what lifts it there.
+        ...(link?.restrictionApplied ? { restrictionApplied: null } : {}),
       };
     case 'suppress':
       return {
@@ -345,6 +428,16 @@ function linkAfter(
         digest: link?.digest ?? null,
         holds: true,
         suppressed: true,
+        ...(currentId ? { currentId } : {}),
+      };
+    case 'restrict':
+    case 'unrestrict':
+      return {
+        partnerIds,
+        digest: link?.digest ?? null,
+        holds: link?.holds ?? partnerIds.length > 0,
+        suppressed: action.kind === 'restrict' && action.mode === 'suppress' ? true : (link?.suppressed ?? false),
+        restrictionApplied: action.kind === 'restrict' ? action.mode : null,
         ...(currentId ? { currentId } : {}),
       };
     default:
@@ -362,13 +455,14 @@ function linkAfter(
   }
 }
 
-function triggerFor(action: Action, jobTrigger: Trigger): Trigger {
+function triggerFor(action: Action, jobTrigger: Trigger, restoring: boolean): Trigger {
   if (action.kind === 'erase' && action.reason === 'erasure') return 'erasure';
   if (
     action.kind === 'suppress' ||
     (action.kind === 'erase' && (action.reason === 'consent-withdrawn' || action.reason === 'no-consent'))
   )
     return 'consent';
-  if (action.kind === 'upsert' && action.subscription) return 'consent';
+  if (action.kind === 'restrict' || action.kind === 'unrestrict') return 'restriction';
+  if (action.kind === 'upsert' && action.subscription) return restoring ? 'restriction' : 'consent';
   return jobTrigger;
 }

@@ -113,8 +113,11 @@ export function createMailchimpWebhookHandler(options: MailchimpWebhookOptions):
       ...(CAMPAIGN_ID.test(form.get('data[campaign_id]') ?? '') ? [`campaign-${form.get('data[campaign_id]')}`] : []),
     ].join(':');
 
+    // A member the gateway unsubscribed for a restriction is not the member's own unsubscribe (Mailchimp
+    // sends one for an API change too, when the webhook's api source is on): the grant stands.
     const subjects = await gateway.database.query<{ subject_id: string }>(
-      `select subject_id from links where partner = $1 and erased_at is null and partner_ids ? $2 order by subject_id`,
+      `select subject_id from links where partner = $1 and erased_at is null and partner_ids ? $2
+         and restriction_applied is distinct from 'suppress' order by subject_id`,
       [partner, hash],
     );
     let recorded = 0;

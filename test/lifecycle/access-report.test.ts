@@ -120,6 +120,7 @@ describe('access(subjectId)', () => {
     await h.gateway.changed('subj-2');
     await h.gateway.runUntilIdle();
     await h.gateway.restrict('subj-2', 'accuracy contested');
+    await h.gateway.runUntilIdle();
     await h.gateway.erase('subj-2', { reason: 'data subject request' });
     const during = await h.gateway.access('subj-2');
     expect(during.restriction).toMatchObject({ restricted: true, reason: 'accuracy contested' });
@@ -133,6 +134,8 @@ describe('access(subjectId)', () => {
       after.partners.find((p) => p.partner === 'elogistik')!.transfers.map((t) => [t.operation, t.trigger]),
     ).toEqual([
       ['upsert', 'change'],
+      // E-logistik has no restriction mechanism: the restriction is noted for it, then it erases.
+      ['restrict_no_mechanism', 'restriction'],
       ['erase', 'erasure'],
     ]);
     const md = renderAccessReport(after, h.gateway.policy, { format: 'md', lang: 'en' });

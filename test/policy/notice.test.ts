@@ -332,6 +332,21 @@ describe('what the notice lists for a partner', () => {
 describe('the notice follows the policy', () => {
   const base = renderNotice(policy, { lang: 'sv', format: 'md' });
 
+  it('says what a restriction does at each partner, from the policy, in both languages', () => {
+    const en = renderNotice(loadPolicyFile(), { lang: 'en', format: 'md' });
+    expect(en).toContain(
+      'at Mailchimp you are unsubscribed from the mailings until the block ends, after which your consent applies as it then stands; at Intercom your data is archived until the block ends; E-logistik, Stripe, Twilio, Auth0 and Resin have no restriction mechanism of their own',
+    );
+    const p = modified((doc) => {
+      doc.partners.intercom!.restriction = 'keep';
+    });
+    const sv = renderNotice(p, { lang: 'sv', format: 'md' });
+    expect(sv).not.toContain('hos Intercom arkiveras');
+    expect(sv).toContain(
+      'E-logistik, Stripe, Intercom, Twilio, Auth0 och Resin har ingen egen funktion för blockering',
+    );
+  });
+
   it('drops a category a partner is no longer sent', () => {
     const p = modified((doc) => {
       doc.partners.intercom!.sends = ['name', 'email'];
@@ -354,6 +369,7 @@ describe('the notice follows the policy', () => {
         requires: [],
         collects: [],
         erasure: 'delete',
+        restriction: 'keep',
         transfer: { outsideEea: false },
         keepsAfterErasure: [],
         actions: {},

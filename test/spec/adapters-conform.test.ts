@@ -1,7 +1,7 @@
 /**
  * Every operation the adapters use, driven through the real adapters against the emulators, with
  * the spec check on: each request must be one its partner's published API definition allows, and
- * between them the adapters must reach every operation of the extracts (31: the 28 of the six
+ * between them the adapters must reach every operation of the extracts (33: the 30 of the six
  * partners with a published definition, and E-logistik's 3).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ describe('every operation the adapters use, as their partners define it', () => 
     await a.erase({ pseudonym: 'psd-conform-1', partnerIds: [partnerId] }, 'delete', ctx('e3'));
   });
 
-  it('Mailchimp: consent grant, plain update, address change, batch, withdrawal, fetch, archive, delete', async () => {
+  it('Mailchimp: consent grant, plain update, address change, batch, withdrawal, unsubscribed list, fetch, archive, delete', async () => {
     const a = adapter('mailchimp');
     const first = await a.upsert!(
       upsert({ name, email: 'ada@example.test' }, [], { subscription: 'subscribed' }),
@@ -59,6 +59,7 @@ describe('every operation the adapters use, as their partners define it', () => 
     );
     const ref = { pseudonym: 'psd-conform-1', partnerIds: [moved.partnerId] };
     await a.suppress!(ref, ctx('m5'));
+    expect(await a.unsubscribedSince!(new Date(Date.now() - 60_000), ctx('m5a'))).toEqual([moved.partnerId]);
     await a.fetch!(ref, ctx('m6'));
     await a.erase(ref, 'archive', ctx('m7'));
     await a.erase(ref, 'delete', ctx('m8'));
@@ -73,7 +74,7 @@ describe('every operation the adapters use, as their partners define it', () => 
     await a.erase(ref, 'delete', ctx('s4'));
   });
 
-  it('Intercom: create, a create that finds the contact by external id, update, show, archive, delete', async () => {
+  it('Intercom: create, a create that finds the contact by external id, update, show, archive, unarchive, delete', async () => {
     const a = adapter('intercom');
     const payload = { name, email: 'ada@example.test', phone: '+46701234567' };
     const { partnerId } = await a.upsert!(upsert(payload), ctx('i1'));
@@ -81,6 +82,9 @@ describe('every operation the adapters use, as their partners define it', () => 
     await a.upsert!(upsert({ ...payload, phone: undefined }, [], { cleared: ['phone'] }), ctx('i2'));
     const ref = { pseudonym: 'psd-conform-1', partnerIds: [partnerId] };
     await a.fetch!(ref, ctx('i3'));
+    // A restriction archives the contact and its end unarchives it.
+    await a.restrict!(ref, ctx('i3a'));
+    await a.unrestrict!(ref, ctx('i3b'));
     await a.erase(ref, 'archive', ctx('i4'));
     await a.erase(ref, 'delete', ctx('i5'));
   });
@@ -129,7 +133,7 @@ describe('every operation the adapters use, as their partners define it', () => 
   it('sent nothing any partner’s definition refuses, and reached every operation of the extracts', () => {
     expect(check.take()).toEqual([]);
     const all = SPEC_PARTNERS.flatMap((p) => partnerSpec(p)!.operations.map((op) => `${p} ${operationName(op)}`));
-    expect(all).toHaveLength(31);
+    expect(all).toHaveLength(33);
     expect(all.filter((op) => !check.seen().has(op))).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import {
 } from '../../src/adapter.ts';
 
 export interface RecordedCall {
-  readonly operation: 'upsert' | 'upsert_batch' | 'erase' | 'suppress' | 'fetch' | 'act';
+  readonly operation: 'upsert' | 'upsert_batch' | 'erase' | 'suppress' | 'restrict' | 'unrestrict' | 'fetch' | 'act';
   readonly ref: SubjectRef;
   readonly payload?: PartnerPayload;
   readonly subscription?: string;
@@ -23,7 +23,7 @@ export class MemoryAdapter implements PartnerAdapter {
   readonly partner: string;
   readonly retainedAfterErasure: readonly string[] = [];
   readonly calls: RecordedCall[] = [];
-  readonly held = new Map<string, { payload: PartnerPayload; status?: string }>();
+  readonly held = new Map<string, { payload: PartnerPayload; status?: string; archived?: boolean }>();
   readonly maxBatchSize?: number;
   upsertBatch?: PartnerAdapter['upsertBatch'];
   #failures: PartnerError[] = [];
@@ -73,6 +73,25 @@ export class MemoryAdapter implements PartnerAdapter {
     const entry = this.held.get(id);
     if (entry) entry.status = 'unsubscribed';
     return { partnerId: id };
+  }
+
+  /** Every partner's adapter here has a restriction mechanism; the policy says whether it is used. */
+  async restrict(ref: SubjectRef, ctx: CallContext) {
+    this.calls.push({ operation: 'restrict', ref, ctx });
+    for (const id of ref.partnerIds) {
+      const entry = this.held.get(id);
+      if (entry) entry.archived = true;
+    }
+    return { partnerIds: [...ref.partnerIds] };
+  }
+
+  async unrestrict(ref: SubjectRef, ctx: CallContext) {
+    this.calls.push({ operation: 'unrestrict', ref, ctx });
+    for (const id of ref.partnerIds) {
+      const entry = this.held.get(id);
+      if (entry) entry.archived = false;
+    }
+    return { partnerIds: [...ref.partnerIds] };
   }
 
   async fetch(ref: SubjectRef) {

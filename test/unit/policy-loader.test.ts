@@ -203,6 +203,30 @@ describe('policy validation: hostile and careless policies', () => {
     );
   });
 
+  it('takes a restriction behaviour per partner (keep by default): suppress only on consent, archive only in sync', () => {
+    const p = loadPolicyFile();
+    expect(p.partnerNames.map((n) => [n, p.partner(n).restriction])).toEqual([
+      ['elogistik', 'keep'],
+      ['mailchimp', 'suppress'],
+      ['stripe', 'keep'],
+      ['intercom', 'archive'],
+      ['twilio', 'keep'],
+      ['auth0', 'keep'],
+      ['resin', 'keep'],
+    ]);
+    const elogistik = text.indexOf('  elogistik:');
+    const withRestriction = (mode: string, partner = elogistik) =>
+      text.slice(0, partner) + text.slice(partner).replace('    restriction: keep\n', `    restriction: ${mode}\n`);
+    expect(problemsOf(withRestriction('suppress'))).toMatch(
+      /partners\.elogistik\.restriction \(line \d+\): restriction suppress needs a consent section/,
+    );
+    expect(problemsOf(withRestriction('archive', text.indexOf('  twilio:')))).toMatch(
+      /partners\.twilio\.restriction \(line \d+\): restriction archive needs mode sync/,
+    );
+    expect(problemsOf(withRestriction('block'))).toMatch(/partners\.elogistik\.restriction/);
+    expect(parsePolicy(text.replace(/^ {4}restriction: keep\n/m, '')).partner('elogistik').restriction).toBe('keep');
+  });
+
   it('maps partner field names only to categories the partner is sent or collects', () => {
     expect(
       problemsOf(

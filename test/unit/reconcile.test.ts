@@ -105,9 +105,47 @@ describe('reconcile', () => {
   it('sends nothing new while restricted, and keeps what is there', () => {
     const restricted = { ...none, restricted: true };
     expect(decide('stripe', { directives: restricted })).toEqual({ kind: 'none', reason: 'restricted' });
-    expect(decide('stripe', { directives: restricted, link: held({ name: { given: 'Old', family: 'F' } }) })).toEqual({
+    const old = held({ name: { given: 'Old', family: 'F' } });
+    // Art. 19: a partner that holds the subject is told once, by its restriction behaviour.
+    expect(decide('stripe', { directives: restricted, link: old })).toEqual({ kind: 'restrict', mode: 'keep' });
+    expect(decide('stripe', { directives: restricted, link: { ...old, restrictionApplied: 'keep' } })).toEqual({
       kind: 'none',
       reason: 'restricted',
+    });
+    expect(
+      decide('stripe', { directives: restricted, link: { ...old, restrictionApplied: 'keep' }, force: true }),
+    ).toEqual({ kind: 'none', reason: 'restricted' });
+  });
+
+  it('each partner restricts by its policy behaviour, and unrestrict undoes what was done', () => {
+    const restricted = { ...none, restricted: true };
+    const contact = held({ name, email: 'e@x.test' });
+    expect(decide('intercom', { payload: { name, email: 'e@x.test' }, directives: restricted, link: contact })).toEqual(
+      { kind: 'restrict', mode: 'archive' },
+    );
+    const archived = { ...contact, restrictionApplied: 'archive' as const };
+    expect(decide('intercom', { payload: { name, email: 'e@x.test' }, link: archived })).toEqual({
+      kind: 'unrestrict',
+      mode: 'archive',
+    });
+    // What the link says was done is undone, whatever the policy says now.
+    expect(decide('stripe', { link: { ...held({ name }), restrictionApplied: 'archive' } })).toEqual({
+      kind: 'unrestrict',
+      mode: 'archive',
+    });
+    // Twilio (action) and balena (collects directly) are told too: both may hold the subject.
+    expect(decide('twilio', { payload: { phone: '+46700000000' }, directives: restricted, link: held({}) })).toEqual({
+      kind: 'restrict',
+      mode: 'keep',
+    });
+    expect(decide('resin', { payload: {}, directives: restricted, hostIds: ['1234'] })).toEqual({
+      kind: 'restrict',
+      mode: 'keep',
+    });
+    expect(decide('resin', { payload: {}, directives: restricted })).toEqual({ kind: 'none', reason: 'not-sent' });
+    // Erasure goes first: it makes the restriction moot.
+    expect(decide('stripe', { directives: { ...restricted, tombstoned: true }, link: held({ name }) })).toMatchObject({
+      kind: 'erase',
     });
   });
 
@@ -149,17 +187,57 @@ describe('reconcile', () => {
 
     it('a withdrawal goes out even while the subject is restricted; a grant waits', () => {
       const told = held(payload, { consentEntryApplied: '1' });
+      // Restricted and not yet told: the restriction's suppression unsubscribes the member at once.
       expect(decide('mailchimp', { payload, directives: { ...withdrawn, restricted: true }, link: told })).toEqual({
-        kind: 'suppress',
-        reason: 'consent-withdrawn',
+        kind: 'restrict',
+        mode: 'suppress',
       });
+      const restricted = { ...told, restrictionApplied: 'keep' as const };
+      expect(
+        decide('mailchimp', { payload, directives: { ...withdrawn, restricted: true }, link: restricted }),
+      ).toEqual({ kind: 'suppress', reason: 'consent-withdrawn' });
       expect(
         decide('mailchimp', {
           payload,
           directives: { ...granted('3'), restricted: true },
-          link: { ...told, suppressed: true },
+          link: { ...told, suppressed: true, restrictionApplied: 'suppress' },
         }),
       ).toEqual({ kind: 'none', reason: 'restricted' });
+    });
+
+    it('restricted: suppressed once, never re-subscribed (not even forced); unrestrict restores exactly the consent', () => {
+      const told = held(payload, { consentEntryApplied: '1' });
+      const restricted = { ...granted('1'), restricted: true };
+      expect(decide('mailchimp', { payload, directives: restricted, link: told })).toEqual({
+        kind: 'restrict',
+        mode: 'suppress',
+      });
+      const suppressed = { ...told, suppressed: true, restrictionApplied: 'suppress' as const };
+      const renamed = { ...payload, name: { given: 'New', family: 'F' } };
+      for (const input of [
+        { payload, directives: restricted, link: suppressed },
+        { payload: renamed, directives: restricted, link: suppressed },
+        { payload, directives: restricted, link: suppressed, force: true },
+        { payload, directives: { ...granted('7'), restricted: true }, link: suppressed },
+      ])
+        expect(decide('mailchimp', input)).toEqual({ kind: 'none', reason: 'restricted' });
+      // Lifted with a grant in force: the upsert carries the subscription again.
+      expect(decide('mailchimp', { payload, directives: granted('1'), link: suppressed })).toMatchObject({
+        kind: 'upsert',
+        subscription: 'subscribed',
+      });
+      // Lifted after a withdrawal (or without any grant): only noted, the member stays unsubscribed.
+      expect(decide('mailchimp', { payload, directives: withdrawn, link: suppressed })).toEqual({
+        kind: 'unrestrict',
+        mode: 'suppress',
+      });
+      expect(decide('mailchimp', { payload, directives: none, link: suppressed })).toEqual({
+        kind: 'unrestrict',
+        mode: 'suppress',
+      });
+      expect(
+        decide('mailchimp', { payload, directives: withdrawn, link: { ...suppressed, restrictionApplied: null } }),
+      ).toEqual({ kind: 'none', reason: 'no-consent' });
     });
 
     it('withdrawal unsubscribes once, then leaves the partner alone', () => {

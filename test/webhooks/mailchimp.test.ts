@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAILCHIMP_SANDBOX_API_KEY, MAILCHIMP_SANDBOX_LIST_ID } from '../../adapters/mailchimp/index.ts';
+import type { MailchimpEmulator } from '../../adapters/mailchimp/emulator.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { renderAccessReport } from '../../src/lifecycle/index.ts';
 import { loadPolicyFile } from '../../src/policy/index.ts';
@@ -95,13 +96,18 @@ function memberStatus(): unknown {
 
 /** What Mailchimp's own unsubscribe link does: the member's status changes at Mailchimp only. */
 async function unsubscribeAtMailchimp(): Promise<void> {
+  expect(partners.emulator<MailchimpEmulator>('mailchimp').unsubscribeMember(record.email!)).toBe(true);
+}
+
+/** A status change made at Mailchimp by someone else than the gateway (its own app, an import). */
+async function setStatusAtMailchimp(status: string): Promise<void> {
   const res = await fetch(`${partners.urls.mailchimp}/3.0/lists/${MAILCHIMP_SANDBOX_LIST_ID}/members/${hash}`, {
     method: 'PATCH',
     headers: {
       authorization: `Basic ${Buffer.from(`anystring:${MAILCHIMP_SANDBOX_API_KEY}`).toString('base64')}`,
       'content-type': 'application/json',
     },
-    body: JSON.stringify({ status: 'unsubscribed' }),
+    body: JSON.stringify({ status }),
   });
   expect(res.status).toBe(200);
 }
@@ -137,6 +143,57 @@ async function marketing(r: Running) {
   return (await r.gateway.consent.history(record.id)).filter((e) => e.purpose === 'marketing');
 }
 
+describe('a resync reads unsubscribes made at Mailchimp', () => {
+  it('records one the webhook never delivered as a withdrawal (source mailchimp), and never re-subscribes', async () => {
+    const r = await subscribed();
+    await unsubscribeAtMailchimp();
+    const dry = await r.gateway.resync({ dryRun: true });
+    expect(dry.partnerWithdrawals.mailchimp).toEqual({ unsubscribed: 1, withdrawals: 1 });
+    expect((await marketing(r)).map((e) => e.status)).toEqual(['granted']);
+
+    const summary = await r.gateway.resync({ force: true });
+    await r.gateway.runUntilIdle();
+    expect(summary.partnerWithdrawals.mailchimp).toEqual({ unsubscribed: 1, withdrawals: 1 });
+    expect((await marketing(r)).map((e) => [e.status, e.source, e.evidence])).toEqual([
+      ['granted', 'web-form', 'form:web-1'],
+      ['withdrawn', 'mailchimp', 'mailchimp:unsubscribed-at-partner'],
+    ]);
+    expect(memberStatus()).toBe('unsubscribed');
+    // Later resyncs (forced too) and a record change leave the member unsubscribed, and record nothing twice.
+    await r.gateway.resync({ force: true });
+    r.source.put({ ...record, name: { given: 'Renamed', family: record.name!.family } });
+    await r.gateway.changed(record.id);
+    await r.gateway.runUntilIdle();
+    expect(memberStatus()).toBe('unsubscribed');
+    expect((await marketing(r)).filter((e) => e.status === 'withdrawn')).toHaveLength(1);
+    const report = renderAccessReport(await r.gateway.access(record.id), policy, { format: 'md', lang: 'en' });
+    expect(report).toMatch(
+      /\| Newsletters and marketing \| Withdrawn \| Unsubscribed through the newsletter \(Mailchimp\) \|/,
+    );
+    assertNoCanaries(r.logText(), [record], 'the ops log');
+  });
+
+  it('never takes a grant from Mailchimp, and does not undo a new grant Mailchimp was not told yet', async () => {
+    const r = await subscribed();
+    await r.gateway.consent.withdraw(record.id, 'marketing', { source: 'web-form', evidence: 'form:web-2' });
+    await r.gateway.runUntilIdle();
+    // Subscribed again at Mailchimp (an import, a Mailchimp form): no grant in our ledger.
+    await setStatusAtMailchimp('subscribed');
+    await r.gateway.resync();
+    await r.gateway.runUntilIdle();
+    expect((await marketing(r)).map((e) => e.status)).toEqual(['granted', 'withdrawn']);
+
+    // Unsubscribed at Mailchimp, then a new grant on our form before Mailchimp heard of it: it stands.
+    await setStatusAtMailchimp('unsubscribed');
+    await r.gateway.consent.grant(record.id, 'marketing', { source: 'web-form', evidence: 'form:web-3' });
+    const summary = await r.gateway.resync();
+    await r.gateway.runUntilIdle();
+    expect(summary.partnerWithdrawals.mailchimp!.withdrawals).toBe(0);
+    expect((await marketing(r)).map((e) => e.status)).toEqual(['granted', 'withdrawn', 'granted']);
+    expect(memberStatus()).toBe('subscribed');
+  });
+});
+
 describe('the Mailchimp unsubscribe webhook', () => {
   it('records an unsubscribe at Mailchimp as a withdrawal, and no resync or change subscribes the member again', async () => {
     const r = await subscribed();
@@ -168,6 +225,23 @@ describe('the Mailchimp unsubscribe webhook', () => {
     expect(report).toMatch(
       /\| Newsletters and marketing \| Withdrawn \| Unsubscribed through the newsletter \(Mailchimp\) \|/,
     );
+  });
+
+  it('keeps the grant when the unsubscribe is the gateway’s own, made for a restriction', async () => {
+    const r = await subscribed();
+    await r.gateway.restrict(record.id, 'objection pending');
+    await r.gateway.runUntilIdle();
+    expect(memberStatus()).toBe('unsubscribed');
+    // Mailchimp reports API changes too when the webhook's api source is on; the resync sees it as well.
+    expect((await post(r, unsubscribeEvent({ 'data[campaign_id]': '' }))).status).toBe(200);
+    const summary = await r.gateway.resync();
+    await r.gateway.runUntilIdle();
+    // Nobody Mailchimp could have unsubscribed on its own: it is not even asked.
+    expect(summary.partnerWithdrawals.mailchimp).toEqual({ unsubscribed: 0, withdrawals: 0 });
+    expect((await marketing(r)).map((e) => e.status)).toEqual(['granted']);
+    await r.gateway.unrestrict(record.id);
+    await r.gateway.runUntilIdle();
+    expect(memberStatus()).toBe('subscribed');
   });
 
   it('never takes a grant from the partner: a subscribe event changes nothing', async () => {

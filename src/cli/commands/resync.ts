@@ -150,5 +150,11 @@ async function report(ctx: CliContext, summary: ResyncSummary, result: WorkOffRe
     return [p, ...countColumns.map((k) => c[k]), ...(r ? [r.done, r.retrying, r.dead, r.left] : [])];
   });
   await line(table(headers, rows));
+  // Partner-side unsubscribes are withdrawals the subject made: the operator sees that the ledger moved.
+  for (const [p, w] of Object.entries(summary.partnerWithdrawals ?? {}))
+    if (w.withdrawals > 0)
+      await line(
+        `resync: ${w.withdrawals} member(s) unsubscribed at ${p} ${summary.dryRun ? 'would be' : 'were'} recorded as consent withdrawals (source ${p})`,
+      );
   if (result) await line(`resync ${result.sentence()}`);
 }

@@ -8,7 +8,7 @@ export function statusCommand(program: Command): void {
   const command = program
     .command('status')
     .description(
-      'queues per partner (queued, retrying, active, dead letters, failed calls in 24 h), erasures pending and overdue with what each still lacks and since when, unsealed log rows',
+      'queues per partner (queued, retrying, active, dead letters, failed calls in 24 h), erasures pending and overdue with what each still lacks and since when, restrictions not yet carried out at partners, unsealed log rows',
     );
   examples(command, [
     ['partner-gateway status', 'from the store (no partner credentials needed)'],
@@ -60,6 +60,12 @@ export function statusCommand(program: Command): void {
       for (const m of missing.oldest.slice(0, 10))
         await line(
           `  ${m.subjectId}: record missing since ${new Date(m.since).toISOString()}, erased after ${new Date(m.erasureAfter).toISOString()} unless it comes back`,
+        );
+      // A server older than this CLI may not report restrictions.
+      const r = status.restrictions;
+      if (r)
+        await line(
+          `restrictions: ${r.restricted} subject(s) restricted; partner records still to be told ${r.toTell}, still to be lifted ${r.toLift}`,
         );
       // A server older than this CLI may not report the policy's reach.
       const notInStep = status.policy?.notInStep ?? [];

@@ -147,7 +147,9 @@ export function restrictCommands(program: Command): void {
   const restrict = waitOptions(
     program
       .command('restrict')
-      .description('restrict processing ("blocking"): partners are sent nothing new for the subject until unrestricted')
+      .description(
+        'restrict processing ("blocking"): partners are sent nothing new until unrestricted, and each is told by its policy restriction behaviour (Mailchimp unsubscribes, Intercom archives, the others keep)',
+      )
       .argument('<subject>', 'the subject id', subjectId)
       .requiredOption('--reason <text>', 'why (e.g. accuracy contested, ticket 123); logged', nonBlank),
   );
