@@ -103,22 +103,11 @@ export async function createSchedule(deps: {
     },
     enqueueSubject: async (subjectId, trigger, options = {}) => {
       const correlationId = randomUUID();
-      const job = { subjectId, trigger, correlationId, ...(options.operator ? { operator: options.operator } : {}) };
-      const targets = options.partners ?? partners;
-      if (options.tx) {
-        // The host's transaction is one connection: its statements go one after another anyway.
-        for (const partner of targets) await enqueue(boss, partner, [job], { tx: options.tx });
-        targets.forEach(wake);
-        return;
+      for (const partner of options.partners ?? partners) {
+        const job = { subjectId, trigger, correlationId, ...(options.operator ? { operator: options.operator } : {}) };
+        await enqueue(boss, partner, [job], options.tx ? { tx: options.tx } : {});
+        wake(partner);
       }
-      // One queue per partner, each insert on its own: all at once, so the last partner's worker does
-      // not wait for six round trips before it can start (an erasure is done when the last one is).
-      await Promise.all(
-        targets.map(async (partner) => {
-          await enqueue(boss, partner, [job]);
-          wake(partner);
-        }),
-      );
     },
     work: async (handler, options) => {
       for (const partner of partners) {
