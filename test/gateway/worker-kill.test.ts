@@ -74,8 +74,7 @@ afterEach(async () => {
   for (const clean of cleanups.splice(0).reverse()) await clean();
   partners?.setFaults({});
   partners?.reset();
-  traffic?.requests.splice(0);
-  traffic?.overlaps.splice(0);
+  traffic?.reset();
 });
 
 describe.skipIf(engine !== 'postgres')(
@@ -129,13 +128,11 @@ async function startRun(retry: Partial<RetryPolicy>) {
     retry,
   });
   cleanups.push(async () => {
-    const c0 = Date.now();
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     await gateway.stop();
     await db.close();
     await db.drop();
     rmSync(dir, { recursive: true, force: true });
-    console.info('cleanup', Date.now() - c0);
   });
   const url = process.env.PARTNER_GATEWAY_TEST_DATABASE_URL!;
   const spawnWorker = (): Worker => {
@@ -168,9 +165,7 @@ async function startRun(retry: Partial<RetryPolicy>) {
   // Every request takes a while at the partner, so a batch is mostly calls in flight when the kill comes.
   partners.setFaults({ '*': { latencyMs: { min: 40, max: 120 } } });
   for (let i = 0; i < WORKERS; i++) spawnWorker();
-  const s0 = Date.now();
   await Promise.all(workers.map((w) => w.ready));
-  console.info('spawned', Date.now() - s0);
 
   // First half shared everywhere (Mailchimp too: each subject consented to marketing), then erased
   // while the second half is created: the kill lands in that.
@@ -178,9 +173,7 @@ async function startRun(retry: Partial<RetryPolicy>) {
     gateway.consent.grant(String(r.id), 'marketing', { source: 'web-form', evidence: `form-${r.id}` }),
   );
   await inParallel(erasedRecords, (r) => gateway.changed(String(r.id)));
-  const t0 = Date.now();
   await converged(60_000);
-  console.info('phase 1', Date.now() - t0, traffic.requests.length);
   // Slower now, so calls are in flight when the kill comes; Mailchimp's erasures (a call each, three at
   // a time across all workers) the slowest, so one worker holds every slot.
   partners.setFaults({ '*': { latencyMs: { min: 200, max: 500 } }, mailchimp: { latencyMs: { min: 500, max: 1000 } } });

@@ -70,6 +70,14 @@ export class EmulatorTraffic {
     this.#stop();
   }
 
+  /** Forgets everything seen, as the emulators' reset does (their ids start over). */
+  reset(): void {
+    this.requests.splice(0);
+    this.overlaps.splice(0);
+    this.#learned.clear();
+    this.#inFlight.clear();
+  }
+
   /** Per partner and subject, the records its creates made (distinct ids; a replayed create names the same). */
   createdIds(partner: string): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();
