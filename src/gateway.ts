@@ -88,13 +88,12 @@ export async function assembleGateway(
       throw error;
     }),
   };
-  const pacing = await createPacing(database, [...adapters.values()], options.limits);
-  const schedule = await createSchedule({
-    db: database,
-    partners,
-    retry: { ...defaultRetryPolicy, ...options.retry },
-    logger,
+  const retry = { ...defaultRetryPolicy, ...options.retry };
+  // Slots a dead worker leased come free no later than its jobs are retried (both at its heartbeat).
+  const pacing = await createPacing(database, [...adapters.values()], options.limits, {
+    slotLeaseSeconds: Math.max(10, retry.heartbeatSeconds),
   });
+  const schedule = await createSchedule({ db: database, partners, retry, logger });
   const recordedId = recordedIds(keys, adapters);
   const transfer = createTransfer({
     db: database,

@@ -1,19 +1,24 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Sql } from '../store/database.ts';
 
 /**
  * A per-partner limit on calls in flight that holds across worker processes sharing one PostgreSQL
  * database (Mailchimp allows 10 connections per account, not per process). Each allowed call is a
  * row; a worker leases free ones (SKIP LOCKED, so workers never wait on each other's locks) for the
- * length of a batch's calls. A process that dies mid-batch holds its slots only until the lease runs out.
+ * length of a batch's calls. A process that dies mid-batch holds its slots only until the lease runs out:
+ * the gateway makes that its job heartbeat (10 s), so the dead one's slots are free by the time pg-boss
+ * retries its jobs. (A lease of minutes would leave its retried jobs, and every other worker's, waiting
+ * that long for a slot.) Renewed every third of it.
  */
 export class ConcurrencySlots {
   readonly #sql: Sql;
   readonly #limits: ReadonlyMap<string, number>;
-  readonly #holder = randomUUID();
+  /** Host and pid first, so an operator (or a test) can tell which worker process holds a slot. */
+  readonly #holder = `${hostname()}/${process.pid}/${randomUUID()}`;
   readonly #leaseSeconds: number;
 
-  constructor(sql: Sql, limits: ReadonlyMap<string, number>, leaseSeconds = 30) {
+  constructor(sql: Sql, limits: ReadonlyMap<string, number>, leaseSeconds = 10) {
     this.#sql = sql;
     this.#limits = limits;
     this.#leaseSeconds = leaseSeconds;

@@ -13,6 +13,7 @@ export async function createPacing(
   db: Database,
   adapters: readonly PartnerAdapter[],
   overrides: Readonly<Record<string, PartnerLimits>> = {},
+  options: { readonly slotLeaseSeconds?: number } = {},
 ): Promise<Pacing> {
   const limits = new Map<string, PartnerLimits>(
     adapters.map((a) => [a.partner, { ...a.limits, ...overrides[a.partner] }]),
@@ -20,7 +21,8 @@ export async function createPacing(
   const limiter = new RateLimiter(db, limits);
   await limiter.ensure([...limits.keys()]);
   const bounded = [...limits].flatMap(([p, l]) => (l.maxConcurrent ? [[p, l.maxConcurrent] as const] : []));
-  const slots = db.engine === 'postgres' ? new ConcurrencySlots(db, new Map(bounded)) : undefined;
+  const slots =
+    db.engine === 'postgres' ? new ConcurrencySlots(db, new Map(bounded), options.slotLeaseSeconds) : undefined;
   await slots?.ensure();
   return new Pacing(limiter, limits, slots);
 }

@@ -67,20 +67,44 @@ export class RateLimiter {
    * partner asked for. Without a rate limit only a pause delays the calls.
    */
   async reserve(partner: string, calls: number): Promise<number[]> {
-    if (calls <= 0) return [];
+    return (await this.#reserve(partner, calls)).waits;
+  }
+
+  /** reserve(), and the tat it left (to give the slots back when they go unused). */
+  async #reserve(partner: string, calls: number): Promise<{ waits: number[]; tat: string | null }> {
+    if (calls <= 0) return { waits: [], tat: null };
     const interval = this.#interval(partner);
     const tolerance = Math.max(0, (this.#limits.get(partner)?.burst ?? 1) - 1) * interval;
-    const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number }>(
+    const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number; tat: string }>(
       `with old as (select tat, paused_until from rate_limits where partner = $1 for update)
        update rate_limits r set tat = greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) + make_interval(secs => $2::float8 * $3::int)
        from old where r.partner = $1
        returning (extract(epoch from (greatest(old.tat, clock_timestamp(), coalesce(old.paused_until, '-infinity')) - clock_timestamp())) * 1000)::float8 as base_ms,
-         coalesce((extract(epoch from (old.paused_until - clock_timestamp())) * 1000)::float8, 0) as pause_ms`,
+         coalesce((extract(epoch from (old.paused_until - clock_timestamp())) * 1000)::float8, 0) as pause_ms,
+         r.tat::text as tat`,
       [partner, interval, calls],
     );
     const base = row?.base_ms ?? 0;
     const pause = Math.max(0, row?.pause_ms ?? 0);
-    return Array.from({ length: calls }, (_, i) => Math.max(pause, base + (i * interval - tolerance) * 1000, 0));
+    return {
+      waits: Array.from({ length: calls }, (_, i) => Math.max(pause, base + (i * interval - tolerance) * 1000, 0)),
+      tat: row?.tat ?? null,
+    };
+  }
+
+  /**
+   * Gives an unused slot back when no reservation was made after it (tat is still where this one left
+   * it): a batch that gave up must not push every worker's next calls later by the slots it never
+   * used (with a short expiry, each cut batch pushed the next past its own deadline, until its jobs
+   * were dead letters never sent). A slot with later ones after it stays taken: moving tat back then
+   * would put two calls on one slot.
+   */
+  async #giveBack(partner: string, tat: string | null): Promise<void> {
+    if (tat === null) return;
+    await this.#sql.query(
+      `update rate_limits set tat = tat - make_interval(secs => $2::float8) where partner = $1 and tat = $3::timestamptz`,
+      [partner, this.#interval(partner), tat],
+    );
   }
 
   /** Seconds between two calls' slots; 0 without a rate. */
@@ -117,12 +141,17 @@ export class RateLimiter {
    */
   async acquire(partner: string, signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const [wait = 0] = await this.reserve(partner, 1);
+      // Given up (the batch lost its claim or reached its deadline): the caller makes no call, so it
+      // takes no slot either.
+      if (signal?.aborted) return;
+      const {
+        waits: [wait = 0],
+        tat,
+      } = await this.#reserve(partner, 1);
       const due = performance.now() + wait;
       if (wait <= 0) return this.#noteLate(partner, due);
       await this.sleep(wait, signal);
-      // Given up (the batch lost its claim or reached its deadline): the caller makes no call.
-      if (signal?.aborted) return;
+      if (signal?.aborted) return this.#giveBack(partner, tat);
       // Another worker may have been told to pause while this one slept on its slot: a reservation
       // made before the pause must not go out when it wakes (calls queued during a pause would all
       // leave together when it ends), so a paused partner's slot is taken again, after the pause.
