@@ -14,6 +14,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { erasureDueAt } from '../../src/erasure-schedule.ts';
+import { DEFAULT_MISSING_RECORD_GRACE_DAYS } from '../../src/missing-records.ts';
 import type { MasterRecordInput } from '../../src/record.ts';
 import { canariesOf, canaryRecord, startTestPartners, type TestPartners } from '../../src/testing/index.ts';
 import { policy, startRealGateway, type RealGateway } from '../support/real-gateway.ts';
@@ -102,6 +103,7 @@ describe('erasure under random interleavings', () => {
             id: `subj-${n}`,
             end: null as Date | null,
             present: true,
+            vanishedAt: null as number | null,
             erased: false,
           }));
           for (const m of model) r.source.put(record(m.n, null));
@@ -118,6 +120,7 @@ describe('erasure under random interleavings', () => {
             // Past the camera hook's longest backoff (6 h), so a hook that failed is tried again.
             r.clock.now = new Date(r.clock.now.getTime() + 7 * 3_600_000);
             await r.gateway.processDueErasures();
+            await noteMissingErasures(model);
             await r.gateway.runUntilIdle({ waitForRetries: true });
           }
           markDue(model);
@@ -133,7 +136,18 @@ function record(n: number, end: Date | null): MasterRecordInput {
   return canaryRecord(n, { subscription: { start: new Date('2025-01-01T00:00:00Z'), ...(end ? { end } : {}) } });
 }
 
-type Model = { n: number; id: string; end: Date | null; present: boolean; erased: boolean }[];
+type Model = {
+  n: number;
+  id: string;
+  end: Date | null;
+  present: boolean;
+  /**
+   * When the record first left the source (gateway clock). Not reset by a return: a return that no
+   * worker read before the record left again leaves the gateway counting from the first departure.
+   */
+  vanishedAt: number | null;
+  erased: boolean;
+}[];
 
 async function apply(o: Op, model: Model): Promise<void> {
   switch (o.kind) {
@@ -150,6 +164,7 @@ async function apply(o: Op, model: Model): Promise<void> {
     case 'vanish': {
       const m = model[o.s]!;
       m.present = false;
+      m.vanishedAt ??= r.clock.now.getTime();
       r.source.delete(m.id);
       await r.gateway.changed(m.id);
       return;
@@ -176,11 +191,28 @@ async function apply(o: Op, model: Model): Promise<void> {
       r.clock.now = new Date(r.clock.now.getTime() + o.days * DAY);
       markDue(model);
       await r.gateway.processDueErasures();
+      await noteMissingErasures(model);
       await r.gateway.purgeExpired();
       return;
     case 'run':
       await r.gateway.runUntilIdle();
       return;
+  }
+}
+
+/**
+ * A record gone past the grace period is erased by the due check, but only if a worker saw it gone
+ * first (its job may not have run yet): the model learns which from the gateway, and holds it to the
+ * rule that none is erased before the grace period ran out since the record left.
+ */
+async function noteMissingErasures(model: Model): Promise<void> {
+  for (const m of model) {
+    if (m.erased || m.present || m.vanishedAt === null) continue;
+    if (!(await r.gateway.erasureStatus(m.id)).tombstoned) continue;
+    expect(r.clock.now.getTime() - m.vanishedAt, `${m.id} erased within the grace period`).toBeGreaterThanOrEqual(
+      DEFAULT_MISSING_RECORD_GRACE_DAYS * DAY,
+    );
+    m.erased = true;
   }
 }
 
