@@ -276,6 +276,9 @@ export function createAuth0Emulator(options: Auth0EmulatorOptions = {}): Auth0Em
         if (u.given_name) personal['name.given'] = u.given_name;
         if (u.family_name) personal['name.family'] = u.family_name;
         personal.email = u.email;
+        if (u.last_ip) personal.ip_address = u.last_ip;
+        if (u.user_metadata && Object.keys(u.user_metadata).length > 0) personal.user_metadata = u.user_metadata;
+        if (u.app_metadata && Object.keys(u.app_metadata).length > 0) personal.app_metadata = u.app_metadata;
         out[u.user_id] = {
           personal,
           meta: {

@@ -205,9 +205,12 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): I
     holdings() {
       const out: Record<string, Holding> = {};
       for (const c of contacts.values()) {
-        const personal = Object.fromEntries(
+        const personal: Record<string, unknown> = Object.fromEntries(
           (['name', 'email', 'phone'] as const).filter((k) => c[k]).map((k) => [k, c[k]]),
         );
+        if (Object.keys(c.custom_attributes).length > 0) personal.custom_attributes = c.custom_attributes;
+        if (c.seen.location) personal.location = c.seen.location;
+        for (const k of ['browser', 'browser_language', 'os'] as const) if (c.seen[k]) personal[k] = c.seen[k];
         out[c.id] = {
           personal,
           meta: {

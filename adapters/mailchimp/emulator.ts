@@ -198,6 +198,12 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
           const personal: Record<string, unknown> = { email: m.email_address };
           if (m.merge_fields.FNAME) personal['name.given'] = m.merge_fields.FNAME;
           if (m.merge_fields.LNAME) personal['name.family'] = m.merge_fields.LNAME;
+          // What Mailchimp recorded itself: the signup and opt-in IPs, where it places them, the tags.
+          if (m.signup.ip_signup) personal['ip_address.signup'] = m.signup.ip_signup;
+          if (m.signup.ip_opt) personal['ip_address.opt_in'] = m.signup.ip_opt;
+          if (Object.keys(m.location).length > 0) personal.location = { ...m.location };
+          if (m.tags.length > 0) personal.tags = [...m.tags];
+          if (m.signup.language) personal.language = m.signup.language;
           out[hash] = { personal, meta: { status: m.status, list_id: listId, last_changed: m.last_changed } };
         }
       }
