@@ -194,7 +194,16 @@ export function exampleReport(policy: Policy): AccessReport {
           'After a permanent deletion Mailchimp keeps a record that the address was deleted, so that it cannot be imported again.',
         ],
         // What Mailchimp returns beyond what we sent is shown too, flagged where the policy does not cover it.
-        live: live('mailchimp', { email: person.email, name: person.name, status: 'unsubscribed', language: 'sv' }),
+        // (Mailchimp's own signup form recorded the IP address and where it placed it.)
+        live: live('mailchimp', {
+          email: person.email,
+          name: person.name,
+          status: 'unsubscribed',
+          language: 'sv',
+          ip_signup: '198.51.100.23',
+          'location.country_code': 'SE',
+          'location.timezone': 'Europe/Stockholm',
+        }),
       }),
       partner('stripe', {
         holds: true,
@@ -235,7 +244,14 @@ export function exampleReport(policy: Policy): AccessReport {
         retainedAfterErasure: [
           'A deleted contact can be restored by Intercom for 7 days, then it is permanently destroyed.',
         ],
-        live: live('intercom', { name: person.name, email: person.email, phone: person.phone }),
+        live: live('intercom', {
+          name: person.name,
+          email: person.email,
+          phone: person.phone,
+          // Where Intercom's Messenger placed the contact when it was last used.
+          'location.city': 'Uppsala',
+          'location.country': 'Sweden',
+        }),
       }),
       partner('twilio', {
         holds: true,
@@ -270,7 +286,13 @@ export function exampleReport(policy: Policy): AccessReport {
             fields: ['name.given', 'name.family', 'email'],
           },
         ],
-        live: live('auth0', { name: person.name, email: person.email }),
+        // Auth0 records the IP address of the last sign-in; the app keeps a preference in user_metadata.
+        live: live('auth0', {
+          name: person.name,
+          email: person.email,
+          ip_address: '198.51.100.61',
+          'user_metadata.language': 'sv',
+        }),
       }),
       partner('resin', {
         holds: true,
@@ -282,6 +304,7 @@ export function exampleReport(policy: Policy): AccessReport {
           ip_address: { '1041': '192.168.1.23' },
           public_address: { '1041': '203.0.113.45' },
           device_name: { '1041': 'CAM-0417' },
+          location: { '1041': 'Uppsala, Uppsala County, Sweden' },
         }),
       }),
     ],

@@ -20,7 +20,7 @@ import { lazySdk } from '../common/lazy-sdk.ts';
 import type { RestAnswer } from '../common/rest-client.ts';
 import { createSdkTransport, type SdkTransport } from '../common/sdk-transport.ts';
 import { requestsPerSecond } from '../common/limits.ts';
-import { mergeHeldFields } from '../common/results.ts';
+import { boundedFields, mergeHeldFields } from '../common/results.ts';
 
 export interface Auth0Options {
   /** The tenant's host name, e.g. example.eu.auth0.com (no scheme, no path). */
@@ -301,6 +301,11 @@ const userSchema = z.object({
   username: text,
   phone_number: text,
   last_ip: text,
+  last_login: z.unknown().optional(),
+  logins_count: z.unknown().optional(),
+  // Free-form: the host's app (and through it the user) writes any keys here; bounded when read.
+  user_metadata: z.unknown().optional(),
+  app_metadata: z.unknown().optional(),
 });
 
 /** Everything personal Auth0 holds for a user, including what it derives itself (nickname, picture). */
@@ -316,5 +321,11 @@ function heldFields(u: z.infer<typeof userSchema>): Record<string, unknown> {
     username: u.username,
     ip_address: u.last_ip,
   };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && v !== ''));
+  return {
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && v !== '')),
+    ...boundedFields(u.last_login, 'last_login'),
+    ...boundedFields(u.logins_count, 'logins_count'),
+    ...boundedFields(u.user_metadata, 'user_metadata'),
+    ...boundedFields(u.app_metadata, 'app_metadata'),
+  };
 }

@@ -15,6 +15,12 @@ interface User {
   name?: string;
   given_name?: string;
   family_name?: string;
+  user_metadata?: Record<string, unknown>;
+  app_metadata?: Record<string, unknown>;
+  /** Recorded by Auth0 at each login (logIn below), never written through the API. */
+  last_ip?: string;
+  last_login?: string;
+  logins_count?: number;
   created_at: string;
   updated_at: string;
 }
@@ -118,7 +124,11 @@ export interface SeedUser {
   readonly name?: string;
 }
 
-export type Auth0Emulator = PartnerEmulator & { seedUser(user: SeedUser): void };
+export type Auth0Emulator = PartnerEmulator & {
+  seedUser(user: SeedUser): void;
+  /** The user signs in through the app's login: Auth0 records the IP address and the time. */
+  logIn(userId: string, ip: string): boolean;
+};
 
 export interface Auth0EmulatorOptions {
   readonly clientId?: string;
@@ -266,6 +276,9 @@ export function createAuth0Emulator(options: Auth0EmulatorOptions = {}): Auth0Em
         if (u.given_name) personal['name.given'] = u.given_name;
         if (u.family_name) personal['name.family'] = u.family_name;
         personal.email = u.email;
+        if (u.last_ip) personal.ip_address = u.last_ip;
+        if (u.user_metadata && Object.keys(u.user_metadata).length > 0) personal.user_metadata = u.user_metadata;
+        if (u.app_metadata && Object.keys(u.app_metadata).length > 0) personal.app_metadata = u.app_metadata;
         out[u.user_id] = {
           personal,
           meta: {
@@ -281,6 +294,14 @@ export function createAuth0Emulator(options: Auth0EmulatorOptions = {}): Auth0Em
     reset() {
       users.clear();
       tokens.clear();
+    },
+    logIn(userId, ip) {
+      const user = users.get(userId);
+      if (!user) return false;
+      user.last_ip = ip;
+      user.last_login = new Date().toISOString();
+      user.logins_count = (user.logins_count ?? 0) + 1;
+      return true;
     },
     seedUser(seed) {
       const now = new Date().toISOString();
@@ -302,6 +323,13 @@ function assign(user: User, body: Record<string, unknown>): void {
     const value = body[key];
     if (typeof value === 'string') user[key] = key === 'email' ? value.toLowerCase() : value;
     else if (value === null && key !== 'email') delete user[key]; // null unsets a field
+  }
+  // Auth0 merges metadata at the first level: a key set to null is removed, the others are kept.
+  for (const key of ['user_metadata', 'app_metadata'] as const) {
+    const value = body[key];
+    if (typeof value !== 'object' || value === null) continue;
+    const merged = { ...user[key], ...(value as Record<string, unknown>) };
+    user[key] = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
   }
 }
 

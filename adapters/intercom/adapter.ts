@@ -11,7 +11,7 @@ import {
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
 import { requestsPerSecond } from '../common/limits.ts';
-import { flatFields } from '../common/results.ts';
+import { boundedFields, flatFields } from '../common/results.ts';
 import { createRestClient, isSuccess, type RestAnswer, type RestClient } from '../common/rest-client.ts';
 
 export const INTERCOM_BASE_URL = 'https://api.intercom.io';
@@ -40,15 +40,45 @@ const contactId = z.string().regex(INTERCOM_CONTACT_ID);
 const contactSchema = z.object({ id: contactId });
 // 2.13+ answers the contact itself; older versions wrapped matches in a list.
 const foundSchema = z.union([contactSchema, z.object({ data: z.array(contactSchema) })]);
-const heldSchema = z.object({
-  id: contactId,
-  name: z.string().nullish(),
-  email: z.string().nullish(),
-  phone: z.string().nullish(),
-  location: z
-    .object({ country: z.string().nullish(), region: z.string().nullish(), city: z.string().nullish() })
-    .nullish(),
-});
+/** What Intercom records about the contact's use of the Messenger and the app (2.14 contact schema). */
+const ACTIVITY_FIELDS = [
+  'signed_up_at',
+  'last_seen_at',
+  'last_replied_at',
+  'last_contacted_at',
+  'last_email_opened_at',
+  'last_email_clicked_at',
+  'language_override',
+  'browser',
+  'browser_version',
+  'browser_language',
+  'os',
+  'android_app_name',
+  'android_app_version',
+  'android_device',
+  'android_os_version',
+  'android_sdk_version',
+  'android_last_seen_at',
+  'ios_app_name',
+  'ios_app_version',
+  'ios_device',
+  'ios_os_version',
+  'ios_sdk_version',
+  'ios_last_seen_at',
+] as const;
+const heldSchema = z
+  .object({
+    id: contactId,
+    name: z.string().nullish(),
+    email: z.string().nullish(),
+    phone: z.string().nullish(),
+    // The rest is what Intercom records itself or the workspace defines: read as answered, bounded when held.
+    location: z.unknown().optional(),
+    custom_attributes: z.unknown().optional(),
+    avatar: z.unknown().optional(),
+    social_profiles: z.unknown().optional(),
+  })
+  .catchall(z.unknown());
 // contact_archived / contact_unarchived: the reference and the flag.
 const archivedSchema = z.object({ id: contactId, archived: z.boolean() });
 const errorListSchema = z.object({ errors: z.array(z.object({ code: z.string() })).min(1) });
@@ -201,9 +231,24 @@ function clearedFields(payload: PartnerPayload, cleared: UpsertInput['cleared'])
 }
 
 /** Intercom keeps the whole name in one field: it is reported as 'name'. */
-function held({ name, email, phone, location }: z.infer<typeof heldSchema>): HeldData {
-  return { found: true, fields: flatFields({ name, email, phone, location }) };
+function held(contact: z.infer<typeof heldSchema>): HeldData {
+  const { name, email, phone } = contact;
+  const fields = flatFields({ name, email, phone });
+  const { type: _type, ...location } = isRecord(contact.location) ? contact.location : {};
+  Object.assign(fields, boundedFields(location, 'location'));
+  for (const f of ACTIVITY_FIELDS) Object.assign(fields, boundedFields(contact[f], f));
+  Object.assign(fields, boundedFields(contact.custom_attributes, 'custom_attributes'));
+  // The avatar and social profiles come as objects with type tags and URLs: only the URLs are the person's.
+  if (isRecord(contact.avatar)) Object.assign(fields, boundedFields(contact.avatar.image_url, 'avatar'));
+  if (isRecord(contact.social_profiles) && Array.isArray(contact.social_profiles.data)) {
+    contact.social_profiles.data.forEach((p, i) => {
+      if (isRecord(p)) Object.assign(fields, boundedFields(p.url, `social_profiles.${i}`));
+    });
+  }
+  return { found: true, fields };
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The answer's fields the adapter reads, after its status: a failure status throws the partner's error. */
 function answerParser(http: RestClient) {

@@ -51,13 +51,30 @@ interface Contact {
   archived: boolean;
   created_at: number;
   updated_at: number;
+  last_seen_at?: number;
+  /** The workspace's own data attributes, set through the API (the app, Intercom's integrations). */
+  custom_attributes: Record<string, unknown>;
+  /** What the Messenger records when the contact uses it: where from (by IP) and on what. */
+  seen: MessengerVisit;
 }
+
+export interface MessengerVisit {
+  readonly location?: { readonly country?: string; readonly region?: string; readonly city?: string };
+  readonly browser?: string;
+  readonly browser_language?: string;
+  readonly os?: string;
+}
+
+export type IntercomEmulator = PartnerEmulator & {
+  /** The contact opens the Messenger in the app: Intercom records location, browser and time itself. */
+  seenInMessenger(email: string, visit: MessengerVisit): boolean;
+};
 
 export interface IntercomEmulatorOptions {
   readonly accessToken?: string;
 }
 
-export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): PartnerEmulator {
+export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): IntercomEmulator {
   const token = options.accessToken ?? INTERCOM_SANDBOX_TOKEN;
   const contacts = new Map<string, Contact>();
   let next = 1;
@@ -85,6 +102,11 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
       if (value === null && (key === 'phone' || key === 'name')) contact[key] = null;
       else if (typeof value === 'string') contact[key] = value;
     }
+    // Custom attributes are merged key by key; a key set to null is cleared.
+    if (body.custom_attributes !== undefined && body.custom_attributes !== null) {
+      const merged = { ...contact.custom_attributes, ...(body.custom_attributes as Record<string, unknown>) };
+      contact.custom_attributes = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
+    }
     contact.updated_at = now();
     return undefined;
   }
@@ -110,6 +132,8 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
         archived: false,
         created_at: now(),
         updated_at: now(),
+        custom_attributes: {},
+        seen: {},
       };
       const failed = write(contact, body);
       if (failed) return failed;
@@ -181,9 +205,12 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
     holdings() {
       const out: Record<string, Holding> = {};
       for (const c of contacts.values()) {
-        const personal = Object.fromEntries(
+        const personal: Record<string, unknown> = Object.fromEntries(
           (['name', 'email', 'phone'] as const).filter((k) => c[k]).map((k) => [k, c[k]]),
         );
+        if (Object.keys(c.custom_attributes).length > 0) personal.custom_attributes = c.custom_attributes;
+        if (c.seen.location) personal.location = c.seen.location;
+        for (const k of ['browser', 'browser_language', 'os'] as const) if (c.seen[k]) personal[k] = c.seen[k];
         out[c.id] = {
           personal,
           meta: {
@@ -196,6 +223,14 @@ export function createIntercomEmulator(options: IntercomEmulatorOptions = {}): P
         };
       }
       return out;
+    },
+
+    seenInMessenger(email, visit) {
+      const contact = [...contacts.values()].find((c) => c.email === email);
+      if (!contact) return false;
+      contact.seen = { ...contact.seen, ...visit };
+      contact.last_seen_at = now();
+      return true;
     },
 
     reset() {
@@ -220,8 +255,17 @@ function render(c: Contact): Record<string, unknown> {
     created_at: c.created_at,
     updated_at: c.updated_at,
     signed_up_at: null,
-    last_seen_at: null,
-    location: { type: 'location', country: null, region: null, city: null },
+    last_seen_at: c.last_seen_at ?? null,
+    browser: c.seen.browser ?? null,
+    browser_language: c.seen.browser_language ?? null,
+    os: c.seen.os ?? null,
+    location: {
+      type: 'location',
+      country: c.seen.location?.country ?? null,
+      region: c.seen.location?.region ?? null,
+      city: c.seen.location?.city ?? null,
+    },
+    custom_attributes: c.custom_attributes,
   };
 }
 

@@ -11,7 +11,7 @@ import {
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
 import { createRestClient } from '../common/rest-client.ts';
-import { ignoreNotFound } from '../common/results.ts';
+import { boundedFields, ignoreNotFound } from '../common/results.ts';
 import { problemCode } from './problem-codes.ts';
 
 const PARTNER = 'mailchimp';
@@ -49,6 +49,16 @@ const memberSchema = z.object({
   status: z.string(),
   merge_fields: z.record(z.string(), z.unknown()).optional(),
   last_changed: z.string().optional(),
+  // What Mailchimp records itself (its signup form, its geolocation of the IP, its tags): personal too.
+  ip_signup: z.unknown().optional(),
+  ip_opt: z.unknown().optional(),
+  timestamp_signup: z.unknown().optional(),
+  timestamp_opt: z.unknown().optional(),
+  language: z.unknown().optional(),
+  email_client: z.unknown().optional(),
+  location: z.unknown().optional(),
+  tags: z.unknown().optional(),
+  last_note: z.unknown().optional(),
 });
 const memberIdSchema = z.object({ id: z.string() });
 const batchSchema = z.object({
@@ -296,16 +306,32 @@ function heldData(raw: unknown, hash: string): HeldData {
   const parsed = memberSchema.safeParse(raw);
   // Not this member's answer: nothing can be said about what Mailchimp holds.
   if (!parsed.success || parsed.data.id !== hash) throw fail('fetch', 'retryable', 'unexpected_answer');
-  const { email_address, status, merge_fields = {}, last_changed } = parsed.data;
+  const { email_address, status, merge_fields = {}, last_changed, location, tags, last_note, ...own } = parsed.data;
   const fields: Record<string, unknown> = { email: email_address, status };
   for (const [tag, value] of Object.entries(merge_fields)) {
-    if (value === '' || value === null || value === undefined) continue;
     const name = tag === 'FNAME' ? 'name.given' : tag === 'LNAME' ? 'name.family' : `merge_fields.${tag}`;
-    fields[name] = value;
+    Object.assign(fields, boundedFields(value, name));
   }
   if (last_changed) fields.last_changed = last_changed;
+  for (const key of ['ip_signup', 'ip_opt', 'timestamp_signup', 'timestamp_opt', 'language', 'email_client'] as const)
+    Object.assign(fields, boundedFields(own[key], key));
+  Object.assign(fields, boundedFields(knownLocation(location), 'location'));
+  // Tags come as {id, name}: the names are what was said about the member.
+  const tagNames = Array.isArray(tags) ? tags.map((t: unknown) => (isRecord(t) ? t.name : t)) : tags;
+  Object.assign(fields, boundedFields(tagNames, 'tags'));
+  Object.assign(fields, boundedFields(isRecord(last_note) ? last_note.note : undefined, 'last_note'));
   return { found: true, fields };
 }
+
+/** Mailchimp answers a location it could not work out as zeros and empty strings: nothing is held then. */
+function knownLocation(location: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(location)) return undefined;
+  const known = Object.entries(location).filter(([, v]) => v !== 0 && v !== '' && v !== null);
+  const onlyOffsets = known.every(([k]) => k === 'gmtoff' || k === 'dstoff');
+  return onlyOffsets ? undefined : Object.fromEntries(known);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function knownHashes(partnerIds: readonly string[]): string[] {
   return partnerIds.filter((id) => HASH.test(id));

@@ -21,6 +21,33 @@ interface Member {
   status: Status;
   merge_fields: Record<string, string>;
   last_changed: string;
+  /** What the member's own signup recorded (ip_signup, ip_opt, language) as Mailchimp answers it. */
+  signup: Partial<Record<(typeof SIGNUP_FIELDS)[number], string>>;
+  location: Partial<MemberLocation>;
+  tags: string[];
+}
+
+/** Member fields a body may set and a GET answers as strings ('' when unknown). */
+const SIGNUP_FIELDS = ['ip_signup', 'ip_opt', 'language', 'timestamp_signup', 'timestamp_opt'] as const;
+
+/** Mailchimp's geolocation of the member (from the signup IP): zeros and '' where it knows nothing. */
+export interface MemberLocation {
+  latitude: number;
+  longitude: number;
+  gmtoff: number;
+  dstoff: number;
+  country_code: string;
+  timezone: string;
+  region: string;
+}
+
+/** What a signup through Mailchimp's own hosted form records about the member, besides the address. */
+export interface FormSignup {
+  readonly ip_signup?: string;
+  readonly ip_opt?: string;
+  readonly language?: string;
+  readonly location?: Partial<MemberLocation>;
+  readonly tags?: readonly string[];
 }
 
 interface List {
@@ -59,7 +86,10 @@ const invalidResource = (errors: readonly FieldError[]) =>
     errors,
   );
 
-export type MailchimpEmulator = PartnerEmulator & { unsubscribeMember(email: string): boolean };
+export type MailchimpEmulator = PartnerEmulator & {
+  unsubscribeMember(email: string): boolean;
+  signUpThroughForm(email: string, signup: FormSignup): boolean;
+};
 
 export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}): MailchimpEmulator {
   const apiKey = options.apiKey ?? MAILCHIMP_SANDBOX_API_KEY;
@@ -143,6 +173,24 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
       }
       return false;
     },
+    /**
+     * The member confirms through Mailchimp's hosted signup form: Mailchimp records the IP addresses,
+     * geolocates them and applies the form's tags. The gateway never sends any of it.
+     */
+    signUpThroughForm(email: string, signup: FormSignup): boolean {
+      for (const list of lists.values()) {
+        const member = list.members.get(md5(email));
+        if (member && member.status !== 'archived') {
+          const { location, tags, ...fields } = signup;
+          Object.assign(member.signup, fields);
+          Object.assign(member.location, location);
+          member.tags.push(...(tags ?? []).filter((t) => !member.tags.includes(t)));
+          member.last_changed = now();
+          return true;
+        }
+      }
+      return false;
+    },
     holdings() {
       const out: Record<string, Holding> = {};
       for (const [listId, list] of lists) {
@@ -150,6 +198,12 @@ export function createMailchimpEmulator(options: MailchimpEmulatorOptions = {}):
           const personal: Record<string, unknown> = { email: m.email_address };
           if (m.merge_fields.FNAME) personal['name.given'] = m.merge_fields.FNAME;
           if (m.merge_fields.LNAME) personal['name.family'] = m.merge_fields.LNAME;
+          // What Mailchimp recorded itself: the signup and opt-in IPs, where it places them, the tags.
+          if (m.signup.ip_signup) personal['ip_address.signup'] = m.signup.ip_signup;
+          if (m.signup.ip_opt) personal['ip_address.opt_in'] = m.signup.ip_opt;
+          if (Object.keys(m.location).length > 0) personal.location = { ...m.location };
+          if (m.tags.length > 0) personal.tags = [...m.tags];
+          if (m.signup.language) personal.language = m.signup.language;
           out[hash] = { personal, meta: { status: m.status, list_id: listId, last_changed: m.last_changed } };
         }
       }
@@ -185,6 +239,7 @@ function put(list: List, listId: string, hash: string, body: Record<string, unkn
     current.email_address = email;
     if (status) current.status = status;
     Object.assign(current.merge_fields, mergeFields(body));
+    writeSignup(current, body);
     current.last_changed = now();
     return { status: 200, body: view(listId, newHash, current) };
   }
@@ -197,7 +252,11 @@ function put(list: List, listId: string, hash: string, body: Record<string, unkn
     status: status ?? (body.status_if_new as Status),
     merge_fields: mergeFields(body),
     last_changed: now(),
+    signup: {},
+    location: {},
+    tags: [],
   };
+  writeSignup(member, body);
   list.members.set(newHash, member);
   return { status: 200, body: view(listId, newHash, member) };
 }
@@ -217,6 +276,7 @@ function patch(list: List, listId: string, hash: string, body: Record<string, un
   }
   if (typeof body.status === 'string') member.status = body.status as Status;
   Object.assign(member.merge_fields, mergeFields(body));
+  writeSignup(member, body);
   member.last_changed = now();
   return { status: 200, body: view(listId, key, member) };
 }
@@ -257,6 +317,7 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
         // update_existing writes a given status over the member's; status_if_new leaves it alone.
         if (status) current.status = status;
         Object.assign(current.merge_fields, mergeFields(item));
+        writeSignup(current, item);
         current.last_changed = now();
         result.updated_members.push(view(listId, hash, current));
       } else {
@@ -265,7 +326,11 @@ function batch(list: List, listId: string, body: Record<string, unknown>) {
           status: (status ?? statusIfNew)!,
           merge_fields: mergeFields(item),
           last_changed: now(),
+          signup: {},
+          location: {},
+          tags: [],
         };
+        writeSignup(member, item);
         list.members.set(hash, member);
         result.new_members.push(view(listId, hash, member));
       }
@@ -362,9 +427,33 @@ function view(listId: string, hash: string, m: Member) {
     unique_email_id: hash.slice(0, 10),
     status: m.status,
     merge_fields: { FNAME: '', LNAME: '', ...m.merge_fields },
+    ...Object.fromEntries(SIGNUP_FIELDS.map((f) => [f, m.signup[f] ?? ''])),
+    location: { ...UNKNOWN_LOCATION, ...m.location },
+    tags_count: m.tags.length,
+    tags: m.tags.map((name, i) => ({ id: i + 1, name })),
     last_changed: m.last_changed,
     list_id: listId,
   };
+}
+
+const UNKNOWN_LOCATION: MemberLocation = {
+  latitude: 0,
+  longitude: 0,
+  gmtoff: 0,
+  dstoff: 0,
+  country_code: '',
+  timezone: '',
+  region: '',
+};
+
+/** The spec's signup fields and location a PUT or PATCH body carries (types checked by memberProblems). */
+function writeSignup(member: Member, body: Record<string, unknown>): void {
+  for (const f of SIGNUP_FIELDS) if (typeof body[f] === 'string') member.signup[f] = body[f];
+  const location = body.location;
+  if (isObject(location)) {
+    for (const k of ['latitude', 'longitude'] as const)
+      if (typeof location[k] === 'number') member.location[k] = location[k];
+  }
 }
 
 function authenticate(req: EmulatorRequest, apiKey: string): void {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { PartnerAdapter } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
 import { requestsPerSecond } from '../common/limits.ts';
-import { flatFields } from '../common/results.ts';
+import { boundedFields } from '../common/results.ts';
 import { createRestClient, isSuccess, type RestAnswer } from '../common/rest-client.ts';
 
 export const BALENA_BASE_URL = 'https://api.balena-cloud.com';
@@ -26,23 +26,20 @@ export const DEVICE_PERSONAL_FIELDS = [
   'mac_address',
   'latitude',
   'longitude',
+  'custom_latitude',
+  'custom_longitude',
+  'location',
   'device_name',
   'note',
 ] as const;
 
-const text = z.string().nullish();
+// Each selected field is read as whatever balena answers and bounded by boundedFields: the camera
+// and its owner write them (a note, a custom location), so nothing about their shape is assumed.
 const devicesSchema = z.object({
   d: z.array(
-    z.object({
-      id: z.number(),
-      ip_address: text,
-      public_address: text,
-      mac_address: text,
-      latitude: text,
-      longitude: text,
-      device_name: text,
-      note: text,
-    }),
+    z
+      .object({ id: z.number() })
+      .extend(Object.fromEntries(DEVICE_PERSONAL_FIELDS.map((f) => [f, z.unknown().optional()]))),
   ),
 });
 
@@ -105,8 +102,9 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
       // A subject can have several cameras: 'ip_address.<device id>', so nothing is merged away. The field
       // name comes first because the policy maps a held path to a category by its leading segments.
       const fields: Record<string, unknown> = {};
-      for (const { id, ...device } of parsed.data.d) {
-        for (const [field, value] of Object.entries(flatFields(device))) fields[`${field}.${id}`] = value;
+      for (const device of parsed.data.d) {
+        for (const field of DEVICE_PERSONAL_FIELDS)
+          Object.assign(fields, boundedFields(device[field], `${field}.${device.id}`));
       }
       return { found: parsed.data.d.length > 0, fields };
     },

@@ -216,6 +216,18 @@ describe('fetch', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('reports free-form metadata and description bounded: a long value is cut at 500 characters', async () => {
+    const long = 'x'.repeat(2000);
+    const scope = stripe({}, ['idempotency-key'])
+      .get('/v1/customers/cus_A1')
+      .reply(200, customer({ email: EMAIL, description: long, metadata: { pseudonym: 'psd_7f3a', note: long } }));
+    const { fields } = await adapter().fetch!(oldRef, ctx);
+    expect(fields.description).toBe(`${'x'.repeat(500)}…`);
+    expect(fields['metadata.note']).toBe(`${'x'.repeat(500)}…`);
+    expect(fields['metadata.pseudonym']).toBe('psd_7f3a');
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('reports a deleted or unknown customer as not found', async () => {
     const ref = { pseudonym: 'p', partnerIds: ['cus_A1', 'cus_B2'] };
     const scope = stripe()

@@ -20,7 +20,7 @@ import { lazySdk } from '../common/lazy-sdk.ts';
 import type { RestAnswer } from '../common/rest-client.ts';
 import { createSdkTransport, type SdkAnswer, type SdkTransport } from '../common/sdk-transport.ts';
 import { requestsPerSecond } from '../common/limits.ts';
-import { flatFields, mergeHeldFields } from '../common/results.ts';
+import { boundedFields, flatFields, mergeHeldFields } from '../common/results.ts';
 
 export interface StripeOptions {
   /** A secret or restricted key (sk_… / rk_…). */
@@ -343,13 +343,16 @@ function heldFields(c: Customer): Record<string, unknown> {
       state: a.state,
       country: a.country,
     };
-  return flatFields({
-    name: c.name,
-    email: c.email,
-    phone: c.phone,
-    address: address(c.address),
-    shipping: c.shipping && { name: c.shipping.name, phone: c.shipping.phone, address: address(c.shipping.address) },
-    description: c.description,
-    metadata: c.metadata,
-  });
+  return {
+    ...flatFields({
+      name: c.name,
+      email: c.email,
+      phone: c.phone,
+      address: address(c.address),
+      shipping: c.shipping && { name: c.shipping.name, phone: c.shipping.phone, address: address(c.shipping.address) },
+    }),
+    // Written by anyone with the key (a host's integration, a Stripe dashboard user): bounded.
+    ...boundedFields(c.description, 'description'),
+    ...boundedFields(c.metadata, 'metadata'),
+  };
 }

@@ -253,7 +253,7 @@ describe('twilio adapter: erase and fetch', () => {
   it('fetch returns the number and the calls Twilio holds', async () => {
     const scope = api()
       .get(callPath(CALL_A))
-      .reply(200, callBody(CALL_A))
+      .reply(200, { ...callBody(CALL_A), duration: '42', answered_by: 'human' })
       .get(callPath(CALL_B))
       .reply(404, twilioError(404, 20404));
     expect(await adapter().fetch!(ref, ctx)).toEqual({
@@ -262,6 +262,8 @@ describe('twilio adapter: erase and fetch', () => {
         phone: CANARIES.phone,
         [`call.${CALL_A}.status`]: 'completed',
         [`call.${CALL_A}.date_created`]: '2025-03-04T10:00:00.000Z',
+        [`call.${CALL_A}.duration`]: '42',
+        [`call.${CALL_A}.answered_by`]: 'human',
       },
     });
     expect(scope.isDone()).toBe(true);

@@ -14,7 +14,7 @@ import { lazySdk } from '../common/lazy-sdk.ts';
 import { networkCode, type RestAnswer } from '../common/rest-client.ts';
 import { createSdkTransport, type SdkTransport } from '../common/sdk-transport.ts';
 import { requestsPerSecond } from '../common/limits.ts';
-import { flatFields, ignoreNotFound } from '../common/results.ts';
+import { boundedFields, flatFields, ignoreNotFound } from '../common/results.ts';
 
 const PARTNER = 'twilio';
 const fail = gatewayErrors(PARTNER);
@@ -101,6 +101,10 @@ const callSchema = z.object({
   to: z.string().nullish(),
   status: z.string().nullish(),
   dateCreated: z.date().nullish(),
+  // How long the alarm call lasted and whether a person or a machine answered. (Not startTime / endTime:
+  // the SDK turns an absent time into the time of reading, which would put a made-up time in the report.)
+  duration: z.unknown().optional(),
+  answeredBy: z.unknown().optional(),
 });
 const callListSchema = z.array(z.unknown());
 
@@ -238,6 +242,8 @@ export function createTwilioAdapter(options: TwilioOptions): PartnerAdapter {
         Object.assign(
           fields,
           flatFields({ status: call.status, date_created: toIso(call.dateCreated) }, `call.${sid}`),
+          boundedFields(call.duration, `call.${sid}.duration`),
+          boundedFields(call.answeredBy, `call.${sid}.answered_by`),
         );
       }
       const phones = [...numbers];

@@ -57,11 +57,16 @@ export function createTwilioEmulator(options: TwilioEmulatorOptions = {}): Partn
       status: status(call),
       direction: 'outbound-api',
       api_version: '2010-04-01',
-      date_created: new Date(call.createdAt).toUTCString().replace('GMT', '+0000'),
-      date_updated: new Date(call.createdAt).toUTCString().replace('GMT', '+0000'),
-      start_time: null,
-      end_time: null,
-      duration: null,
+      date_created: rfc2822(call.createdAt),
+      date_updated: rfc2822(call.createdAt),
+      // A completed call rang from its creation for callDurationMs, as the real call record says.
+      ...(status(call) === 'completed'
+        ? {
+            start_time: rfc2822(call.createdAt),
+            end_time: rfc2822(call.createdAt + duration),
+            duration: String(Math.round(duration / 1000)),
+          }
+        : { start_time: null, end_time: null, duration: null }),
       price: null,
       uri,
       subresource_uris: { recordings: uri.replace('.json', '/Recordings.json') },
@@ -191,3 +196,6 @@ function isHttpUrl(value: string): boolean {
     return false;
   }
 }
+
+/** Twilio's date form: 'Tue, 03 Nov 2025 02:41:07 +0000'. */
+const rfc2822 = (ms: number) => new Date(ms).toUTCString().replace('GMT', '+0000');
