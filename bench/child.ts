@@ -7,6 +7,7 @@ import { batching } from './batching.ts';
 import { RESULT_MARK, RssSampler, mb, round, type Engine } from './common.ts';
 import { diffingMeasure, diffingSeed, type DiffSeed } from './diffing.ts';
 import { erasureLatency } from './erasure.ts';
+import { hostStarts, idleRss } from './host.ts';
 import { limitFidelity } from './limits.ts';
 import { overhead } from './overhead.ts';
 import { deletionLimit } from './safety.ts';
@@ -30,6 +31,10 @@ const runners: Record<string, () => Promise<unknown>> = {
   profile: () => profileOverhead(engine, arg ?? 'overhead.cpuprofile'),
   scaleout: () => scaleout(),
   'diff-measure': () => diffingMeasure(engine, JSON.parse(arg ?? '{}') as DiffSeed, sampler),
+  // arg: the template cache directory; the store is a memory one whatever the engine.
+  host: () => hostStarts(arg ?? ''),
+  // arg: how many partners to configure (2 or 7).
+  idle: () => idleRss(engine, Number(arg ?? '7')),
 };
 
 let failed = false;

@@ -238,10 +238,39 @@ export function limitsOff(partners: readonly string[] = ALL_PARTNERS): Record<st
   return Object.fromEntries(partners.map((p) => [p, { perSecond: undefined, maxConcurrent } satisfies PartnerLimits]));
 }
 
+/** What holds a process's memory, in MB: process.memoryUsage() and, on PGlite, its WASM linear memory. */
+export interface MemoryBreakdown {
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
+  readonly heapTotalMb: number;
+  /** Memory outside the JS heap that V8 knows of: Buffers, ArrayBuffers, and PGlite's WASM memory. */
+  readonly externalMb: number;
+  readonly arrayBuffersMb: number;
+  /** PGlite's WASM linear memory (part of external), when a PGlite is given. */
+  readonly wasmMb?: number;
+}
+
+export function memoryBreakdown(pglite?: unknown, u: NodeJS.MemoryUsage = process.memoryUsage()): MemoryBreakdown {
+  // PGlite's Emscripten module is not in its types; its heap is the database's whole memory.
+  const wasm = (pglite as { mod?: { HEAP8?: Int8Array } } | undefined)?.mod?.HEAP8?.byteLength;
+  return {
+    rssMb: mb(u.rss),
+    heapUsedMb: mb(u.heapUsed),
+    heapTotalMb: mb(u.heapTotal),
+    externalMb: mb(u.external),
+    arrayBuffersMb: mb(u.arrayBuffers),
+    ...(wasm !== undefined ? { wasmMb: mb(wasm) } : {}),
+  };
+}
+
+/** The PGlite instance behind a gateway's database, if it is one (to read its WASM memory). */
+export const pgliteOf = (database: { boss: unknown }): unknown => (database.boss as { pglite?: unknown }).pglite;
+
 /** Samples process RSS every 100 ms; peak() includes a sample taken on the spot. */
 export class RssSampler {
   #peak = 0;
   #peakHeap = 0;
+  #atPeak: NodeJS.MemoryUsage | undefined;
   #timer: NodeJS.Timeout;
   constructor(intervalMs = 100) {
     this.sample();
@@ -249,8 +278,12 @@ export class RssSampler {
     this.#timer.unref();
   }
   sample(): number {
-    const { rss, heapUsed } = process.memoryUsage();
-    if (rss > this.#peak) this.#peak = rss;
+    const usage = process.memoryUsage();
+    const { rss, heapUsed } = usage;
+    if (rss > this.#peak) {
+      this.#peak = rss;
+      this.#atPeak = usage;
+    }
     if (heapUsed > this.#peakHeap) this.#peakHeap = heapUsed;
     return rss;
   }
@@ -259,6 +292,10 @@ export class RssSampler {
     this.#peak = 0;
     this.#peakHeap = 0;
     this.sample();
+  }
+  /** process.memoryUsage() at the sample with the highest RSS: what held the peak. */
+  atPeak(): NodeJS.MemoryUsage | undefined {
+    return this.#atPeak;
   }
   /** The largest JS heap in use seen (garbage not yet collected included). */
   peakHeap(): number {

@@ -11,6 +11,7 @@ import { describePayload, minimise } from '../src/minimise.ts';
 import { loadPolicyFile } from '../src/policy/index.ts';
 import { parseMasterRecord } from '../src/record.ts';
 import {
+  type MemoryBreakdown,
   type RssSampler,
   SECRETS,
   SYNC_PARTNERS,
@@ -22,6 +23,8 @@ import {
   freshEngine,
   limitsOff,
   mb,
+  memoryBreakdown,
+  pgliteOf,
   quietLogger,
   round,
   sandboxAdapters,
@@ -61,6 +64,10 @@ export interface DiffingResult extends DiffSeed {
   readonly peakRssMb: number;
   /** The largest JS heap in use during the resync (uncollected garbage included). */
   readonly peakHeapMb: number;
+  /** What held the RSS at its peak. */
+  readonly atPeak: MemoryBreakdown;
+  /** After the resync and a full GC: what stays (so heap at the peak minus this heap was garbage). */
+  readonly afterGc: MemoryBreakdown;
 }
 
 /**
@@ -197,6 +204,10 @@ export async function diffingMeasure(engine: Engine, seed: DiffSeed, sampler: Rs
       await gateway.runUntilIdle({ timeoutMs: 300_000 });
       const seconds = (performance.now() - started) / 1000;
       const peak = sampler.peak();
+      // WASM memory only grows, so its figure now is its figure at the peak.
+      const atPeak = memoryBreakdown(pgliteOf(gateway.database), sampler.atPeak());
+      (globalThis as { gc?: () => void }).gc?.();
+      const afterGc = memoryBreakdown(pgliteOf(gateway.database));
       return {
         ...seed,
         partnerCalls: totalRequests(await sandbox.stats()) - before,
@@ -207,6 +218,8 @@ export async function diffingMeasure(engine: Engine, seed: DiffSeed, sampler: Rs
         rssBeforeMb: mb(rssBefore),
         peakRssMb: mb(peak),
         peakHeapMb: mb(sampler.peakHeap()),
+        atPeak,
+        afterGc,
       };
     } finally {
       await gateway.stop();

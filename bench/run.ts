@@ -8,11 +8,14 @@
  * (BENCH_SCALE multiplies every count; BENCH_OVERHEAD_SUBJECTS, BENCH_BATCH_MEMBERS,
  * BENCH_DIFF_SUBJECTS (BENCH_DIFF_SUBJECTS_POSTGRES, _PGLITE for one engine), BENCH_ERASURE_SUBJECTS, BENCH_LIMIT_SECONDS, BENCH_LIMIT_INTERCOM_SECONDS,
  * BENCH_LIMIT_LATENCY_MS, BENCH_PROFILE_SUBJECTS, BENCH_SCALEOUT_SUBJECTS set one each).
- * BENCH_ENGINES=pglite (or postgres) runs one engine only. Each run's headline figures are appended
- * to bench/history.json, and RESULTS.md shows the previous run's beside the new ones.
+ * BENCH_ENGINES=pglite (or postgres) runs one engine only. BENCH_PARTS=host,idle,diff (any of
+ * overhead, profile, limits, batching, diff, erasure, scaleout, safety, host, idle) runs only those
+ * parts and prints their tables without writing RESULTS.md or history.json. BENCH_HOST_STARTS sets
+ * the gateways started per process in part 9. Each full run's headline figures are appended to
+ * bench/history.json, and RESULTS.md shows the previous run's beside the new ones.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +26,16 @@ import {
   RESULT_MARK,
   STORE_MARK,
   engineAt,
+  percentile,
   postgresUrl,
   round,
   setting,
   type Engine,
+  type MemoryBreakdown,
 } from './common.ts';
 import { diffSubjects, type DiffingResult } from './diffing.ts';
 import type { ErasureResult } from './erasure.ts';
+import { HOST_STARTS, TWO_PARTNERS, type HostStartResult, type IdleResult } from './host.ts';
 import type { SafetyResult } from './safety.ts';
 import { INTERCOM_SECONDS, LIMIT_SECONDS, type LimitsResult, type PartnerFidelity } from './limits.ts';
 import { loadHistory, previousFigure, saveHistory, type HistoryFigure, type HistoryRun } from './history.ts';
@@ -53,6 +59,8 @@ const TARGETS = {
   diffSeconds: (subjects: number) => (subjects >= 1_000_000 ? 60 : 30),
   diffAtScale: 1_000_000,
   diffRssMb: 300,
+  /** A memory gateway ready, after the first in a process (issue 14.3). */
+  hostStartMs: 500,
 };
 
 const started = Date.now();
@@ -104,15 +112,21 @@ function runChild(engine: Engine, tasks: readonly string[], arg?: string): Promi
         else if (line.trim()) say(`  ${line}`);
       }
     });
+    let stopped = false;
     const timer = setTimeout(() => {
+      stopped = true;
       say(`  ${engine} ${tasks.join(',')}: stopped after ${CHILD_TIMEOUT_MS / 1000} s`);
       child.kill('SIGKILL');
     }, CHILD_TIMEOUT_MS);
-    child.on('exit', () => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      // Say why: a "not measured" line must tell a timeout from a crash (an out-of-memory kill, say).
+      const why = stopped
+        ? `stopped after BENCH_CHILD_TIMEOUT_S=${CHILD_TIMEOUT_MS / 1000} s`
+        : `the process ended first: ${signal ? `signal ${signal}` : `exit code ${code}`}`;
       for (const task of tasks)
         if (!outputs.some((o) => o.task === task))
-          outputs.push({ task, error: 'not measured (the process ended first)', seconds: 0, peakRssMb: 0 });
+          outputs.push({ task, error: `not measured (${why})`, seconds: 0, peakRssMb: 0 });
       resolve(outputs);
     });
   });
@@ -124,21 +138,54 @@ interface EngineResults {
   readonly outputs: Record<string, TaskOutput>;
 }
 
+/** The parts, by the names BENCH_PARTS takes; a row's part is the number its id starts with. */
+const PARTS = ['overhead', 'profile', 'limits', 'batching', 'diff', 'erasure', 'scaleout', 'safety', 'host', 'idle'];
+const partsWanted = process.env.BENCH_PARTS ? process.env.BENCH_PARTS.split(',').map((p) => p.trim()) : PARTS;
+for (const part of partsWanted)
+  if (!PARTS.includes(part)) throw new Error(`BENCH_PARTS: unknown part ${part}; the parts are ${PARTS.join(', ')}`);
+/** Only some parts: the tables are printed, RESULTS.md and history.json are left as the last full run wrote them. */
+const partial = partsWanted.length < PARTS.length;
+const runs = (part: string) => partsWanted.includes(part);
+
+function partOfRow(id: string): string | undefined {
+  const n = Number(/^\d+/.exec(id)?.[0]);
+  if (n === 1) return id.startsWith('1e') ? 'profile' : 'overhead';
+  return { 2: 'limits', 3: 'batching', 4: 'diff', 5: 'erasure', 7: 'scaleout', 8: 'safety', 9: 'host', 10: 'idle' }[n];
+}
+
 async function runEngine(engine: Engine, label: string): Promise<EngineResults> {
   say(`\n== ${label}`);
   const outputs: Record<string, TaskOutput> = {};
-  for (const o of await runChild(engine, [
-    'overhead',
-    'limits-declared',
-    'limits-documented',
-    'batching',
-    'erasure',
-    'safety',
-  ]))
-    outputs[o.task] = o;
+  const first = [
+    ...(runs('overhead') ? ['overhead'] : []),
+    ...(runs('limits') ? ['limits-declared', 'limits-documented'] : []),
+    ...(runs('batching') ? ['batching'] : []),
+    ...(runs('erasure') ? ['erasure'] : []),
+    ...(runs('safety') ? ['safety'] : []),
+  ];
+  if (first.length) for (const o of await runChild(engine, first)) outputs[o.task] = o;
   // The profile in a process of its own, so nothing of the runs before is in its heap or its JIT state.
-  for (const o of await runChild(engine, ['profile'], profileFile(engine))) outputs[o.task] = o;
-  if (engine === 'postgres') for (const o of await runChild(engine, ['scaleout'])) outputs[o.task] = o;
+  if (runs('profile')) for (const o of await runChild(engine, ['profile'], profileFile(engine))) outputs[o.task] = o;
+  if (engine === 'postgres' && runs('scaleout'))
+    for (const o of await runChild(engine, ['scaleout'])) outputs[o.task] = o;
+  // Memory gateways are PGlite whatever the engine: run once, with the embedded engine.
+  if (engine === 'pglite' && runs('host')) {
+    // Two fresh processes on one new cache directory: the first finds no template on disk, the second finds it.
+    const cacheDir = mkdtempSync(join(tmpdir(), 'partner-gateway-bench-cache-'));
+    try {
+      for (const i of [1, 2]) for (const o of await runChild(engine, ['host'], cacheDir)) outputs[`host-${i}`] = o;
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  }
+  // Each idle gateway in a fresh process, so nothing an earlier part allocated is in its RSS.
+  if (runs('idle'))
+    for (const n of [2, 7]) for (const o of await runChild(engine, ['idle'], String(n))) outputs[`idle-${n}`] = o;
+  if (runs('diff')) await runDiff(engine, outputs);
+  return { engine, label, outputs };
+}
+
+async function runDiff(engine: Engine, outputs: Record<string, TaskOutput>): Promise<void> {
   const [seed] = await runChild(engine, ['diff-seed']);
   outputs['diff-seed'] = seed!;
   if (seed?.result) {
@@ -151,7 +198,6 @@ async function runEngine(engine: Engine, label: string): Promise<EngineResults> 
       seconds: 0,
       peakRssMb: 0,
     };
-  return { engine, label, outputs };
 }
 
 /** Where the profile of an engine's overhead workload is kept (git-ignored by name: *.cpuprofile). */
@@ -342,17 +388,10 @@ function rowsFor(r: EngineResults): Row[] {
       id: '4c',
       measure: `Diffing: peak RSS of the gateway process, ${what}`,
       target: `<= ${TARGETS.diffRssMb} MB`,
-      measured: `${fmt(d.peakRssMb)} MB (${fmt(d.rssBeforeMb)} MB with the gateway open and idle, before the resync; JS heap in use at most ${fmt(d.peakHeapMb)} MB)`,
+      measured: `${fmt(d.peakRssMb)} MB (${fmt(d.rssBeforeMb)} MB with the gateway open and idle, before the resync; JS heap in use at most ${fmt(d.peakHeapMb)} MB; at the peak: ${breakdownText(d.atPeak)})`,
       status: rssStatus,
       figure: figure(`${key}.peakRssMb`, d.peakRssMb, 'MB'),
-      ...(rssStatus === 'MISSED'
-        ? {
-            why:
-              r.engine === 'pglite'
-                ? `PGlite itself: ${fmt(d.rssBeforeMb)} MB before the resync began (PostgreSQL in WASM, its memory in this process); the resync adds ${fmt(d.peakRssMb - d.rssBeforeMb)} MB`
-                : `${fmt(d.rssBeforeMb)} MB idle (the partner SDKs loaded), and garbage V8 collects late under its default heap limit (heap in use up to ${fmt(d.peakHeapMb)} MB); an earlier trace: with --max-old-space-size=96 the same resync peaked near 300 MB and took 16 s instead of 9`,
-          }
-        : {}),
+      ...(rssStatus === 'MISSED' ? { why: diffRssWhy(r.engine, d) } : {}),
     });
     if (d.subjects < TARGETS.diffAtScale)
       rows.push({
@@ -410,7 +449,13 @@ function rowsFor(r: EngineResults): Row[] {
     });
   } else missing('8', 'Safety: resync with 30% of the records lost', 'deletes nothing', o.safety);
 
-  const peak = Math.max(...Object.values(o).map((x) => x.peakRssMb));
+  // The host part's process opens many memory gateways one after another: line 9 reports it apart.
+  const peak = Math.max(
+    0,
+    ...Object.entries(o)
+      .filter(([task]) => !task.startsWith('host-'))
+      .map(([, x]) => x.peakRssMb),
+  );
   rows.push({
     id: '6',
     measure: "Peak RSS of any gateway process in this engine's runs",
@@ -437,7 +482,101 @@ function rowsFor(r: EngineResults): Row[] {
       );
     } else missing('7', 'Scale-out: 1, 2, 4 worker processes', '(reference)', o.scaleout);
   }
+
+  if (r.engine === 'pglite') rows.push(...hostRows(o));
+  rows.push(...idleRows(o));
   return rows;
+}
+
+/** 9: memory gateways as a host's test suite starts them (issue 14.3). */
+function hostRows(o: Record<string, TaskOutput>): Row[] {
+  const outs = [o['host-1'], o['host-2']];
+  const results = outs.map((x) => x?.result as HostStartResult | undefined);
+  // Each process says what it found in the cache directory: the first should find none, the second one.
+  const absent = results.find((x) => x?.cache === 'absent');
+  const present = results.find((x) => x?.cache === 'present');
+  if (!absent || !present) {
+    const out = outs.find((x) => x?.error);
+    return [
+      {
+        id: '9',
+        measure: 'Host: memory gateway start',
+        target: `<= ${TARGETS.hostStartMs} ms after the first`,
+        measured: out?.error ?? 'not measured (no process found the cache directory empty, or none found it filled)',
+        status: 'not measured',
+      },
+    ];
+  }
+  const later = [...absent.laterMs, ...present.laterMs];
+  const database = [...absent.databaseMs, ...present.databaseMs];
+  const p50 = percentile(later, 50);
+  const p95 = percentile(later, 95);
+  const status = met(p95 <= TARGETS.hostStartMs);
+  return [
+    {
+      id: '9a',
+      measure: `Host: \`createTestGateway()\` (memory database, 7 adapters) ready, the starts after the first in a process (${later.length} starts, ${HOST_STARTS} per process in 2 processes)`,
+      target: `p95 <= ${TARGETS.hostStartMs} ms`,
+      measured: `median ${fmt(p50)} ms, p95 ${fmt(p95)} ms, max ${fmt(Math.max(...later))} ms; \`openDatabase({ memory: true })\` alone: median ${fmt(percentile(database, 50))} ms; stop() median ${fmt(percentile([...absent.stopMs, ...present.stopMs], 50))} ms; peak RSS of the process ${fmt(Math.max(...outs.map((x) => x!.peakRssMb)))} MB`,
+      status,
+      figure: figure('host.laterStartP95Ms', p95, 'ms p95'),
+      ...(status === 'MISSED'
+        ? {
+            why: `the database is the start: \`openDatabase({ memory: true })\` alone takes a median ${fmt(percentile(database, 50))} ms of the gateway's ${fmt(p50)} ms (a new PGlite, its WASM instantiated and the migrated template's data directory loaded from the in-process dump, src/store/memory-template.ts \`start\`); pg-boss's start and the rest are the difference. Measured with the machine's 2 cores shared (load in the table above)`,
+          }
+        : {}),
+    },
+    {
+      id: '9b',
+      measure:
+        'Host: the first memory gateway of a process, no template in the cache directory (initdb, migrations, the dump written to disk)',
+      target: '(reference)',
+      measured: `${fmt(absent.firstMs)} ms`,
+      status: 'n/a',
+      figure: figure('host.firstStartNoCacheMs', absent.firstMs, 'ms'),
+    },
+    {
+      id: '9c',
+      measure: 'Host: the first memory gateway of a process, the template cached on disk by an earlier process',
+      target: '(reference)',
+      measured: `${fmt(present.firstMs)} ms`,
+      status: 'n/a',
+      figure: figure('host.firstStartCachedMs', present.firstMs, 'ms'),
+    },
+  ];
+}
+
+/** 10: RSS of an idle gateway with 2 and with 7 partners configured (issue 14.4). */
+function idleRows(o: Record<string, TaskOutput>): Row[] {
+  return [2, 7].map((n, i) => {
+    const id = `10${String.fromCharCode(97 + i)}`;
+    const out = o[`idle-${n}`];
+    const idle = out?.result as IdleResult | undefined;
+    const measure = `Idle RSS: a gateway with ${n} partners configured (${n === 2 ? TWO_PARTNERS.join(', ') : 'all'}), workers started, nothing to do, after GC settled`;
+    if (!idle)
+      return { id, measure, target: '(reference)', measured: out?.error ?? 'not measured', status: 'not measured' };
+    return {
+      id,
+      measure,
+      target: '(reference)',
+      measured: `${fmt(idle.settled.rssMb)} MB (${breakdownText(idle.settled)}; ${fmt(idle.started.rssMb)} MB right after work())`,
+      status: 'n/a',
+      figure: figure(`idle.${n}.rssMb`, idle.settled.rssMb, 'MB'),
+    };
+  });
+}
+
+const breakdownText = (m: MemoryBreakdown) =>
+  `JS heap ${fmt(m.heapUsedMb)} MB used of ${fmt(m.heapTotalMb)} MB, external ${fmt(m.externalMb)} MB${m.wasmMb !== undefined ? ` (of which PGlite's WASM memory ${fmt(m.wasmMb)} MB)` : ''}, array buffers ${fmt(m.arrayBuffersMb)} MB, the rest (code, stacks, native) ${fmt(Math.max(0, m.rssMb - m.heapTotalMb - m.externalMb))} MB`;
+
+/** What the process.memoryUsage() breakdown at the diffing peak says holds it. */
+function diffRssWhy(engine: Engine, d: DiffingResult): string {
+  const p = d.atPeak;
+  const native = Math.max(0, p.rssMb - p.heapTotalMb - p.externalMb);
+  const parts = `at the peak: ${breakdownText(p)}; the heap in use reached ${fmt(d.peakHeapMb)} MB during the resync and is ${fmt(d.afterGc.heapUsedMb)} MB after it and a full GC, so up to ${fmt(Math.max(0, d.peakHeapMb - d.afterGc.heapUsedMb))} MB of it was garbage`;
+  return engine === 'pglite'
+    ? `PGlite holds it, not the resync: ${fmt(d.rssBeforeMb)} MB before the resync began; ${parts}. PGlite's WASM memory (${fmt(p.wasmMb ?? 0)} MB) and the ${fmt(native)} MB outside both heaps (native memory: V8's code for PGlite's WebAssembly among it) are more than the target by themselves`
+    : `${fmt(d.rssBeforeMb)} MB with the gateway idle before the resync; ${parts}: V8 grows the heap to ${fmt(p.heapTotalMb)} MB rather than collect sooner, and ${fmt(native)} MB is native memory outside both heaps (code, stacks, allocations by Node and its addons: not broken down further here)`;
 }
 
 /** What the profile says holds the gateway back against the concurrent loop. */
@@ -526,11 +665,13 @@ const HOW: Record<string, string> = {
   '3': "A gateway with only the Mailchimp adapter and default options (no `batchSize` given, unless BENCH_BATCH_SIZE), limits off. 10,000 members get marketing consent through `gateway.consent.grant()` (8 at a time; the time is reported apart, and each grant also enqueues the member's job), then `resync({ partner: 'mailchimp' })` and `runUntilIdle()`; calls = the sandbox's request count for Mailchimp from the resync on. \"Subscribed\" counts Mailchimp links holding the consent grant afterwards.",
   '4a': `BENCH_DIFF_SUBJECTS subjects (default 100,000; BENCH_DIFF_SUBJECTS_POSTGRES or _PGLITE for one engine; the size each engine ran is in its rows). Syncing them for real would not fit the time budget, so: the first 200 subjects are synced for real through the pipeline (resync + runUntilIdle), and the others are seeded into \`links\` with the digests and field lists the gateway stores, computed with \`createKeys()\` and \`minimise()\`/\`describePayload()\` from src with the same pseudonymKey, inserted with \`unnest\` in chunks of 5,000 through \`gateway.database.query\`; the seeding code is checked to produce exactly the rows the real pipeline wrote for the first 200. The measurement runs in a fresh process (so seeding's memory is not counted): \`resync({ dryRun: false })\` over the streamed source and \`runUntilIdle()\`; calls = the sandbox's request count.`,
   '4b': 'Wall time of the same `resync()` + `runUntilIdle()`, every adapter configured (7 partners: 7 pairs decided per subject). Target 30 s below 1,000,000 subjects, 60 s at 1,000,000 (issue 16.3).',
-  '4c': 'RSS of the gateway process (the sandbox runs in its own), sampled every 100 ms with `process.memoryUsage().rss` during the resync; the figure before it is with the gateway open and idle.',
+  '4c': "RSS of the gateway process (the sandbox runs in its own), sampled every 100 ms with `process.memoryUsage().rss` during the resync; the figure before it is with the gateway open and idle. The breakdown is `process.memoryUsage()` at the sample with the highest RSS (heap used and reserved, external, array buffers; PGlite's WASM linear memory, part of external, read at the end since it only grows), and the heap in use after the resync and a full GC (the peak's heap minus that was garbage).",
   '5': "Target (issue 16.4): p95 <= 100 ms on PostgreSQL; PGlite is reported without one. Limits and latency off; every adapter configured. 50 subjects synced for real to E-logistik, Stripe, Intercom and Auth0, then, with the workers running (`gateway.work()`), one erasure after another: time from calling `gateway.erase()` to the gateway calling the host's `erased` hook (which it does when every partner confirmed or never held anything), then checked with `erasureStatus().complete`.",
   '4d': 'The 4a-4c measurement at 1,000,000 subjects (BENCH_DIFF_SUBJECTS=1000000, or BENCH_DIFF_SUBJECTS_POSTGRES=1000000 for PostgreSQL alone; with its 60 s target); the default run keeps 100,000 so that `npm run bench` ends in minutes.',
   '7': `PostgreSQL only. For 1, 2 and 4 worker processes (BENCH_SCALEOUT_PROCESSES): a fresh store and sandbox; this process enqueues the 1a workload (${fmt(SCALEOUT_SUBJECTS)} subjects × 4 partners, one resync), then the worker processes (bench/scaleout-worker.ts) open the gateway on the same schema and, all ready, are told to go at once and each runs \`runUntilIdle()\`; jobs/s = jobs / time from go to the last worker idle (the resync is not in it, unlike 1a). Meanwhile pg_stat_activity is sampled every 50 ms for the workers' connections (by application_name): connection-s active, waiting on heavyweight locks (Lock:*: rows, transactions; what would serialise workers) and the statements that waited, by shape. Slots: \`maxConcurrent\` ${fmt(LIMITS_OFF_MAX_CONCURRENT)} per partner is kept with leased slot rows taken SKIP LOCKED, and at most 4 × ${GATEWAY_BATCH_SIZE} are leased at once, so no worker can wait for a slot here.`,
-  '6': 'The highest RSS sample of any process that ran the gateway for this engine (the sandbox processes are not counted).',
+  '6': "The highest RSS sample of any process that ran the gateway for this engine (the sandbox processes are not counted; nor is part 9's process, which reports its own).",
+  '9': `PGlite (memory gateways are embedded whatever the engine). In a fresh process, \`createTestGateway()\` from partner-gateway/testing (\`database: { memory: true }\`, all 7 adapters pointed at the sandbox, an empty source) awaited and then stopped, ${HOST_STARTS} times (BENCH_HOST_STARTS); start = the time \`createTestGateway()\` takes to resolve, what a host's \`beforeEach\` awaits. Then \`openDatabase({ memory: true })\` alone as many times, for the store's share. Two such processes on one new template cache directory (PARTNER_GATEWAY_CACHE_DIR): the first finds none and builds the template (9b), the second loads it from disk (9c); 9a is the starts after the first of both processes. Target (issue 14.3): ready in <= 500 ms after the first, taken as the p95.`,
+  '10': `Each in a fresh process of its own (so no earlier part's memory is in it): a fresh store, \`createGateway()\` with ${TWO_PARTNERS.join(' and ')} (10a) or all 7 partners' adapters (10b) pointed at the sandbox, \`work()\` (every worker polling), 3 s of idle polling, then a full GC and 1 s, repeated until two RSS samples are within 1 MB (at most 10 rounds). The breakdown is \`process.memoryUsage()\`, and on PGlite its WASM linear memory. The adapters load their SDK (Stripe, Auth0, Twilio) on their first call, so an idle gateway holds none.`,
 };
 
 /** The previous run's figure for a row, with the change, or why there is none. */
@@ -644,7 +785,8 @@ try {
   await sweepStores();
 }
 
-const allRows = results.map((r) => ({ r, rows: rowsFor(r) }));
+const ranRow = (row: Row) => !partial || runs(partOfRow(row.id) ?? '');
+const allRows = results.map((r) => ({ r, rows: rowsFor(r).filter(ranRow) }));
 const overallPeak = Math.max(0, ...results.flatMap((r) => Object.values(r.outputs).map((o) => o.peakRssMb)));
 const elapsed = round((Date.now() - started) / 1000, 0);
 for (const { r, rows } of allRows) {
@@ -652,6 +794,16 @@ for (const { r, rows } of allRows) {
   say(consoleTable(r.engine, rows));
 }
 say(`\nPeak RSS overall (gateway processes): ${fmt(overallPeak)} MB. Total time ${elapsed} s.`);
+if (partial) {
+  // A partial run must not replace a full run's RESULTS.md or pass for one in the history.
+  for (const { r, rows } of allRows) say(`\n## ${r.label}\n\n${markdownTable(r.engine, rows)}`);
+  for (const { r, rows } of allRows)
+    for (const x of rows.filter((y) => y.why)) say(`\n- **${r.engine} ${x.id}** (${x.status}): ${x.why}.`);
+  say(
+    `\nBENCH_PARTS=${partsWanted.join(',')}: only these parts ran; bench/RESULTS.md and bench/history.json were not written.`,
+  );
+  process.exit(0);
+}
 
 const revisionEnd = gitRevision();
 const withdrawals = results.flatMap((r) =>
