@@ -15,6 +15,8 @@ beforeAll(async () => {
   for (const id of ['subj-1', 'subj-2', 'subj-3']) await h.gateway.changed(id);
   await h.gateway.runUntilIdle();
   await h.gateway.restrict('subj-2', 'disputed accuracy', { operator: 'ops-test' }).catch(() => undefined);
+  // The restriction reaches the partners (jobs, and events for those with no mechanism): let it settle.
+  await h.gateway.runUntilIdle();
   await h.gateway.audit.seal();
   seqs = (
     await h.gateway.database.query<{ seq: string }>(`select seq::text as seq from transfer_log order by seq`)
