@@ -6,16 +6,15 @@
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partnerModules } from '../../adapters/index.ts';
 import type { GatewayStatus } from '../../src/gateway-api.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { canaryRecord } from '../support/records.ts';
-import { cleanEnv, runCli, type CliResult } from './run.ts';
+import { cleanEnv, runCli, writeRecordsConfig, type CliResult } from './run.ts';
 
 const TEST_TIMEOUT = 180_000;
-const configModule = pathToFileURL(fileURLToPath(new URL('../../src/cli/config.ts', import.meta.url))).href;
 const shippedPolicy = fileURLToPath(new URL('../../config/policy.yaml', import.meta.url));
 
 let dir: string;
@@ -33,20 +32,8 @@ function expectExit(result: CliResult, code: number): void {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'partner-gateway-offboard-'));
   sandbox = await startSandbox({ emulators: partnerModules.map((m) => m.createEmulator()) });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   await copyFile(shippedPolicy, join(dir, 'policy.yaml'));
-  configPath = join(dir, 'partner-gateway.config.ts');
-  await writeFile(
-    configPath,
-    [
-      `import { defineConfig } from '${configModule}';`,
-      `const records = ${JSON.stringify([record])};`,
-      `export default defineConfig({`,
-      `  policy: 'policy.yaml',`,
-      `  source: { get: async (id: string) => records.find((r) => r.id === id) ?? null, async *scan() { yield* records; } },`,
-      `});`,
-    ].join('\n'),
-  );
+  configPath = await writeRecordsConfig(dir, [record], [`policy: 'policy.yaml',`]);
   env = cleanEnv({
     PARTNER_GATEWAY_PSEUDONYM_KEY: 'cli-offboard-key-0123456789abcdef',
     PARTNER_GATEWAY_SANDBOX_URL: sandbox.inspectUrl,

@@ -4,19 +4,17 @@
  * any partner's credentials, as a monitoring account or an auditor runs them. Commands that need
  * what is missing name the setting.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partnerModules } from '../../adapters/index.ts';
 import type { DeadLetter, GatewayStatus, TransferRow } from '../../src/index.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { assertNoCanaries, canaryRecords } from '../../src/testing/index.ts';
-import { cleanEnv, oneLineError, runCli } from './run.ts';
+import { cleanEnv, oneLineError, runCli, writeRecordsConfig } from './run.ts';
 
 const TIMEOUT = 180_000;
-const configModule = pathToFileURL(fileURLToPath(new URL('../../src/cli/config.ts', import.meta.url))).href;
 const records = canaryRecords(3);
 const pseudonymKey = 'cli-read-only-pseudonym-key-0123';
 const auditKey = 'cli-read-only-audit-key-0123456789';
@@ -32,22 +30,11 @@ const watcherEnv = (extra: Record<string, string> = {}) => cleanEnv({ PARTNER_GA
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'partner-gateway-cli-read-only-'));
   sandbox = await startSandbox({ emulators: partnerModules.map((m) => m.createEmulator()) });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  await writeFile(join(dir, 'records.json'), JSON.stringify(records));
-  config = join(dir, 'read-only.config.ts');
-  await writeFile(
-    config,
-    [
-      `import { readFileSync } from 'node:fs';`,
-      `import { defineConfig } from '${configModule}';`,
-      `const records: { id: string }[] = JSON.parse(readFileSync(new URL('./records.json', import.meta.url), 'utf8'));`,
-      `const byId = new Map(records.map((r) => [r.id, r]));`,
-      `export default defineConfig({`,
-      `  source: { get: async (id: string) => byId.get(id) ?? null, async *scan() { yield* records; } },`,
-      `  partners: ['elogistik', 'stripe'],`,
-      `  retry: { retryLimit: 0, retryDelaySeconds: 1 },`,
-      `});`,
-    ].join('\n'),
+  config = await writeRecordsConfig(
+    dir,
+    records,
+    [`partners: ['elogistik', 'stripe'],`, `retry: { retryLimit: 0, retryDelaySeconds: 1 },`],
+    'read-only.config.ts',
   );
   // The service's run: every key, the partners in the sandbox, stripe failing, so 3 dead letters.
   sandbox.setFaults({ stripe: { errorRate: 1 } });

@@ -1,9 +1,39 @@
 /** Runs the real CLI binary (bin/partner-gateway.js) in a child process, as an operator would. */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const binPath = fileURLToPath(new URL('../../bin/partner-gateway.js', import.meta.url));
+const configModule = pathToFileURL(fileURLToPath(new URL('../../src/cli/config.ts', import.meta.url))).href;
+
+/**
+ * A config module in dir (made an ESM package) whose source serves the records given; `settings`
+ * are further lines of its defineConfig object (e.g. `partners: [...]`). Returns its path.
+ */
+export async function writeRecordsConfig(
+  dir: string,
+  records: readonly { readonly id: string }[],
+  settings: readonly string[] = [],
+  name = 'partner-gateway.config.ts',
+): Promise<string> {
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  const path = join(dir, name);
+  await writeFile(
+    path,
+    [
+      `import { defineConfig } from '${configModule}';`,
+      `const records: { id: string }[] = ${JSON.stringify(records)};`,
+      `const byId = new Map(records.map((r) => [r.id, r]));`,
+      `export default defineConfig({`,
+      `  source: { get: async (id: string) => byId.get(id) ?? null, async *scan() { yield* records; } },`,
+      ...settings.map((line) => `  ${line}`),
+      `});`,
+    ].join('\n'),
+  );
+  return path;
+}
 
 export interface CliResult {
   readonly code: number | null;
