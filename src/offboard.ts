@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditKeyring } from './log/audit-keys.ts';
+import { writeEvent } from './log/transfer-log.ts';
 import type { Policy } from './policy/index.ts';
+import type { Schedule } from './schedule/schedule.ts';
 import type { Database } from './store/database.ts';
 
 /**
@@ -71,4 +75,48 @@ export async function* subjectsToOffboard(db: Database, partner: string, chunk =
     yield rows.map((r) => r.subject_id);
     after = rows[rows.length - 1]!.subject_id;
   }
+}
+
+export interface OffboardDeps {
+  readonly db: Database;
+  readonly policy: Pick<Policy, 'partnerNames' | 'digest'>;
+  /** Partners with an adapter that the policy no longer names. */
+  readonly former: readonly string[];
+  readonly schedule: Pick<Schedule, 'enqueue'>;
+  readonly keyring: AuditKeyring;
+}
+
+/**
+ * Enqueues an erase at the former partner for every subject it may hold, and logs the operator's
+ * decision under the jobs' correlation id, so the log ties each erasure to it.
+ */
+export async function offboardPartner(
+  deps: OffboardDeps,
+  partner: string,
+  options: { operator?: string; dryRun?: boolean } = {},
+): Promise<OffboardSummary> {
+  const { db, policy, former } = deps;
+  if (policy.partnerNames.includes(partner))
+    throw new Error(`offboard ${partner}: the policy still names it (remove it from the policy first)`);
+  if (!former.includes(partner))
+    throw new Error(
+      `offboard ${partner}: no adapter was given for it${former.length > 0 ? ` (former partners with one: ${former.join(', ')})` : ''}`,
+    );
+  const correlationId = randomUUID();
+  const { operator, dryRun = false } = options;
+  let enqueued = 0;
+  if (!dryRun) {
+    const job = { trigger: 'ops' as const, correlationId, ...(operator ? { operator } : {}) };
+    for await (const ids of subjectsToOffboard(db, partner)) {
+      await deps.schedule.enqueue(
+        partner,
+        ids.map((subjectId) => ({ subjectId, ...job })),
+      );
+      enqueued += ids.length;
+    }
+    const event = { partner, operation: 'offboard', trigger: 'ops' as const, correlationId };
+    await writeEvent(db, { ...event, operator: operator ?? 'offboard', policyDigest: policy.digest }, deps.keyring);
+  }
+  const [progress] = await offboardingStatus(db, policy, former, partner);
+  return { ...progress!, enqueued, correlationId, dryRun };
 }
