@@ -33,6 +33,9 @@ export function partnerModule(name: string): PartnerModule<never> {
   return found;
 }
 
+/** For partner modules of a host's own: the environment variables declared as the shipped ones are. */
+export { envVariable, optionsFromEnvSchema } from './common/env.ts';
+
 export {
   auth0Partner,
   elogistikPartner,

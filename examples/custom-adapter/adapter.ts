@@ -16,6 +16,7 @@ import {
   type PartnerAdapter,
   type PartnerPayload,
 } from '../../src/index.ts';
+import { z } from 'zod';
 
 export interface RewardsOptions {
   readonly apiKey: string;
@@ -97,7 +98,11 @@ export function createRewardsAdapter(options: RewardsOptions): PartnerAdapter {
       const response = await call('fetch', 'GET', memberPath(ref.pseudonym));
       if (response.status === 404) return { found: false, fields: {} };
       if (!response.ok) return fail('fetch', response);
-      const member = (await response.json()) as { firstName?: string; lastName?: string; email?: string };
+      // What a partner answers is checked like any input: a wrong shape is an error, not a guess.
+      const parsed = memberAnswer.safeParse(await response.json().catch(() => undefined));
+      if (!parsed.success)
+        throw new PartnerError({ partner: PARTNER, operation: 'fetch', kind: 'permanent', code: 'unexpected_answer' });
+      const member = parsed.data;
       const fields: Record<string, unknown> = {};
       if (member.firstName) fields['name.given'] = member.firstName;
       if (member.lastName) fields['name.family'] = member.lastName;
@@ -106,6 +111,9 @@ export function createRewardsAdapter(options: RewardsOptions): PartnerAdapter {
     },
   };
 }
+
+const text = z.string().max(500).optional();
+const memberAnswer = z.object({ firstName: text, lastName: text, email: text });
 
 /** Exactly the fields of the payload, in the partner's shape: nothing rides along. */
 function memberBody(payload: PartnerPayload): Record<string, string> {

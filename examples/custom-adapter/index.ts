@@ -1,4 +1,6 @@
 /** The partner module: what the gateway, the sandbox and partner-gateway/testing need of a partner. */
+// In your project: 'partner-gateway' and 'partner-gateway/adapters'.
+import { envVariable, optionsFromEnvSchema } from '../../adapters/index.ts';
 import type { PartnerModule } from '../../src/index.ts';
 import { createRewardsAdapter, type RewardsOptions } from './adapter.ts';
 import { REWARDS_SANDBOX_KEY, createRewardsEmulator } from './emulator.ts';
@@ -6,17 +8,20 @@ import { REWARDS_SANDBOX_KEY, createRewardsEmulator } from './emulator.ts';
 export { createRewardsAdapter, type RewardsOptions } from './adapter.ts';
 export { createRewardsEmulator, REWARDS_SANDBOX_KEY } from './emulator.ts';
 
+// Declared once: the variables, what each means (the CLI's --help and README list them), and one
+// wording for a missing or invalid one, as every shipped partner has.
+const env = optionsFromEnvSchema(
+  'rewards',
+  {
+    REWARDS_API_KEY: envVariable.text('the Rewards API key'),
+    REWARDS_BASE_URL: envVariable.baseUrl('rewards', 'the Rewards API base URL (https)'),
+  },
+  (v): RewardsOptions => ({ apiKey: v.REWARDS_API_KEY, baseUrl: v.REWARDS_BASE_URL }),
+);
+
 export const rewardsPartner: PartnerModule<RewardsOptions> = {
   partner: 'rewards',
-  optionsFromEnv(env) {
-    const missing = ['REWARDS_API_KEY', 'REWARDS_BASE_URL'].filter((name) => !env[name]);
-    if (missing.length > 0) throw new Error(`rewards: missing environment variable(s) ${missing.join(', ')}`);
-    return { apiKey: env.REWARDS_API_KEY!, baseUrl: env.REWARDS_BASE_URL! };
-  },
-  environment: [
-    { name: 'REWARDS_API_KEY', required: true, description: 'the Rewards API key' },
-    { name: 'REWARDS_BASE_URL', required: true, description: 'the Rewards API base URL' },
-  ],
+  ...env,
   sandboxOptions: (baseUrl) => ({ apiKey: REWARDS_SANDBOX_KEY, baseUrl }),
   createAdapter: createRewardsAdapter,
   createEmulator: createRewardsEmulator,

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import type { PartnerModule } from '../emulator.ts';
 import type { LifecycleHooks } from '../lifecycle/types.ts';
 import type { RetryPolicy } from '../schedule/boss.ts';
 import type { PartnerLimits } from '../transfer/rate-limit.ts';
@@ -26,8 +27,13 @@ export interface PartnerGatewayConfig {
   readonly hooks?: LifecycleHooks;
   /** The policy YAML, relative to the config file. Default: the package's config/policy.yaml. */
   readonly policy?: string;
-  /** Partners to work with (policy names). Default: every partner the policy and adapters/ both know. */
+  /** Partners to work with (policy names). Default: every partner the policy and the modules both know. */
   readonly partners?: readonly string[];
+  /**
+   * Partner modules of the host's own (README "Writing your own adapter"), beside the shipped ones;
+   * one with a shipped partner's name replaces it.
+   */
+  readonly modules?: readonly PartnerModule<never>[];
   /** Per-partner limits, when an account allows more (or should use less) than the documented ones. */
   readonly limits?: Readonly<Record<string, PartnerLimits>>;
   readonly retry?: Partial<RetryPolicy>;
@@ -59,6 +65,24 @@ const configSchema = z.strictObject({
   hooks: z.strictObject({ anonymiseCameraData: fn.optional(), erased: fn.optional() }).optional(),
   policy: z.string().min(1).optional(),
   partners: z.array(z.string().min(1)).optional(),
+  modules: z
+    .array(
+      z.looseObject(
+        {
+          partner: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be a lower-case partner name'),
+          optionsFromEnv: fn,
+          sandboxOptions: fn,
+          createAdapter: fn,
+          createEmulator: fn,
+          environment: z.array(z.looseObject({ name: z.string() })),
+        },
+        {
+          message:
+            'must be a partner module (partner, environment, optionsFromEnv, sandboxOptions, createAdapter, createEmulator)',
+        },
+      ),
+    )
+    .optional(),
   limits: z
     .record(
       z.string(),

@@ -215,11 +215,17 @@ export class CliContext {
     return this.#limits;
   }
 
-  /** The partners to work with: the config's list (checked against the policy and adapters/), or all. */
+  /** The shipped partner modules and the config's own (which replace a shipped one of the same name), by name. */
+  async partnerModules(): Promise<Map<string, PartnerModule<never>>> {
+    const { config } = await this.config();
+    const { partnerModules } = await import('../../adapters/index.ts');
+    return new Map([...partnerModules, ...(config.modules ?? [])].map((m) => [m.partner, m]));
+  }
+
+  /** The partners to work with: the config's list (checked against the policy and the modules), or all. */
   async enabledPartners(policy: Policy): Promise<{ name: string; module: PartnerModule<never> }[]> {
     const { config, path } = await this.config();
-    const { partnerModules } = await import('../../adapters/index.ts');
-    const modules = new Map(partnerModules.map((m) => [m.partner, m]));
+    const modules = await this.partnerModules();
     if (config.partners === undefined) {
       return policy.partnerNames.filter((p) => modules.has(p)).map((name) => ({ name, module: modules.get(name)! }));
     }
@@ -227,14 +233,18 @@ export class CliContext {
     for (const name of config.partners) {
       if (!policy.partnerNames.includes(name))
         problems.push(`unknown partner '${name}' (the policy has ${policy.partnerNames.join(', ')})`);
-      else if (!modules.has(name)) problems.push(`no adapter for partner '${name}' in adapters/`);
+      else if (!modules.has(name))
+        problems.push(`no adapter for partner '${name}' in adapters/ or the config's modules`);
     }
     if (problems.length > 0) throw new CliError(`invalid config ${path}: partners: ${problems.join('; ')}`);
     return [...new Set(config.partners)].map((name) => ({ name, module: modules.get(name)! }));
   }
 
   async #adapters(policy: Policy, former?: string): Promise<PartnerAdapter[]> {
-    const enabled = [...(await this.enabledPartners(policy)), ...(former ? await formerModule(policy, former) : [])];
+    const enabled = [
+      ...(await this.enabledPartners(policy)),
+      ...(former ? formerModule(policy, former, await this.partnerModules()) : []),
+    ];
     const optionsFor = this.globals.sandbox ? await sandboxOptions(this.globals.sandbox, enabled) : envOptions(enabled);
     return enabled.map(({ name, module }) => {
       try {
@@ -257,17 +267,20 @@ export class CliContext {
   }
 }
 
-/** The adapter module of a partner the policy no longer names (`offboard`): adapters/ must still have it. */
-async function formerModule(policy: Policy, name: string): Promise<{ name: string; module: PartnerModule<never> }[]> {
+/** The module of a partner the policy no longer names (`offboard`): adapters/ or the config must still have it. */
+function formerModule(
+  policy: Policy,
+  name: string,
+  modules: ReadonlyMap<string, PartnerModule<never>>,
+): { name: string; module: PartnerModule<never> }[] {
   if (policy.partnerNames.includes(name))
     throw usageError(`offboard: the policy still names '${name}' (remove it from the policy first)`);
-  const { partnerModules } = await import('../../adapters/index.ts');
-  const module = partnerModules.find((m) => m.partner === name);
+  const module = modules.get(name);
   if (!module)
     throw usageError(
-      `offboard: no adapter for partner '${name}' in adapters/ (known: ${partnerModules.map((m) => m.partner).join(', ')})`,
+      `offboard: no adapter for partner '${name}' in adapters/ or the config's modules (known: ${[...modules.keys()].join(', ')})`,
     );
-  return [{ name, module: module as PartnerModule<never> }];
+  return [{ name, module }];
 }
 
 /** An explicit --data-dir wins; then the config; then PARTNER_GATEWAY_DATABASE_URL; then the embedded store's directory. */

@@ -3,6 +3,8 @@
  * served by partner-gateway/testing beside a shipped partner, and its adapter run by a real gateway.
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createRewardsAdapter, rewardsPartner } from '../../examples/custom-adapter/index.ts';
@@ -93,8 +95,42 @@ describe('a partner of your own: Acme Rewards', () => {
     assertNoCanaries(String((unavailable as Error).message), [customer], 'the error message');
     partners.setFaults({});
 
+    // An answer of the wrong shape is refused, not read as holdings.
+    const odd = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"email":5}'),
+    );
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(odd.address() as AddressInfo).port}/`;
+      const answer = await createRewardsAdapter({ apiKey: 'k', baseUrl: url }).fetch!(ref, ctx).catch(
+        (e: unknown) => e,
+      );
+      expect(answer).toMatchObject({ kind: 'permanent', code: 'unexpected_answer' });
+    } finally {
+      odd.close();
+    }
+
     // Erasing what is not there is success.
     expect(await adapter.erase(ref, 'delete', ctx)).toEqual({ removed: ['pseudonym-2'] });
     expect(() => createRewardsAdapter({ apiKey: 'k', baseUrl: 'http://rewards.example' })).toThrow(/https/);
+  });
+
+  it('the module reads its variables as the shipped partners do: one wording, the variable named, never its value', () => {
+    expect(() => rewardsPartner.optionsFromEnv({ REWARDS_BASE_URL: 'https://rewards.example' })).toThrow(
+      'rewards: environment variable REWARDS_API_KEY is missing',
+    );
+    const plain = (() => {
+      try {
+        rewardsPartner.optionsFromEnv({
+          REWARDS_API_KEY: 'secret-key-value',
+          REWARDS_BASE_URL: 'http://rewards.example',
+        });
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(plain).toMatch(/^rewards: environment variable REWARDS_BASE_URL is invalid/);
+    expect(plain).not.toContain('secret-key-value');
+    expect(rewardsPartner.environment.map((v) => v.name)).toEqual(['REWARDS_API_KEY', 'REWARDS_BASE_URL']);
   });
 });

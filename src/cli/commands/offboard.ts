@@ -17,7 +17,11 @@ interface OffboardFlags {
 export function offboardCommand(program: Command): void {
   const command = program
     .command('offboard')
-    .argument('<partner>', 'a partner removed from the policy whose adapter is still in adapters/', nonBlank)
+    .argument(
+      '<partner>',
+      "a partner removed from the policy whose adapter is still in adapters/ or the config's modules",
+      nonBlank,
+    )
     .description(
       'erase at a partner the policy no longer names everything the gateway knows it holds (one logged erase per subject), then work it off; exit 0 once it holds nothing',
     )
