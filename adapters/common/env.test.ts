@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { partnerModules } from '../index.ts';
 
@@ -130,5 +130,21 @@ describe('README', () => {
     const listed = section.slice(0, section.indexOf('\n## ', 4));
     for (const m of partnerModules)
       for (const v of m.environment) expect(listed, `${v.name} (${m.partner})`).toContain(`\`${v.name}\``);
+  });
+
+  it("lists every PARTNER_GATEWAY_ variable the gateway's own code reads", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Environment variables'));
+    const listed = section.slice(0, section.indexOf('\n## ', 4));
+    const read = new Set<string>();
+    for (const dir of ['../../src', '../../bin', '../../adapters'])
+      for (const file of readdirSync(new URL(dir, import.meta.url), { recursive: true, encoding: 'utf8' }))
+        if (/\.(ts|js)$/.test(file) && !/\.test\.ts$/.test(file))
+          for (const [name] of readFileSync(new URL(`${dir}/${file}`, import.meta.url), 'utf8').matchAll(
+            /PARTNER_GATEWAY_[A-Z][A-Z0-9_]*[A-Z0-9]/g,
+          ))
+            read.add(name);
+    expect(read.size).toBeGreaterThan(10);
+    for (const name of read) expect(listed, name).toContain(`\`${name}\``);
   });
 });
