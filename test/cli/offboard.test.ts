@@ -3,20 +3,19 @@
  * runs; `status` shows it still holds a subject, `offboard intercom` erases it there (exit 3 while
  * erasures are left, 0 once it holds nothing) and `status` then says done.
  */
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partnerModules } from '../../adapters/index.ts';
 import type { GatewayStatus } from '../../src/gateway-api.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
 import { canaryRecord } from '../support/records.ts';
-import { cleanEnv, runCli, writeRecordsConfig, type CliResult } from './run.ts';
+import { type CliResult, type CliWorkspace, runCli, startCliWorkspace, writeRecordsConfig } from './run.ts';
 
 const TEST_TIMEOUT = 180_000;
 const shippedPolicy = fileURLToPath(new URL('../../config/policy.yaml', import.meta.url));
 
+let workspace: CliWorkspace;
 let dir: string;
 let sandbox: Sandbox;
 let env: NodeJS.ProcessEnv;
@@ -30,21 +29,13 @@ function expectExit(result: CliResult, code: number): void {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'partner-gateway-offboard-'));
-  sandbox = await startSandbox({ emulators: partnerModules.map((m) => m.createEmulator()) });
+  workspace = await startCliWorkspace('offboard', 'cli-offboard-key-0123456789abcdef');
+  ({ dir, sandbox, env } = workspace);
   await copyFile(shippedPolicy, join(dir, 'policy.yaml'));
   configPath = await writeRecordsConfig(dir, [record], [`policy: 'policy.yaml',`]);
-  env = cleanEnv({
-    PARTNER_GATEWAY_PSEUDONYM_KEY: 'cli-offboard-key-0123456789abcdef',
-    PARTNER_GATEWAY_SANDBOX_URL: sandbox.inspectUrl,
-    PARTNER_GATEWAY_DATA_DIR: join(dir, 'data'),
-  });
 }, TEST_TIMEOUT);
 
-afterAll(async () => {
-  await sandbox?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => workspace?.close());
 
 describe('partner-gateway offboard', { timeout: TEST_TIMEOUT }, () => {
   it('erases what a partner removed from the policy holds; status shows progress, then done', async () => {

@@ -3,24 +3,22 @@
  * adapter"): the binary keeps the example partner (examples/custom-adapter) in step and erases there,
  * as it does a shipped one; a malformed module is refused, naming the entry.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { stripePartner } from '../../adapters/index.ts';
 import { rewardsPartner } from '../../examples/custom-adapter/index.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { canaryRecord } from '../support/records.ts';
-import { cleanEnv, runCli, writeRecordsConfig, type CliResult } from './run.ts';
+import { runCli, startCliWorkspace, writeRecordsConfig, type CliResult, type CliWorkspace } from './run.ts';
 
 const TEST_TIMEOUT = 120_000;
 const root = new URL('../../', import.meta.url);
 const exampleModule = pathToFileURL(fileURLToPath(new URL('examples/custom-adapter/index.ts', root))).href;
 
+let workspace: CliWorkspace;
 let dir: string;
-let sandbox: Sandbox;
 let env: NodeJS.ProcessEnv;
 const record = canaryRecord(91);
 
@@ -30,8 +28,11 @@ function expectExit(result: CliResult, code: number): void {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'partner-gateway-own-module-'));
-  sandbox = await startSandbox({ emulators: [rewardsPartner.createEmulator(), stripePartner.createEmulator()] });
+  workspace = await startCliWorkspace('own-module', 'cli-own-module-key-0123456789abcdef', [
+    rewardsPartner.createEmulator(),
+    stripePartner.createEmulator(),
+  ]);
+  ({ dir, env } = workspace);
   // The host's policy.yaml: the shipped one with the example's entry added.
   const policy = parse(await readFile(new URL('config/policy.yaml', root), 'utf8')) as Record<string, object>;
   const entry = parse(await readFile(new URL('examples/custom-adapter/policy-entry.yaml', root), 'utf8')) as Record<
@@ -46,17 +47,9 @@ beforeAll(async () => {
       partners: { ...policy.partners, ...entry.partners },
     }),
   );
-  env = cleanEnv({
-    PARTNER_GATEWAY_PSEUDONYM_KEY: 'cli-own-module-key-0123456789abcdef',
-    PARTNER_GATEWAY_SANDBOX_URL: sandbox.inspectUrl,
-    PARTNER_GATEWAY_DATA_DIR: join(dir, 'data'),
-  });
 }, TEST_TIMEOUT);
 
-afterAll(async () => {
-  await sandbox?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => workspace?.close());
 
 describe('a partner module of your own in the config', { timeout: TEST_TIMEOUT }, () => {
   it('resync sends the partner what its policy entry allows, and erase empties it', async () => {
@@ -70,10 +63,10 @@ describe('a partner module of your own in the config', { timeout: TEST_TIMEOUT }
       ],
     );
     expectExit(await runCli(['--config', config, 'resync'], { env }), 0);
-    const held = Object.values(sandbox.holdings('rewards'));
+    const held = Object.values(workspace.sandbox.holdings('rewards'));
     expect(held).toHaveLength(1);
     expect(Object.keys(held[0]!.personal).sort()).toEqual(['email', 'name.family', 'name.given']);
-    expect(Object.keys(sandbox.holdings('stripe'))).toHaveLength(1);
+    expect(Object.keys(workspace.sandbox.holdings('stripe'))).toHaveLength(1);
 
     // The other partners of the policy have no adapter in this config: the erasure is not complete
     // (exit 4) and says so; where there is one, nothing is left.
@@ -81,8 +74,8 @@ describe('a partner module of your own in the config', { timeout: TEST_TIMEOUT }
     expectExit(erased, 4);
     expect(erased.stderr).toContain('elogistik (no-adapter)');
     expect(erased.stderr).not.toContain('rewards');
-    expect(sandbox.holdings('rewards')).toEqual({});
-    expect(sandbox.holdings('stripe')).toEqual({});
+    expect(workspace.sandbox.holdings('rewards')).toEqual({});
+    expect(workspace.sandbox.holdings('stripe')).toEqual({});
   });
 
   it('without the module, the partner is named as having no adapter (exit 1, a config error)', async () => {

@@ -4,22 +4,25 @@
  * stays incomplete ('unknown' at Auth0) until an operator looks, deletes it there and says so; that is
  * logged with the operator and the erasure completes, exit 0.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partnerModules } from '../../adapters/index.ts';
 import type { IncompleteErasure } from '../../src/gateway-api.ts';
 import type { ErasureStatus } from '../../src/index.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
 import { canaryRecord } from '../support/records.ts';
-import { cleanEnv, oneLineError, runCli, type CliResult } from './run.ts';
+import {
+  type CliResult,
+  type CliWorkspace,
+  oneLineError,
+  runCli,
+  startCliWorkspace,
+  writeRecordsConfig,
+} from './run.ts';
 
 const TEST_TIMEOUT = 180_000;
-const configModule = pathToFileURL(fileURLToPath(new URL('../../src/cli/config.ts', import.meta.url))).href;
 const enabled = partnerModules.map((m) => m.partner);
 
+let workspace: CliWorkspace;
 let dir: string;
 let sandbox: Sandbox;
 let env: NodeJS.ProcessEnv;
@@ -32,32 +35,12 @@ function expectOk(result: CliResult): void {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'partner-gateway-resolve-'));
-  sandbox = await startSandbox({ emulators: partnerModules.map((m) => m.createEmulator()) });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  configPath = join(dir, 'partner-gateway.config.ts');
-  await writeFile(
-    configPath,
-    [
-      `import { defineConfig } from '${configModule}';`,
-      `const records = ${JSON.stringify([record])};`,
-      `export default defineConfig({`,
-      `  partners: ${JSON.stringify(enabled)},`,
-      `  source: { get: async (id: string) => records.find((r) => r.id === id) ?? null, async *scan() { yield* records; } },`,
-      `});`,
-    ].join('\n'),
-  );
-  env = cleanEnv({
-    PARTNER_GATEWAY_PSEUDONYM_KEY: 'cli-resolve-erasure-key-0123456789',
-    PARTNER_GATEWAY_SANDBOX_URL: sandbox.inspectUrl,
-    PARTNER_GATEWAY_DATA_DIR: join(dir, 'data'),
-  });
+  workspace = await startCliWorkspace('resolve', 'cli-resolve-erasure-key-0123456789');
+  ({ dir, sandbox, env } = workspace);
+  configPath = await writeRecordsConfig(dir, [record], [`partners: ${JSON.stringify(enabled)},`]);
 }, TEST_TIMEOUT);
 
-afterAll(async () => {
-  await sandbox?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => workspace?.close());
 
 describe('partner-gateway resolve-erasure', { timeout: TEST_TIMEOUT }, () => {
   it('settles an unknown outcome the operator resolved at the partner, logged with the operator', async () => {

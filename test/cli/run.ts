@@ -1,8 +1,12 @@
 /** Runs the real CLI binary (bin/partner-gateway.js) in a child process, as an operator would. */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { partnerModules } from '../../adapters/index.ts';
+import type { PartnerEmulator } from '../../src/emulator.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const binPath = fileURLToPath(new URL('../../bin/partner-gateway.js', import.meta.url));
@@ -33,6 +37,39 @@ export async function writeRecordsConfig(
     ].join('\n'),
   );
   return path;
+}
+
+export interface CliWorkspace {
+  readonly dir: string;
+  readonly sandbox: Sandbox;
+  /** Points the binary at the sandbox, with its store in dir/data and nothing from the developer's shell. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Stops the sandbox and removes the directory. */
+  close(): Promise<void>;
+}
+
+/** A temp directory and a sandbox (every shipped partner unless emulators are given) for a CLI suite. */
+export async function startCliWorkspace(
+  name: string,
+  pseudonymKey: string,
+  emulators: readonly PartnerEmulator[] = partnerModules.map((m) => m.createEmulator()),
+): Promise<CliWorkspace> {
+  const dir = await mkdtemp(join(tmpdir(), `partner-gateway-${name}-`));
+  const sandbox = await startSandbox({ emulators: [...emulators] });
+  const env = cleanEnv({
+    PARTNER_GATEWAY_PSEUDONYM_KEY: pseudonymKey,
+    PARTNER_GATEWAY_SANDBOX_URL: sandbox.inspectUrl,
+    PARTNER_GATEWAY_DATA_DIR: join(dir, 'data'),
+  });
+  return {
+    dir,
+    sandbox,
+    env,
+    close: async () => {
+      await sandbox.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface CliResult {
