@@ -3,9 +3,12 @@
  * cost seconds (most of it PGlite's initdb); loading a dump of their result costs a fraction of one,
  * so a test suite that opens a database per test pays for initdb once instead of every time.
  *
- * The dump is kept in this process and, when a cache directory is writable, on disk under a name
- * derived from everything that shapes it (PGlite's version, the recipe's key), so the next process
- * (every vitest worker, every run) skips initdb too. A dump that cannot be read or loaded is rebuilt.
+ * The dump is kept in this process, parsed into its files (data-dir-files.ts writes them straight
+ * into each new instance), and, when a cache directory is writable, on disk as an uncompressed tar
+ * under a name derived from everything that shapes it (PGlite's version, the recipe's key), so the
+ * next process (every vitest worker, every run) skips initdb too. A dump that cannot be read or
+ * loaded is rebuilt. Instances run PGlite's WebAssembly compiled once per process with a smaller
+ * shared buffer pool (pglite-small-buffers.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import findCacheDirectory from 'find-cache-dir';
+import { DataDirMemoryFS, parseDataDirTar, type DataDirFiles } from './data-dir-files.ts';
+import { smallBuffersModule } from './pglite-small-buffers.ts';
 
 export interface TemplateRecipe {
   /** Changes whenever prepare() would build something different (migrations, schema names, versions). */
@@ -32,7 +37,7 @@ const pgliteVersion = (
 ).version;
 
 interface Template {
-  readonly dump: Blob;
+  readonly files: DataDirFiles;
   /** Read from the cache directory, so possibly stale or damaged; a dump built here is trusted. */
   readonly cached: boolean;
 }
@@ -45,13 +50,13 @@ export async function openFromTemplate(recipe: TemplateRecipe): Promise<PGlite> 
   const name = `pglite-${pgliteVersion}-${mark}.tar`;
   const template = await remember(name, () => readOrBuild(name, recipe, mark));
   try {
-    return await start(template.dump, mark);
+    return await start(template.files, mark);
   } catch (error) {
     if (!template.cached) throw error;
     // A truncated or foreign file in the cache: build the template again, here and on disk.
     inProcess.delete(name);
     const rebuilt = await remember(name, () => buildAndStore(name, recipe, mark));
-    return start(rebuilt.dump, mark);
+    return start(rebuilt.files, mark);
   }
 }
 
@@ -66,10 +71,10 @@ function remember(name: string, make: () => Promise<Template>): Promise<Template
   return template;
 }
 
-async function start(dump: Blob, mark: string): Promise<PGlite> {
-  const db = new PGlite({ loadDataDir: dump });
+async function start(files: DataDirFiles, mark: string): Promise<PGlite> {
+  const db = new PGlite({ fs: new DataDirMemoryFS(files), wasmModule: await smallBuffersModule() });
   await db.waitReady;
-  // PGlite runs initdb over a dump it cannot read: only the mark proves this is the template.
+  // PGlite runs initdb over a data directory it cannot use: only the mark proves this is the template.
   const [row] = (
     await db.query<{ mark: string | null }>(
       `select shobj_description(oid, 'pg_database') as mark from pg_database where datname = current_database()`,
@@ -85,18 +90,18 @@ async function start(dump: Blob, mark: string): Promise<PGlite> {
 async function readOrBuild(name: string, recipe: TemplateRecipe, mark: string): Promise<Template> {
   const dir = cacheDirectory();
   const cached = dir ? readCached(join(dir, name)) : undefined;
-  return cached ? { dump: cached, cached: true } : buildAndStore(name, recipe, mark);
+  return cached ? { files: cached, cached: true } : buildAndStore(name, recipe, mark);
 }
 
 async function buildAndStore(name: string, recipe: TemplateRecipe, mark: string): Promise<Template> {
   const dump = await build(recipe, mark);
   const dir = cacheDirectory();
-  if (dir) await writeCached(dir, join(dir, name), dump);
-  return { dump, cached: false };
+  if (dir) writeCached(dir, join(dir, name), dump);
+  return { files: parseDataDirTar(dump), cached: false };
 }
 
-async function build(recipe: TemplateRecipe, mark: string): Promise<Blob> {
-  const db = new PGlite();
+async function build(recipe: TemplateRecipe, mark: string): Promise<Uint8Array> {
+  const db = new PGlite({ wasmModule: await smallBuffersModule() });
   try {
     await db.waitReady;
     await recipe.prepare(db);
@@ -106,10 +111,34 @@ async function build(recipe: TemplateRecipe, mark: string): Promise<Blob> {
     await db.exec(`comment on database ${name} is '${mark}'`);
     // Leaves the WAL replayed into the data files, so a database loaded from the dump starts clean.
     await db.exec('checkpoint');
+    dropUnusedWal(db, await walSegmentsInUse(db));
     // Uncompressed: it loads faster, and it lives in memory or in a cache directory, never on a wire.
-    return await db.dumpDataDir('none');
+    return new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
   } finally {
     await db.close();
+  }
+}
+
+/** The WAL segments from the last checkpoint's redo point to the insert position: all a restart reads. */
+async function walSegmentsInUse(db: PGlite): Promise<{ first: string; last: string }> {
+  const [row] = (
+    await db.query<{ first: string; last: string }>(
+      `select pg_walfile_name(redo_lsn) as first, pg_walfile_name(pg_current_wal_insert_lsn() + 1) as last
+         from pg_control_checkpoint()`,
+    )
+  ).rows;
+  return row!;
+}
+
+/**
+ * The checkpoint leaves the segments it recycled for later use (4 of the dump's 5 MB of WAL): every
+ * instance would copy them at start. PostgreSQL makes new segments when it needs them.
+ */
+function dropUnusedWal(db: PGlite, inUse: { first: string; last: string }): void {
+  const fs = db.Module.FS;
+  const walDir = '/tmp/pglite/base/pg_wal';
+  for (const name of fs.readdir(walDir)) {
+    if (/^[0-9A-F]{24}$/.test(name) && (name < inUse.first || name > inUse.last)) fs.unlink(`${walDir}/${name}`);
   }
 }
 
@@ -125,20 +154,21 @@ function cacheDirectory(): string | undefined {
   return findCacheDirectory({ name: 'partner-gateway' });
 }
 
-function readCached(path: string): Blob | undefined {
+/** The cached template's files, or undefined when there is none or it is not a complete archive. */
+function readCached(path: string): DataDirFiles | undefined {
   try {
-    return new Blob([readFileSync(path)]);
+    return parseDataDirTar(readFileSync(path));
   } catch {
     return undefined;
   }
 }
 
 /** Written under a temporary name and renamed, so a process reading at the same time never sees half a file. */
-async function writeCached(dir: string, path: string, dump: Blob): Promise<void> {
+function writeCached(dir: string, path: string, dump: Uint8Array): void {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(temporary, new Uint8Array(await dump.arrayBuffer()));
+    writeFileSync(temporary, dump);
     renameSync(temporary, path);
   } catch {
     // A cache that cannot be written costs time, not correctness.

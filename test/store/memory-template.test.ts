@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
+import { parseDataDirTar } from '../../src/store/data-dir-files.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { listMigrations } from '../../src/store/migrate.ts';
 
@@ -71,6 +73,27 @@ describe('in-memory databases from a migrated template', () => {
     }
   });
 
+  it('hold more than their buffer pool and their WAL: written past both, read back whole', async () => {
+    const db = await openDatabase({ memory: true });
+    try {
+      // The smaller pool (pglite-small-buffers.ts) is in use, and the dump kept one WAL segment of 1 MB.
+      expect(await db.query(`show shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
+      await db.query(`create table big (n int primary key, filler text not null)`);
+      // 24 MB of rows (stored uncompressed): pages leave the 16 MB pool and the WAL spans new segments.
+      await db.query(`insert into big select n, repeat(md5(n::text), 24) from generate_series(1, 24000) n`);
+      await db.query('checkpoint');
+      const [row] = await db.query<{ rows: number; bytes: number; size: number }>(
+        `select count(*)::int as rows, sum(length(filler))::int as bytes, pg_table_size('big')::int as size from big`,
+      );
+      expect(row).toMatchObject({ rows: 24000, bytes: 24000 * 768 });
+      expect(row!.size).toBeGreaterThan(16 * 1024 * 1024);
+      const [wal] = await db.query<{ segments: number }>(`select count(*)::int as segments from pg_ls_waldir()`);
+      expect(wal!.segments).toBeGreaterThan(1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('keeps a schema of its own for a custom schema name, and writes nothing when the cache is off', async () => {
     const cacheRoot = join(cacheDir, 'cache-root');
     const db = await withEnv({ PARTNER_GATEWAY_CACHE_DIR: 'off', CACHE_DIR: cacheRoot }, () =>
@@ -118,4 +141,17 @@ describe('in-memory databases from a migrated template', () => {
     expect(statSync(path).size).toBeGreaterThan(1_000_000);
     // Three processes, two of which build the template (initdb): slow on a loaded machine.
   }, 120_000);
+});
+
+describe('the template archive', () => {
+  it('is refused when cut short, so a damaged cache file is rebuilt rather than loaded half', async () => {
+    const db = new PGlite();
+    const tar = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
+    await db.close();
+    const whole = parseDataDirTar(tar);
+    expect(whole.files.map((f) => f.path)).toEqual(expect.arrayContaining(['/PG_VERSION', '/global/pg_control']));
+    expect(whole.dirs.indexOf('/base')).toBeLessThan(whole.dirs.indexOf('/base/1'));
+    expect(() => parseDataDirTar(tar.subarray(0, Math.floor(tar.length / 2)))).toThrow(/tar archive/);
+    expect(() => parseDataDirTar(tar.subarray(0, tar.length - 1024))).toThrow(/tar archive/);
+  });
 });
