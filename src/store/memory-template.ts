@@ -8,7 +8,7 @@
  * under a name derived from everything that shapes it (PGlite's version, the recipe's key), so the
  * next process (every vitest worker, every run) skips initdb too. A dump that cannot be read or
  * loaded is rebuilt. Instances run PGlite's WebAssembly compiled once per process with a smaller
- * shared buffer pool (pglite-small-buffers.ts).
+ * shared buffer pool (pglite-runtime.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import findCacheDirectory from 'find-cache-dir';
 import { DataDirMemoryFS, parseDataDirTar, type DataDirFiles } from './data-dir-files.ts';
-import { smallBuffersModule } from './pglite-small-buffers.ts';
+import { pgliteRuntime } from './pglite-runtime.ts';
 
 export interface TemplateRecipe {
   /** Changes whenever prepare() would build something different (migrations, schema names, versions). */
@@ -72,7 +72,7 @@ function remember(name: string, make: () => Promise<Template>): Promise<Template
 }
 
 async function start(files: DataDirFiles, mark: string): Promise<PGlite> {
-  const db = new PGlite({ fs: new DataDirMemoryFS(files), wasmModule: await smallBuffersModule() });
+  const db = new PGlite({ ...(await pgliteRuntime()), fs: new DataDirMemoryFS(files) });
   await db.waitReady;
   // PGlite runs initdb over a data directory it cannot use: only the mark proves this is the template.
   const [row] = (
@@ -101,7 +101,8 @@ async function buildAndStore(name: string, recipe: TemplateRecipe, mark: string)
 }
 
 async function build(recipe: TemplateRecipe, mark: string): Promise<Uint8Array> {
-  const db = new PGlite({ wasmModule: await smallBuffersModule() });
+  const db = new PGlite({ ...(await pgliteRuntime()) });
+  let built: Uint8Array;
   try {
     await db.waitReady;
     await recipe.prepare(db);
@@ -109,14 +110,31 @@ async function build(recipe: TemplateRecipe, mark: string): Promise<Uint8Array> 
       { name: string },
     ];
     await db.exec(`comment on database ${name} is '${mark}'`);
-    // Leaves the WAL replayed into the data files, so a database loaded from the dump starts clean.
-    await db.exec('checkpoint');
-    dropUnusedWal(db, await walSegmentsInUse(db));
-    // Uncompressed: it loads faster, and it lives in memory or in a cache directory, never on a wire.
-    return new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
+    built = await settledDump(db);
   } finally {
     await db.close();
   }
+  // The migrations' DDL invalidated the relation cache's init files (global/ and base/1/
+  // pg_internal.init), so every instance would rebuild them from the catalogs at start; an instance
+  // started once writes them, and a dump of that one hands them to every later start.
+  const warm = new PGlite({ ...(await pgliteRuntime()), fs: new DataDirMemoryFS(parseDataDirTar(built)) });
+  try {
+    await warm.waitReady;
+    return await settledDump(warm);
+  } finally {
+    await warm.close();
+  }
+}
+
+/**
+ * The data directory with the WAL replayed into the data files (so a database loaded from it starts
+ * clean) and only the WAL a restart reads. Uncompressed: it loads faster, and it lives in memory or
+ * in a cache directory, never on a wire.
+ */
+async function settledDump(db: PGlite): Promise<Uint8Array> {
+  await db.exec('checkpoint');
+  dropUnusedWal(db, await walSegmentsInUse(db));
+  return new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
 }
 
 /** The WAL segments from the last checkpoint's redo point to the insert position: all a restart reads. */

@@ -76,7 +76,7 @@ describe('in-memory databases from a migrated template', () => {
   it('hold more than their buffer pool and their WAL: written past both, read back whole', async () => {
     const db = await openDatabase({ memory: true });
     try {
-      // The smaller pool (pglite-small-buffers.ts) is in use, and the dump kept one WAL segment of 1 MB.
+      // The smaller pool (pglite-runtime.ts) is in use, and the dump kept one WAL segment of 1 MB.
       expect(await db.query(`show shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
       await db.query(`create table big (n int primary key, filler text not null)`);
       // 24 MB of rows (stored uncompressed): pages leave the 16 MB pool and the WAL spans new segments.

@@ -1,6 +1,6 @@
 /**
- * PGlite's WebAssembly, compiled once per process with a smaller shared buffer pool, for in-memory
- * databases.
+ * What every PGlite this process opens for an in-memory database shares: PGlite's WebAssembly,
+ * compiled once with a smaller shared buffer pool, and its file bundle (pglite.data), read once.
  *
  * PGlite 0.3 starts PostgreSQL with `-c shared_buffers=128MB`, fixed in its binary (neither
  * postgresql.conf nor ALTER SYSTEM overrides a command-line setting). PostgreSQL zeroes its 141 MB of
@@ -17,17 +17,33 @@ import { dirname, join } from 'node:path';
 
 export const smallSharedBuffers = '16MB';
 
-let compiled: Promise<WebAssembly.Module | undefined> | undefined;
+export interface PgliteRuntime {
+  /** Undefined when this PGlite's binary does not hold the setting: PGlite compiles its own. */
+  readonly wasmModule: WebAssembly.Module | undefined;
+  /** A Blob: PGlite takes a copy of it at each start (its file system owns what it is given). */
+  readonly fsBundle: Blob;
+}
 
-/** The compiled module with the smaller pool, or undefined when this PGlite's binary does not match. */
-export function smallBuffersModule(): Promise<WebAssembly.Module | undefined> {
-  compiled ??= compile().catch(() => undefined);
-  return compiled;
+let shared: Promise<PgliteRuntime> | undefined;
+
+/** PGlite options for an in-memory instance, made at the first call; a failure is tried again next time. */
+export function pgliteRuntime(): Promise<PgliteRuntime> {
+  shared ??= load().catch((error: unknown) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
+}
+
+const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+
+async function load(): Promise<PgliteRuntime> {
+  const [wasmModule, bundle] = await Promise.all([compile(), readFile(join(dist, 'pglite.data'))]);
+  return { wasmModule, fsBundle: new Blob([bundle]) };
 }
 
 async function compile(): Promise<WebAssembly.Module | undefined> {
-  const dir = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
-  const bytes = await readFile(join(dir, 'pglite.wasm'));
+  const bytes = await readFile(join(dist, 'pglite.wasm'));
   const from = Buffer.from('\0shared_buffers=128MB\0');
   const at = bytes.indexOf(from);
   if (at === -1 || bytes.indexOf(from, at + 1) !== -1) return undefined;
