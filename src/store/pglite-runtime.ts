@@ -14,12 +14,16 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { PGliteOptions } from '@electric-sql/pglite';
+
+/** A compiled WebAssembly.Module, named through PGlite's options (the ES2023 lib has no WebAssembly types). */
+type WasmModule = NonNullable<PGliteOptions['wasmModule']>;
 
 export const smallSharedBuffers = '16MB';
 
 export interface PgliteRuntime {
   /** Undefined when this PGlite's binary does not hold the setting: PGlite compiles its own. */
-  readonly wasmModule: WebAssembly.Module | undefined;
+  readonly wasmModule: WasmModule | undefined;
   /** A Blob: PGlite takes a copy of it at each start (its file system owns what it is given). */
   readonly fsBundle: Blob;
 }
@@ -42,7 +46,7 @@ async function load(): Promise<PgliteRuntime> {
   return { wasmModule, fsBundle: new Blob([bundle]) };
 }
 
-async function compile(): Promise<WebAssembly.Module | undefined> {
+async function compile(): Promise<WasmModule | undefined> {
   const bytes = await readFile(join(dist, 'pglite.wasm'));
   const from = Buffer.from('\0shared_buffers=128MB\0');
   const at = bytes.indexOf(from);
@@ -53,6 +57,6 @@ async function compile(): Promise<WebAssembly.Module | undefined> {
   return wasm.compile(bytes);
 }
 
-// This project's type libraries (ES2023, node) declare WebAssembly's types but not the global itself.
-const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } })
+// The ES2023 lib does not declare the WebAssembly global either.
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } })
   .WebAssembly;
