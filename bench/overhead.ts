@@ -5,6 +5,7 @@
  * in flight as the gateway has (the reference), and one at a time. Each against fresh emulators, all
  * three in the same process and run, side by side.
  */
+import type { PartnerAdapter } from '../src/adapter.ts';
 import { createGateway } from '../src/gateway.ts';
 import { createKeys } from '../src/keys.ts';
 import { minimise } from '../src/minimise.ts';
@@ -35,9 +36,11 @@ export const OVERHEAD_SUBJECTS = count('BENCH_OVERHEAD_SUBJECTS', 3_000);
 /**
  * Calls in flight per partner in the concurrent loop: what the gateway has in this workload. Its
  * worker per partner takes batches of 100 jobs (src/workers.ts batchSizeOf: at least 100, more only
- * for adapters with upsertBatch, which the sync partners lack), one batch at a time for a partner
- * without a rate (concurrency 1), and runs a batch's calls at once up to the partner's maxConcurrent
- * (src/transfer/pacing.ts; here LIMITS_OFF_MAX_CONCURRENT). The four partners' workers run at once.
+ * for adapters with upsertBatch, which the sync partners lack), two batches at once whose calls take
+ * turns for a partner without a rate (one batch's calls in flight while the other writes and
+ * fetches: src/transfer/transfer.ts takeTurns), and runs a batch's calls at once up to the partner's
+ * maxConcurrent (src/transfer/pacing.ts; here LIMITS_OFF_MAX_CONCURRENT). The four partners' workers
+ * run at once.
  */
 export const GATEWAY_BATCH_SIZE = 100;
 export const LOOP_IN_FLIGHT = setting(
@@ -125,7 +128,12 @@ async function handLoop(inFlight: number): Promise<{ calls: number; seconds: num
 export async function gatewayRun(
   engine: Engine,
   n = OVERHEAD_SUBJECTS,
-  hooks: { starting?: () => Promise<void>; finished?: () => Promise<void> } = {},
+  hooks: {
+    starting?: () => Promise<void>;
+    finished?: () => Promise<void>;
+    /** Sees every adapter before the gateway gets it (the profile counts calls in flight). */
+    adapter?: (adapter: PartnerAdapter) => PartnerAdapter;
+  } = {},
 ): Promise<GatewayRun> {
   const sandbox = await benchSandbox(false);
   const store = freshEngine(engine);
@@ -133,7 +141,7 @@ export async function gatewayRun(
     const gateway = await createGateway({
       policy: loadPolicyFile(),
       database: store.database,
-      adapters: sandboxAdapters(sandbox),
+      adapters: sandboxAdapters(sandbox).map(hooks.adapter ?? ((a) => a)),
       source: benchSource(1, n),
       secrets: SECRETS,
       limits: limitsOff(),

@@ -11,6 +11,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { count, round, type Engine } from './common.ts';
+import { CallsInFlight, type InFlight } from './in-flight.ts';
 import { gatewayRun } from './overhead.ts';
 
 export const PROFILE_SUBJECTS = count('BENCH_PROFILE_SUBJECTS', 500);
@@ -43,6 +44,8 @@ export interface ProfileResult {
     readonly perBatch: number;
     readonly shapes: readonly ProfileEntry[];
   } | null;
+  /** Per partner: calls in flight on average, and the share of the run with none in flight. */
+  readonly inFlight: readonly InFlight[];
   readonly file: string;
 }
 
@@ -56,6 +59,7 @@ export async function profileOverhead(engine: Engine, outFile: string): Promise<
   // A small run first, so lazily loaded modules and cold code are not what the profile shows.
   await gatewayRun(engine, 20);
   const counter = engine === 'postgres' ? countStatements() : undefined;
+  const inFlight = new CallsInFlight();
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -66,8 +70,10 @@ export async function profileOverhead(engine: Engine, outFile: string): Promise<
   try {
     // Both start when the workload does: after the gateway opened (modules loaded, migrations run).
     run = await gatewayRun(engine, PROFILE_SUBJECTS, {
+      adapter: (a) => inFlight.wrap(a),
       starting: async () => {
         counter?.start();
+        inFlight.start();
         await session.post('Profiler.start');
         profiling = true;
       },
@@ -76,6 +82,7 @@ export async function profileOverhead(engine: Engine, outFile: string): Promise<
         profile = (await session.post('Profiler.stop')).profile as unknown as CpuProfile;
         profiling = false;
         counter?.stop();
+        inFlight.stop();
       },
     });
   } finally {
@@ -99,6 +106,7 @@ export async function profileOverhead(engine: Engine, outFile: string): Promise<
     callers,
     functions,
     statements: statements ?? null,
+    inFlight: inFlight.result(),
     file: outFile.startsWith(root) ? relative(root, outFile) : outFile,
   };
 }
@@ -304,5 +312,17 @@ export function profileMarkdown(label: string, p: ProfileResult): string[] {
           '',
         ]
       : ['Statements: not counted on PGlite (its transactions run their statements through a private path).', '']),
+    ...(p.inFlight?.length
+      ? [
+          `Partner calls in flight (the hand-written loop keeps its cap in flight all the time; the gaps are the batches' statements, commits and the queue's fetch and completion):`,
+          '',
+          '| partner | calls | mean in flight | share of the run with none in flight |',
+          '|---|---|---|---|',
+          ...p.inFlight.map(
+            (f) => `| ${f.partner} | ${fmt(f.calls)} | ${f.mean} | ${Math.round(f.idleShare * 100)}% |`,
+          ),
+          '',
+        ]
+      : []),
   ];
 }

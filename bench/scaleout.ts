@@ -152,6 +152,14 @@ async function scaleRun(processes: number): Promise<ScaleRun> {
       [{ ok } = { ok: 0 }] = await check.query<{ ok: number }>(
         `select count(*)::int as ok from transfer_log where kind = 'outcome' and outcome = 'ok'`,
       );
+      // Jobs left to retry: say why (the outcome rows' codes), on standard error beside the table.
+      if (ok < jobs) {
+        const failed = await check.query<{ outcome: string; code: string | null; n: number }>(
+          `select outcome, error_code as code, count(*)::int as n from transfer_log
+           where kind = 'outcome' and outcome <> 'ok' group by 1, 2 order by 3 desc`,
+        );
+        process.stderr.write(`scale-out ${processes}: ${jobs - ok} jobs not completed; ${JSON.stringify(failed)}\n`);
+      }
     } finally {
       await check.close();
     }

@@ -130,11 +130,12 @@ export function createWorkers(deps: WorkersDeps): Workers {
   };
 
   const work: Workers['work'] = async (options = {}) => {
-    // Two batches at once for a rated partner: one batch's statements overlap the other's paced calls.
-    // An unrated partner is bound by CPU, where a second batch only adds contention.
+    // Two batches at once per partner: one batch's statements (outcomes, completion, the next fetch,
+    // plan and intents) overlap the other's calls. Unrated partners' batches take turns at their calls
+    // (reconcile-batch), so they never have two batches' calls in flight.
     await deps.schedule.work(handle, {
       batchSize: batchSizeOf,
-      concurrency: (partner) => (deps.transfer.hasRate(partner) ? 2 : 1),
+      concurrency: () => 2,
       pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
     });
     sealTimer ??= setInterval(

@@ -38,7 +38,7 @@ export class ConcurrencySlots {
   /**
    * Runs the tasks with at most one in flight per slot it leases: up to one slot per task, taken in
    * one statement (waiting with backoff while none is free), renewed while the tasks run (a batch may
-   * outlast one lease) and freed together in one statement at the end. Two statements per batch
+   * outlast one lease) and freed together in one statement at the end, not waited for. Two statements per batch
    * rather than two per call: on an unthrottled partner the per-call leases cost more database time
    * than the calls themselves. A lane that runs out of tasks keeps its slot until the batch ends,
    * which only errs on the side of fewer calls in flight.
@@ -75,10 +75,15 @@ export class ConcurrencySlots {
       return results;
     } finally {
       clearInterval(renew);
-      await this.#sql.query(
-        `update partner_slots set holder = null, expires_at = null where partner = $1 and slot = any($2::int[]) and holder = $3`,
-        [partner, slots, this.#holder],
-      );
+      // Not awaited: the batch's outcomes need not wait for it, nor the partner's next batch for its
+      // calls (a slot is only ever freed late, which errs on the side of fewer calls in flight). One
+      // that fails is freed when its lease runs out, as a dead process's are.
+      void this.#sql
+        .query(
+          `update partner_slots set holder = null, expires_at = null where partner = $1 and slot = any($2::int[]) and holder = $3`,
+          [partner, slots, this.#holder],
+        )
+        .catch(() => undefined);
     }
   }
 

@@ -74,6 +74,16 @@ export class RateLimiter {
   async #reserve(partner: string, calls: number): Promise<{ waits: number[]; tat: string | null }> {
     if (calls <= 0) return { waits: [], tat: null };
     const interval = this.#interval(partner);
+    // No rate: only a pause can hold the calls back. A read, not the update below: no row lock that
+    // every worker process's batches queue on, and no commit to wait for.
+    if (interval === 0) {
+      const [row] = await this.#sql.query<{ pause_ms: number | null }>(
+        `select (extract(epoch from (paused_until - clock_timestamp())) * 1000)::float8 as pause_ms
+         from rate_limits where partner = $1`,
+        [partner],
+      );
+      return { waits: new Array<number>(calls).fill(Math.max(0, row?.pause_ms ?? 0)), tat: null };
+    }
     const tolerance = Math.max(0, (this.#limits.get(partner)?.burst ?? 1) - 1) * interval;
     const [row] = await this.#sql.query<{ base_ms: number; pause_ms: number; tat: string }>(
       `with old as (select tat, paused_until from rate_limits where partner = $1 for update)
