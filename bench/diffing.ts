@@ -96,7 +96,8 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
       // 1. The first DIFF_REAL subjects through the real pipeline.
       const real = Array.from({ length: DIFF_REAL }, (_, i) => subjectId(i + 1));
       await gateway.resync({ subjects: real, operator: 'bench' });
-      await gateway.runUntilIdle({ timeoutMs: 120_000 });
+      // Retries included: on a loaded machine a sandbox call may time out, and its retry is part of the sync.
+      await gateway.runUntilIdle({ timeoutMs: 120_000, waitForRetries: true });
 
       // What the gateway would store for subject k at a partner that holds it.
       const expected = (k: number, partner: string) => {
