@@ -96,7 +96,8 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
       // 1. The first DIFF_REAL subjects through the real pipeline.
       const real = Array.from({ length: DIFF_REAL }, (_, i) => subjectId(i + 1));
       await gateway.resync({ subjects: real, operator: 'bench' });
-      await gateway.runUntilIdle({ timeoutMs: 120_000 });
+      // Retries included: on a loaded machine a sandbox call may time out, and its retry is part of the sync.
+      await gateway.runUntilIdle({ timeoutMs: 120_000, waitForRetries: true });
 
       // What the gateway would store for subject k at a partner that holds it.
       const expected = (k: number, partner: string) => {
@@ -108,7 +109,10 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
         partner: string;
         digest: string;
         last_fields: string[] | string;
-      }>(`select subject_id, partner, digest, last_fields from links where holds order by subject_id, partner`);
+        policy_digest: string | null;
+      }>(
+        `select subject_id, partner, digest, last_fields, policy_digest from links where holds order by subject_id, partner`,
+      );
       const holders = [...new Set(realRows.map((r) => r.partner))].sort();
       if (holders.join(',') !== [...SYNC_PARTNERS].sort().join(','))
         throw new Error(
@@ -120,7 +124,11 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
         const want = expected(k, row.partner);
         const fields =
           typeof row.last_fields === 'string' ? row.last_fields.replace(/[{}]/g, '').split(',') : row.last_fields;
-        if (row.digest !== want.digest || fields.join(',') !== want.fields.join(',')) {
+        if (
+          row.digest !== want.digest ||
+          fields.join(',') !== want.fields.join(',') ||
+          row.policy_digest !== policy.digest
+        ) {
           throw new Error(
             `diffing: seeding would differ from the real pipeline for ${row.subject_id} at ${row.partner}`,
           );
@@ -130,9 +138,12 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
       if (verified !== DIFF_REAL * SYNC_PARTNERS.length)
         throw new Error(`diffing: expected ${DIFF_REAL * SYNC_PARTNERS.length} real links, found ${verified}`);
 
-      // 2. Seed the rest with the same digests and field lists, partner ids shaped like the real ones.
+      // 2. Seed the rest with the same digests, field lists and policy digest (a resync notes a link in
+      // step under the policy it was checked with: a store the gateway synced already says so), partner
+      // ids shaped like the real ones.
       const seedStarted = performance.now();
       let seeded = 0;
+      let inserting: Promise<unknown> = Promise.resolve();
       for (let from = DIFF_REAL + 1; from <= n; from += SEED_CHUNK) {
         const to = Math.min(n, from + SEED_CHUNK - 1);
         const cols = {
@@ -152,14 +163,17 @@ export async function diffingSeed(engine: Engine): Promise<DiffSeed> {
             cols.fields.push(want.fields.join(','));
           }
         }
-        await gateway.database.query(
-          `insert into links (subject_id, partner, partner_ids, digest, holds, suppressed, last_sent_at, last_fields, updated_at)
-           select u.s, u.p, u.i::jsonb, u.d, true, false, clock_timestamp(), string_to_array(u.f, ','), clock_timestamp()
+        // The database inserts one chunk while the next is computed here (the two use different cores).
+        await inserting;
+        inserting = gateway.database.query(
+          `insert into links (subject_id, partner, partner_ids, digest, holds, suppressed, last_sent_at, last_fields, updated_at, policy_digest)
+           select u.s, u.p, u.i::jsonb, u.d, true, false, clock_timestamp(), string_to_array(u.f, ','), clock_timestamp(), $6
            from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as u(s, p, i, d, f)`,
-          [cols.subject, cols.partner, cols.ids, cols.digest, cols.fields],
+          [cols.subject, cols.partner, cols.ids, cols.digest, cols.fields, policy.digest],
         );
         seeded += to - from + 1;
       }
+      await inserting;
       await gateway.database.query(`analyze links`);
       return {
         location: store.location,

@@ -1,6 +1,7 @@
 import type { PartnerAdapter } from './adapter.ts';
 import type { Keys } from './keys.ts';
 import type { Policy } from './policy/index.ts';
+import { IdSet } from './id-set.ts';
 import { inputs, LifecycleInputError } from './lifecycle/inputs.ts';
 import { isRecordGone } from './plan/missing.ts';
 import {
@@ -8,10 +9,10 @@ import {
   type PartnerWithdrawalCounts,
   type PartnerWithdrawalDeps,
 } from './partner-withdrawals.ts';
-import { planRead, readRecord } from './plan/plan.ts';
+import { decideRead, readRecord } from './plan/plan.ts';
 import { getRecords, type RecordSource } from './source.ts';
 import type { Sql } from './store/database.ts';
-import { loadStates, notePolicyDigest } from './store/state.ts';
+import { loadStates, notePolicyDigest, type SubjectState } from './store/state.ts';
 
 export interface ResyncOptions {
   /** Only these partners (default: every partner with an adapter). */
@@ -99,17 +100,34 @@ export interface ResyncDeps {
   readonly deletionLimit?: DeletionLimit | undefined;
   /** Records a partner-side unsubscribe as a withdrawal; without it the partners are not asked. */
   readonly withdraw?: PartnerWithdrawalDeps['withdraw'] | undefined;
+  /** Subjects per chunk of the scan, held subjects per page of the search for orphans (tests cross their edges). */
+  readonly pages?: { readonly chunk?: number; readonly orphans?: number } | undefined;
 }
 
-const CHUNK = 1_000;
+/**
+ * Subjects per chunk of the scan. Small enough that a chunk's records, stored state and plans die
+ * young (V8 collects them in the young generation instead of promoting them to the old one and
+ * growing the heap around garbage), large enough that each chunk's few statements are cheap.
+ */
+const CHUNK_SIZE = 100;
+/** Held subjects per page of the search for the ones the source no longer has. */
+const ORPHAN_PAGE_SIZE = 5_000;
+/** Deletion jobs per enqueue, once the scan has shown they stay under the limit. */
+const ENQUEUE_BATCH = 1_000;
+
+type Chunk = readonly { readonly id: string; readonly record: unknown }[];
 
 /**
  * Streams the source, decides in bulk which (subject, partner) pairs differ, and enqueues jobs only
  * for those: unchanged subjects cost a digest and no partner call (DESIGN §3). The same reconcile()
  * the workers run makes the decision here, so a dry run counts exactly what a real run would do.
+ * Memory stays bounded whatever the source's size: one chunk is planned while the next one's stored
+ * state loads, and the ids seen are kept off the JS heap (IdSet) for the search for orphans.
  */
 export async function resync(deps: ResyncDeps, options: ResyncOptions, correlationId: string): Promise<ResyncSummary> {
   const partners = selectPartners(deps, options.partner);
+  const CHUNK = deps.pages?.chunk ?? CHUNK_SIZE;
+  const ORPHAN_PAGE = deps.pages?.orphans ?? ORPHAN_PAGE_SIZE;
   const perPartner: Record<string, PartnerCounts> = Object.fromEntries(
     partners.map((p) => [
       p,
@@ -125,25 +143,21 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         correlationId,
       })
     : {};
-  const seen = new Set<string>();
   let scanned = 0;
   let invalid = 0;
   let unreadable = 0;
   let enqueued = 0;
-  const chunk: { id: string; record: unknown }[] = [];
   // Deletions wait for the end of the scan: only then is it known whether they stay under the limit.
   const deletions = new Map<string, string[]>(partners.map((p) => [p, []]));
   const deleted = new Set<string>();
 
-  const flush = async (records: { id: string; record: unknown }[]) => {
-    if (records.length === 0) return;
-    const states = await loadStates(
-      deps.sql,
-      deps.keys,
-      records.map((r) => r.id),
-    );
+  const plan = async (
+    records: Chunk,
+    states: Map<string, SubjectState>,
+    progress: { scanned: number; unreadable: number },
+  ) => {
     const now = deps.now();
-    // The same reading and the same plan as the workers: what is counted here is what they will do.
+    // The same reading and the same decision as the workers: what is counted here is what they will do.
     const read = records.flatMap(({ id, record }) => {
       const r = readRecord(id, record);
       if (r.ok) return [{ id, read: r }];
@@ -153,10 +167,10 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
     const partlyInvalid = new Set<string>();
     for (const partner of partners) {
       const toEnqueue: string[] = [];
-      const inStep: string[] = [];
+      const toNote: string[] = [];
       const counts = perPartner[partner]!;
       for (const { id, read: r } of read) {
-        const plan = planRead({
+        const decision = decideRead({
           subjectId: id,
           partner,
           read: r,
@@ -167,14 +181,14 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
           force: options.force,
           cannotClear: deps.adapters.get(partner)?.cannotClear,
         });
-        if (plan.kind === 'invalid') {
+        if (decision.kind === 'invalid') {
           // As a wholly invalid record: counted, nothing enqueued (a worker would only dead-letter it).
           counts.invalid++;
           partlyInvalid.add(id);
           continue;
         }
-        const { action } = plan;
-        if (isRecordGone(plan)) {
+        const { action, link } = decision;
+        if (isRecordGone(decision)) {
           counts.missing++;
           deletions.get(partner)!.push(id);
           deleted.add(id);
@@ -189,8 +203,14 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         if (action.kind === 'none') {
           if (action.reason === 'unchanged') counts.unchanged++;
           else counts.skipped++;
-          // Held and nothing to send (an unsubscribed member in step says no-consent): in step with this policy.
-          if (plan.link?.holds && (action.reason === 'unchanged' || action.reason === 'no-consent')) inStep.push(id);
+          // Held and nothing to send (an unsubscribed member in step says no-consent): in step with this
+          // policy; noted when the link does not say so yet (so an unchanged store costs no write).
+          if (
+            link?.holds &&
+            (action.reason === 'unchanged' || action.reason === 'no-consent') &&
+            link.policyDigest !== deps.policy.digest
+          )
+            toNote.push(id);
           continue;
         }
         if (action.kind === 'upsert') {
@@ -199,17 +219,43 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         } else counts.suppressions++;
         toEnqueue.push(id);
       }
-      if (!options.dryRun) await notePolicyDigest(deps.sql, partner, inStep, deps.policy.digest);
+      if (!options.dryRun && toNote.length > 0) await notePolicyDigest(deps.sql, partner, toNote, deps.policy.digest);
       if (!options.dryRun && toEnqueue.length > 0) {
         await deps.enqueue(partner, toEnqueue);
         enqueued += toEnqueue.length;
       }
     }
     invalid += partlyInvalid.size;
-    options.onProgress?.({ scanned, invalid, unreadable, perPartner });
+    options.onProgress?.({ ...progress, invalid, perPartner });
+  };
+
+  // A two-stage pipeline: chunk n + 1's stored state loads (in the database) while chunk n is planned
+  // (here), so neither waits for the other; at most two chunks are in memory.
+  let planned: Promise<void> = Promise.resolve();
+  const flush = async (records: Chunk) => {
+    if (records.length === 0) return;
+    const states = loadStates(
+      deps.sql,
+      deps.keys,
+      records.map((r) => r.id),
+    );
+    // Settles with the chunk's states; a failed load fails the chain below, never unhandled here.
+    states.catch(() => undefined);
+    const previous = planned;
+    const progress = { scanned, unreadable };
+    planned = (async () => {
+      await previous;
+      await plan(records, await states, progress);
+    })();
+    // A failure surfaces where the chain is awaited (the next flush, or the end), never unhandled.
+    planned.catch(() => undefined);
+    await previous;
   };
 
   const wanted = options.subjects ? new Set(checkSubjects(options.subjects)) : undefined;
+  // Every id the source gave, for the search for orphans below (not needed with a list of subjects).
+  const seen = wanted ? undefined : new IdSet();
+  let chunk: { id: string; record: unknown }[] = [];
   if (wanted) {
     const ids = [...wanted];
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -218,12 +264,12 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
       const reads = await getRecords(deps.source, slice);
       for (const id of slice) {
         scanned++;
-        seen.add(id);
         const read = reads.get(id)!;
         if (read.ok) chunk.push({ id, record: read.record });
         else unreadable++;
       }
-      await flush(chunk.splice(0));
+      await flush(chunk);
+      chunk = [];
     }
   } else {
     for await (const record of deps.source.scan()) {
@@ -233,33 +279,45 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
         invalid++;
         continue;
       }
-      seen.add(id);
+      seen!.add(id);
       chunk.push({ id, record });
-      if (chunk.length >= CHUNK) await flush(chunk.splice(0));
+      if (chunk.length >= CHUNK) {
+        await flush(chunk);
+        chunk = [];
+      }
     }
   }
-  await flush(chunk.splice(0));
+  await flush(chunk);
 
-  if (!wanted) {
-    // Subjects partners still hold but the source no longer has: desired state is absent.
-    const orphans = (
-      await deps.sql.query<{ subject_id: string }>(
-        `select distinct subject_id from links where holds and partner = any($1::text[])`,
-        [partners],
-      )
-    )
-      .map((r) => r.subject_id)
-      .filter((id) => !seen.has(id));
-    for (let i = 0; i < orphans.length; i += CHUNK)
-      await flush(orphans.slice(i, i + CHUNK).map((id) => ({ id, record: null })));
-  }
+  // Subjects partners still hold but the source no longer has: desired state is absent. Held subjects
+  // are read a page at a time in key order (the primary key's), never all at once; counting them
+  // gives the base of the deletion share as well.
+  const orphansAndHeld = async (seen: IdSet): Promise<number> => {
+    let held = 0;
+    for (let after: string | null = null; ;) {
+      const page: { subject_id: string }[] = await deps.sql.query<{ subject_id: string }>(
+        `select subject_id from links where holds and partner = any($1::text[]) ${after === null ? '' : 'and subject_id > $3'}
+         group by subject_id order by subject_id limit $2`,
+        after === null ? [partners, ORPHAN_PAGE] : [partners, ORPHAN_PAGE, after],
+      );
+      if (page.length === 0) break;
+      held += page.length;
+      after = page[page.length - 1]!.subject_id;
+      const orphans = page.filter((r) => !seen.has(r.subject_id));
+      for (let i = 0; i < orphans.length; i += CHUNK)
+        await flush(orphans.slice(i, i + CHUNK).map((r) => ({ id: r.subject_id, record: null })));
+      if (page.length < ORPHAN_PAGE) break;
+    }
+    return held;
+  };
+  const held = seen ? await orphansAndHeld(seen) : await heldSubjects(deps.sql, partners);
+  await planned;
   const limit = deps.deletionLimit ?? DEFAULT_DELETION_LIMIT;
-  const held = await heldSubjects(deps.sql, partners);
   const over = overLimit(deleted.size, Math.max(held, scanned), limit);
   const refused = over && !options.allowMassDeletion;
   if (!options.dryRun && !refused) {
     for (const [partner, ids] of deletions) {
-      for (let i = 0; i < ids.length; i += CHUNK) await deps.enqueue(partner, ids.slice(i, i + CHUNK));
+      for (let i = 0; i < ids.length; i += ENQUEUE_BATCH) await deps.enqueue(partner, ids.slice(i, i + ENQUEUE_BATCH));
       enqueued += ids.length;
     }
   }

@@ -6,7 +6,7 @@ import type { ReadyPlan } from './plan.ts';
  * The workers' side of a vanished record (see src/missing-records.ts): a plan that would erase
  * because the source returned nothing holds instead (partners keep what they have) and the subject
  * is noted missing; a record read again cancels a pending "missing" (notedMissing: the subjects the
- * stored state says are noted). Resync's dry run plans through planRecord and never reaches here, so
+ * stored state says are noted). Resync's dry run decides through decideRead and never reaches here, so
  * it writes nothing.
  */
 export async function holdMissing<P extends { readonly kind: string }>(

@@ -106,13 +106,29 @@ export function readRecord(subjectId: string, raw: unknown): RecordRead {
 export function planRead(
   input: Omit<PlanInput, 'raw'> & { readonly read: Extract<RecordRead, { ok: true }> },
 ): SubjectPlan {
-  const { read, ...rest } = input;
+  return blockedBy(input) ?? planRecord({ ...input, record: input.read.record });
+}
+
+/**
+ * decideRead: planRead's decision alone (the action and the link it was made on), without what only
+ * a call needs (the pseudonym, the ids to send to). Resync counts through this: the same checks and
+ * the same reconcile() as planRead, minus an HMAC per pair it would throw away.
+ */
+export function decideRead(
+  input: Omit<PlanInput, 'raw'> & { readonly read: Extract<RecordRead, { ok: true }> },
+): InvalidPlan | Decision {
+  return blockedBy(input) ?? decideRecord({ ...input, record: input.read.record });
+}
+
+/** The invalid plan when the partner is sent a field that did not parse (and the subject is not being erased). */
+function blockedBy(
+  input: Omit<PlanInput, 'raw'> & { readonly read: Extract<RecordRead, { ok: true }> },
+): InvalidPlan | null {
+  const { read } = input;
   const problems = read.invalidFields ? problemsFor(read.invalidFields, input.partner, input.policy) : [];
-  if (problems.length > 0 && !isErased(input.state.directives, input.now)) {
-    const error = new InvalidRecordError(input.subjectId, problems);
-    return { kind: 'invalid', subjectId: input.subjectId, partner: input.partner, reason: error.message, problems };
-  }
-  return planRecord({ ...rest, record: read.record });
+  if (problems.length === 0 || isErased(input.state.directives, input.now)) return null;
+  const error = new InvalidRecordError(input.subjectId, problems);
+  return { kind: 'invalid', subjectId: input.subjectId, partner: input.partner, reason: error.message, problems };
 }
 
 /** The problems in fields this partner is sent (by top-level field: half a name is no name). */
@@ -122,8 +138,36 @@ function problemsFor(invalid: InvalidRecordError, partner: string, policy: Polic
   return invalid.problems.filter((p) => sent.has(p.path.split('.')[0]));
 }
 
+/** What planRecord decides, before the parts only a call needs. */
+export type Decision = Omit<ReadyPlan, 'ref' | 'allowed' | 'subscriptionChange'>;
+
 /** plan for a record already read (resync reads each record once for every partner). */
 export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: MasterRecord | null }): ReadyPlan {
+  const decision = decideRecord(input);
+  const { subjectId, partner, policy, keys, state, record } = input;
+  const { link, hostIds } = decision;
+  const timeZone = policy.document.retention.timeZone;
+  const end = record?.subscription?.end ?? null;
+  return {
+    ...decision,
+    ref: {
+      pseudonym: keys.pseudonym(partner, subjectId),
+      // Ids of an erased record are history, not something to update.
+      partnerIds: union(link && !link.erased ? link.partnerIds : [], hostIds),
+      ...(link && !link.erased && link.currentId ? { currentId: link.currentId } : {}),
+    },
+    allowed: policy.allowedFields(partner),
+    subscriptionChange:
+      record &&
+      !state.directives.tombstoned &&
+      (state.subscriptionEndedAt?.getTime() ?? null) !== (end?.getTime() ?? null)
+        ? { endedAt: end, dueAt: end ? erasureDueAt(end, timeZone) : null }
+        : null,
+  };
+}
+
+/** The decision for a record already read: the action, and what it was decided on. */
+export function decideRecord(input: Omit<PlanInput, 'raw'> & { readonly record: MasterRecord | null }): Decision {
   const { subjectId, partner, policy, keys, state, record } = input;
   const timeZone = policy.document.retention.timeZone;
   const link = state.links.get(partner) ?? null;
@@ -154,23 +198,10 @@ export function planRecord(input: Omit<PlanInput, 'raw'> & { readonly record: Ma
     action,
     directives,
     payload,
-    ref: {
-      pseudonym: keys.pseudonym(partner, subjectId),
-      // Ids of an erased record are history, not something to update.
-      partnerIds: union(link && !link.erased ? link.partnerIds : [], hostIds),
-      ...(link && !link.erased && link.currentId ? { currentId: link.currentId } : {}),
-    },
     link,
     fields: described.fields,
     categories: described.categories,
-    allowed: policy.allowedFields(partner),
     hostIds,
-    subscriptionChange:
-      record &&
-      !state.directives.tombstoned &&
-      (state.subscriptionEndedAt?.getTime() ?? null) !== (end?.getTime() ?? null)
-        ? { endedAt: end, dueAt: end ? erasureDueAt(end, timeZone) : null }
-        : null,
   };
 }
 

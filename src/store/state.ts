@@ -12,7 +12,12 @@ export interface SubjectState {
   readonly missing: boolean;
 }
 
-export type StoredLink = Link & { readonly lastSentAt: Date | null; readonly lastFields: readonly string[] };
+export type StoredLink = Link & {
+  readonly lastSentAt: Date | null;
+  readonly lastFields: readonly string[];
+  /** The policy digest the partner's payload was last noted under (resync notes only the links that differ). */
+  readonly policyDigest?: string | null;
+};
 
 const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, restricted: false, consent: {} };
 
@@ -45,9 +50,14 @@ export async function loadStates(
        from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, consent_ledger.id desc`,
       [ids],
     ),
+    // Resync reads every link row there is: the time and the field list travel in the forms cheapest
+    // to parse (a number, a comma-joined string: field paths hold no commas), not as a timestamp and
+    // an array literal, which cost more to parse than the plan of the row.
     sql.query<LinkRow>(
-      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields,
-         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied
+      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed,
+         (extract(epoch from last_sent_at) * 1000)::float8 as last_sent_ms, array_to_string(last_fields, ',') as last_fields,
+         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied,
+         policy_digest
        from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
       partner ? [ids, partner] : [ids],
     ),
@@ -155,12 +165,13 @@ interface LinkRow {
   holds: boolean;
   consent_entry_applied: string | null;
   suppressed: boolean;
-  last_sent_at: Date | null;
-  last_fields: string[];
+  last_sent_ms: number | string | null;
+  last_fields: string | null;
   erased: boolean;
   uncertain: boolean;
   current_id: string | null;
   restriction_applied: RestrictionMode | null;
+  policy_digest: string | null;
 }
 
 function toLink(row: LinkRow): StoredLink {
@@ -174,8 +185,9 @@ function toLink(row: LinkRow): StoredLink {
     uncertain: row.uncertain,
     currentId: row.current_id,
     restrictionApplied: row.restriction_applied ?? null,
-    lastSentAt: row.last_sent_at ? new Date(row.last_sent_at) : null,
-    lastFields: row.last_fields ?? [],
+    lastSentAt: row.last_sent_ms === null ? null : new Date(Number(row.last_sent_ms)),
+    lastFields: row.last_fields ? row.last_fields.split(',') : [],
+    policyDigest: row.policy_digest,
   };
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/store/migrate.ts';
 import { createKeys } from '../../src/keys.ts';
-import { loadStates } from '../../src/store/state.ts';
+import { loadStates, saveLinks } from '../../src/store/state.ts';
 import { testSecrets } from '../../src/testing/test-gateway.ts';
 import { engine, testDatabase } from '../support/database.ts';
 
@@ -37,5 +37,47 @@ describe(`subject state on ${engine}`, () => {
     const states = await loadStates(db, createKeys(testSecrets), ['subj-1', 'subj-2']);
     expect(states.get('subj-1')!.directives.consent.marketing).toEqual({ status: 'withdrawn', entryId: '12' });
     expect(states.get('subj-2')!.directives.consent.marketing).toEqual({ status: 'granted', entryId: '22' });
+  });
+  it('reads back what a link was last sent (time, field list, none) and the policy digest it was noted under', async () => {
+    const db = await testDatabase();
+    cleanup = async () => {
+      await db.close();
+      await db.drop();
+    };
+    await migrate(db);
+    const before = Date.now();
+    await saveLinks(db, 'stripe', [
+      {
+        subjectId: 'subj-1',
+        update: {
+          partnerIds: ['cus_1'],
+          digest: 'd1',
+          holds: true,
+          suppressed: false,
+          sentFields: ['email', 'name.given', 'address.postalCode'],
+          policyDigest: 'policy-1',
+        },
+      },
+      { subjectId: 'subj-2', update: { partnerIds: [], digest: 'd2', holds: true, suppressed: false, sentFields: [] } },
+      { subjectId: 'subj-3', update: { partnerIds: ['cus_3'], digest: null, holds: false, suppressed: false } },
+    ]);
+    const after = Date.now();
+    const states = await loadStates(db, createKeys(testSecrets), ['subj-1', 'subj-2', 'subj-3']);
+    const link = (id: string) => states.get(id)!.links.get('stripe')!;
+    expect(link('subj-1')).toMatchObject({
+      partnerIds: ['cus_1'],
+      lastFields: ['email', 'name.given', 'address.postalCode'],
+      policyDigest: 'policy-1',
+    });
+    const sentAt = link('subj-1').lastSentAt!.getTime();
+    expect(sentAt).toBeGreaterThanOrEqual(before - 1);
+    expect(sentAt).toBeLessThanOrEqual(after + 1);
+    expect(link('subj-2')).toMatchObject({ lastFields: [], policyDigest: null });
+    expect(link('subj-3')).toMatchObject({
+      partnerIds: ['cus_3'],
+      lastSentAt: null,
+      lastFields: [],
+      policyDigest: null,
+    });
   });
 });
