@@ -1,4 +1,4 @@
-import { allSettled, erasureStatuses, openErasures } from './erasure-state.ts';
+import { allSettled, erasureFacts, erasureStatuses, openErasures } from './erasure-state.ts';
 import { errorKind, owedHooks, runHook } from './host-hooks.ts';
 import { closeOpenIntents } from '../log/transfer-log.ts';
 import { erasureDueAt } from '../erasure-schedule.ts';
@@ -190,11 +190,12 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
   /** Finishes what an earlier pass could not: late completions, lost jobs, failed hooks. */
   async function sweep(): Promise<void> {
     for (const id of await owedHooks(deps, 'anonymiseCameraData')) await runHook(deps, 'anonymiseCameraData', id);
-    const open = await erasureStatuses(deps, await openErasures(deps, deps.now()));
-    for (const current of open.values()) {
-      // A partner that still holds with no job and no dead letter lost its job: enqueue it again.
-      // Dead letters stay put: they wait for an operator (redrive), visible as 'failed'.
-      const lost = current.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
+    const open = await erasureFacts(deps, await openErasures(deps, deps.now()));
+    for (const { status: current, lost } of open.values()) {
+      // A partner that still holds with no job (none waiting, none in flight) and no dead letter lost
+      // its job: enqueue it again. Dead letters stay put: they wait for an operator (redrive), visible
+      // as 'failed'. A job in flight is not lost: a second one beside it would erase again after the
+      // first failed for good.
       if (lost.length > 0) await deps.enqueueSubject(current.subjectId, 'erasure', { partners: lost });
       await settle(current.subjectId, current);
     }
