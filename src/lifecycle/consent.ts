@@ -102,4 +102,3 @@ function consentPurpose(deps: Pick<LifecycleDeps, 'policy'>, purpose: unknown): 
     );
   }
 }
-

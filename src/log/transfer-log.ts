@@ -59,14 +59,18 @@ export async function writeIntent(sql: Sql, row: IntentRow, keyring: AuditKeyrin
   return seq!;
 }
 
-/** Many intents in one statement (a batch call to one partner). Returns the seqs in input order. */
+/**
+ * Many intents in one statement (a batch call to one partner). Returns the seqs in input order.
+ * `reserved`: slots the caller's own statement took (RESERVED_SLOTS), in seq order, at least one per row.
+ */
 export async function writeIntents(
   sql: Sql,
   rows: readonly IntentRow[],
   keyring: AuditKeyring | undefined,
+  reserved?: readonly Slot[],
 ): Promise<string[]> {
   if (rows.length === 0) return [];
-  const slots = await reserve(sql, rows.length);
+  const slots = reserved && reserved.length >= rows.length ? reserved : await reserve(sql, rows.length);
   const contents = rows.map((row, i): RowContent => ({
     seq: slots[i]!.seq,
     at_us: slots[i]!.at_us,
@@ -233,14 +237,18 @@ export interface Slot {
   readonly at_us: string;
 }
 
+/** `count` slots (rows seq, at, at_us), for a statement that reserves them beside other work. */
+export const RESERVED_SLOTS = (count: string) =>
+  `select nextval('transfer_log_seq_seq')::text as seq, c.t::text as at, (extract(epoch from c.t) * 1000000)::bigint::text as at_us
+     from generate_series(1, ${count}::int) g cross join lateral (select clock_timestamp() as t) c`;
+
 async function reserve(sql: Sql, count: number): Promise<Slot[]> {
-  const slots = await sql.query<Slot>(
-    `select nextval('transfer_log_seq_seq')::text as seq, c.t::text as at, (extract(epoch from c.t) * 1000000)::bigint::text as at_us
-     from generate_series(1, $1::int) g cross join lateral (select clock_timestamp() as t) c`,
-    [count],
-  );
-  return slots.sort((a, b) => compareSeq(a.seq, b.seq));
+  const slots = await sql.query<Slot>(RESERVED_SLOTS('$1'), [count]);
+  return slots.sort(bySeq);
 }
+
+/** Slots in seq order (as writeIntents wants them). */
+export const bySeq = (a: Slot, b: Slot) => compareSeq(a.seq, b.seq);
 
 const compareSeq = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
@@ -309,13 +317,28 @@ export async function closeOpenIntents(
 ): Promise<{ subjectId: string; operation: string }[]> {
   const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
   if (ids.length === 0) return [];
-  const open = await sql.query<{ seq: string; subject_id: string; operation: string }>(
-    `select i.seq::text as seq, i.subject_id, i.operation from transfer_log i
-     where i.kind = 'intent' and i.subject_id = any($1::text[]) and i.partner = $2
-       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)
-     order by i.seq`,
-    [ids, partner],
-  );
+  const open = await sql.query<OpenIntent>(`${OPEN_INTENTS('$1', '$2')} order by i.seq`, [ids, partner]);
+  return closeIntents(sql, open, keyring);
+}
+
+export interface OpenIntent {
+  readonly seq: string;
+  readonly subject_id: string;
+  readonly operation: string;
+}
+
+/** The intents of (subjects, partner) with no outcome (rows seq, subject_id, operation). */
+export const OPEN_INTENTS = (subjectIds: string, partner: string) =>
+  `select i.seq::text as seq, i.subject_id, i.operation from transfer_log i
+     where i.kind = 'intent' and i.subject_id = any(${subjectIds}::text[]) and i.partner = ${partner}
+       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)`;
+
+/** closeOpenIntents for intents the caller already found open (OPEN_INTENTS), in seq order. */
+export async function closeIntents(
+  sql: Sql,
+  open: readonly OpenIntent[],
+  keyring: AuditKeyring | undefined,
+): Promise<{ subjectId: string; operation: string }[]> {
   await writeOutcomes(
     sql,
     open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })),

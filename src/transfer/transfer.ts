@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { PartnerError, safeErrorCode, type CallContext } from '../adapter.ts';
-import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Outcome } from '../log/transfer-log.ts';
+import { closeIntents, writeIntents, writeOutcomes, type IntentRow, type Outcome } from '../log/transfer-log.ts';
 import type { Keys } from '../keys.ts';
 import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
-import { erasedAmong, type ErasureMarks } from '../store/erased.ts';
-import { assertKeyStateUnchanged, type PseudonymKeyState } from '../store/key-fingerprints.ts';
+import type { ErasureMarks } from '../store/erased.ts';
+import { assertSameKeyState, type PseudonymKeyState } from '../store/key-fingerprints.ts';
+import { readIntentPrelude } from './intent-prelude.ts';
 import { markUncertain, NON_SENDING_OPERATIONS, saveLinks, type LinkUpdate } from '../store/state.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { Pacing } from './pacing.ts';
@@ -161,16 +162,18 @@ async function runUnits(
   if (members.length === 0) return units.map(() => []);
   const partnerPolicy = deps.policy.partner(partner);
   const { erased, seqs } = await deps.db.transaction(async (tx) => {
-    if (deps.keyState) await assertKeyStateUnchanged(tx, deps.keyState.current);
     const subjectIds = [...new Set(members.map((m) => m.subjectId))];
-    const died = await closeOpenIntents(tx, subjectIds, partner, deps.keys.audit);
+    const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
+    // The key state, attempts that died, erased senders and the intents' slots: one statement.
+    const prelude = await readIntentPrelude(tx, deps.keys, { partner, subjectIds, senders, intents: members.length });
+    if (deps.keyState) assertSameKeyState(prelude.keyState, deps.keyState.current);
+    const died = await closeIntents(tx, prelude.open, deps.keys.audit);
     await markUncertain(
       tx,
       partner,
       died.filter((d) => sends(d.operation)).map((d) => d.subjectId),
     );
-    const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
-    const erased = await erasedAmong(tx, deps.keys, senders);
+    const erased = prelude.erased;
     const going = members.filter((m) => !(m.sendsData && erased.has(m.subjectId)));
     const written = await writeIntents(
       tx,
@@ -184,6 +187,8 @@ async function runUnits(
         policyDigest: deps.policy.digest,
       })),
       deps.keys.audit,
+      // A died attempt's outcome took its slot after these: fresh ones then keep the log in order.
+      died.length === 0 ? prelude.slots : undefined,
     );
     return { erased, seqs: new Map(going.map((m, i) => [m, written[i]!])) };
   });
