@@ -1,4 +1,5 @@
 import type { Sql } from '../store/database.ts';
+import type { Statement } from '../store/statements.ts';
 import type { AuditKeyring } from './audit-keys.ts';
 import { contentHash, writerTag, type RowContent } from './row-content.ts';
 
@@ -137,7 +138,20 @@ export async function writeOutcomes(
   rows: readonly (OutcomeRow & { intentSeq: string })[],
   keyring: AuditKeyring | undefined,
 ): Promise<void> {
-  if (rows.length === 0) return;
+  const insert = await prepareOutcomes(sql, rows, keyring);
+  if (insert) await sql.query(insert.text, insert.params);
+}
+
+/**
+ * writeOutcomes up to its insert, which it returns (undefined: nothing to write), so the caller can
+ * run it together with the links it commits with (runTogether).
+ */
+export async function prepareOutcomes(
+  sql: Sql,
+  rows: readonly (OutcomeRow & { intentSeq: string })[],
+  keyring: AuditKeyring | undefined,
+): Promise<Statement | undefined> {
+  if (rows.length === 0) return undefined;
   // The intents, and a seq and time for each outcome, in one round trip.
   const found = await sql.query<IntentCopy & { new_seq: string; at: string; new_at_us: string }>(
     `select ${COPIED}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
@@ -181,7 +195,7 @@ export async function writeOutcomes(
       duration_ms: row.durationMs === undefined ? null : Math.round(row.durationMs),
     };
   });
-  await insertRows(sql, contents, slots, keyring);
+  return rowsInsert(contents, slots, keyring);
 }
 
 /**
@@ -258,7 +272,16 @@ async function insertRows(
   slots: readonly Slot[],
   keyring: AuditKeyring | undefined,
 ): Promise<void> {
-  if (contents.length === 0) return;
+  const insert = rowsInsert(contents, slots, keyring);
+  if (insert) await sql.query(insert.text, insert.params);
+}
+
+function rowsInsert(
+  contents: readonly RowContent[],
+  slots: readonly Slot[],
+  keyring: AuditKeyring | undefined,
+): Statement | undefined {
+  if (contents.length === 0) return undefined;
   const column = <K extends keyof RowContent>(k: K) => contents.map((c) => c[k]);
   // unnest flattens arrays of arrays, so the name lists travel comma-joined: names hold no commas,
   // and one that did would come back split and fail its tag, so refuse it here.
@@ -267,8 +290,8 @@ async function insertRows(
       if (c[k].some((name) => name.includes(','))) throw new Error(`transfer log ${k}: a name contains a comma`);
       return c[k].join(',');
     });
-  await sql.query(
-    `insert into transfer_log (seq, at, kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
+  return {
+    text: `insert into transfer_log (seq, at, kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
        correlation_id, fields, categories, payload_digest, partner_id, outcome, http_status, error_code, attempt, duration_ms,
        policy_digest, writer_mac)
      select sq, t, k, i, s, p, o, pu, lb, tr, op, co, string_to_array(f, ','), string_to_array(c, ','), pd, pi, oc, hs, ec, a, d, dg, w
@@ -276,7 +299,7 @@ async function insertRows(
        $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
        $18::int[], $19::text[], $20::int[], $21::int[], $22::text[], $23::text[])
        as u(sq, t, k, i, s, p, o, pu, lb, tr, op, co, f, c, pd, pi, oc, hs, ec, a, d, dg, w)`,
-    [
+    params: [
       column('seq'),
       contents.map((_, i) => slots[i]!.at),
       column('kind'),
@@ -301,7 +324,7 @@ async function insertRows(
       column('policy_digest'),
       contents.map((c) => (keyring ? writerTag(keyring, contentHash(c)) : null)),
     ],
-  );
+  };
 }
 
 /**

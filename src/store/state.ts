@@ -1,6 +1,7 @@
 import type { RestrictionMode } from '../policy/index.ts';
 import type { ConsentState, Directives, Link } from '../reconcile.ts';
 import type { Sql } from './database.ts';
+import type { Statement } from './statements.ts';
 import { erasedParams, erasedQuery, type ErasureMarks } from './erased.ts';
 
 /** Everything reconcile needs about a subject besides the master record, loaded in bulk. */
@@ -224,10 +225,19 @@ export async function saveLinks(
   partner: string,
   rows: readonly { subjectId: string; update: LinkUpdate }[],
 ): Promise<void> {
-  if (rows.length === 0) return;
+  const upsert = linksUpsert(partner, rows);
+  if (upsert) await sql.query(upsert.text, upsert.params);
+}
+
+/** saveLinks' statement, to run together with the outcome rows it commits with (runTogether). */
+export function linksUpsert(
+  partner: string,
+  rows: readonly { subjectId: string; update: LinkUpdate }[],
+): Statement | undefined {
+  if (rows.length === 0) return undefined;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
-  await sql.query(
-    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest, restriction_applied)
+  return {
+    text: `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest, restriction_applied)
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
        case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id, u.policy_digest, nullif(u.restriction, 'lifted')
@@ -252,7 +262,7 @@ export async function saveLinks(
            case when (select r from unnest($2::text[], $16::text[]) as x(s, r) where x.s = excluded.subject_id) is null
              then links.restriction_applied end) end,
        updated_at = clock_timestamp()`,
-    [
+    params: [
       partner,
       rows.map((r) => r.subjectId),
       col((u) => JSON.stringify(u.partnerIds)),
@@ -272,7 +282,7 @@ export async function saveLinks(
       // null: keep the column as it is; 'lifted': clear it.
       col((u) => (u.restrictionApplied === undefined ? null : (u.restrictionApplied ?? 'lifted'))),
     ],
-  );
+  };
 }
 
 /**
