@@ -6,6 +6,7 @@
  * Erasures run one after another while the workers run (gateway.work()), so each latency is the
  * pipeline's own, not time spent queued behind other erasures.
  */
+import pg from 'pg';
 import { createGateway } from '../src/gateway.ts';
 import {
   SECRETS,
@@ -34,6 +35,9 @@ export interface ErasureResult {
   readonly maxMs: number;
   readonly allComplete: boolean;
   readonly eraseRequestsPerSubject: number;
+  /** Load-robust figures: this process's CPU per erasure, and (PostgreSQL) statements sent per erasure. */
+  readonly cpuMsPerErasure: number;
+  readonly statementsPerErasure: number | null;
 }
 
 export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
@@ -67,6 +71,8 @@ export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
       const before = await sandbox.stats();
       const latencies: number[] = [];
       let complete = 0;
+      const counted = engine === 'postgres' ? countStatements() : undefined;
+      const cpu = process.cpuUsage();
       for (const id of ids) {
         const done = new Promise<void>((resolve) => waiting.set(id, resolve));
         const started = performance.now();
@@ -75,8 +81,12 @@ export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
         if ((await Promise.race([done, timeout])) === 'timeout')
           throw new Error(`erasure of ${id} did not complete within 30 s`);
         latencies.push(performance.now() - started);
+        counted?.pause();
         if ((await gateway.erasureStatus(id)).complete) complete++;
+        counted?.resume();
       }
+      const used = process.cpuUsage(cpu);
+      const statements = counted?.stop() ?? null;
       const after = await sandbox.stats();
       const eraseRequests = SYNC_PARTNERS.reduce((sum, p) => sum + (after[p]!.requests - before[p]!.requests), 0);
       return {
@@ -87,6 +97,9 @@ export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
         maxMs: round(Math.max(...latencies), 0),
         allComplete: complete === n,
         eraseRequestsPerSubject: round(eraseRequests / n, 2),
+        // The check after each erasure (erasureStatus) is not the pipeline's: its statements are left out.
+        cpuMsPerErasure: round((used.user + used.system) / 1000 / n, 1),
+        statementsPerErasure: statements === null ? null : round(statements / n, 1),
       };
     } finally {
       await gateway.stop();
@@ -95,4 +108,27 @@ export async function erasureLatency(engine: Engine): Promise<ErasureResult> {
     await store.cleanup();
     await sandbox.close();
   }
+}
+
+/**
+ * Statements this process sends to PostgreSQL (the gateway's pool and pg-boss's share pg's Client),
+ * counted while on: everything from erase() to the last partner confirmed, pg-boss's own included.
+ */
+function countStatements() {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  let n = 0;
+  let on = true;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    if (on) n++;
+    return original.apply(this, args);
+  };
+  return {
+    pause: () => void (on = false),
+    resume: () => void (on = true),
+    stop: () => {
+      proto.query = original;
+      return n;
+    },
+  };
 }

@@ -420,7 +420,7 @@ function rowsFor(r: EngineResults): Row[] {
       id: '5',
       measure: `Erasure latency: erase() to every partner confirmed, ${e.subjects} subjects held at 4 partners (${e.partners} adapters), limits off`,
       target: p95Target === undefined ? '(no target on this engine: p50, p95)' : `p95 <= ${p95Target} ms`,
-      measured: `p50 ${fmt(e.p50Ms)} ms, p95 ${fmt(e.p95Ms)} ms, max ${fmt(e.maxMs)} ms${e.allComplete ? '' : '; NOT all complete'}`,
+      measured: `p50 ${fmt(e.p50Ms)} ms, p95 ${fmt(e.p95Ms)} ms, max ${fmt(e.maxMs)} ms${e.allComplete ? '' : '; NOT all complete'}; ${fmt(e.cpuMsPerErasure)} CPU-ms${e.statementsPerErasure === null ? '' : `, ${fmt(e.statementsPerErasure)} statements`} per erasure`,
       status,
       figure: figure('erasure.p95Ms', e.p95Ms, 'ms p95'),
       ...(status === 'MISSED'

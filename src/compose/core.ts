@@ -59,8 +59,8 @@ export async function createCore(
       keys,
       keyState,
     });
-    const logEvent: LifecycleDeps['logEvent'] = async (event) => {
-      await writeEvent(db, { ...event, correlationId: randomUUID(), policyDigest: policy.digest }, keys.audit);
+    const logEvent: LifecycleDeps['logEvent'] = async (event, slot) => {
+      await writeEvent(db, { ...event, correlationId: randomUUID(), policyDigest: policy.digest }, keys.audit, slot);
     };
     const { now } = settings;
     const base = {

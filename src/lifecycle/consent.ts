@@ -1,5 +1,5 @@
-import { touchSubject } from '../store/state.ts';
-import { erasedAmong } from '../store/erased.ts';
+import { RESERVED_SLOT, type Slot } from '../log/transfer-log.ts';
+import { erasedParams, erasedQuery } from '../store/erased.ts';
 import { inputs, LifecycleInputError } from './inputs.ts';
 import type { ConsentEntry, ConsentInput, Lifecycle, LifecycleDeps } from './types.ts';
 
@@ -21,27 +21,34 @@ export function createConsent(deps: LifecycleDeps): Lifecycle['consent'] {
     const source = inputs.source(input?.source);
     const evidence = inputs.evidence(input?.evidence);
     const operator = inputs.operator(input?.operator) ?? null;
-    if (status === 'granted' && (await isTombstoned(deps, id))) {
-      // A grant cannot revive an erased subject; recording it would only keep data we must not have.
-      throw new LifecycleInputError(`subject ${id} is erased: a consent grant cannot be recorded for it`);
-    }
     const at = deps.now();
-    const entry = await deps.db.transaction(async (tx) => {
-      await touchSubject(tx, id);
-      const [row] = await tx.query<{ id: string }>(
-        `insert into consent_ledger (subject_id, purpose, status, source, evidence, operator, at) values ($1, $2, $3, $4, $5, $6, $7) returning id::text as id`,
-        [id, purpose, status, source, evidence, operator, at],
-      );
-      return { id: row!.id, subjectId: id, purpose, status, source, evidence, operator, at } satisfies ConsentEntry;
-    });
-    await deps.logEvent({
-      subjectId: id,
-      operation: status === 'granted' ? 'consent_grant' : 'consent_withdraw',
-      trigger: 'consent',
-      purpose,
-      legalBasis: 'consent',
-      ...(operator ? { operator } : {}),
-    });
+    // One statement: the erased check (a grant cannot revive an erased subject; recording it would
+    // only keep data we must not have), the subjects row, the ledger entry, and the seq and time of
+    // its log row, so a grant costs three round trips (this, the log row, the jobs), not eight.
+    const [row] = await deps.db.query<Slot & { id: string | null }>(
+      `with erased as (${erasedQuery(8)}),
+       refused as (select $11::boolean and exists (select 1 from erased) as refused),
+       subject as (insert into subjects (id) select $1 from refused where not refused on conflict (id) do nothing),
+       entry as (
+         insert into consent_ledger (subject_id, purpose, status, source, evidence, operator, at)
+         select $1, $2, $3, $4, $5, $6, $7 from refused where not refused
+         returning id::text as id)
+       select (select id from entry) as id, slot.* from ${RESERVED_SLOT} slot`,
+      [id, purpose, status, source, evidence, operator, at, ...erasedParams(deps.keys, [id]), status === 'granted'],
+    );
+    if (!row?.id) throw new LifecycleInputError(`subject ${id} is erased: a consent grant cannot be recorded for it`);
+    const entry = { id: row.id, subjectId: id, purpose, status, source, evidence, operator, at } satisfies ConsentEntry;
+    await deps.logEvent(
+      {
+        subjectId: id,
+        operation: status === 'granted' ? 'consent_grant' : 'consent_withdraw',
+        trigger: 'consent',
+        purpose,
+        legalBasis: 'consent',
+        ...(operator ? { operator } : {}),
+      },
+      { seq: row.seq, at: row.at, at_us: row.at_us },
+    );
     const partners = consentPartners(deps, purpose);
     // A withdrawal must reach every partner relying on the purpose now, not at the next resync.
     if (partners.length > 0) await deps.enqueueSubject(id, 'consent', { partners, ...(operator ? { operator } : {}) });
@@ -94,8 +101,4 @@ function consentPurpose(deps: Pick<LifecycleDeps, 'policy'>, purpose: unknown): 
       `purpose ${name} rests on ${known.legalBasis}, not consent: consent can be recorded only for ${consentBased.join(', ') || '(none)'}`,
     );
   }
-}
-
-async function isTombstoned(deps: Pick<LifecycleDeps, 'db' | 'keys'>, subjectId: string): Promise<boolean> {
-  return (await erasedAmong(deps.db, deps.keys, [subjectId])).size > 0;
 }

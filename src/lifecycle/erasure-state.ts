@@ -13,6 +13,18 @@ export async function erasureStatuses(
   deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters' | 'subjectJobs' | 'now'>,
   subjectIds: readonly string[],
 ): Promise<Map<string, ErasureStatus>> {
+  return new Map([...(await erasureFacts(deps, subjectIds))].map(([id, f]) => [id, f.status]));
+}
+
+/**
+ * The status, and the partners whose job is lost: 'pending' with no job waiting, none being worked
+ * on and no dead letter. Only those may be enqueued again: a job in flight is pending too, and a
+ * second one queued beside it would erase again after the first failed for good.
+ */
+export async function erasureFacts(
+  deps: Pick<LifecycleDeps, 'db' | 'policy' | 'adapters' | 'subjectJobs' | 'now'>,
+  subjectIds: readonly string[],
+): Promise<Map<string, { status: ErasureStatus; lost: string[] }>> {
   const ids = [...new Set(subjectIds)];
   if (ids.length === 0) return new Map();
   const [subjects, tombstones, links, failures, manual, queues, unsettled] = await Promise.all([
@@ -53,7 +65,7 @@ export async function erasureStatuses(
     ...deps.policy.partnerNames,
     ...[...deps.adapters.keys()].filter((p) => !deps.policy.partnerNames.includes(p)),
   ];
-  const out = new Map<string, ErasureStatus>();
+  const out = new Map<string, { status: ErasureStatus; lost: string[] }>();
   for (const id of ids) {
     const subject = subjects.find((s) => s.id === id);
     const tombstone = tombstones.find((t) => t.subject_id === id);
@@ -93,7 +105,10 @@ export async function erasureStatuses(
     // The erasure started when it was tombstoned, or (not swept yet) when it fell due.
     const startedAt = tombstone ? new Date(tombstone.at) : dueAt && dueAt <= now ? dueAt : null;
     const complete = Boolean(subject?.erasure_completed_at);
-    out.set(id, {
+    const lost = partners
+      .filter((p) => p.state === 'pending' && !queue.queued.has(p.partner) && !queue.active.has(p.partner))
+      .map((p) => p.partner);
+    const status: ErasureStatus = {
       subjectId: id,
       dueAt,
       reason: subject?.erasure_reason ?? tombstone?.reason ?? null,
@@ -102,7 +117,8 @@ export async function erasureStatuses(
       completedAt: subject?.erasure_completed_at ? new Date(subject.erasure_completed_at) : null,
       partners,
       missing: complete || !startedAt ? [] : [...partnerGaps(partners, startedAt), ...hookGaps(subject, startedAt)],
-    });
+    };
+    out.set(id, { status, lost });
   }
   return out;
 }

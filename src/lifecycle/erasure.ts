@@ -1,6 +1,6 @@
-import { allSettled, erasureStatuses, openErasures } from './erasure-state.ts';
+import { allSettled, erasureFacts, erasureStatuses, openErasures } from './erasure-state.ts';
 import { errorKind, owedHooks, runHook } from './host-hooks.ts';
-import { closeOpenIntents } from '../log/transfer-log.ts';
+import { closeOpenIntents, RESERVED_SLOT, type Slot } from '../log/transfer-log.ts';
 import { erasureDueAt } from '../erasure-schedule.ts';
 import { readRecord } from '../plan/plan.ts';
 import { getRecords } from '../source.ts';
@@ -37,20 +37,39 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
 
   /** Marks the erasure complete once every partner settled, and tells the host (once). */
   const settle = async (subjectId: string, partnerStatus?: ErasureStatus): Promise<void> => {
+    // Every partner's job calls this when it is done: while another partner still holds the subject,
+    // one cheap statement says "not yet" instead of the seven reads of a full status.
+    if (!partnerStatus && (await stillHeld(subjectId))) return;
     const current = partnerStatus ?? (await status(subjectId));
     if (current.complete || !allSettled(current)) return;
     const now = deps.now();
-    // The update is the claim: of two workers confirming the last partners at once, one wins.
-    const claimed = await deps.db.query(
-      `update subjects set erasure_completed_at = $2
-       where id = $1 and erasure_completed_at is null
-         and (erasure_due_at <= $2 or exists (select 1 from tombstones t where t.subject_id = $1))
-       returning id`,
+    // The update is the claim: of two workers confirming the last partners at once, one wins. The
+    // same statement reserves the erasure_complete row's seq and time.
+    const [slot] = await deps.db.query<Slot>(
+      `with claimed as (
+         update subjects set erasure_completed_at = $2
+         where id = $1 and erasure_completed_at is null
+           and (erasure_due_at <= $2 or exists (select 1 from tombstones t where t.subject_id = $1))
+         returning id)
+       select slot.* from claimed cross join ${RESERVED_SLOT} slot`,
       [subjectId, now],
     );
-    if (claimed.length === 0) return;
-    await deps.logEvent({ subjectId, operation: 'erasure_complete', trigger: 'erasure' });
+    if (!slot) return;
+    await deps.logEvent({ subjectId, operation: 'erasure_complete', trigger: 'erasure' }, slot);
     await runHook(deps, 'erased', subjectId);
+  };
+
+  /**
+   * A partner with an adapter still holds the subject, or the camera hook has not run: either keeps
+   * the erasure from being complete (see allSettled), so the full status need not be read.
+   */
+  const stillHeld = async (subjectId: string): Promise<boolean> => {
+    const [row] = await deps.db.query<{ held: boolean }>(
+      `select exists (select 1 from links where subject_id = $1 and holds and partner = any($2::text[]))
+         or exists (select 1 from subjects where id = $1 and camera_anonymised_at is null) as held`,
+      [subjectId, [...deps.adapters.keys()]],
+    );
+    return row?.held ?? false;
   };
 
   const startErasure = async (subjectId: string, operator: string | undefined) => {
@@ -64,28 +83,27 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
       const reason = inputs.reason(options?.reason, 'erasure reason');
       const operator = inputs.operator(options?.operator);
       const now = deps.now();
-      await deps.db.transaction(async (tx) => {
-        // Due now; an erasure request also ends the relationship, which starts the retention clock.
-        await tx.query(
-          `insert into subjects (id, erasure_due_at, erasure_reason, relationship_ended_at) values ($1, $2, $3, $2)
+      // One statement (so one round trip, committed as one): the subject due now (an erasure request
+      // also ends the relationship, which starts the retention clock), its tombstone, and the seq and
+      // time of the erasure_requested row, written next (before any job, so it precedes their rows).
+      const [slot] = await deps.db.query<Slot>(
+        `with subject as (
+           insert into subjects (id, erasure_due_at, erasure_reason, relationship_ended_at) values ($1, $2, $3, $2)
            on conflict (id) do update set
              erasure_reason = case when subjects.erasure_due_at is null or subjects.erasure_due_at > excluded.erasure_due_at
                then excluded.erasure_reason else subjects.erasure_reason end,
              erasure_due_at = least(coalesce(subjects.erasure_due_at, 'infinity'), excluded.erasure_due_at),
-             relationship_ended_at = coalesce(subjects.relationship_ended_at, excluded.relationship_ended_at)`,
-          [id, now, reason],
-        );
-        await tx.query(
-          `insert into tombstones (subject_id, at, reason, operator) values ($1, $2, $3, $4) on conflict (subject_id) do nothing`,
-          [id, now, reason, operator ?? null],
-        );
-      });
-      await deps.logEvent({
-        subjectId: id,
-        operation: 'erasure_requested',
-        trigger: 'erasure',
-        ...(operator ? { operator } : {}),
-      });
+             relationship_ended_at = coalesce(subjects.relationship_ended_at, excluded.relationship_ended_at)
+         ), tombstone as (
+           insert into tombstones (subject_id, at, reason, operator) values ($1, $2, $3, $4) on conflict (subject_id) do nothing
+         )
+         select slot.* from ${RESERVED_SLOT} slot`,
+        [id, now, reason, operator ?? null],
+      );
+      await deps.logEvent(
+        { subjectId: id, operation: 'erasure_requested', trigger: 'erasure', ...(operator ? { operator } : {}) },
+        slot,
+      );
       await startErasure(id, operator);
       return status(id);
     },
@@ -190,11 +208,12 @@ export function createErasure(deps: LifecycleDeps): ErasureApi {
   /** Finishes what an earlier pass could not: late completions, lost jobs, failed hooks. */
   async function sweep(): Promise<void> {
     for (const id of await owedHooks(deps, 'anonymiseCameraData')) await runHook(deps, 'anonymiseCameraData', id);
-    const open = await erasureStatuses(deps, await openErasures(deps, deps.now()));
-    for (const current of open.values()) {
-      // A partner that still holds with no job and no dead letter lost its job: enqueue it again.
-      // Dead letters stay put: they wait for an operator (redrive), visible as 'failed'.
-      const lost = current.partners.filter((p) => p.state === 'pending').map((p) => p.partner);
+    const open = await erasureFacts(deps, await openErasures(deps, deps.now()));
+    for (const { status: current, lost } of open.values()) {
+      // A partner that still holds with no job (none waiting, none in flight) and no dead letter lost
+      // its job: enqueue it again. Dead letters stay put: they wait for an operator (redrive), visible
+      // as 'failed'. A job in flight is not lost: a second one beside it would erase again after the
+      // first failed for good.
       if (lost.length > 0) await deps.enqueueSubject(current.subjectId, 'erasure', { partners: lost });
       await settle(current.subjectId, current);
     }

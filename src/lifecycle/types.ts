@@ -2,7 +2,7 @@ import type { RestrictionMode } from '../policy/index.ts';
 import type { Logger } from 'pino';
 import type { PartnerAdapter } from '../adapter.ts';
 import type { Keys } from '../keys.ts';
-import type { Trigger } from '../log/transfer-log.ts';
+import type { Slot, Trigger } from '../log/transfer-log.ts';
 import type { Policy } from '../policy/index.ts';
 import type { RecordSource } from '../source.ts';
 import type { Database } from '../store/database.ts';
@@ -52,15 +52,19 @@ export interface LifecycleDeps {
   subjectJobs(subjectIds: readonly string[]): Promise<Map<string, QueueState>>;
   /** The one outbound path (live fetches for access reports go through it). */
   readonly transfer: Transfer;
-  logEvent(event: {
-    subjectId?: string;
-    partner?: string;
-    operation: string;
-    trigger: Trigger;
-    operator?: string;
-    purpose?: string;
-    legalBasis?: string;
-  }): Promise<void>;
+  logEvent(
+    event: {
+      subjectId?: string;
+      partner?: string;
+      operation: string;
+      trigger: Trigger;
+      operator?: string;
+      purpose?: string;
+      legalBasis?: string;
+    },
+    /** The row's seq and time, when the caller's own statement reserved them (RESERVED_SLOT). */
+    slot?: Slot,
+  ): Promise<void>;
 }
 
 export interface ActorOptions {

@@ -1,4 +1,5 @@
 import type { Sql } from '../store/database.ts';
+import type { Statement } from '../store/statements.ts';
 import type { AuditKeyring } from './audit-keys.ts';
 import { contentHash, writerTag, type RowContent } from './row-content.ts';
 
@@ -59,14 +60,18 @@ export async function writeIntent(sql: Sql, row: IntentRow, keyring: AuditKeyrin
   return seq!;
 }
 
-/** Many intents in one statement (a batch call to one partner). Returns the seqs in input order. */
+/**
+ * Many intents in one statement (a batch call to one partner). Returns the seqs in input order.
+ * `reserved`: slots the caller's own statement took (RESERVED_SLOTS), in seq order, at least one per row.
+ */
 export async function writeIntents(
   sql: Sql,
   rows: readonly IntentRow[],
   keyring: AuditKeyring | undefined,
+  reserved?: readonly Slot[],
 ): Promise<string[]> {
   if (rows.length === 0) return [];
-  const slots = await reserve(sql, rows.length);
+  const slots = reserved && reserved.length >= rows.length ? reserved : await reserve(sql, rows.length);
   const contents = rows.map((row, i): RowContent => ({
     seq: slots[i]!.seq,
     at_us: slots[i]!.at_us,
@@ -133,7 +138,20 @@ export async function writeOutcomes(
   rows: readonly (OutcomeRow & { intentSeq: string })[],
   keyring: AuditKeyring | undefined,
 ): Promise<void> {
-  if (rows.length === 0) return;
+  const insert = await prepareOutcomes(sql, rows, keyring);
+  if (insert) await sql.query(insert.text, insert.params);
+}
+
+/**
+ * writeOutcomes up to its insert, which it returns (undefined: nothing to write), so the caller can
+ * run it together with the links it commits with (runTogether).
+ */
+export async function prepareOutcomes(
+  sql: Sql,
+  rows: readonly (OutcomeRow & { intentSeq: string })[],
+  keyring: AuditKeyring | undefined,
+): Promise<Statement | undefined> {
+  if (rows.length === 0) return undefined;
   // The intents, and a seq and time for each outcome, in one round trip.
   const found = await sql.query<IntentCopy & { new_seq: string; at: string; new_at_us: string }>(
     `select ${COPIED}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
@@ -177,11 +195,20 @@ export async function writeOutcomes(
       duration_ms: row.durationMs === undefined ? null : Math.round(row.durationMs),
     };
   });
-  await insertRows(sql, contents, slots, keyring);
+  return rowsInsert(contents, slots, keyring);
 }
 
-export async function writeEvent(sql: Sql, row: EventRow, keyring: AuditKeyring | undefined): Promise<string> {
-  const slots = await reserve(sql, 1);
+/**
+ * `slot`: a seq and time already reserved by the caller's own statement (RESERVED_SLOT in it), which
+ * saves the round trip of reserving one here.
+ */
+export async function writeEvent(
+  sql: Sql,
+  row: EventRow,
+  keyring: AuditKeyring | undefined,
+  slot?: Slot,
+): Promise<string> {
+  const slots = slot ? [slot] : await reserve(sql, 1);
   const content: RowContent = {
     seq: slots[0]!.seq,
     at_us: slots[0]!.at_us,
@@ -210,21 +237,32 @@ export async function writeEvent(sql: Sql, row: EventRow, keyring: AuditKeyring 
   return content.seq;
 }
 
-interface Slot {
+/**
+ * A seq and time for one row, as a subquery a caller's statement can select from (`select slot.* from
+ * ${RESERVED_SLOT} slot`), so a statement that does other work also reserves its event's slot.
+ */
+export const RESERVED_SLOT = `(select nextval('transfer_log_seq_seq')::text as seq, c.t::text as at,
+  (extract(epoch from c.t) * 1000000)::bigint::text as at_us from (select clock_timestamp() as t) c)`;
+
+export interface Slot {
   readonly seq: string;
   /** The time as the database prints it (exact to the microsecond), to insert. */
   readonly at: string;
   readonly at_us: string;
 }
 
+/** `count` slots (rows seq, at, at_us), for a statement that reserves them beside other work. */
+export const RESERVED_SLOTS = (count: string) =>
+  `select nextval('transfer_log_seq_seq')::text as seq, c.t::text as at, (extract(epoch from c.t) * 1000000)::bigint::text as at_us
+     from generate_series(1, ${count}::int) g cross join lateral (select clock_timestamp() as t) c`;
+
 async function reserve(sql: Sql, count: number): Promise<Slot[]> {
-  const slots = await sql.query<Slot>(
-    `select nextval('transfer_log_seq_seq')::text as seq, c.t::text as at, (extract(epoch from c.t) * 1000000)::bigint::text as at_us
-     from generate_series(1, $1::int) g cross join lateral (select clock_timestamp() as t) c`,
-    [count],
-  );
-  return slots.sort((a, b) => compareSeq(a.seq, b.seq));
+  const slots = await sql.query<Slot>(RESERVED_SLOTS('$1'), [count]);
+  return slots.sort(bySeq);
 }
+
+/** Slots in seq order (as writeIntents wants them). */
+export const bySeq = (a: Slot, b: Slot) => compareSeq(a.seq, b.seq);
 
 const compareSeq = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
@@ -234,7 +272,16 @@ async function insertRows(
   slots: readonly Slot[],
   keyring: AuditKeyring | undefined,
 ): Promise<void> {
-  if (contents.length === 0) return;
+  const insert = rowsInsert(contents, slots, keyring);
+  if (insert) await sql.query(insert.text, insert.params);
+}
+
+function rowsInsert(
+  contents: readonly RowContent[],
+  slots: readonly Slot[],
+  keyring: AuditKeyring | undefined,
+): Statement | undefined {
+  if (contents.length === 0) return undefined;
   const column = <K extends keyof RowContent>(k: K) => contents.map((c) => c[k]);
   // unnest flattens arrays of arrays, so the name lists travel comma-joined: names hold no commas,
   // and one that did would come back split and fail its tag, so refuse it here.
@@ -243,8 +290,8 @@ async function insertRows(
       if (c[k].some((name) => name.includes(','))) throw new Error(`transfer log ${k}: a name contains a comma`);
       return c[k].join(',');
     });
-  await sql.query(
-    `insert into transfer_log (seq, at, kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
+  return {
+    text: `insert into transfer_log (seq, at, kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
        correlation_id, fields, categories, payload_digest, partner_id, outcome, http_status, error_code, attempt, duration_ms,
        policy_digest, writer_mac)
      select sq, t, k, i, s, p, o, pu, lb, tr, op, co, string_to_array(f, ','), string_to_array(c, ','), pd, pi, oc, hs, ec, a, d, dg, w
@@ -252,7 +299,7 @@ async function insertRows(
        $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
        $18::int[], $19::text[], $20::int[], $21::int[], $22::text[], $23::text[])
        as u(sq, t, k, i, s, p, o, pu, lb, tr, op, co, f, c, pd, pi, oc, hs, ec, a, d, dg, w)`,
-    [
+    params: [
       column('seq'),
       contents.map((_, i) => slots[i]!.at),
       column('kind'),
@@ -277,7 +324,7 @@ async function insertRows(
       column('policy_digest'),
       contents.map((c) => (keyring ? writerTag(keyring, contentHash(c)) : null)),
     ],
-  );
+  };
 }
 
 /**
@@ -293,13 +340,28 @@ export async function closeOpenIntents(
 ): Promise<{ subjectId: string; operation: string }[]> {
   const ids = typeof subjectIds === 'string' ? [subjectIds] : [...subjectIds];
   if (ids.length === 0) return [];
-  const open = await sql.query<{ seq: string; subject_id: string; operation: string }>(
-    `select i.seq::text as seq, i.subject_id, i.operation from transfer_log i
-     where i.kind = 'intent' and i.subject_id = any($1::text[]) and i.partner = $2
-       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)
-     order by i.seq`,
-    [ids, partner],
-  );
+  const open = await sql.query<OpenIntent>(`${OPEN_INTENTS('$1', '$2')} order by i.seq`, [ids, partner]);
+  return closeIntents(sql, open, keyring);
+}
+
+export interface OpenIntent {
+  readonly seq: string;
+  readonly subject_id: string;
+  readonly operation: string;
+}
+
+/** The intents of (subjects, partner) with no outcome (rows seq, subject_id, operation). */
+export const OPEN_INTENTS = (subjectIds: string, partner: string) =>
+  `select i.seq::text as seq, i.subject_id, i.operation from transfer_log i
+     where i.kind = 'intent' and i.subject_id = any(${subjectIds}::text[]) and i.partner = ${partner}
+       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)`;
+
+/** closeOpenIntents for intents the caller already found open (OPEN_INTENTS), in seq order. */
+export async function closeIntents(
+  sql: Sql,
+  open: readonly OpenIntent[],
+  keyring: AuditKeyring | undefined,
+): Promise<{ subjectId: string; operation: string }[]> {
   await writeOutcomes(
     sql,
     open.map((r) => ({ intentSeq: r.seq, outcome: 'unknown' as const, errorCode: 'attempt_died' })),

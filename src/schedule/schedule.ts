@@ -103,11 +103,22 @@ export async function createSchedule(deps: {
     },
     enqueueSubject: async (subjectId, trigger, options = {}) => {
       const correlationId = randomUUID();
-      for (const partner of options.partners ?? partners) {
-        const job = { subjectId, trigger, correlationId, ...(options.operator ? { operator: options.operator } : {}) };
-        await enqueue(boss, partner, [job], options.tx ? { tx: options.tx } : {});
-        wake(partner);
+      const job = { subjectId, trigger, correlationId, ...(options.operator ? { operator: options.operator } : {}) };
+      const targets = options.partners ?? partners;
+      if (options.tx) {
+        // The host's transaction is one connection: its statements go one after another anyway.
+        for (const partner of targets) await enqueue(boss, partner, [job], { tx: options.tx });
+        targets.forEach(wake);
+        return;
       }
+      // One queue per partner: all inserts at once, so the last partner's worker does not wait for the
+      // others' round trips (an erasure is done when its last partner is).
+      await Promise.all(
+        targets.map(async (partner) => {
+          await enqueue(boss, partner, [job]);
+          wake(partner);
+        }),
+      );
     },
     work: async (handler, options) => {
       for (const partner of partners) {

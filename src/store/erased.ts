@@ -14,12 +14,22 @@ export interface ErasureMarks {
  */
 export async function erasedAmong(sql: Sql, keys: ErasureMarks, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const pairs = ids.flatMap((id) => keys.erasureMarks(id).map((mark) => [id, mark] as const));
-  const rows = await sql.query<{ id: string }>(
-    `select subject_id as id from tombstones where subject_id = any($1::text[])
-     union
-     select u.id from unnest($2::text[], $3::text[]) as u(id, mark) join erasure_marks m on m.mark = u.mark`,
-    [ids, pairs.map((p) => p[0]), pairs.map((p) => p[1])],
-  );
+  const rows = await sql.query<{ id: string }>(erasedQuery(1), erasedParams(keys, ids));
   return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * erasedAmong's query (rows `id`), its three parameters numbered from `first`, so a statement that
+ * does more (a consent grant) can ask it in the same round trip. Parameters: erasedParams().
+ */
+export function erasedQuery(first: number): string {
+  const [ids, pairIds, pairMarks] = [first, first + 1, first + 2].map((n) => `$${n}`);
+  return `select subject_id as id from tombstones where subject_id = any(${ids}::text[])
+     union
+     select u.id from unnest(${pairIds}::text[], ${pairMarks}::text[]) as u(id, mark) join erasure_marks m on m.mark = u.mark`;
+}
+
+export function erasedParams(keys: ErasureMarks, ids: readonly string[]): [string[], string[], string[]] {
+  const pairs = ids.flatMap((id) => keys.erasureMarks(id).map((mark) => [id, mark] as const));
+  return [[...ids], pairs.map((p) => p[0]), pairs.map((p) => p[1])];
 }

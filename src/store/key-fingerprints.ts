@@ -95,12 +95,7 @@ export async function checkKeyFingerprints(
 
 /** The store's pseudonym key state now (a process checks it did not change under it). */
 export async function pseudonymKeyState(sql: Sql): Promise<PseudonymKeyState> {
-  const rows = await sql.query<{ name: string; fingerprint: string }>(
-    `select name, fingerprint from key_fingerprints where name in ('pseudonym', $1)`,
-    [NEXT],
-  );
-  const by = new Map(rows.map((r) => [r.name, r.fingerprint]));
-  return { pseudonym: by.get('pseudonym') ?? '', next: by.get(NEXT) ?? null };
+  return keyStateOf(await sql.query<{ name: string; fingerprint: string }>(KEY_STATE_ROWS));
 }
 
 /**
@@ -109,7 +104,18 @@ export async function pseudonymKeyState(sql: Sql): Promise<PseudonymKeyState> {
  * otherwise go on sending under the old pseudonyms while, or after, the rotation moves the partners.
  */
 export async function assertKeyStateUnchanged(sql: Sql, expected: PseudonymKeyState): Promise<void> {
-  const now = await pseudonymKeyState(sql);
+  assertSameKeyState(await pseudonymKeyState(sql), expected);
+}
+
+/** The key state read in the intent transaction (by a statement of its own, or with others). */
+export const KEY_STATE_ROWS = `select name, fingerprint from key_fingerprints where name in ('pseudonym', '${NEXT}')`;
+
+export function keyStateOf(rows: readonly { name: string; fingerprint: string }[]): PseudonymKeyState {
+  const by = new Map(rows.map((r) => [r.name, r.fingerprint]));
+  return { pseudonym: by.get('pseudonym') ?? '', next: by.get(NEXT) ?? null };
+}
+
+export function assertSameKeyState(now: PseudonymKeyState, expected: PseudonymKeyState): void {
   if (now.pseudonym !== expected.pseudonym || now.next !== expected.next)
     throw new KeyMismatchError(
       `the store's ${SETTINGS.pseudonym} changed since this process started (a rotation): nothing is sent; restart it with the new key`,

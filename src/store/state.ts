@@ -1,7 +1,8 @@
 import type { RestrictionMode } from '../policy/index.ts';
 import type { ConsentState, Directives, Link } from '../reconcile.ts';
 import type { Sql } from './database.ts';
-import { erasedAmong, type ErasureMarks } from './erased.ts';
+import type { Statement } from './statements.ts';
+import { erasedParams, erasedQuery, type ErasureMarks } from './erased.ts';
 
 /** Everything reconcile needs about a subject besides the master record, loaded in bulk. */
 export interface SubjectState {
@@ -21,7 +22,12 @@ export type StoredLink = Link & {
 
 const emptyDirectives: Directives = { tombstoned: false, erasureDueAt: null, restricted: false, consent: {} };
 
-/** One query per table for any number of subjects: resync streams thousands at a time through this. */
+/**
+ * Everything about any number of subjects in one statement (a JSON array per table): resync streams
+ * thousands at a time through this, and every reconcile batch starts with it, so one round trip and
+ * one statement rather than five side by side (which, for an erasure's seven partner jobs at once,
+ * queued on the connection pool).
+ */
 export async function loadStates(
   sql: Sql,
   keys: ErasureMarks,
@@ -29,40 +35,41 @@ export async function loadStates(
   partner?: string,
 ): Promise<Map<string, SubjectState>> {
   const ids = [...new Set(subjectIds)];
-  const [subjects, erased, consent, links, unsettled] = await Promise.all([
-    sql.query<{
+  const agg = (query: string) => `(select coalesce(json_agg(x), '[]'::json) from (${query}) x)`;
+  const [row] = await sql.query<{
+    subjects: {
       id: string;
       known: boolean;
       restricted: boolean;
-      erasure_due_at: Date | null;
-      subscription_ended_at: Date | null;
+      erasure_due_at: string | null;
+      subscription_ended_at: string | null;
       missing: boolean;
-    }>(
-      // Every id gets a row, with or without a subjects row, so "missing" costs no query of its own.
-      `select u.id, s.id is not null as known, s.restricted_at is not null as restricted, s.erasure_due_at,
-         s.subscription_ended_at, exists (select 1 from missing_records m where m.subject_id = u.id) as missing
-       from unnest($1::text[]) as u(id) left join subjects s on s.id = u.id`,
-      [ids],
-    ),
-    erasedAmong(sql, keys, ids),
-    sql.query<{ subject_id: string; purpose: string; status: 'granted' | 'withdrawn'; id: string }>(
-      `select distinct on (subject_id, purpose) subject_id, purpose, status, id::text as id
-       from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, consent_ledger.id desc`,
-      [ids],
-    ),
-    // Resync reads every link row there is: the time and the field list travel in the forms cheapest
-    // to parse (a number, a comma-joined string: field paths hold no commas), not as a timestamp and
-    // an array literal, which cost more to parse than the plan of the row.
-    sql.query<LinkRow>(
-      `select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed,
-         (extract(epoch from last_sent_at) * 1000)::float8 as last_sent_ms, array_to_string(last_fields, ',') as last_fields,
-         erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied,
-         policy_digest
-       from links where subject_id = any($1::text[]) ${partner ? 'and partner = $2' : ''}`,
-      partner ? [ids, partner] : [ids],
-    ),
-    openSendingIntents(sql, ids, partner),
-  ]);
+    }[];
+    erased: { id: string }[];
+    consent: { subject_id: string; purpose: string; status: 'granted' | 'withdrawn'; id: string }[];
+    links: LinkRow[];
+    unsettled: { subject_id: string; partner: string }[];
+  }>(
+    // Every id gets an entry, with or without a subjects row, so "missing" costs no query of its own.
+    // Resync reads every link row there is: a link's time and field list travel in the forms cheapest
+    // to parse (a number, a comma-joined string: field paths hold no commas).
+    `select
+       ${agg(`select u.id, s.id is not null as known, s.restricted_at is not null as restricted, s.erasure_due_at,
+           s.subscription_ended_at, exists (select 1 from missing_records m where m.subject_id = u.id) as missing
+         from unnest($1::text[]) as u(id) left join subjects s on s.id = u.id`)} as subjects,
+       ${agg(erasedQuery(2))} as erased,
+       ${agg(`select distinct on (subject_id, purpose) subject_id, purpose, status, id::text as id
+         from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, consent_ledger.id desc`)} as consent,
+       ${agg(`select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed,
+           (extract(epoch from last_sent_at) * 1000)::float8 as last_sent_ms, array_to_string(last_fields, ',') as last_fields,
+           erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied,
+           policy_digest
+         from links where subject_id = any($1::text[]) ${partner ? 'and partner = $6' : ''}`)} as links,
+       ${agg(openSendingIntentsQuery(1, 5, partner ? 6 : undefined))} as unsettled`,
+    [ids, ...erasedParams(keys, ids), NON_SENDING_OPERATIONS, ...(partner ? [partner] : [])],
+  );
+  const { subjects, consent, links, unsettled } = row!;
+  const erased = row!.erased.map((e) => e.id);
   const out = new Map<
     string,
     { directives: Directives; subscriptionEndedAt: Date | null; links: Map<string, StoredLink>; missing: boolean }
@@ -134,12 +141,17 @@ export async function openSendingIntents(
   partner?: string,
 ): Promise<{ subject_id: string; partner: string }[]> {
   return sql.query<{ subject_id: string; partner: string }>(
-    `select distinct i.subject_id, i.partner from transfer_log i
-     where i.kind = 'intent' and i.subject_id = any($1::text[]) and i.operation <> all($2::text[])
-       ${partner ? 'and i.partner = $3' : ''}
-       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)`,
+    openSendingIntentsQuery(1, 2, partner ? 3 : undefined),
     partner ? [subjectIds, NON_SENDING_OPERATIONS, partner] : [subjectIds, NON_SENDING_OPERATIONS],
   );
+}
+
+/** openSendingIntents' query, with the numbers of its parameters (ids, NON_SENDING_OPERATIONS, partner). */
+function openSendingIntentsQuery(ids: number, operations: number, partner: number | undefined): string {
+  return `select distinct i.subject_id, i.partner from transfer_log i
+     where i.kind = 'intent' and i.subject_id = any($${ids}::text[]) and i.operation <> all($${operations}::text[])
+       ${partner ? `and i.partner = $${partner}` : ''}
+       and not exists (select 1 from transfer_log o where o.kind = 'outcome' and o.intent_seq = i.seq)`;
 }
 
 /**
@@ -224,10 +236,19 @@ export async function saveLinks(
   partner: string,
   rows: readonly { subjectId: string; update: LinkUpdate }[],
 ): Promise<void> {
-  if (rows.length === 0) return;
+  const upsert = linksUpsert(partner, rows);
+  if (upsert) await sql.query(upsert.text, upsert.params);
+}
+
+/** saveLinks' statement, to run together with the outcome rows it commits with (runTogether). */
+export function linksUpsert(
+  partner: string,
+  rows: readonly { subjectId: string; update: LinkUpdate }[],
+): Statement | undefined {
+  if (rows.length === 0) return undefined;
   const col = <T>(f: (u: LinkUpdate) => T) => rows.map((r) => f(r.update));
-  await sql.query(
-    `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest, restriction_applied)
+  return {
+    text: `insert into links (subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed, last_sent_at, last_fields, erased_at, updated_at, current_id, policy_digest, restriction_applied)
      select u.subject_id, $1, u.partner_ids::jsonb, u.digest, u.holds, u.consent_entry_applied, u.suppressed,
        case when u.sent then clock_timestamp() end, coalesce(string_to_array(u.sent_fields, ','), '{}'),
        case when u.erased then clock_timestamp() end, clock_timestamp(), u.current_id, u.policy_digest, nullif(u.restriction, 'lifted')
@@ -252,7 +273,7 @@ export async function saveLinks(
            case when (select r from unnest($2::text[], $16::text[]) as x(s, r) where x.s = excluded.subject_id) is null
              then links.restriction_applied end) end,
        updated_at = clock_timestamp()`,
-    [
+    params: [
       partner,
       rows.map((r) => r.subjectId),
       col((u) => JSON.stringify(u.partnerIds)),
@@ -272,7 +293,7 @@ export async function saveLinks(
       // null: keep the column as it is; 'lifted': clear it.
       col((u) => (u.restrictionApplied === undefined ? null : (u.restrictionApplied ?? 'lifted'))),
     ],
-  );
+  };
 }
 
 /**

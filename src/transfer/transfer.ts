@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { PartnerError, safeErrorCode, type CallContext } from '../adapter.ts';
-import { closeOpenIntents, writeIntents, writeOutcomes, type IntentRow, type Outcome } from '../log/transfer-log.ts';
+import { closeIntents, prepareOutcomes, writeIntents, type IntentRow, type Outcome } from '../log/transfer-log.ts';
 import type { Keys } from '../keys.ts';
 import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
-import { erasedAmong, type ErasureMarks } from '../store/erased.ts';
-import { assertKeyStateUnchanged, type PseudonymKeyState } from '../store/key-fingerprints.ts';
-import { markUncertain, NON_SENDING_OPERATIONS, saveLinks, type LinkUpdate } from '../store/state.ts';
+import type { ErasureMarks } from '../store/erased.ts';
+import { assertSameKeyState, type PseudonymKeyState } from '../store/key-fingerprints.ts';
+import { readIntentPrelude } from './intent-prelude.ts';
+import { linksUpsert, markUncertain, NON_SENDING_OPERATIONS, type LinkUpdate } from '../store/state.ts';
+import { runTogether } from '../store/statements.ts';
 import type { RecordedId } from './log-ids.ts';
 import type { Pacing } from './pacing.ts';
 
@@ -161,16 +163,18 @@ async function runUnits(
   if (members.length === 0) return units.map(() => []);
   const partnerPolicy = deps.policy.partner(partner);
   const { erased, seqs } = await deps.db.transaction(async (tx) => {
-    if (deps.keyState) await assertKeyStateUnchanged(tx, deps.keyState.current);
     const subjectIds = [...new Set(members.map((m) => m.subjectId))];
-    const died = await closeOpenIntents(tx, subjectIds, partner, deps.keys.audit);
+    const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
+    // The key state, attempts that died, erased senders and the intents' slots: one statement.
+    const prelude = await readIntentPrelude(tx, deps.keys, { partner, subjectIds, senders, intents: members.length });
+    if (deps.keyState) assertSameKeyState(prelude.keyState, deps.keyState.current);
+    const died = await closeIntents(tx, prelude.open, deps.keys.audit);
     await markUncertain(
       tx,
       partner,
       died.filter((d) => sends(d.operation)).map((d) => d.subjectId),
     );
-    const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
-    const erased = await erasedAmong(tx, deps.keys, senders);
+    const erased = prelude.erased;
     const going = members.filter((m) => !(m.sendsData && erased.has(m.subjectId)));
     const written = await writeIntents(
       tx,
@@ -184,6 +188,8 @@ async function runUnits(
         policyDigest: deps.policy.digest,
       })),
       deps.keys.audit,
+      // A died attempt's outcome took its slot after these: fresh ones then keep the log in order.
+      died.length === 0 ? prelude.slots : undefined,
     );
     return { erased, seqs: new Map(going.map((m, i) => [m, written[i]!])) };
   });
@@ -232,42 +238,45 @@ async function runUnits(
   const called = done.flatMap(({ live, results, durationMs }) =>
     live.map((member, i) => ({ member, result: results[i]!, durationMs })),
   );
-  await deps.db.transaction(async (tx) => {
-    await writeOutcomes(
-      tx,
-      called.map(({ member, result, durationMs }) => {
-        const intentSeq = seqs.get(member)!;
-        return result.ok
-          ? { intentSeq, outcome: 'ok' as const, partnerId: deps.recordedId(partner, result.partnerIds[0]), durationMs }
-          : {
-              intentSeq,
-              outcome: outcomeOf(result.error),
-              httpStatus: result.error.status,
-              errorCode: result.error.code ?? result.error.kind,
-              durationMs,
-            };
-      }),
-      deps.keys.audit,
-    );
-    // A call that sent data and may have been acted on leaves the partner possibly holding a record
-    // under an id we never learned: the erasure has to look for it.
-    await markUncertain(
-      tx,
-      partner,
-      called.flatMap(({ member, result }) =>
-        !result.ok && sends(member.intent.operation) && outcomeOf(result.error) === 'unknown' ? [member.subjectId] : [],
-      ),
-    );
-    await saveLinks(
-      tx,
-      partner,
-      called.flatMap(({ member, result }) =>
-        result.ok && member.linkAfter
-          ? [{ subjectId: member.subjectId, update: member.linkAfter(result.partnerIds, result.currentId) }]
-          : [],
-      ),
-    );
-  });
+  // The outcome rows and the links they confirm commit as one statement (two inserts in one): no
+  // transaction, so two round trips (reading the intents and reserving the rows' slots, then this)
+  // rather than five on every call's way back.
+  const outcomes = await prepareOutcomes(
+    deps.db,
+    called.map(({ member, result, durationMs }) => {
+      const intentSeq = seqs.get(member)!;
+      return result.ok
+        ? { intentSeq, outcome: 'ok' as const, partnerId: deps.recordedId(partner, result.partnerIds[0]), durationMs }
+        : {
+            intentSeq,
+            outcome: outcomeOf(result.error),
+            httpStatus: result.error.status,
+            errorCode: result.error.code ?? result.error.kind,
+            durationMs,
+          };
+    }),
+    deps.keys.audit,
+  );
+  const links = linksUpsert(
+    partner,
+    called.flatMap(({ member, result }) =>
+      result.ok && member.linkAfter
+        ? [{ subjectId: member.subjectId, update: member.linkAfter(result.partnerIds, result.currentId) }]
+        : [],
+    ),
+  );
+  // A call that sent data and may have been acted on leaves the partner possibly holding a record
+  // under an id we never learned: the erasure has to look for it. (Those calls failed, so their
+  // links are not among the confirmed ones: the two never touch one row.)
+  const uncertain = called.flatMap(({ member, result }) =>
+    !result.ok && sends(member.intent.operation) && outcomeOf(result.error) === 'unknown' ? [member.subjectId] : [],
+  );
+  if (uncertain.length === 0) await runTogether(deps.db, [outcomes, links]);
+  else
+    await deps.db.transaction(async (tx) => {
+      await runTogether(tx, [outcomes, links]);
+      await markUncertain(tx, partner, uncertain);
+    });
 
   for (const { member, result } of called) logCall(deps.logger, partner, member, result);
   const byMember = new Map(called.map((c) => [c.member, c.result]));

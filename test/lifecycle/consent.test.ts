@@ -11,6 +11,25 @@ afterEach(async () => {
 });
 
 describe('the consent ledger', () => {
+  it('refuses a grant for an erased subject: no ledger entry, no log row; a withdrawal is still recorded', async () => {
+    h = await startHarness({ records: [canaryRecord(2)] });
+    await h.gateway.erase('subj-2', { reason: 'data subject request' });
+    const logged = async () =>
+      (await h!.gateway.audit.list({ subjectId: 'subj-2' })).filter((r) => r.operation.startsWith('consent_'));
+    await expect(h.gateway.consent.grant('subj-2', 'marketing', webConsent)).rejects.toThrow(
+      'subject subj-2 is erased: a consent grant cannot be recorded for it',
+    );
+    expect(await h.gateway.consent.history('subj-2')).toEqual([]);
+    expect(await logged()).toEqual([]);
+    // Another subject's grant is not refused by it.
+    await h.gateway.consent.grant('subj-3', 'marketing', webConsent);
+    expect((await h.gateway.consent.history('subj-3')).map((e) => e.status)).toEqual(['granted']);
+
+    await h.gateway.consent.withdraw('subj-2', 'marketing', writtenWithdrawal);
+    expect((await h.gateway.consent.history('subj-2')).map((e) => e.status)).toEqual(['withdrawn']);
+    expect((await logged()).map((r) => r.operation)).toEqual(['consent_withdraw']);
+  });
+
   it('rejects purposes that are unknown or not consent-based, naming them, and evidence that is not a reference', async () => {
     h = await startHarness({ records: [canaryRecord(1)] });
     const c = h.gateway.consent;

@@ -72,6 +72,20 @@ describe(`RateLimiter (${engine})`, () => {
     expect(next + (performance.now() - left)).toBeLessThan(80);
   });
 
+  it('calls whose slots passed while the event loop was held leave no faster than the partner refills', async () => {
+    // Auth0 at 2/s counts a bucket of two: three calls at once is a 429.
+    const limiter = await limiterWith({ auth0: { perSecond: 2 } });
+    const went: number[] = [];
+    const calls = [0, 1, 2, 3].map(() => limiter.acquire('auth0').then(() => went.push(performance.now())));
+    await new Promise((r) => setTimeout(r, 300)); // every call holds its slot: now, +526, +1,053, +1,579 ms
+    const held = performance.now() + 1_800; // a long PGlite query holds the loop past the three later slots
+    while (performance.now() < held);
+    await Promise.all(calls);
+    expect(went).toHaveLength(4);
+    // Kept one token short of the partner's bucket of two: each keeps a paced interval after the stall.
+    expect(went[3]! - went[1]!).toBeGreaterThan(500);
+  });
+
   it('refuses limits that make no sense, naming the partner and the setting', async () => {
     await expect(limiterWith({ stripe: { perSecond: 25, headroom: 1 } })).rejects.toThrow(
       'limits.stripe.headroom must be at least 0 and below 1, got 1',
