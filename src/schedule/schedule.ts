@@ -11,6 +11,7 @@ import {
   type EnqueueOptions,
   type RetryPolicy,
 } from './boss.ts';
+import { BatchDeadline } from './batch-deadline.ts';
 import { deadLetterQueue, reconcileQueue, type JobResult, type ReconcileJobData } from './job.ts';
 import { subjectJobs, type QueueState } from './subject-jobs.ts';
 
@@ -247,10 +248,7 @@ export function batchSignal(
   const timer =
     expireInSeconds < 6
       ? undefined
-      : setTimeout(
-          () => abort(new DOMException('the batch nears its expiry', 'TimeoutError')),
-          (expireInSeconds - Math.min(30, expireInSeconds / 3)) * 1000,
-        );
+      : setTimeout(() => abort(new BatchDeadline()), (expireInSeconds - Math.min(30, expireInSeconds / 3)) * 1000);
   timer?.unref();
   return {
     signal: controller.signal,

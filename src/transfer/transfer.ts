@@ -7,6 +7,7 @@ import type { Policy } from '../policy/index.ts';
 import type { Database } from '../store/database.ts';
 import type { ErasureMarks } from '../store/erased.ts';
 import { assertSameKeyState, type PseudonymKeyState } from '../store/key-fingerprints.ts';
+import { BatchDeadline } from '../schedule/batch-deadline.ts';
 import { readIntentPrelude } from './intent-prelude.ts';
 import { linksUpsert, markUncertain, NON_SENDING_OPERATIONS, type LinkUpdate } from '../store/state.ts';
 import { runTogether } from '../store/statements.ts';
@@ -147,6 +148,24 @@ class Turns {
   }
 }
 
+/**
+ * What a call in flight is aborted by: the batch's signal, except at its deadline, which only stops
+ * new calls (a call cut off mid-request may have reached the partner, and the margin before the
+ * expiry is there for it to finish).
+ */
+function inFlightSignal(batch: AbortSignal): AbortSignal {
+  if (batch.aborted) return batch;
+  const controller = new AbortController();
+  batch.addEventListener(
+    'abort',
+    () => {
+      if (!(batch.reason instanceof BatchDeadline)) controller.abort(batch.reason);
+    },
+    { once: true },
+  );
+  return controller.signal;
+}
+
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -206,7 +225,11 @@ async function runUnits(
     const started = performance.now();
     const results = await unit
       .call(
-        { correlationId: unit.correlationId, idempotencyKey: unit.idempotencyKey, ...(signal ? { signal } : {}) },
+        {
+          correlationId: unit.correlationId,
+          idempotencyKey: unit.idempotencyKey,
+          ...(signal ? { signal: inFlightSignal(signal) } : {}),
+        },
         live,
       )
       .then((r) => live.map((_, i) => r[i] ?? missingResult(partner, unit.operation)))
