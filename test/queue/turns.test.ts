@@ -35,79 +35,60 @@ class SlowAdapter extends MemoryAdapter {
   }
 }
 
+const BATCH = 5;
+
+/**
+ * Resyncs 20 subjects to a slow unrated partner in batches of BATCH; returns the adapter, the ok
+ * outcomes, and the most intents ever open at once (committed, no outcome yet) in log order.
+ */
+async function runBatches(firstRecord: number) {
+  const db = await testDatabase();
+  cleanups.push(async () => {
+    await db.close();
+    await db.drop();
+  });
+  const adapter = new SlowAdapter('elogistik');
+  const gateway = await createGateway({
+    batchSize: BATCH,
+    policy: loadPolicyFile(),
+    database: db,
+    adapters: [adapter],
+    source: new MemorySource(Array.from({ length: 20 }, (_, i) => canaryRecord(firstRecord + i))),
+    secrets: testSecrets,
+    logger: capturedLogger().logger,
+  });
+  cleanups.push(() => gateway.stop());
+  await gateway.resync();
+  await gateway.runUntilIdle();
+  const rows = (await gateway.audit.list({ partner: 'elogistik' })).sort((a, b) =>
+    BigInt(a.seq) < BigInt(b.seq) ? -1 : 1,
+  );
+  let open = 0;
+  let maxOpen = 0;
+  for (const row of rows) {
+    if (row.kind === 'intent') maxOpen = Math.max(maxOpen, ++open);
+    else if (row.kind === 'outcome') open--;
+  }
+  return { adapter, okOutcomes: rows.filter((r) => r.kind === 'outcome' && r.outcome === 'ok').length, maxOpen };
+}
+
 describe(`batches of a partner without a rate, on ${engine}`, () => {
   it.skipIf(engine !== 'postgres')(
     'overlap: the next batch is planned and its intents committed while the first one calls, and their calls take turns',
     async () => {
-      const db = await testDatabase();
-      cleanups.push(async () => {
-        await db.close();
-        await db.drop();
-      });
-      const BATCH = 5;
-      const adapter = new SlowAdapter('elogistik');
-      const gateway = await createGateway({
-        batchSize: BATCH,
-        policy: loadPolicyFile(),
-        database: db,
-        adapters: [adapter],
-        source: new MemorySource(Array.from({ length: 20 }, (_, i) => canaryRecord(300 + i))),
-        secrets: testSecrets,
-        logger: capturedLogger().logger,
-      });
-      cleanups.push(() => gateway.stop());
-      await gateway.resync();
-      await gateway.runUntilIdle();
-
+      const { adapter, okOutcomes, maxOpen } = await runBatches(300);
       expect(adapter.calls).toHaveLength(20);
       // Never two batches' calls at once (the per-process limit, 10, would allow it).
       expect(adapter.maxTotal).toBeLessThanOrEqual(BATCH);
-      // In the order the log gave the rows their seqs: at some point more intents were open (committed,
-      // no outcome yet) than one batch has, so a second batch was readied while the first one called.
-      const rows = (await gateway.audit.list({ partner: 'elogistik' })).sort((a, b) =>
-        BigInt(a.seq) < BigInt(b.seq) ? -1 : 1,
-      );
-      let open = 0;
-      let maxOpen = 0;
-      for (const row of rows) {
-        if (row.kind === 'intent') maxOpen = Math.max(maxOpen, ++open);
-        else if (row.kind === 'outcome') open--;
-      }
-      expect(rows.filter((r) => r.kind === 'outcome' && r.outcome === 'ok')).toHaveLength(20);
+      expect(okOutcomes).toBe(20);
+      // At some point more intents were open than one batch has: a second batch was readied while the first one called.
       expect(maxOpen).toBeGreaterThan(BATCH);
     },
   );
 
   it.skipIf(engine !== 'pglite')('PGlite: one batch at a time, never more intents open than one batch', async () => {
-    const db = await testDatabase();
-    cleanups.push(async () => {
-      await db.close();
-      await db.drop();
-    });
-    const BATCH = 5;
-    const adapter = new SlowAdapter('elogistik');
-    const gateway = await createGateway({
-      batchSize: BATCH,
-      policy: loadPolicyFile(),
-      database: db,
-      adapters: [adapter],
-      source: new MemorySource(Array.from({ length: 20 }, (_, i) => canaryRecord(400 + i))),
-      secrets: testSecrets,
-      logger: capturedLogger().logger,
-    });
-    cleanups.push(() => gateway.stop());
-    await gateway.resync();
-    await gateway.runUntilIdle();
-    const rows = (await gateway.audit.list({ partner: 'elogistik' })).sort((a, b) =>
-      BigInt(a.seq) < BigInt(b.seq) ? -1 : 1,
-    );
-    let open = 0;
-    let maxOpen = 0;
-    for (const row of rows) {
-      if (row.kind === 'intent') maxOpen = Math.max(maxOpen, ++open);
-      else if (row.kind === 'outcome') open--;
-    }
-    expect(rows.filter((r) => r.kind === 'outcome' && r.outcome === 'ok')).toHaveLength(20);
+    const { okOutcomes, maxOpen } = await runBatches(400);
+    expect(okOutcomes).toBe(20);
     expect(maxOpen).toBeLessThanOrEqual(BATCH);
   });
 });
