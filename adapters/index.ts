@@ -4,7 +4,7 @@
  *
  * A partner's API knowledge (paths, its own headers, status handling, bodies, SDK calls, quirks) lives
  * in adapters/<partner>/ and nowhere else. adapters/common/ holds generic plumbing only, no partner
- * API knowledge: the REST client over axios (rest-client.ts), helpers on the contract's own types
+ * API knowledge: the REST client on node:http (rest-client.ts, http-request.ts), helpers on the contract's own types
  * (results.ts) and the tests' helpers (test-helpers.ts).
  */
 import type { PartnerModule } from '../src/emulator.ts';

@@ -1,10 +1,9 @@
 /**
- * Generic HTTP plumbing for the adapters that speak REST over axios: the client's set-up, the
+ * Generic HTTP plumbing for the adapters that speak REST (on http-request.ts): the client's set-up, the
  * classification of transport failures, and PartnerErrors from answers with a per-partner hook for
  * the partner's error shape. No partner API knowledge lives here: paths, a partner's own headers,
  * its status handling and its bodies stay in that partner's adapter folder.
  */
-import axios, { type AxiosRequestConfig } from 'axios';
 import {
   PartnerError,
   assertSafeBaseUrl,
@@ -13,6 +12,22 @@ import {
   safeErrorCode,
   type CallContext,
 } from '../../src/adapter.ts';
+import { HttpFailure, sendHttp } from './http-request.ts';
+
+/** One request to the partner, relative to its base URL. */
+export interface RestRequest {
+  readonly method: string;
+  /** The path under the base URL, with its query if any ('/contacts/123', '/v7/device?$filter=...'). */
+  readonly url: string;
+  /** Added to the query (URL-encoded, spaces as '+'). */
+  readonly params?: Readonly<Record<string, string | number | boolean>> | undefined;
+  /** A string or bytes are sent as they are (set their Content-Type); anything else as JSON. */
+  readonly data?: unknown;
+  /** Added to the client's own; a name given here replaces the client's (case-insensitive). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** 'json' (the default): a body that parses as JSON is parsed, any other is kept as text. */
+  readonly responseType?: 'json' | 'text' | undefined;
+}
 
 /** An HTTP answer, whatever its status; header names lower-cased. */
 export interface RestAnswer {
@@ -47,15 +62,18 @@ export interface RestClient {
    * its status. A failure with no answer (timeout, connection error, abort) rejects with a
    * retryable PartnerError.
    */
-  send(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer>;
+  send(operation: string, request: RestRequest, ctx: CallContext): Promise<RestAnswer>;
   /** As send, but anything other than a 2xx answer rejects with error(). */
-  expectOk(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer>;
+  expectOk(operation: string, request: RestRequest, ctx: CallContext): Promise<RestAnswer>;
   /** The PartnerError for a failure answer: status, the partner's code, and its pause hint if retryable. */
   error(operation: string, answer: RestAnswer): PartnerError;
 }
 
 /** Partners answer a contact or a page of them in kilobytes: 2 MB leaves room and stops a flood. */
 export const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
+
+/** The largest request body sent: a Mailchimp batch of 500 members is well under it. */
+const MAX_REQUEST_BYTES = 1024 * 1024;
 
 /** The Node error code behind a transport failure this module made ('ECONNREFUSED'), if it had one. */
 const networkCodes = new WeakMap<PartnerError, string>();
@@ -66,41 +84,33 @@ export const isSuccess = (answer: RestAnswer): boolean => answer.status >= 200 &
 export function createRestClient(options: RestClientOptions): RestClient {
   const { partner } = options;
   const base = assertSafeBaseUrl(partner, options.baseUrl);
-  // One instance per adapter, never axios's default one: its token is not shared with anyone.
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const http = axios.create({
-    baseURL: base.href.replace(/\/+$/, ''),
-    // axios's own timeout is an idle timer on the socket (a drip outlives it): the whole request's
-    // deadline is the abort signal set per request below; this one only catches a silent socket.
-    timeout: timeoutMs,
-    // Neither a huge answer nor a compressed one that inflates past the cap is buffered whole.
-    maxContentLength: options.maxAnswerBytes ?? MAX_ANSWER_BYTES,
-    maxBodyLength: 1024 * 1024,
-    decompress: true,
-    headers: { ...options.headers, Accept: 'application/json' },
-    // Every status is classified by the adapter, so axios must not turn them into its own errors.
-    validateStatus: () => true,
-    // Nothing but the base URL is spoken to: a redirect is not followed.
-    maxRedirects: 0,
-    // A timeout is reported as ETIMEDOUT rather than as axios's generic ECONNABORTED.
-    transitional: { clarifyTimeoutError: true },
+  const maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+  const baseHref = base.href.replace(/\/+$/, '');
+  // Header names are case-insensitive: one entry per name, lower-cased, a request's own replacing ours.
+  const clientHeaders = lowerCased({
+    'user-agent': 'partner-gateway',
+    'accept-encoding': 'gzip, deflate, br',
+    ...options.headers,
+    accept: 'application/json',
   });
 
   function transportError(operation: string, err: unknown, deadline: AbortSignal): PartnerError {
-    // Only codes are kept: axios messages and configs can carry the URL and the credentials.
-    const nodeCode = axios.isAxiosError(err) ? safeErrorCode(err.code) : undefined;
-    // axios reports a body over maxContentLength as ERR_BAD_RESPONSE with this fixed message.
-    const tooLarge = axios.isAxiosError(err) && /maxContentLength/.test(err.message);
-    const code = tooLarge
-      ? 'answer_too_large'
-      : deadline.aborted
-        ? 'timeout'
-        : axios.isCancel(err)
-          ? 'aborted'
-          : nodeCode === 'ETIMEDOUT' || nodeCode === 'ECONNABORTED'
-            ? 'timeout'
-            : 'connection_error';
-    const failure = new PartnerError({
+    // Only codes are kept: an error's message can carry the URL.
+    const failure = err instanceof HttpFailure ? err.code : undefined;
+    const nodeCode =
+      failure && failure !== 'aborted' && failure !== 'answer_too_large' ? safeErrorCode(failure) : undefined;
+    const code =
+      failure === 'answer_too_large'
+        ? 'answer_too_large'
+        : deadline.aborted
+          ? 'timeout'
+          : failure === 'aborted'
+            ? 'aborted'
+            : nodeCode === 'ETIMEDOUT'
+              ? 'timeout'
+              : 'connection_error';
+    const error = new PartnerError({
       partner,
       operation,
       kind: 'retryable',
@@ -108,8 +118,8 @@ export function createRestClient(options: RestClientOptions): RestClient {
       detail: code === 'connection_error' && nodeCode ? `network ${nodeCode}` : undefined,
     });
     // Kept beside the error, not in it: whether a request can have been sent depends on it.
-    if (nodeCode) networkCodes.set(failure, nodeCode);
-    return failure;
+    if (nodeCode) networkCodes.set(error, nodeCode);
+    return error;
   }
 
   function redirectRefused(operation: string, status: number): PartnerError {
@@ -131,22 +141,42 @@ export function createRestClient(options: RestClientOptions): RestClient {
     });
   };
 
-  async function send(operation: string, config: AxiosRequestConfig, ctx: CallContext): Promise<RestAnswer> {
+  async function send(operation: string, request: RestRequest, ctx: CallContext): Promise<RestAnswer> {
+    const { body, contentType } = encodeBody(request.data);
+    if (body !== undefined && Buffer.byteLength(body) > MAX_REQUEST_BYTES) {
+      // Never sent: no partner takes a request body this size, and a retry would be the same.
+      throw new PartnerError({ partner, operation, kind: 'permanent', code: 'request_too_large' });
+    }
+    // The deadline covers the whole request, answer body included; the socket's idle timer only
+    // catches a silent connection sooner than that.
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
+    const headers = {
+      ...clientHeaders,
+      ...(contentType ? { 'content-type': contentType } : {}),
+      ...lowerCased(request.headers ?? {}),
+    };
     let res;
     try {
-      res = await http.request({ ...config, signal });
+      res = await sendHttp({
+        method: request.method.toUpperCase(),
+        url: requestUrl(baseHref, request),
+        headers,
+        body,
+        signal,
+        idleTimeoutMs: timeoutMs,
+        maxAnswerBytes,
+      });
     } catch (err) {
       throw transportError(operation, err, deadline);
     }
     // No partner this client serves documents a redirect: a 3xx is never an answer, nor followed.
     if (res.status >= 300 && res.status < 400) throw redirectRefused(operation, res.status);
-    const headers: Record<string, string> = {};
+    const answerHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) {
-      if (typeof value === 'string') headers[name.toLowerCase()] = value;
+      if (typeof value === 'string') answerHeaders[name.toLowerCase()] = value;
     }
-    return { status: res.status, headers, data: res.data };
+    return { status: res.status, headers: answerHeaders, data: decodeBody(res.body, request.responseType) };
   }
 
   return {
@@ -158,4 +188,34 @@ export function createRestClient(options: RestClientOptions): RestClient {
       return answer;
     },
   };
+}
+
+function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/** The base URL's path, then the request's path and query, then its params. */
+function requestUrl(baseHref: string, request: RestRequest): URL {
+  const url = new URL(`${baseHref}/${request.url.replace(/^\/+/, '')}`);
+  for (const [name, value] of Object.entries(request.params ?? {})) url.searchParams.append(name, String(value));
+  return url;
+}
+
+function encodeBody(data: unknown): { body?: string | Uint8Array; contentType?: string } {
+  if (data === undefined || data === null) return {};
+  if (typeof data === 'string' || data instanceof Uint8Array) return { body: data };
+  return { body: JSON.stringify(data), contentType: 'application/json' };
+}
+
+function decodeBody(body: Buffer, responseType: RestRequest['responseType']): unknown {
+  // A byte order mark is not part of the JSON, nor of the text an SDK parses.
+  const text = body.toString('utf8').replace(/^\uFEFF/, '');
+  if (responseType === 'text' || text === '') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }

@@ -107,7 +107,6 @@ export function createSdkTransport(options: SdkTransportOptions): SdkTransport {
           data: req.body,
           // The body stays text: the SDK parses it, this module only caps and classifies it.
           responseType: 'text',
-          transformResponse: [(data: unknown) => data],
         },
         ctx,
       );

@@ -42,7 +42,7 @@ export const exactly = (expected: unknown) => (body: unknown) => isDeepStrictEqu
 
 /**
  * An Error with a Node error code, for nock's replyWithError: nock 15 never delivers a plain-object
- * replyWithError to axios (the request hangs), so it must be an Error.
+ * replyWithError (the request hangs), so it must be an Error.
  */
 export const netError = (code: string, message: string) => Object.assign(new Error(message), { code });
 

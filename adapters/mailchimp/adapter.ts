@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { AxiosRequestConfig } from 'axios';
 import {
   PartnerError,
   type BatchItemResult,
@@ -10,7 +9,7 @@ import {
   type UpsertInput,
 } from '../../src/adapter.ts';
 import { gatewayErrors } from '../common/errors.ts';
-import { createRestClient } from '../common/rest-client.ts';
+import { createRestClient, type RestRequest } from '../common/rest-client.ts';
 import { boundedFields, ignoreNotFound } from '../common/results.ts';
 import { problemCode } from './problem-codes.ts';
 
@@ -101,10 +100,10 @@ export function createMailchimpAdapter(options: MailchimpOptions): PartnerAdapte
   const list = `/lists/${encodeURIComponent(listId)}`;
   const member = (hash: string) => `${list}/members/${hash}`;
   /** One request: any answer but a 2xx, and any failure, is a PartnerError. */
-  const run = async (operation: string, ctx: CallContext, config: AxiosRequestConfig): Promise<unknown> =>
+  const run = async (operation: string, ctx: CallContext, config: RestRequest): Promise<unknown> =>
     (await rest.expectOk(operation, config, ctx)).data;
   /** A PUT or PATCH of a member: acknowledged only by the member with the expected hash. */
-  const write = async (operation: string, ctx: CallContext, config: AxiosRequestConfig, expected: string) => {
+  const write = async (operation: string, ctx: CallContext, config: RestRequest, expected: string) => {
     const answer = memberIdSchema.safeParse(await run(operation, ctx, config));
     // Both are idempotent: an answer that is not this member's is asked again.
     if (answer.data?.id !== expected) throw fail(operation, 'retryable', 'unexpected_answer');

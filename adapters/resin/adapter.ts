@@ -69,7 +69,7 @@ export function createResinAdapter(options: ResinOptions): PartnerAdapter {
     return [...new Set(partnerIds)];
   }
 
-  // Built by hand so spaces are %20: axios would write '+', which OData parsers need not read as a space.
+  // Built by hand so spaces are %20: URLSearchParams would write '+', which OData parsers need not read as a space.
   const byIds = (ids: readonly string[]) => `$filter=id%20in%20(${ids.join(',')})`;
 
   return {

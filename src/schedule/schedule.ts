@@ -228,7 +228,7 @@ export async function createSchedule(deps: {
  * the jobs expire (the margin: a third of the expiry, at most 30 s, for the calls in flight and the
  * outcome rows; expiries under 6 s are for tests that want a dead worker's jobs back fast, where no
  * margin would leave time for any call). A plain controller, not AbortSignal.any over the jobs'
- * signals: every call combines the batch's signal with its own (axios, the SDKs), and a composite one
+ * signals: every call combines the batch's signal with its own (the REST client, the SDKs), and a composite one
  * makes each of those, and each read of `aborted`, walk every job's signal: O(jobs) per call,
  * measured as a fifth of the gateway's CPU per batch of 100. release() drops the listeners and the timer.
  */
