@@ -36,9 +36,8 @@ export const OVERHEAD_SUBJECTS = count('BENCH_OVERHEAD_SUBJECTS', 3_000);
 /**
  * Calls in flight per partner in the concurrent loop: what the gateway has in this workload. Its
  * worker per partner takes batches of 100 jobs (src/workers.ts batchSizeOf: at least 100, more only
- * for adapters with upsertBatch, which the sync partners lack), two batches at once whose calls take
- * turns for a partner without a rate (one batch's calls in flight while the other writes and
- * fetches: src/transfer/transfer.ts takeTurns), and runs a batch's calls at once up to the partner's
+ * for adapters with upsertBatch, which the sync partners lack), one batch at a time for a partner
+ * without a rate (src/workers.ts batchesAtOnce), and runs a batch's calls at once up to the partner's
  * maxConcurrent (src/transfer/pacing.ts; here LIMITS_OFF_MAX_CONCURRENT). The four partners' workers
  * run at once.
  */

@@ -130,15 +130,18 @@ export function createWorkers(deps: WorkersDeps): Workers {
   };
 
   const work: Workers['work'] = async (options = {}) => {
-    // On PostgreSQL, two batches at once per partner: one batch's statements (outcomes, completion,
-    // the next fetch, plan and intents) overlap the other's calls. Unrated partners' batches take turns
-    // at their calls (reconcile-batch), so they never have two batches' calls in flight. PGlite runs
-    // every statement on this process's one thread, so there is nothing to overlap: a second batch
-    // only added work (bench 1a on PGlite, side by side: 802 jobs/s with one, 726 with two).
-    const batchesAtOnce = deps.db.engine === 'postgres' ? 2 : 1;
+    // Two batches at once only for a partner with a rate on PostgreSQL: while one batch writes its
+    // outcomes, completes its jobs and fetches, plans and commits the next, the other keeps the rate
+    // in use. A partner without a rate gains nothing from the overlap (bench 1a with 20-60 ms of
+    // latency: 1,966 jobs/s with one batch, 1,974 with two) and a second fetcher on the same queue
+    // cost PostgreSQL a third more CPU per job (0.30 against 0.22 ms without latency, where one batch
+    // did 2,131-2,203 jobs/s and two 2,027-2,044). PGlite runs every statement on this process's one
+    // thread: one batch (bench 1a on PGlite: 802 jobs/s with one, 726 with two).
+    const batchesAtOnce = (partner: string) =>
+      deps.db.engine === 'postgres' && deps.transfer.hasRate(partner) ? 2 : 1;
     await deps.schedule.work(handle, {
       batchSize: batchSizeOf,
-      concurrency: () => batchesAtOnce,
+      concurrency: batchesAtOnce,
       pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
     });
     sealTimer ??= setInterval(

@@ -121,10 +121,7 @@ export async function runReconcileBatch(
   const entries = toCall.map((e) => ({ ...e, withheld: [...(shared.get(e.plan.subjectId) ?? [])] }));
   const members = new Map<TransferMember, { index: number; plan: ReadyPlan }>();
   const units = callUnits(adapter, deps.keys, deps.recordedId, entries, members, deps.policy.digest);
-  // Batches of a partner without a rate take turns at their calls: see RunOptions.takeTurns.
-  const settled = (
-    await deps.transfer.run(partner, units, { signal, takeTurns: !deps.transfer.hasRate(partner) })
-  ).flat();
+  const settled = (await deps.transfer.run(partner, units, { signal })).flat();
   const recreate: (JobContext & { subjectId: string })[] = [];
   for (const entry of settled) {
     const { index, plan } = members.get(entry.member)!;

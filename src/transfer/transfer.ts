@@ -96,14 +96,6 @@ export interface TransferDeps {
 export interface RunOptions {
   /** The calls stop being made when it aborts (each one not made is a retryable not_sent). */
   readonly signal?: AbortSignal | undefined;
-  /**
-   * Make the calls only when no other run that takes turns has calls to this partner in flight in
-   * this process (first come, first served). For worker batches of a partner without a rate: two
-   * batches then alternate, one making its calls while the other writes its outcomes, completes its
-   * jobs, fetches and plans the next ones and commits their intents, so the partner always has one
-   * batch's calls in flight and never two (which only contend for the same CPU).
-   */
-  readonly takeTurns?: boolean;
 }
 
 export interface Transfer {
@@ -114,38 +106,10 @@ export interface Transfer {
 }
 
 export function createTransfer(deps: TransferDeps): Transfer {
-  const turns = new Turns();
   return {
-    run: (partner, units, options = {}) =>
-      runUnits(deps, partner, units, options.signal, (calls) =>
-        options.takeTurns ? turns.take(partner, calls, options.signal) : calls(),
-      ),
+    run: (partner, units, options = {}) => runUnits(deps, partner, units, options.signal),
     hasRate: (partner) => deps.pacing.hasRate(partner),
   };
-}
-
-/** Per partner, one task at a time, in the order they asked; a task whose signal aborts stops waiting. */
-class Turns {
-  readonly #last = new Map<string, Promise<void>>();
-
-  async take<T>(partner: string, task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    const before = this.#last.get(partner) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = before.then(() => new Promise<void>((resolve) => (done = resolve)));
-    this.#last.set(partner, mine);
-    try {
-      await (signal ? Promise.race([before, aborted(signal)]) : before);
-      return await task();
-    } finally {
-      // done is set once `before` settled; a task that stopped waiting early hands on when it may.
-      void before.then(() => done());
-      if (this.#last.get(partner) === mine) void mine.then(() => this.#clear(partner, mine));
-    }
-  }
-
-  #clear(partner: string, turn: Promise<void>): void {
-    if (this.#last.get(partner) === turn) this.#last.delete(partner);
-  }
 }
 
 /**
@@ -166,17 +130,11 @@ function inFlightSignal(batch: AbortSignal): AbortSignal {
   return controller.signal;
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
 async function runUnits(
   deps: TransferDeps,
   partner: string,
   units: readonly TransferUnit[],
   signal: AbortSignal | undefined,
-  inTurn: <T>(calls: () => Promise<T>) => Promise<T>,
 ): Promise<Settled[][]> {
   const members = units.flatMap((u) => u.members);
   if (members.length === 0) return units.map(() => []);
@@ -256,7 +214,7 @@ async function runUnits(
     });
     return { unit, live, results, durationMs };
   });
-  const done = await inTurn(() => deps.pacing.run(partner, calls, signal));
+  const done = await deps.pacing.run(partner, calls, signal);
 
   const called = done.flatMap(({ live, results, durationMs }) =>
     live.map((member, i) => ({ member, result: results[i]!, durationMs })),
