@@ -226,6 +226,7 @@ export const GATEWAY_ERROR_CODES = {
   // Refused before anything was sent.
   invalid_partner_id: "a partner id does not have the partner's own format",
   invalid_params: 'action parameters missing or malformed',
+  request_too_large: 'the request body is larger than any partner takes (1 MB)',
   missing_email: 'the payload has no email and the partner keys by it',
   missing_phone: 'the payload has no phone number for a call',
   unsupported_action: 'the partner has no such action',
