@@ -70,6 +70,19 @@ export async function writeIntents(
   keyring: AuditKeyring | undefined,
   reserved?: readonly Slot[],
 ): Promise<string[]> {
+  return (await writeIntentRows(sql, rows, keyring, reserved)).map((c) => c.seq);
+}
+
+/**
+ * writeIntents, returning each row as written (in input order): its outcome copies it from there
+ * (prepareOutcomes' `written`) rather than reading it back.
+ */
+export async function writeIntentRows(
+  sql: Sql,
+  rows: readonly IntentRow[],
+  keyring: AuditKeyring | undefined,
+  reserved?: readonly Slot[],
+): Promise<RowContent[]> {
   if (rows.length === 0) return [];
   const slots = reserved && reserved.length >= rows.length ? reserved : await reserve(sql, rows.length);
   const contents = rows.map((row, i): RowContent => ({
@@ -97,7 +110,7 @@ export async function writeIntents(
     policy_digest: row.policyDigest,
   }));
   await insertRows(sql, contents, slots, keyring);
-  return contents.map((c) => c.seq);
+  return contents;
 }
 
 /** The outcome row copies the intent's who/what/why, so each row reads on its own in an export. */
@@ -114,7 +127,7 @@ export async function writeOutcome(
 const COPIED = `i.seq::text as seq, i.subject_id, i.partner, i.operation, i.purpose, i.legal_basis, i.trigger, i.operator,
   i.correlation_id, i.fields, i.categories, i.payload_digest, i.partner_id, i.attempt, i.policy_digest`;
 
-type IntentCopy = Pick<
+export type IntentCopy = Pick<
   RowContent,
   | 'seq'
   | 'subject_id'
@@ -144,28 +157,19 @@ export async function writeOutcomes(
 
 /**
  * writeOutcomes up to its insert, which it returns (undefined: nothing to write), so the caller can
- * run it together with the links it commits with (runTogether).
+ * run it together with the links it commits with (runTogether). `written`: the intents as this
+ * process wrote them (writeIntentRows), by seq; the others are read from the log.
  */
 export async function prepareOutcomes(
   sql: Sql,
   rows: readonly (OutcomeRow & { intentSeq: string })[],
   keyring: AuditKeyring | undefined,
+  written?: ReadonlyMap<string, IntentCopy>,
 ): Promise<Statement | undefined> {
   if (rows.length === 0) return undefined;
-  // The intents, and a seq and time for each outcome, in one round trip.
-  const found = await sql.query<IntentCopy & { new_seq: string; at: string; new_at_us: string }>(
-    `select ${COPIED}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
-       (extract(epoch from c.t) * 1000000)::bigint::text as new_at_us
-     from transfer_log i cross join lateral (select clock_timestamp() as t) c
-     where i.seq = any($1::bigint[])`,
-    [rows.map((r) => r.intentSeq)],
-  );
-  const intents = new Map(found.map((f) => [f.seq as string, f]));
+  const { intents, slots } = await intentsAndSlots(sql, rows, written);
   // Outcome seqs follow the order of their intents, as when the database assigned them.
   const ordered = rows.filter((r) => intents.has(r.intentSeq)).sort((a, b) => compareSeq(a.intentSeq, b.intentSeq));
-  const slots = found
-    .map((f) => ({ seq: f.new_seq, at: f.at, at_us: f.new_at_us }))
-    .sort((a, b) => compareSeq(a.seq, b.seq));
   // Two outcomes of one intent in one call need a slot more than the intents gave.
   if (ordered.length > slots.length) slots.push(...(await reserve(sql, ordered.length - slots.length)));
   const contents = ordered.map((row, i): RowContent => {
@@ -196,6 +200,33 @@ export async function prepareOutcomes(
     };
   });
   return rowsInsert(contents, slots, keyring);
+}
+
+/**
+ * The intents the outcomes copy, and a seq and time for each outcome, in one round trip: only the
+ * slots when every intent is among those written here.
+ */
+async function intentsAndSlots(
+  sql: Sql,
+  rows: readonly { intentSeq: string }[],
+  written: ReadonlyMap<string, IntentCopy> | undefined,
+): Promise<{ intents: Map<string, IntentCopy>; slots: Slot[] }> {
+  const known = written && rows.every((r) => written.has(r.intentSeq));
+  if (known) {
+    const intents = new Map(rows.map((r) => [r.intentSeq, written.get(r.intentSeq)!]));
+    return { intents, slots: await reserve(sql, intents.size) };
+  }
+  const found = await sql.query<IntentCopy & { new_seq: string; at: string; new_at_us: string }>(
+    `select ${COPIED}, nextval('transfer_log_seq_seq')::text as new_seq, c.t::text as at,
+       (extract(epoch from c.t) * 1000000)::bigint::text as new_at_us
+     from transfer_log i cross join lateral (select clock_timestamp() as t) c
+     where i.seq = any($1::bigint[])`,
+    [rows.map((r) => r.intentSeq)],
+  );
+  return {
+    intents: new Map(found.map((f) => [f.seq as string, f])),
+    slots: found.map((f) => ({ seq: f.new_seq, at: f.at, at_us: f.new_at_us })).sort(bySeq),
+  };
 }
 
 /**

@@ -1,6 +1,13 @@
 import type { Logger } from 'pino';
 import { PartnerError, safeErrorCode, type CallContext } from '../adapter.ts';
-import { closeIntents, prepareOutcomes, writeIntents, type IntentRow, type Outcome } from '../log/transfer-log.ts';
+import {
+  closeIntents,
+  prepareOutcomes,
+  writeIntentRows,
+  type IntentCopy,
+  type IntentRow,
+  type Outcome,
+} from '../log/transfer-log.ts';
 import type { Keys } from '../keys.ts';
 import type { GatewayObserver } from '../observe.ts';
 import type { Policy } from '../policy/index.ts';
@@ -139,7 +146,7 @@ async function runUnits(
   const members = units.flatMap((u) => u.members);
   if (members.length === 0) return units.map(() => []);
   const partnerPolicy = deps.policy.partner(partner);
-  const { erased, seqs } = await deps.db.transaction(async (tx) => {
+  const { erased, seqs, intents } = await deps.db.transaction(async (tx) => {
     const subjectIds = [...new Set(members.map((m) => m.subjectId))];
     const senders = [...new Set(members.filter((m) => m.sendsData).map((m) => m.subjectId))];
     // The key state, attempts that died, erased senders and the intents' slots: one statement.
@@ -153,7 +160,7 @@ async function runUnits(
     );
     const erased = prelude.erased;
     const going = members.filter((m) => !(m.sendsData && erased.has(m.subjectId)));
-    const written = await writeIntents(
+    const written = await writeIntentRows(
       tx,
       going.map((m) => ({
         ...m.intent,
@@ -168,7 +175,12 @@ async function runUnits(
       // A died attempt's outcome took its slot after these: fresh ones then keep the log in order.
       died.length === 0 ? prelude.slots : undefined,
     );
-    return { erased, seqs: new Map(going.map((m, i) => [m, written[i]!])) };
+    return {
+      erased,
+      seqs: new Map(going.map((m, i) => [m, written[i]!.seq])),
+      // What the outcome rows copy, as written: they need not be read back.
+      intents: new Map<string, IntentCopy>(written.map((w) => [w.seq, w])),
+    };
   });
 
   const calls = units.map((unit) => async () => {
@@ -220,8 +232,8 @@ async function runUnits(
     live.map((member, i) => ({ member, result: results[i]!, durationMs })),
   );
   // The outcome rows and the links they confirm commit as one statement (two inserts in one): no
-  // transaction, so two round trips (reading the intents and reserving the rows' slots, then this)
-  // rather than five on every call's way back.
+  // transaction, so two round trips (reserving the rows' slots, then this) rather than five on every
+  // call's way back. The outcome rows copy the intents as written above, not as read back.
   const outcomes = await prepareOutcomes(
     deps.db,
     called.map(({ member, result, durationMs }) => {
@@ -237,6 +249,7 @@ async function runUnits(
           };
     }),
     deps.keys.audit,
+    intents,
   );
   const links = linksUpsert(
     partner,
