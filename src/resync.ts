@@ -112,7 +112,11 @@ export interface ResyncDeps {
 const CHUNK_SIZE = 100;
 /** Held subjects per page of the search for the ones the source no longer has. */
 const ORPHAN_PAGE_SIZE = 5_000;
-/** Deletion jobs per enqueue, once the scan has shown they stay under the limit. */
+/**
+ * Jobs per enqueue: deletions once the scan has shown they stay under the limit, and the others as
+ * they collect over the chunks (one insert per chunk per partner was most of the queue's cost of a
+ * resync of new subjects).
+ */
 const ENQUEUE_BATCH = 1_000;
 
 type Chunk = readonly { readonly id: string; readonly record: unknown }[];
@@ -150,6 +154,15 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
   // Deletions wait for the end of the scan: only then is it known whether they stay under the limit.
   const deletions = new Map<string, string[]>(partners.map((p) => [p, []]));
   const deleted = new Set<string>();
+  // Jobs decided but not yet enqueued, per partner. A resync that fails leaves them to the next one,
+  // which decides them again from the same stored state.
+  const pending = new Map<string, string[]>(partners.map((p) => [p, []]));
+  const enqueuePending = async (partner: string) => {
+    const ids = pending.get(partner)!.splice(0);
+    if (ids.length === 0) return;
+    await deps.enqueue(partner, ids);
+    enqueued += ids.length;
+  };
 
   const plan = async (
     records: Chunk,
@@ -221,8 +234,9 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
       }
       if (!options.dryRun && toNote.length > 0) await notePolicyDigest(deps.sql, partner, toNote, deps.policy.digest);
       if (!options.dryRun && toEnqueue.length > 0) {
-        await deps.enqueue(partner, toEnqueue);
-        enqueued += toEnqueue.length;
+        const buffer = pending.get(partner)!;
+        buffer.push(...toEnqueue);
+        if (buffer.length >= ENQUEUE_BATCH) await enqueuePending(partner);
       }
     }
     invalid += partlyInvalid.size;
@@ -312,6 +326,7 @@ export async function resync(deps: ResyncDeps, options: ResyncOptions, correlati
   };
   const held = seen ? await orphansAndHeld(seen) : await heldSubjects(deps.sql, partners);
   await planned;
+  for (const partner of partners) await enqueuePending(partner);
   const limit = deps.deletionLimit ?? DEFAULT_DELETION_LIMIT;
   const over = overLimit(deleted.size, Math.max(held, scanned), limit);
   const refused = over && !options.allowMassDeletion;
