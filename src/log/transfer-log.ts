@@ -313,49 +313,65 @@ function rowsInsert(
   keyring: AuditKeyring | undefined,
 ): Statement | undefined {
   if (contents.length === 0) return undefined;
-  const column = <K extends keyof RowContent>(k: K) => contents.map((c) => c[k]);
-  // unnest flattens arrays of arrays, so the name lists travel comma-joined: names hold no commas,
-  // and one that did would come back split and fail its tag, so refuse it here.
-  const joined = (k: 'fields' | 'categories') =>
-    contents.map((c) => {
-      if (c[k].some((name) => name.includes(','))) throw new Error(`transfer log ${k}: a name contains a comma`);
-      return c[k].join(',');
-    });
+  const columns = INSERTED.map(([, , value]) => contents.map((c, i) => value(c, slots[i]!, keyring)));
+  const names = INSERTED.map(([name]) => name).join(', ');
+  if (contents.length === 1) {
+    // One row (an event, a single call's intent or outcome): plain values plan faster than unnest,
+    // about 0.25 ms of the server's time per row on PostgreSQL.
+    return {
+      text: `insert into transfer_log (${names}) values (${INSERTED.map(([, type], i) => `$${i + 1}::${type}`).join(', ')})`,
+      params: columns.map((column) => column[0]),
+    };
+  }
+  // unnest flattens arrays of arrays, so the name lists travel comma-joined (listValue refuses a name
+  // with a comma) and are split back here.
+  const split = (name: string) => (name === 'fields' || name === 'categories' ? `string_to_array(${name}, ',')` : name);
   return {
-    text: `insert into transfer_log (seq, at, kind, intent_seq, subject_id, partner, operation, purpose, legal_basis, trigger, operator,
-       correlation_id, fields, categories, payload_digest, partner_id, outcome, http_status, error_code, attempt, duration_ms,
-       policy_digest, writer_mac)
-     select sq, t, k, i, s, p, o, pu, lb, tr, op, co, string_to_array(f, ','), string_to_array(c, ','), pd, pi, oc, hs, ec, a, d, dg, w
-     from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-       $18::int[], $19::text[], $20::int[], $21::int[], $22::text[], $23::text[])
-       as u(sq, t, k, i, s, p, o, pu, lb, tr, op, co, f, c, pd, pi, oc, hs, ec, a, d, dg, w)`,
-    params: [
-      column('seq'),
-      contents.map((_, i) => slots[i]!.at),
-      column('kind'),
-      column('intent_seq'),
-      column('subject_id'),
-      column('partner'),
-      column('operation'),
-      column('purpose'),
-      column('legal_basis'),
-      column('trigger'),
-      column('operator'),
-      column('correlation_id'),
-      joined('fields'),
-      joined('categories'),
-      column('payload_digest'),
-      column('partner_id'),
-      column('outcome'),
-      column('http_status'),
-      column('error_code'),
-      column('attempt'),
-      column('duration_ms'),
-      column('policy_digest'),
-      contents.map((c) => (keyring ? writerTag(keyring, contentHash(c)) : null)),
-    ],
+    text: `insert into transfer_log (${names})
+     select ${INSERTED.map(([name]) => split(name)).join(', ')}
+     from unnest(${INSERTED.map(([, type], i) => `$${i + 1}::${type === 'text[]' ? 'text' : type}[]`).join(', ')})
+       as u(${names})`,
+    params: columns.map((column, i) =>
+      INSERTED[i]![1] === 'text[]' ? column.map((list) => (list as string[]).join(',')) : column,
+    ),
   };
+}
+
+/** transfer_log's written columns: name, type, and the value from a row's content. */
+const INSERTED: readonly (readonly [
+  string,
+  string,
+  (c: RowContent, slot: Slot, keyring: AuditKeyring | undefined) => unknown,
+])[] = [
+  ['seq', 'bigint', (c) => c.seq],
+  ['at', 'timestamptz', (_, slot) => slot.at],
+  ['kind', 'text', (c) => c.kind],
+  ['intent_seq', 'bigint', (c) => c.intent_seq],
+  ['subject_id', 'text', (c) => c.subject_id],
+  ['partner', 'text', (c) => c.partner],
+  ['operation', 'text', (c) => c.operation],
+  ['purpose', 'text', (c) => c.purpose],
+  ['legal_basis', 'text', (c) => c.legal_basis],
+  ['trigger', 'text', (c) => c.trigger],
+  ['operator', 'text', (c) => c.operator],
+  ['correlation_id', 'text', (c) => c.correlation_id],
+  ['fields', 'text[]', (c) => listValue('fields', c.fields)],
+  ['categories', 'text[]', (c) => listValue('categories', c.categories)],
+  ['payload_digest', 'text', (c) => c.payload_digest],
+  ['partner_id', 'text', (c) => c.partner_id],
+  ['outcome', 'text', (c) => c.outcome],
+  ['http_status', 'int', (c) => c.http_status],
+  ['error_code', 'text', (c) => c.error_code],
+  ['attempt', 'int', (c) => c.attempt],
+  ['duration_ms', 'int', (c) => c.duration_ms],
+  ['policy_digest', 'text', (c) => c.policy_digest],
+  ['writer_mac', 'text', (c, _, keyring) => (keyring ? writerTag(keyring, contentHash(c)) : null)],
+];
+
+/** A name list as written: no name may hold a comma (the batch insert carries the lists comma-joined). */
+function listValue(column: 'fields' | 'categories', names: readonly string[]): string[] {
+  if (names.some((name) => name.includes(','))) throw new Error(`transfer log ${column}: a name contains a comma`);
+  return [...names];
 }
 
 /**
