@@ -214,7 +214,8 @@ export const GATEWAY_ERROR_CODES = {
   // No usable answer.
   timeout: 'no complete answer within the deadline',
   connection_error: 'the connection failed or was closed before a complete answer',
-  aborted: "the caller's signal aborted the call",
+  aborted: "the caller's signal aborted the call before its request was sent",
+  aborted_in_flight: "the caller's signal aborted the call after its request was sent: it may have been acted on",
   redirect_refused: 'the partner answered with a redirect, which is never followed',
   answer_too_large: 'the answer was larger than the cap for this partner',
   unexpected_answer:

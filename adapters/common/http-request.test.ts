@@ -77,11 +77,26 @@ describe('sendHttp', () => {
     expect(hits).toEqual(['/redirect']);
   });
 
-  it('fails a silent socket on its idle timer, and an abort as aborted', async () => {
+  it('fails a silent socket on its idle timer', async () => {
     expect(await failure(send('/silent', { idleTimeoutMs: 100 }))).toBe('ETIMEDOUT');
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
-    expect(await failure(send('/silent', { signal: controller.signal }))).toBe('aborted');
+  });
+
+  it('fails an abort after the request was sent as aborted_in_flight, and one before as aborted', async () => {
+    hits = [];
+    const late = new AbortController();
+    setTimeout(() => late.abort(), 50);
+    expect(await failure(send('/silent', { signal: late.signal }))).toBe('aborted_in_flight');
+    expect(hits).toEqual(['/silent']);
+
+    // Aborted before the socket connected, and already aborted: the server never sees a request.
+    hits = [];
+    const early = new AbortController();
+    const pending = send('/echo', { method: 'POST', body: 'x', signal: early.signal });
+    early.abort();
+    expect(await failure(pending)).toBe('aborted');
+    expect(await failure(send('/echo', { signal: AbortSignal.abort() }))).toBe('aborted');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hits).toEqual([]);
   });
 
   it('fails an answer cut off mid-body as a reset connection', async () => {

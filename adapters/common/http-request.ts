@@ -34,7 +34,11 @@ export interface HttpAnswer {
   readonly body: Buffer;
 }
 
-/** Why a request got no answer: a Node error code (ECONNRESET), or one of the two this module makes. */
+/**
+ * Why a request got no answer: a Node error code (ECONNRESET), or one this module makes: `aborted`
+ * (the signal fired before the whole request was handed to the socket, so the partner cannot have
+ * acted on it), `aborted_in_flight` (it fired after: the partner may have), `answer_too_large`.
+ */
 export class HttpFailure extends Error {
   readonly code: string;
   constructor(code: string) {
@@ -45,9 +49,9 @@ export class HttpFailure extends Error {
   }
 }
 
-const failureOf = (error: unknown, signal: AbortSignal): HttpFailure => {
+const failureOf = (error: unknown, signal: AbortSignal, sent: boolean): HttpFailure => {
   // Whatever the socket said once the caller gave up (a reset, a cut body) is the abort's doing.
-  if (signal.aborted) return new HttpFailure('aborted');
+  if (signal.aborted) return new HttpFailure(sent ? 'aborted_in_flight' : 'aborted');
   if (error instanceof HttpFailure) return error;
   const code = (error as { code?: unknown })?.code;
   return new HttpFailure(typeof code === 'string' ? code : 'unknown_error');
@@ -59,11 +63,14 @@ export function sendHttp(req: HttpRequest): Promise<HttpAnswer> {
   return new Promise<HttpAnswer>((resolve, reject) => {
     if (req.signal.aborted) return reject(new HttpFailure('aborted'));
     let settled = false;
+    // 'finish': the whole request is with the socket. Before it the partner holds at most part of
+    // a request (its Content-Length says so), which no server acts on.
+    let sent = false;
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
       request.destroy();
-      reject(failureOf(error, req.signal));
+      reject(failureOf(error, req.signal, sent));
     };
     const request = send(
       req.url,
@@ -81,6 +88,9 @@ export function sendHttp(req: HttpRequest): Promise<HttpAnswer> {
         }, fail);
       },
     );
+    request.on('finish', () => {
+      sent = true;
+    });
     request.on('timeout', () => fail(new HttpFailure('ETIMEDOUT')));
     request.on('error', fail);
     request.end(body);

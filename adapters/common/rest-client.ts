@@ -98,15 +98,15 @@ export function createRestClient(options: RestClientOptions): RestClient {
   function transportError(operation: string, err: unknown, deadline: AbortSignal): PartnerError {
     // Only codes are kept: an error's message can carry the URL.
     const failure = err instanceof HttpFailure ? err.code : undefined;
-    const nodeCode =
-      failure && failure !== 'aborted' && failure !== 'answer_too_large' ? safeErrorCode(failure) : undefined;
+    const own = failure === 'aborted' || failure === 'aborted_in_flight' || failure === 'answer_too_large';
+    const nodeCode = failure && !own ? safeErrorCode(failure) : undefined;
     const code =
       failure === 'answer_too_large'
         ? 'answer_too_large'
         : deadline.aborted
           ? 'timeout'
-          : failure === 'aborted'
-            ? 'aborted'
+          : failure === 'aborted' || failure === 'aborted_in_flight'
+            ? failure
             : nodeCode === 'ETIMEDOUT'
               ? 'timeout'
               : 'connection_error';

@@ -287,15 +287,17 @@ async function runUnits(
 }
 
 /**
- * 'unknown' when the request may have been acted on: the adapter says so, or it timed out or lost its
- * connection after it could have been sent (a retry is still safe where the partner honours the
- * idempotency key, but a record may exist that the gateway has no id for).
+ * 'unknown' when the request may have been acted on: the adapter says so, or it timed out, lost its
+ * connection or was aborted after it could have been sent (a retry is still safe where the partner
+ * honours the idempotency key, but a record may exist that the gateway has no id for).
  */
 function outcomeOf(error: PartnerError): Outcome {
   if (error.kind === 'unknown') return 'unknown';
   if (error.kind === 'retryable' && (error.code === 'timeout' || error.code === 'connection_error')) {
     return NEVER_SENT.some((code) => error.message.includes(code)) ? 'failed' : 'unknown';
   }
+  // Stopped by the gateway (a lost claim, the batch's deadline) after the request had left.
+  if (error.kind === 'retryable' && error.code === 'aborted_in_flight') return 'unknown';
   return 'failed';
 }
 

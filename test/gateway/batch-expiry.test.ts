@@ -68,8 +68,11 @@ describe('a batch longer than its expiry', () => {
           const rows = await gateways[0]!.audit.list({ partner: 'stripe' });
           const intents = rows.filter((r) => r.kind === 'intent');
           const outcomes = rows.filter((r) => r.kind === 'outcome');
-          // No attempt was cut off mid-call (that would have been closed as unknown by a second worker).
-          expect(outcomes.filter((o) => o.outcome === 'unknown')).toEqual([]);
+          // No attempt was closed as unknown by a second worker. One the gateway cut off itself is
+          // allowed: a call started just before the deadline that outlasted the margin on a loaded
+          // machine (3 s expiry, 1 s margin) loses its claim, and the log says it may have gone out.
+          const unknown = outcomes.filter((o) => o.outcome === 'unknown');
+          expect(unknown.filter((o) => o.errorCode !== 'aborted_in_flight')).toEqual([]);
           expect(new Set(outcomes.map((o) => o.intentSeq)).size).toBe(intents.length);
           expect(outcomes.length).toBe(intents.length);
           // At the partner: never two requests about one subject in flight at once, and each request
@@ -77,25 +80,32 @@ describe('a batch longer than its expiry', () => {
           expect(traffic.overlaps).toEqual([]);
           const windows = intents.map((i) => {
             const o = outcomes.find((x) => x.intentSeq === i.seq)!;
-            return { subjectId: i.subjectId, from: i.at.getTime(), to: o.at.getTime() };
+            // A call the gateway cut off ends at the partner when the partner notices: only its start counts.
+            const cutOff = o.errorCode === 'aborted_in_flight';
+            return { subjectId: i.subjectId, from: i.at.getTime(), to: o.at.getTime(), cutOff };
           });
+          const inside = (w: (typeof windows)[number], r: (typeof traffic.requests)[number]) =>
+            w.from - 2 <= r.start && (w.cutOff ? r.start : r.end!) <= w.to + 2;
           const outside = traffic.requests.flatMap((r) =>
             r.subjects
-              .filter((s) => !windows.some((w) => w.subjectId === s && w.from - 2 <= r.start && r.end! <= w.to + 2))
+              .filter((s) => !windows.some((w) => w.subjectId === s && inside(w, r)))
               .map((s) => `${s} ${r.method} ${r.path}`),
           );
           expect(outside).toEqual([]);
           expect(traffic.requests.every((r) => r.subjects.length === 1)).toBe(true);
-          // One create per subject, each the one the log says was ok (a create the partner refused, a
-          // 429 on a loaded machine, created nothing and is retried: not counted).
+          // One create per subject, each the one the log says was ok or may have gone out (a create
+          // the partner refused, a 429 on a loaded machine, created nothing and is retried: not
+          // counted); the partner holds each subject once.
           const created = partners
             .requests('stripe')
             .filter(
               (r) =>
                 r.method === 'POST' && r.path === '/v1/customers' && (r.status ?? 0) >= 200 && (r.status ?? 0) < 300,
             );
-          expect(created.length).toBe(outcomes.filter((o) => o.outcome === 'ok').length);
-          expect(created.length).toBe(40);
+          const ok = outcomes.filter((o) => o.outcome === 'ok').length;
+          expect(created.length).toBeGreaterThanOrEqual(ok);
+          expect(created.length).toBeLessThanOrEqual(ok + unknown.length);
+          expect(ok).toBe(40);
           expect(Object.keys(partners.holdings('stripe'))).toHaveLength(40);
           // The batch's signal did stop it: some jobs were left for a retry, not sent late.
           expect(outcomes.filter((o) => o.errorCode === 'not_sent').length).toBeGreaterThan(0);
