@@ -1,9 +1,9 @@
 /**
  * A call the gateway itself cuts off after its request has left (the jobs' claim is lost: pg-boss
- * expired them and aborted the batch's signal; or the gateway stops) may have been acted on: the
- * log must say "unknown", not a plain failure, and the retry must not leave the partner holding the
- * subject twice. Real Stripe adapter against its
- * emulator, which here creates the customer and then never answers.
+ * expired them, or its heartbeat found the claim gone, and aborted the batch's signal) may have been
+ * acted on: the log must say "unknown", not a plain failure, and the retry must not leave the partner
+ * holding the subject twice. Real Stripe adapter against its emulator, which here creates the
+ * customer and then never answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../../src/gateway.ts';
