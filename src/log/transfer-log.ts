@@ -317,7 +317,7 @@ function rowsInsert(
   const names = INSERTED.map(([name]) => name).join(', ');
   if (contents.length === 1) {
     // One row (an event, a single call's intent or outcome): plain values plan faster than unnest,
-    // about 0.25 ms of the server's time per row on PostgreSQL.
+    // about 0.2 ms less per row on PostgreSQL (timed at the client, 2,000 inserts).
     return {
       text: `insert into transfer_log (${names}) values (${INSERTED.map(([, type], i) => `$${i + 1}::${type}`).join(', ')})`,
       params: columns.map((column) => column[0]),
