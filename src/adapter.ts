@@ -198,10 +198,12 @@ export interface PartnerAdapter {
 }
 
 /**
- * retryable: nothing happened at the partner that a retry could duplicate; permanent: the partner
- * refused, a retry gets the same answer; unknown: the request may have reached the partner and been
- * acted on (a timeout or reset after it was sent), so a blind retry could do the work twice and the
- * transfer log records the outcome as unknown until the partner is looked at.
+ * retryable: worth retrying; permanent: the partner refused, a retry gets the same answer; unknown:
+ * the adapter knows the request may have been acted on and a blind retry could do the work twice
+ * (Twilio's call placing), so the job is not retried. The transport's own failures after a request
+ * left (codes timeout, connection_error, aborted_in_flight) stay retryable: a retry is safe where
+ * the partner honours the idempotency key or the call is an upsert by key. The transfer log still
+ * records their outcome as unknown, and the partner as uncertain, until it is looked at.
  */
 export type PartnerErrorKind = 'retryable' | 'permanent' | 'unknown';
 
