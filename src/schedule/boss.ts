@@ -78,7 +78,8 @@ export async function createPartnerQueues(
       deadLetter: dead,
     };
     if (await boss.getQueue(reconcileQueue(partner))) {
-      const { policy: _policy, deadLetter: _dead, retryDelayMax: _max, ...updatable } = options;
+      // Everything but the policy, which pg-boss cannot change on a queue that exists.
+      const { policy: _policy, ...updatable } = options;
       await boss.updateQueue(reconcileQueue(partner), updatable);
     } else {
       await boss.createQueue(reconcileQueue(partner), options);

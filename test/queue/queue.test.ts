@@ -170,6 +170,38 @@ describe(`queue on ${engine}`, () => {
     ]);
     expect(gateway).toBeDefined();
   });
+
+  it('applies a changed retry policy to the queues a gateway made before, the delay cap included', async () => {
+    const db = await testDatabase();
+    cleanups.push(async () => {
+      await db.close();
+      await db.drop();
+    });
+    const open = async (retry: { retryLimit: number; retryDelaySeconds: number; retryDelayMaxSeconds: number }) => {
+      const gateway = await createGateway({
+        policy: loadPolicyFile(),
+        database: db,
+        adapters: [new MemoryAdapter('elogistik')],
+        source: new MemorySource(),
+        secrets: testSecrets,
+        logger: capturedLogger().logger,
+        retry,
+      });
+      await gateway.stop();
+    };
+    const read = () =>
+      db.query<{ retry_limit: number; retry_delay: number; retry_delay_max: number | null; dead_letter: string }>(
+        `select retry_limit, retry_delay, retry_delay_max, dead_letter from ${db.schema}_queue.queue where name = 'partner-gateway.reconcile.elogistik'`,
+      );
+    await open({ retryLimit: 3, retryDelaySeconds: 2, retryDelayMaxSeconds: 30 });
+    expect(await read()).toEqual([
+      { retry_limit: 3, retry_delay: 2, retry_delay_max: 30, dead_letter: 'partner-gateway.dead.elogistik' },
+    ]);
+    await open({ retryLimit: 5, retryDelaySeconds: 4, retryDelayMaxSeconds: 600 });
+    expect(await read()).toEqual([
+      { retry_limit: 5, retry_delay: 4, retry_delay_max: 600, dead_letter: 'partner-gateway.dead.elogistik' },
+    ]);
+  });
 });
 
 /** Another connection pool on the same PostgreSQL schema, as a second worker process would have. */
