@@ -296,7 +296,8 @@ function outcomeOf(error: PartnerError): Outcome {
   if (error.kind === 'retryable' && (error.code === 'timeout' || error.code === 'connection_error')) {
     return NEVER_SENT.some((code) => error.message.includes(code)) ? 'failed' : 'unknown';
   }
-  // Stopped by the gateway (a lost claim, the batch's deadline) after the request had left.
+  // Cut off by the gateway after the request had left: its jobs' claim was lost (a batch's deadline
+  // stops only new calls, see inFlightSignal).
   if (error.kind === 'retryable' && error.code === 'aborted_in_flight') return 'unknown';
   return 'failed';
 }
