@@ -111,6 +111,7 @@ const configSchema = z.strictObject({
           url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// url'),
           schema: schemaName.optional(),
           poolSize: z.number().int().positive().optional(),
+          prepare: z.boolean().optional(),
         }),
         z.strictObject({ dataDir: z.string().min(1), schema: schemaName.optional() }),
         z.strictObject({ memory: z.literal(true), schema: schemaName.optional() }),

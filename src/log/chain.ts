@@ -3,7 +3,7 @@ import type { AuditKeyring } from './audit-keys.ts';
 import { ensureHead, headSignatureData, readHead, type Head } from './head.ts';
 import { keyedLinkData, legacyLink } from './links.ts';
 import { signPurges } from './purge.ts';
-import { contentColumns, contentHash, pickContent } from './row-content.ts';
+import { contentColumns, contentHash } from './row-content.ts';
 
 export { verifyChain, type VerifyOptions, type VerifyResult } from './verify.ts';
 export type { VerifyProblem, ProblemKind } from './problems.ts';
@@ -91,7 +91,7 @@ async function sealUnkeyed(tx: Sql, head: Head, limit: number, upToSeq?: string)
   const sealed: SealedRow[] = [];
   for (const row of rows) {
     const pos = (BigInt(head.position) + 1n).toString();
-    const content = contentHash(pickContent(row));
+    const content = contentHash(row);
     head.position = pos;
     head.hash = legacyLink(head.hash, pos, content);
     sealed.push({ seq: row.seq, pos, content, link: head.hash });
@@ -111,7 +111,7 @@ async function sealKeyed(tx: Sql, head: Head, keyring: AuditKeyring, limit: numb
   const sealed: SealedRow[] = [];
   const refused: { seq: string; reason: string }[] = [];
   for (const row of rows) {
-    const content = contentHash(pickContent(row));
+    const content = contentHash(row);
     const tag = keyring.check('row', content, row.writer_mac);
     if (tag !== 'ok') {
       refused.push({ seq: row.seq, reason: tag });

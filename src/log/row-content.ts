@@ -69,25 +69,22 @@ export function contentColumns(table = 'transfer_log'): string {
   ).join(', ');
 }
 
-/** The content members of a row read with contentColumns() and more besides. */
-export function pickContent(row: Readonly<Record<string, unknown>>): RowContent {
-  const out: Record<string, unknown> = {};
-  for (const k of KEYS) out[k] = row[k] ?? null;
-  return out as unknown as RowContent;
-}
-
-/** The members in canonicalJson's order (sorted), so a plain JSON.stringify gives its exact text. */
+/** The members in canonicalJson's order (sorted), each with the JSON text that comes before its value. */
 const SORTED = [...KEYS].sort();
+const MEMBER_PREFIX = SORTED.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`);
 
 /**
- * sha256 of the row's canonical JSON. The same text canonicalJson() gives (hashes sealed before stay
- * valid), built without its generic key sorting: the writer, the sealer and verify hash every row,
- * and sorting was the largest cost of it.
+ * sha256 of the row's canonical JSON: the same text canonicalJson() gives of its content members (so
+ * hashes sealed before stay valid), a member missing from `row` counted as
+ * null. The text is built member by member rather than through canonicalJson's generic sorting or an
+ * ordered copy of the row: the writer, the sealer and verify hash every row, and those copies were
+ * most of the cost. `row` may hold more than its content (the sealer passes the row it read).
  */
-export function contentHash(content: RowContent): string {
-  const ordered: Record<string, unknown> = {};
-  for (const k of SORTED) ordered[k] = content[k];
-  return hash('sha256', JSON.stringify(ordered), 'hex');
+export function contentHash(row: Readonly<Record<string, unknown>> | RowContent): string {
+  const r = row as Readonly<Record<string, unknown>>;
+  let text = '';
+  for (let i = 0; i < SORTED.length; i++) text += MEMBER_PREFIX[i]! + JSON.stringify(r[SORTED[i]!] ?? null);
+  return hash('sha256', `${text}}`, 'hex');
 }
 
 /** The writer's tag: binds the row's content hash (which a retention purge keeps) to the audit key. */

@@ -5,7 +5,7 @@ import { GENESIS, headSignatureData, readHead, type Head } from './head.ts';
 import { keyedLinkData, legacyLink } from './links.ts';
 import { Problems, type VerifyProblem } from './problems.ts';
 import { purgeSignatureData } from './purge.ts';
-import { contentColumns, contentHash, pickContent } from './row-content.ts';
+import { contentColumns, contentHash } from './row-content.ts';
 
 export interface VerifyOptions {
   /** Checkpoints exported earlier (src/log/checkpoint.ts): the log must still agree with each. */
@@ -148,7 +148,7 @@ function checkRow(
 ): void {
   const isPurged = row.purged_ms !== null;
   // A purged row's content is gone by design; its recorded content hash stands in for it.
-  if (!isPurged && contentHash(pickContent(row)) !== row.content_hash)
+  if (!isPurged && contentHash(row) !== row.content_hash)
     problems.at('row_edited', pos, row.seq, 'row edited: its content no longer matches its hash');
 
   if (keyring && (keyedRow || row.writer_mac !== null)) {
@@ -307,7 +307,7 @@ async function checkUnsealed(
       [after, pageSize],
     );
     for (const row of rows) {
-      const tag = keyring.check('row', contentHash(pickContent(row)), row.writer_mac);
+      const tag = keyring.check('row', contentHash(row), row.writer_mac);
       if (tag === 'unknown_key') problems.add('key_unknown', `not sealed yet: ${unknownKey(row.writer_mac)}`, row.seq);
       else if (tag !== 'ok') problems.add('row_forged', `${WRITER_TAG[tag]} (not sealed yet)`, row.seq);
     }

@@ -24,7 +24,16 @@ export interface Database extends Sql {
 }
 
 export type DatabaseOptions =
-  | { url: string; schema?: string; poolSize?: number }
+  | {
+      url: string;
+      schema?: string;
+      poolSize?: number;
+      /**
+       * Prepare the gateway's statements on each connection (default true). Set false behind a
+       * connection pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+       */
+      prepare?: boolean;
+    }
   | { dataDir: string; schema?: string }
   | { memory: true; schema?: string };
 
@@ -43,7 +52,7 @@ export async function openDatabase(options?: DatabaseOptions, env: NodeJS.Proces
       `database schema name ${JSON.stringify(schema)} must be lower_snake_case and must not start with pg_`,
     );
   }
-  if ('url' in resolved) return openPostgres(resolved.url, schema, resolved.poolSize ?? 10);
+  if ('url' in resolved) return openPostgres(resolved.url, schema, resolved.poolSize ?? 10, resolved.prepare ?? true);
   return 'dataDir' in resolved ? openPglite(resolved.dataDir, schema) : openPglite(undefined, schema);
 }
 
@@ -107,10 +116,38 @@ function memoryRecipe(schema: string): TemplateRecipe {
   };
 }
 
-async function openPostgres(url: string, schema: string, max: number): Promise<Database> {
+/**
+ * Distinct statement texts prepared per database at most. The gateway's texts are a fixed set (their
+ * variable parts are parameters); the cap only keeps a text built from data, should one appear, from
+ * growing every connection's statement cache without end. Texts past it run unprepared.
+ */
+const MAX_PREPARED = 500;
+
+/**
+ * The query config for one statement: named, so each connection parses and plans it once rather than
+ * at every call (planning was most of the database's time in a consent grant's statement and in a
+ * reconcile batch's state load). Statements without parameters go unnamed: they may hold several
+ * commands (migrations), which a prepared statement cannot.
+ */
+function statementNamer(enabled: boolean): (text: string, params: readonly unknown[] | undefined) => pg.QueryConfig {
+  const names = new Map<string, string>();
+  return (text, params) => {
+    const values = params as unknown[] | undefined;
+    if (!enabled || !values || values.length === 0) return { text, values };
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED) {
+      name = `partner_gateway_${createHash('sha1').update(text).digest('hex')}`;
+      names.set(text, name);
+    }
+    return name === undefined ? { text, values } : { name, text, values };
+  };
+}
+
+async function openPostgres(url: string, schema: string, max: number, prepare: boolean): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema},public` });
   // A pool error (server restart) must not crash the host: the next query reconnects or fails clearly.
   pool.on('error', () => undefined);
+  const statement = statementNamer(prepare);
   await pool.query(`create schema if not exists ${schema}`).catch((error: unknown) => {
     void pool.end();
     throw new Error(`cannot open the PostgreSQL database: ${(error as Error).message}`);
@@ -118,13 +155,13 @@ async function openPostgres(url: string, schema: string, max: number): Promise<D
   return {
     engine: 'postgres',
     schema,
-    query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    query: async (text, params) => (await pool.query(statement(text, params))).rows,
     transaction: async (fn) => {
       const client = await pool.connect();
       try {
         await client.query('begin');
         const result = await fn({
-          query: async (text, params) => (await client.query(text, params as unknown[])).rows,
+          query: async (text, params) => (await client.query(statement(text, params))).rows,
         });
         await client.query('commit');
         return result;

@@ -51,20 +51,27 @@ export async function loadStates(
     unsettled: { subject_id: string; partner: string }[];
   }>(
     // Every id gets an entry, with or without a subjects row, so "missing" costs no query of its own.
+    // Per-id lateral lookups (kept apart by `limit 1` and `offset 0`, which stop the planner from
+    // merging them into a join): with `= any($1)` or a join, it scanned subjects, links and the consent
+    // ledger whole for every chunk of 100 while they held some 10,000 rows, four times the database's
+    // time per chunk of a resync, 3.6 times (measured with explain analyze).
     // Resync reads every link row there is: a link's time and field list travel in the forms cheapest
     // to parse (a number, a comma-joined string: field paths hold no commas).
     `select
        ${agg(`select u.id, s.id is not null as known, s.restricted_at is not null as restricted, s.erasure_due_at,
            s.subscription_ended_at, exists (select 1 from missing_records m where m.subject_id = u.id) as missing
-         from unnest($1::text[]) as u(id) left join subjects s on s.id = u.id`)} as subjects,
+         from unnest($1::text[]) as u(id) left join lateral (select id, restricted_at, erasure_due_at, subscription_ended_at from subjects
+           where subjects.id = u.id limit 1) s on true`)} as subjects,
        ${agg(erasedQuery(2))} as erased,
-       ${agg(`select distinct on (subject_id, purpose) subject_id, purpose, status, id::text as id
-         from consent_ledger where subject_id = any($1::text[]) order by subject_id, purpose, consent_ledger.id desc`)} as consent,
+       ${agg(`select u.id as subject_id, c.purpose, c.status, c.id::text as id from unnest($1::text[]) as u(id)
+         cross join lateral (select distinct on (purpose) purpose, status, id from consent_ledger
+           where subject_id = u.id order by purpose, consent_ledger.id desc) c`)} as consent,
        ${agg(`select subject_id, partner, partner_ids, digest, holds, consent_entry_applied, suppressed,
            (extract(epoch from last_sent_at) * 1000)::float8 as last_sent_ms, array_to_string(last_fields, ',') as last_fields,
            erased_at is not null as erased, uncertain_since is not null as uncertain, current_id, restriction_applied,
            policy_digest
-         from links where subject_id = any($1::text[]) ${partner ? 'and partner = $6' : ''}`)} as links,
+         from unnest($1::text[]) as u(id) cross join lateral (select * from links
+           where links.subject_id = u.id ${partner ? 'and links.partner = $6' : ''} offset 0) links`)} as links,
        ${agg(openSendingIntentsQuery(1, 5, partner ? 6 : undefined))} as unsettled`,
     [ids, ...erasedParams(keys, ids), NON_SENDING_OPERATIONS, ...(partner ? [partner] : [])],
   );

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditKeys } from '../../src/keys.ts';
-import { contentColumns, contentHash, pickContent, writerTag } from '../../src/log/row-content.ts';
+import { contentColumns, contentHash, writerTag } from '../../src/log/row-content.ts';
 import { writeEvent, writeIntents, writeOutcomes, type IntentRow } from '../../src/log/transfer-log.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { testDatabase } from '../support/database.ts';
@@ -41,7 +41,7 @@ async function stored(subjectId: string) {
     `select ${contentColumns()}, writer_mac from transfer_log where subject_id = $1 order by seq`,
     [subjectId],
   );
-  for (const row of rows) expect(row.writer_mac).toBe(writerTag(keyring, contentHash(pickContent(row))));
+  for (const row of rows) expect(row.writer_mac).toBe(writerTag(keyring, contentHash(row)));
   return rows.map(({ seq: _s, at_us: _a, intent_seq: _i, writer_mac: _w, ...rest }) => rest);
 }
 

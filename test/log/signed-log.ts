@@ -11,7 +11,7 @@ import { createCheckpoint, type Checkpoint, type LocatedCheckpoint } from '../..
 import { headSignatureData, readHead } from '../../src/log/head.ts';
 import { keyedLinkData, legacyLink } from '../../src/log/links.ts';
 import { purgeRows } from '../../src/log/purge.ts';
-import { contentColumns, contentHash, pickContent } from '../../src/log/row-content.ts';
+import { contentColumns, contentHash } from '../../src/log/row-content.ts';
 import {
   closeOpenIntents,
   writeEvent,
@@ -224,7 +224,7 @@ export async function recomputeChain(
   );
   let last = fromPos - 1n;
   for (const row of rows) {
-    const content = row.purged ? row.content_hash : contentHash(pickContent(row));
+    const content = row.purged ? row.content_hash : contentHash(row);
     const tag = forge === 'unkeyed' ? row.writer_mac : forger.sign('row', content);
     const link =
       forge === 'unkeyed'

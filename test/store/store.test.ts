@@ -60,6 +60,34 @@ describe(`store on ${engine}`, () => {
     const results = await Promise.all([first, ...others].map((db) => migrate(db)));
     expect(results.flat().sort((a, b) => a - b)).toEqual(listMigrations().map((m) => m.version));
   });
+
+  it.runIf(engine === 'postgres')(
+    'prepares a statement with parameters once per connection, and none with prepare: false',
+    async () => {
+      const first = await testDatabase();
+      opened.push(first);
+      const url = process.env.PARTNER_GATEWAY_TEST_DATABASE_URL!;
+      const prepared = async (prepare: boolean) => {
+        const db = await openDatabase({ url, schema: first.schema, poolSize: 1, prepare });
+        opened.push(db);
+        const answers: unknown[] = [];
+        for (const n of [1, 2, 3]) answers.push(await db.query(`select $1::int + 1 as next`, [n]));
+        // pg_prepared_statements is per connection: with a pool of one, this is the connection above.
+        const statements = await db.query<{ statement: string }>(
+          `select statement from pg_prepared_statements where statement like $1`,
+          ['%$1::int + 1%'],
+        );
+        return { answers, statements: statements.map((s) => s.statement) };
+      };
+      const on = await prepared(true);
+      const off = await prepared(false);
+      expect(on.answers).toEqual([[{ next: 2 }], [{ next: 3 }], [{ next: 4 }]]);
+      expect(off.answers).toEqual(on.answers);
+      // Three runs, one statement prepared (the probe's own is prepared as it runs, after the snapshot).
+      expect(on.statements).toEqual(['select $1::int + 1 as next']);
+      expect(off.statements).toEqual([]);
+    },
+  );
 });
 
 describe('embedded store in a directory', () => {
