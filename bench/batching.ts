@@ -3,7 +3,7 @@
  * the Mailchimp adapter and default options (BENCH_BATCH_SIZE sets batchSize): consent granted to
  * each member through gateway.consent.grant (8 at a time; timed on its own), then a resync of
  * Mailchimp and work until idle; the calls are the Mailchimp requests the sandbox received from the
- * resync on.
+ * resync on. Then a forced resync of the same members, timed on its own (every link updated).
  */
 import { createGateway } from '../src/gateway.ts';
 import {
@@ -33,6 +33,8 @@ export interface BatchRun {
   readonly calls: number;
   readonly subscribed: number;
   readonly seconds: number;
+  /** A forced resync of the same members afterwards: every link they have is updated. */
+  readonly forced: { readonly calls: number; readonly seconds: number; readonly updated: number };
 }
 
 export async function batching(engine: Engine): Promise<BatchRun> {
@@ -70,6 +72,21 @@ export async function batching(engine: Engine): Promise<BatchRun> {
       const [{ subscribed } = { subscribed: 0 }] = await gateway.database.query<{ subscribed: number }>(
         `select count(*)::int as subscribed from links where partner = 'mailchimp' and holds and consent_entry_applied is not null`,
       );
+      // Forced: every member is sent again, so each batch's outcome updates links that exist (the
+      // upsert's conflict path, which the first resync, making new links, never takes).
+      const forcedBefore = (await sandbox.stats()).mailchimp!.requests;
+      const [{ since } = { since: new Date() }] = await gateway.database.query<{ since: Date }>(
+        `select clock_timestamp() as since`,
+      );
+      const forcedStarted = performance.now();
+      await gateway.resync({ partner: 'mailchimp', force: true, operator: 'bench' });
+      await gateway.runUntilIdle({ timeoutMs: 300_000 });
+      const forcedSeconds = (performance.now() - forcedStarted) / 1000;
+      const forcedCalls = (await sandbox.stats()).mailchimp!.requests - forcedBefore;
+      const [{ updated } = { updated: 0 }] = await gateway.database.query<{ updated: number }>(
+        `select count(*)::int as updated from links where partner = 'mailchimp' and holds and last_sent_at > $1`,
+        [since],
+      );
       return {
         batchSize,
         members: n,
@@ -78,6 +95,7 @@ export async function batching(engine: Engine): Promise<BatchRun> {
         calls,
         subscribed,
         seconds: round(seconds, 2),
+        forced: { calls: forcedCalls, seconds: round(forcedSeconds, 2), updated },
       };
     } finally {
       await gateway.stop();
