@@ -75,10 +75,10 @@ const MEMBER_PREFIX = SORTED.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringi
 
 /**
  * sha256 of the row's canonical JSON: the same text canonicalJson() gives of its content members (so
- * hashes sealed before stay valid), a member missing from `row` counted as
- * null. The text is built member by member rather than through canonicalJson's generic sorting or an
- * ordered copy of the row: the writer, the sealer and verify hash every row, and those copies were
- * most of the cost. `row` may hold more than its content (the sealer passes the row it read).
+ * hashes sealed before stay valid), a member missing from `row` counted as null. `row` may hold more
+ * than its content (the sealer passes the row it read). The text is built member by member rather
+ * than through canonicalJson's generic sorting or an ordered copy of the row: the writer, the sealer
+ * and verify hash every row, and those copies were most of the cost.
  */
 export function contentHash(row: Readonly<Record<string, unknown>> | RowContent): string {
   const r = row as Readonly<Record<string, unknown>>;

@@ -125,9 +125,9 @@ const MAX_PREPARED = 500;
 
 /**
  * The query config for one statement: named, so each connection parses and plans it once rather than
- * at every call (planning was most of the database's time in a consent grant's statement and in a
- * reconcile batch's state load). Statements without parameters go unnamed: they may hold several
- * commands (migrations), which a prepared statement cannot.
+ * at every call (planning a consent grant's statement took longer than running it: 0.24 ms against
+ * 0.2). Statements without parameters go unnamed: they may hold several commands (migrations), which
+ * a prepared statement cannot.
  */
 function statementNamer(enabled: boolean): (text: string, params: readonly unknown[] | undefined) => pg.QueryConfig {
   const names = new Map<string, string>();
