@@ -83,7 +83,7 @@ describe(`store on ${engine}`, () => {
       const off = await prepared(false);
       expect(on.answers).toEqual([[{ next: 2 }], [{ next: 3 }], [{ next: 4 }]]);
       expect(off.answers).toEqual(on.answers);
-      // Three runs, one statement prepared (the probe's own is prepared as it runs, after the snapshot).
+      // Three runs, one statement prepared (the probe's own text does not match its filter).
       expect(on.statements).toEqual(['select $1::int + 1 as next']);
       expect(off.statements).toEqual([]);
     },
