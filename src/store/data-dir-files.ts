@@ -22,7 +22,11 @@ export interface DataDirFiles {
  * anything that is not a complete archive (bad header checksum, cut short, no end marker), so a
  * damaged cache file is rebuilt rather than loaded half.
  */
-export function parseDataDirTar(tar: Uint8Array): DataDirFiles {
+export function parseDataDirTar(archive: Uint8Array): DataDirFiles {
+  // A plain Uint8Array view, never a Buffer (readFileSync's): MEMFS copies a file's first write with
+  // slice(), which on a Buffer is a view. Every instance would then write into the template's bytes,
+  // and the next one opened would replay the WAL of those before it (it saw their tables and rows).
+  const tar = new Uint8Array(archive.buffer, archive.byteOffset, archive.byteLength);
   const dirs: string[] = [];
   const files: { path: string; data: Uint8Array }[] = [];
   const text = new TextDecoder();

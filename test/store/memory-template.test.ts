@@ -141,6 +141,31 @@ describe('in-memory databases from a migrated template', () => {
     expect(statSync(path).size).toBeGreaterThan(1_000_000);
     // Three processes, two of which build the template (initdb): slow on a loaded machine.
   }, 120_000);
+  it('are independent of each other when the template is read from the cache file', async () => {
+    // The cached file is read into a Buffer, and MEMFS copies a Buffer's slice() by reference: each
+    // database then wrote into the template, and the next one opened replayed the WAL before it.
+    const dir = join(cacheDir, 'isolation');
+    await openInChild(dir);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tar'))).toHaveLength(1);
+    const script = `import { openDatabase } from ${JSON.stringify(databaseModule)};
+      const seen = async (db) => (await db.query("select count(*)::int as n from pg_class where relname = 'only_in_a'"))[0].n
+        + (await db.query("select count(*)::int as n from subjects where id = 'subj-canary-only-in-a'"))[0].n;
+      const a = await openDatabase({ memory: true });
+      await a.query('create table only_in_a (n int)');
+      await a.query("insert into subjects (id) values ('subj-canary-only-in-a')");
+      const b = await openDatabase({ memory: true });
+      const whileOpen = await seen(b);
+      await a.close();
+      const c = await openDatabase({ memory: true });
+      console.log(JSON.stringify({ a: await seen(a).catch(() => 'closed'), whileOpen, afterClose: await seen(c) }));
+      await b.close(); await c.close();`;
+    const child = await promisify(execFile)(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script],
+      { env: { ...process.env, PARTNER_GATEWAY_CACHE_DIR: dir } },
+    );
+    expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual({ a: 'closed', whileOpen: 0, afterClose: 0 });
+  }, 60_000);
 });
 
 describe('the template archive', () => {
