@@ -5,6 +5,7 @@ import pg from 'pg';
 import { getConstructionPlans } from 'pg-boss';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
 import { openFromTemplate, type TemplateRecipe } from './memory-template.ts';
+import { preparedQuery } from './pglite-prepared.ts';
 import { migrate, migrationsDigest } from './migrate.ts';
 
 /** The one SQL surface the core uses, the same on PGlite and on PostgreSQL. */
@@ -79,16 +80,19 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
 }
 
 function wrapPglite(db: PGlite, schema: string, close: () => Promise<void>): Database {
+  const prepared = preparedQuery(db);
+  // Statements without parameters go through PGlite's own query(), as on PostgreSQL they go unnamed
+  // (migrations hold several commands); so does a text past the cap.
+  const run = async (via: Pick<PGlite, 'query'>, text: string, params: readonly unknown[] | undefined, inTx: boolean) =>
+    ((params && params.length > 0 ? await prepared(text, params, inTx) : undefined) ??
+      (await via.query(text, params as unknown[])).rows) as never;
   return {
     engine: 'pglite',
     schema,
-    query: async (text, params) => (await db.query(text, params as unknown[])).rows as never,
+    query: (text, params) => run(db, text, params, false),
     // PGlite runs one statement at a time on its single connection; its transaction() holds that
     // connection for the callback, so other work waits (hence: never across a partner call).
-    transaction: (fn) =>
-      db.transaction((tx) =>
-        fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never }),
-      ),
+    transaction: (fn) => db.transaction((tx) => fn({ query: (text, params) => run(tx, text, params, true) })),
     boss: { pglite: db },
     close,
   };
