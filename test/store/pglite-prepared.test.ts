@@ -2,8 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/database.ts';
 import { preparedQuery } from '../../src/store/pglite-prepared.ts';
+import { engine } from '../support/database.ts';
 
-// PGlite only: PostgreSQL's named statements are pg's, tested in store.test.ts.
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const db of opened.splice(0)) await db.close().catch(() => undefined);
@@ -25,7 +25,8 @@ async function preparedTexts(db: Database, like: string): Promise<string[]> {
 const TYPED = `select $1::int as n, $2::bigint as big, $3::text[] as names, $4::jsonb as doc,
   $5::timestamptz as at, $6::boolean as yes, $7::text as none, $8::numeric as amount, $9::bytea as raw`;
 
-describe('PGlite statements with parameters run prepared', () => {
+// PGlite only (the PostgreSQL run skips it): PostgreSQL's named statements are pg's, tested in store.test.ts.
+describe.skipIf(engine === 'postgres')('PGlite statements with parameters run prepared', () => {
   it('prepares a text once and returns what PGlite query() returns, type for type', async () => {
     const db = await memory();
     const params = (n: number) => [
