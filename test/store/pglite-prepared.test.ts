@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/database.ts';
@@ -49,6 +52,17 @@ describe.skipIf(engine === 'postgres')('PGlite statements with parameters run pr
     // Three runs and a transaction's run, one prepared statement.
     await db.transaction((tx) => tx.query(TYPED, params(4)));
     expect(await preparedTexts(db, 'select $1::int as n%')).toEqual([TYPED]);
+  });
+
+  it('plans every run with its own values (no generic plan: PGlite has no autovacuum to replace one)', async () => {
+    const inMemory = await memory();
+    const dir = mkdtempSync(join(tmpdir(), 'pgw-plans-'));
+    const inDirectory = await openDatabase({ dataDir: dir });
+    opened.push(inDirectory, { close: async () => rmSync(dir, { recursive: true, force: true }) });
+    for (const db of [inMemory, inDirectory])
+      expect(await db.query(`select current_setting('plan_cache_mode') as mode`)).toEqual([
+        { mode: 'force_custom_plan' },
+      ]);
   });
 
   it('an error leaves the statement and the connection usable; in a transaction it rolls the transaction back', async () => {
