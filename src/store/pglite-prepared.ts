@@ -5,8 +5,9 @@ import { parse, protocol, type PGlite } from '@electric-sql/pglite';
  * run is one message exchange (Bind, Describe, Execute, Sync) where PGlite's own query() makes six,
  * parsing an unnamed statement each time. Plans stay custom (planned with each run's values:
  * database.ts sets plan_cache_mode), since PGlite has no autovacuum to replace a generic plan made
- * while the tables were small. Measured: the Mailchimp batching resync 4.31 against 4.63 s and the
- * deletion-limit resync 0.16 against 0.22 s. On PostgreSQL, pg names statements itself (database.ts).
+ * while the tables were small. Measured beside PGlite's query(): the Mailchimp batching resync 4.37-4.45
+ * against 4.68 s, the deletion-limit resync 0.16 against 0.22 s. On PostgreSQL, pg names statements
+ * itself (database.ts).
  *
  * This speaks the extended protocol through PGlite's execProtocolStream, as PGlite's query() does,
  * and takes the same two locks it takes (_runExclusiveTransaction outside a transaction, then
