@@ -5,7 +5,7 @@ import pg from 'pg';
 import { getConstructionPlans } from 'pg-boss';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.ts';
 import { openFromTemplate, type TemplateRecipe } from './memory-template.ts';
-import { preparedQuery } from './pglite-prepared.ts';
+import { MAX_PREPARED, preparedQuery } from './pglite-prepared.ts';
 import { migrate, migrationsDigest } from './migrate.ts';
 
 /** The one SQL surface the core uses, the same on PGlite and on PostgreSQL. */
@@ -124,13 +124,6 @@ function memoryRecipe(schema: string): TemplateRecipe {
     },
   };
 }
-
-/**
- * Distinct statement texts prepared per database at most. The gateway's texts are a fixed set (their
- * variable parts are parameters); the cap only keeps a text built from data, should one appear, from
- * growing every connection's statement cache without end. Texts past it run unprepared.
- */
-const MAX_PREPARED = 500;
 
 /**
  * The query config for one statement: named, so each connection parses and plans it once rather than

@@ -15,7 +15,12 @@ import { parse, protocol, type PGlite } from '@electric-sql/pglite';
  * Parameters are serialised and rows parsed with PGlite's own serializers and parseResults.
  */
 
-/** Distinct texts prepared per PGlite at most; past it a text runs through PGlite's query(). */
+/**
+ * Distinct statement texts prepared per connection at most, on PGlite and on PostgreSQL (database.ts).
+ * The gateway's texts are a fixed set (their variable parts are parameters); the cap only keeps a
+ * text built from data, should one appear, from growing the statement cache without end. Texts past
+ * it run unprepared.
+ */
 export const MAX_PREPARED = 500;
 
 type Row = Record<string, unknown>;
